@@ -1,0 +1,202 @@
+/**
+ * Aggregates: the pure core of the write side.
+ *
+ * An aggregate is a decider over Schema-typed commands and events:
+ * - `evolve(state, event)` folds one event into the state. It is pure and
+ *   total: it never fails, and it must accept every event `decide` emits;
+ * - `decide(command, state)` returns the events the command causes, or fails
+ *   with a typed domain error. It needs no services, so it is trivial to test.
+ *
+ * The aggregate's `name` is its stream category: instance `id` lives in the
+ * stream `<name>-<id>`.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Schema } from "effect"
+import * as EventCodec from "./EventCodec.js"
+import * as StreamId from "./StreamId.js"
+
+/**
+ * What `decide` may return: one event or a list of events (possibly empty,
+ * when the command changes nothing).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Decision<E> = E | ReadonlyArray<E>
+
+/**
+ * An aggregate definition.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Aggregate<
+  Name extends string,
+  State,
+  Event extends EventCodec.Tagged,
+  EventEncoded,
+  Command,
+  CommandEncoded,
+  DomainError
+> {
+  readonly name: Name
+  readonly events: Schema.Schema<Event, EventEncoded, never>
+  readonly commands: Schema.Schema<Command, CommandEncoded, never>
+  readonly codec: EventCodec.EventCodec<Event>
+  readonly initialState: State
+  readonly evolve: (state: State, event: Event) => State
+  readonly decide: (command: Command, state: State) => Effect.Effect<Decision<Event>, DomainError, never>
+}
+
+/**
+ * The state type of an aggregate.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type StateOf<A> = A extends Aggregate<string, infer S, infer _E, infer _EI, infer _C, infer _CI, infer _Err>
+  ? S
+  : never
+/**
+ * The event type of an aggregate.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type EventOf<A> = A extends Aggregate<string, infer _S, infer E, infer _EI, infer _C, infer _CI, infer _Err>
+  ? E
+  : never
+/**
+ * The command type of an aggregate.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type CommandOf<A> = A extends Aggregate<string, infer _S, infer _E, infer _EI, infer C, infer _CI, infer _Err>
+  ? C
+  : never
+/**
+ * The domain error type of an aggregate.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type ErrorOf<A> = A extends Aggregate<string, infer _S, infer _E, infer _EI, infer _C, infer _CI, infer Err>
+  ? Err
+  : never
+
+/**
+ * Defines an aggregate. `commands` is a Schema too: it lets the repository
+ * reject malformed commands with a typed error, and lets the testing kit
+ * generate random commands for the aggregate laws.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Aggregate } from "@chronicle/core"
+ *
+ * class Incremented extends Schema.TaggedClass<Incremented>()("Incremented", { by: Schema.Int }) {}
+ * class Increment extends Schema.TaggedClass<Increment>()("Increment", { by: Schema.Int }) {}
+ * class TooBig extends Schema.TaggedError<TooBig>()("TooBig", { limit: Schema.Int }) {}
+ *
+ * export const Counter = Aggregate.make({
+ *   name: "Counter",
+ *   events: Incremented,
+ *   commands: Increment,
+ *   initialState: 0,
+ *   evolve: (count: number, event) => count + event.by,
+ *   decide: (command, count) =>
+ *     count + command.by > 100 ? Effect.fail(new TooBig({ limit: 100 })) : Effect.succeed(new Incremented({ by: command.by }))
+ * })
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = <
+  const Name extends string,
+  State,
+  Event extends EventCodec.Tagged,
+  EventEncoded,
+  Command,
+  CommandEncoded,
+  DomainError = never
+>(definition: {
+  readonly name: Name
+  readonly events: Schema.Schema<Event, EventEncoded, never>
+  readonly commands: Schema.Schema<Command, CommandEncoded, never>
+  readonly initialState: State
+  readonly evolve: (state: State, event: Event) => State
+  readonly decide: (command: Command, state: State) => Effect.Effect<Decision<Event>, DomainError, never>
+  /** The current schema version of each event type; 1 when not given. */
+  readonly eventVersions?: EventCodec.Options<Event>["versions"]
+}): Aggregate<Name, State, Event, EventEncoded, Command, CommandEncoded, DomainError> => {
+  if (definition.name.length === 0 || definition.name.includes("-")) {
+    throw new Error(`Aggregate.make: the name "${definition.name}" must be non-empty and contain no "-"`)
+  }
+  return {
+    name: definition.name,
+    events: definition.events,
+    commands: definition.commands,
+    codec: EventCodec.make(definition.events, { versions: definition.eventVersions }),
+    initialState: definition.initialState,
+    evolve: definition.evolve,
+    decide: definition.decide
+  }
+}
+
+/**
+ * Folds events into a state, from `initialState` unless a starting state is
+ * given.
+ *
+ * @example
+ * ```ts
+ * import { Aggregate } from "@chronicle/core"
+ *
+ * const counter = { initialState: 0, evolve: (n: number, e: { readonly _tag: "Added"; readonly n: number }) => n + e.n }
+ * Aggregate.fold(counter, [{ _tag: "Added", n: 2 }, { _tag: "Added", n: 3 }]) // 5
+ * ```
+ * @since 0.1.0
+ * @category folding
+ */
+export const fold = <S, E extends EventCodec.Tagged>(
+  aggregate: { readonly initialState: S; readonly evolve: (state: S, event: E) => S },
+  events: Iterable<E>,
+  from: S = aggregate.initialState
+): S => {
+  let state = from
+  for (const event of events) state = aggregate.evolve(state, event)
+  return state
+}
+
+/**
+ * Normalises a decision into a list of events.
+ *
+ * @example
+ * ```ts
+ * import { Aggregate } from "@chronicle/core"
+ *
+ * Aggregate.decisionEvents({ _tag: "Pinged" }) // [{ _tag: "Pinged" }]
+ * ```
+ * @since 0.1.0
+ * @category folding
+ */
+export const decisionEvents = <E>(decision: Decision<E>): ReadonlyArray<E> =>
+  isEventList(decision) ? decision : [decision]
+
+const isEventList = <E>(decision: Decision<E>): decision is ReadonlyArray<E> => Array.isArray(decision)
+
+/**
+ * The stream id of one instance of an aggregate: `<name>-<id>`.
+ *
+ * @example
+ * ```ts
+ * import { Aggregate } from "@chronicle/core"
+ *
+ * Aggregate.streamId({ name: "Account" }, "acc-1") // "Account-acc-1"
+ * ```
+ * @since 0.1.0
+ * @category getters
+ */
+export const streamId = (aggregate: { readonly name: string }, id: string): StreamId.StreamId =>
+  StreamId.forAggregate(aggregate.name, id)

@@ -1,0 +1,326 @@
+/**
+ * The `EventStore` service: an append-only log of streams with optimistic
+ * concurrency, idempotent appends and a gap-safe global order.
+ *
+ * The store works on encoded events (`EventData` in, `StoredEvent` out) so
+ * that every backend stays free of domain schemas; an `EventCodec` turns them
+ * into typed `RecordedEvent`s. Swap the backend by swapping the layer:
+ * `InMemoryEventStore.layer`, or `SqlEventStore.layer` from
+ * `@chronicle/sql-store` over SQLite or PostgreSQL.
+ *
+ * Every backend keeps the same contract, proven by the conformance suite in
+ * `@chronicle/core/testing`:
+ * - committed events are never updated or deleted;
+ * - an append lands entirely or not at all, with contiguous versions from 1;
+ * - `Any`, `NoStream`, `StreamExists` and exact expected versions are
+ *   enforced atomically; a conflict is a `ConcurrencyError`;
+ * - appending the same event ids again returns the first result and writes
+ *   nothing;
+ * - `readAll` and `subscribe` never skip an event that commits after the
+ *   reader has passed its position, and keep each stream's order.
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Schema, Stream } from "effect"
+import type { Duration } from "effect"
+import type { EventData, StoredEvent, UserMetadata } from "./Event.js"
+import type { ExpectedVersion } from "./ExpectedVersion.js"
+import type { Position } from "./Position.js"
+import type { StreamId } from "./StreamId.js"
+
+/**
+ * Options of an append.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AppendOptions {
+  /** Defaults to `ExpectedVersion.Any`. */
+  readonly expectedVersion?: ExpectedVersion | undefined
+  /** Metadata for every event of the append. */
+  readonly metadata?: AppendMetadata | undefined
+}
+
+/**
+ * Metadata given to an append. A missing `correlationId` defaults to the
+ * first event's id (the start of a new correlation chain); a missing
+ * `causationId` is stored as `null`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AppendMetadata {
+  readonly correlationId?: string | undefined
+  readonly causationId?: string | null | undefined
+  readonly user?: UserMetadata | undefined
+}
+
+/**
+ * What a successful append returns.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AppendResult {
+  readonly streamId: StreamId
+  /** The stream's version after the append: pass it as the next expected version. */
+  readonly nextExpectedVersion: number
+  /** The global positions of the appended events, in order. */
+  readonly positions: ReadonlyArray<Position>
+  /** `true` when every event id was already stored: nothing was written. */
+  readonly duplicate: boolean
+}
+
+/**
+ * Options of `read`. Versions are inclusive bounds; `backward` reads from the
+ * newest event down.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ReadStreamOptions {
+  readonly from?: number | undefined
+  readonly to?: number | undefined
+  readonly direction?: "forward" | "backward" | undefined
+  readonly limit?: number | undefined
+}
+
+/**
+ * A filter over the global feed: by stream category (the part of the stream
+ * id before its first `-`) and by event type. An empty or missing list means
+ * no filter.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface EventFilter {
+  readonly categories?: ReadonlyArray<string> | undefined
+  readonly types?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * Options of `readAll`: events strictly after `from`, in global order.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ReadAllOptions extends EventFilter {
+  readonly from?: Position | undefined
+  readonly limit?: number | undefined
+  /** How many rows one round trip fetches; bounded by the backend. */
+  readonly batchSize?: number | undefined
+}
+
+/**
+ * Options of `subscribe`: catch up from `from`, then follow live appends.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SubscribeOptions extends EventFilter {
+  readonly from?: Position | undefined
+  readonly batchSize?: number | undefined
+  /** The longest a subscriber waits before polling again without a wake-up. */
+  readonly pollInterval?: Duration.DurationInput | undefined
+}
+
+/**
+ * An append was refused because the stream is not at the expected version.
+ * `retryable` is always true: reload, decide again and retry.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { EventStore } from "@chronicle/core"
+ *
+ * const onConflict = (e: EventStore.ConcurrencyError) =>
+ *   Effect.logWarning(`${e.streamId}: expected ${e.expected}, found ${e.actual}`)
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class ConcurrencyError extends Schema.TaggedError<ConcurrencyError>()("ConcurrencyError", {
+  streamId: Schema.String,
+  expected: Schema.String,
+  actual: Schema.Number
+}) {
+  override get message(): string {
+    return `Concurrency conflict on ${this.streamId}: expected version ${this.expected}, actual ${this.actual}`
+  }
+}
+
+/**
+ * An append that can never succeed as given: no events, an invalid stream or
+ * event id, a payload that is not JSON, duplicate ids in one batch, or event
+ * ids already used for other events.
+ *
+ * @example
+ * ```ts
+ * import { EventStore } from "@chronicle/core"
+ *
+ * const error = new EventStore.InvalidAppendError({ streamId: "Account-1", reason: "no events to append" })
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidAppendError extends Schema.TaggedError<InvalidAppendError>()("InvalidAppendError", {
+  streamId: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `Invalid append to ${this.streamId}: ${this.reason}`
+  }
+}
+
+/**
+ * The backend failed: a lost connection, a timeout, a database error. The
+ * operation did not take effect (appends are atomic) and may be retried.
+ *
+ * @example
+ * ```ts
+ * import { EventStore } from "@chronicle/core"
+ *
+ * const error = new EventStore.StoreError({ operation: "append", reason: "connection refused", cause: null })
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
+  operation: Schema.String,
+  reason: Schema.String,
+  cause: Schema.Defect
+}) {
+  override get message(): string {
+    return `Event store ${this.operation} failed: ${this.reason}`
+  }
+}
+
+/**
+ * The errors an append can fail with.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type AppendError = ConcurrencyError | InvalidAppendError | StoreError
+
+/**
+ * The event store service.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { EventStore, ExpectedVersion, StreamId } from "@chronicle/core"
+ *
+ * const program = Effect.gen(function* () {
+ *   const store = yield* EventStore.EventStore
+ *   const stream = StreamId.forAggregate("Counter", "c-1")
+ *   yield* store.append(
+ *     stream,
+ *     [{ eventId: crypto.randomUUID(), type: "Incremented", schemaVersion: 1, data: { by: 1 } }],
+ *     { expectedVersion: ExpectedVersion.NoStream }
+ *   )
+ *   return yield* Stream.runCollect(store.read(stream))
+ * })
+ * ```
+ * @since 0.1.0
+ * @category tags
+ */
+export class EventStore extends Context.Tag("@chronicle/core/EventStore")<
+  EventStore,
+  {
+    /** Appends events atomically to one stream. */
+    readonly append: (
+      streamId: StreamId,
+      events: ReadonlyArray<EventData>,
+      options?: AppendOptions
+    ) => Effect.Effect<AppendResult, AppendError>
+    /** Reads one stream in version order. An absent stream reads as empty. */
+    readonly read: (streamId: StreamId, options?: ReadStreamOptions) => Stream.Stream<StoredEvent, StoreError>
+    /** Reads the global feed after `from`, in gap-safe global order, up to the current head. */
+    readonly readAll: (options?: ReadAllOptions) => Stream.Stream<StoredEvent, StoreError>
+    /** Catches up from `from`, then follows live appends without a gap or a duplicate. Interruptible. */
+    readonly subscribe: (options?: SubscribeOptions) => Stream.Stream<StoredEvent, StoreError>
+    /** The stream's current version, 0 when it does not exist. */
+    readonly streamVersion: (streamId: StreamId) => Effect.Effect<number, StoreError>
+    /** The position of the newest event a reader can see now (`Position.start` when empty). */
+    readonly head: Effect.Effect<Position, StoreError>
+  }
+>() {}
+
+/**
+ * Appends with the `EventStore` from the context.
+ *
+ * @example
+ * ```ts
+ * import { EventStore, ExpectedVersion, StreamId } from "@chronicle/core"
+ *
+ * const opened = EventStore.append(
+ *   StreamId.forAggregate("Account", "a-1"),
+ *   [{ eventId: crypto.randomUUID(), type: "AccountOpened", schemaVersion: 1, data: { owner: "Ada" } }],
+ *   { expectedVersion: ExpectedVersion.NoStream }
+ * )
+ * ```
+ * @since 0.1.0
+ * @category accessors
+ */
+export const append = (
+  streamId: StreamId,
+  events: ReadonlyArray<EventData>,
+  options?: AppendOptions
+): Effect.Effect<AppendResult, AppendError, EventStore> =>
+  Effect.flatMap(EventStore, (store) => store.append(streamId, events, options))
+
+/**
+ * Reads one stream with the `EventStore` from the context.
+ *
+ * @example
+ * ```ts
+ * import { Stream } from "effect"
+ * import { EventStore, StreamId } from "@chronicle/core"
+ *
+ * const lastThree = Stream.runCollect(
+ *   EventStore.read(StreamId.forAggregate("Account", "a-1"), { direction: "backward", limit: 3 })
+ * )
+ * ```
+ * @since 0.1.0
+ * @category accessors
+ */
+export const read = (
+  streamId: StreamId,
+  options?: ReadStreamOptions
+): Stream.Stream<StoredEvent, StoreError, EventStore> =>
+  Stream.unwrap(Effect.map(EventStore, (store) => store.read(streamId, options)))
+
+/**
+ * Reads the global feed with the `EventStore` from the context.
+ *
+ * @example
+ * ```ts
+ * import { Stream } from "effect"
+ * import { EventStore } from "@chronicle/core"
+ *
+ * const accountsOnly = Stream.runCount(EventStore.readAll({ categories: ["Account"] }))
+ * ```
+ * @since 0.1.0
+ * @category accessors
+ */
+export const readAll = (options?: ReadAllOptions): Stream.Stream<StoredEvent, StoreError, EventStore> =>
+  Stream.unwrap(Effect.map(EventStore, (store) => store.readAll(options)))
+
+/**
+ * Subscribes with the `EventStore` from the context.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { EventStore } from "@chronicle/core"
+ *
+ * const printLive = EventStore.subscribe({ types: ["MoneyDeposited"] }).pipe(
+ *   Stream.runForEach((e) => Effect.log(`${e.streamId}@${e.version}`))
+ * )
+ * ```
+ * @since 0.1.0
+ * @category accessors
+ */
+export const subscribe = (options?: SubscribeOptions): Stream.Stream<StoredEvent, StoreError, EventStore> =>
+  Stream.unwrap(Effect.map(EventStore, (store) => store.subscribe(options)))

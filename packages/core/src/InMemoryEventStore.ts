@@ -1,0 +1,185 @@
+/**
+ * An `EventStore` held in memory: for tests, property tests and examples. It
+ * keeps the same contract as the SQL stores (the conformance suite proves it)
+ * and loses everything when its layer is released.
+ *
+ * @since 0.1.0
+ */
+import { DateTime, Effect, Layer, Option, PubSub, Stream } from "effect"
+import * as Backend from "./Backend.js"
+import type { StoredEvent } from "./Event.js"
+import {
+  type AppendOptions,
+  type AppendResult,
+  ConcurrencyError,
+  EventStore,
+  type EventFilter,
+  type InvalidAppendError
+} from "./EventStore.js"
+import * as ExpectedVersion from "./ExpectedVersion.js"
+import * as Position from "./Position.js"
+import * as StreamId from "./StreamId.js"
+
+const defaultBatchSize = 500
+
+const matches = (filter: EventFilter) => {
+  const categories = filter.categories !== undefined && filter.categories.length > 0 ? new Set(filter.categories) : null
+  const types = filter.types !== undefined && filter.types.length > 0 ? new Set(filter.types) : null
+  return (event: StoredEvent): boolean =>
+    (categories === null || categories.has(StreamId.category(event.streamId))) &&
+    (types === null || types.has(event.type))
+}
+
+/**
+ * Builds an in-memory `EventStore`. Each call makes an empty, independent store.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { EventStore, InMemoryEventStore } from "@chronicle/core"
+ *
+ * const program = Effect.gen(function* () {
+ *   const store = yield* InMemoryEventStore.make
+ *   return yield* store.head
+ * })
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<EventStore["Type"]> = Effect.gen(function* () {
+  // The log only grows, and every append runs in one synchronous step, so
+  // readers never see half an append.
+  const all: Array<StoredEvent> = []
+  const streams = new Map<string, Array<StoredEvent>>()
+  const byId = new Map<string, StoredEvent>()
+  const appended = yield* PubSub.unbounded<void>()
+
+  const append: EventStore["Type"]["append"] = (streamId, events, options) =>
+    Effect.gen(function* () {
+      const prepared = yield* Backend.prepareAppend(streamId, events)
+      const recordedAt = yield* DateTime.now
+      // Check and write in one synchronous step: no other fiber can run between them.
+      const result = yield* Effect.suspend(() => write(streamId, prepared, options, recordedAt))
+      if (!result.duplicate) yield* PubSub.publish(appended, undefined)
+      return result
+    })
+
+  const write = (
+    streamId: StreamId.StreamId,
+    prepared: ReadonlyArray<Backend.PreparedEvent>,
+    options: AppendOptions | undefined,
+    recordedAt: DateTime.Utc
+  ): Effect.Effect<AppendResult, ConcurrencyError | InvalidAppendError> => {
+    const existing = prepared.flatMap((e) => {
+      const found = byId.get(e.eventId)
+      return found === undefined ? [] : [found]
+    })
+    if (existing.length > 0) {
+      return Effect.flatMap(
+        Backend.idempotentResult(
+          streamId,
+          prepared.map((e) => e.eventId),
+          existing
+        ),
+        (duplicate) =>
+          Option.isSome(duplicate)
+            ? Effect.succeed(duplicate.value)
+            : Effect.dieMessage("idempotency check found stored ids but no result")
+      )
+    }
+    const expected = options?.expectedVersion ?? ExpectedVersion.Any
+    const stream = streams.get(streamId) ?? []
+    if (!ExpectedVersion.isSatisfiedBy(expected, stream.length)) {
+      return Effect.fail(
+        new ConcurrencyError({ streamId, expected: ExpectedVersion.format(expected), actual: stream.length })
+      )
+    }
+    const metadata = Backend.deepFreeze(Backend.resolveMetadata(prepared[0]?.eventId ?? "", options))
+    const stored = prepared.map(
+      (event, i): StoredEvent =>
+        Object.freeze({
+          eventId: event.eventId,
+          streamId,
+          version: stream.length + i + 1,
+          position: Position.make(0n, BigInt(all.length + i + 1)),
+          type: event.type,
+          schemaVersion: event.schemaVersion,
+          data: Backend.deepFreeze(JSON.parse(event.json)),
+          metadata,
+          recordedAt
+        })
+    )
+    for (const event of stored) {
+      all.push(event)
+      stream.push(event)
+      byId.set(event.eventId, event)
+    }
+    streams.set(streamId, stream)
+    return Effect.succeed({
+      streamId,
+      nextExpectedVersion: stream.length,
+      positions: stored.map((e) => e.position),
+      duplicate: false
+    })
+  }
+
+  const read: EventStore["Type"]["read"] = (streamId, options) =>
+    Stream.suspend(() => {
+      const events = streams.get(streamId) ?? []
+      const from = options?.from ?? 1
+      const to = options?.to ?? Number.POSITIVE_INFINITY
+      const inRange = events.filter((e) => e.version >= from && e.version <= to)
+      const ordered = options?.direction === "backward" ? inRange.reverse() : inRange
+      const limited = options?.limit === undefined ? ordered : ordered.slice(0, Math.max(0, options.limit))
+      return Stream.fromIterable(limited)
+    })
+
+  const readBatch =
+    (filter: EventFilter): Backend.ReadBatch =>
+    (from, limit) =>
+      Effect.sync(() => {
+        const keep = matches(filter)
+        const out: Array<StoredEvent> = []
+        for (let i = Number(from.sequence); i < all.length && out.length < limit; i++) {
+          const event = all[i]
+          if (event !== undefined && keep(event)) out.push(event)
+        }
+        return out
+      })
+
+  return EventStore.of({
+    append,
+    read,
+    readAll: (options) =>
+      Backend.readAllBatched(readBatch(options ?? {}), {
+        from: options?.from ?? Position.start,
+        batchSize: options?.batchSize ?? defaultBatchSize,
+        limit: options?.limit
+      }),
+    subscribe: (options) =>
+      Backend.followFeed(readBatch(options ?? {}), {
+        from: options?.from ?? Position.start,
+        batchSize: options?.batchSize ?? defaultBatchSize,
+        pollInterval: options?.pollInterval ?? "1 second",
+        wakeups: Stream.fromPubSub(appended)
+      }),
+    streamVersion: (streamId) => Effect.sync(() => streams.get(streamId)?.length ?? 0),
+    head: Effect.sync(() => all[all.length - 1]?.position ?? Position.start)
+  })
+})
+
+/**
+ * A layer with a fresh, empty in-memory `EventStore`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { EventStore, InMemoryEventStore } from "@chronicle/core"
+ *
+ * const program = EventStore.EventStore.pipe(Effect.flatMap((store) => store.head))
+ * program.pipe(Effect.provide(InMemoryEventStore.layer))
+ * ```
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<EventStore> = Layer.effect(EventStore, make)

@@ -1,0 +1,28 @@
+/**
+ * `@chronicle/core`: functional event sourcing for Effect.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as Aggregate from "./Aggregate.js"
+/** @since 0.1.0 */
+export * as Backend from "./Backend.js"
+/** @since 0.1.0 */
+export * as Correlation from "./Correlation.js"
+/** @since 0.1.0 */
+export * as Event from "./Event.js"
+/** @since 0.1.0 */
+export * as EventCodec from "./EventCodec.js"
+/** @since 0.1.0 */
+export * as EventStore from "./EventStore.js"
+/** @since 0.1.0 */
+export * as ExpectedVersion from "./ExpectedVersion.js"
+/** @since 0.1.0 */
+export * as InMemoryEventStore from "./InMemoryEventStore.js"
+/** @since 0.1.0 */
+export * as Position from "./Position.js"
+/** @since 0.1.0 */
+export * as Repository from "./Repository.js"
+/** @since 0.1.0 */
+export * as StreamId from "./StreamId.js"
