@@ -12,7 +12,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Schema } from "effect"
+import type { Effect, Schema } from "effect"
 import * as EventCodec from "./EventCodec.js"
 import * as StreamId from "./StreamId.js"
 
@@ -55,36 +55,32 @@ export interface Aggregate<
  * @since 0.1.0
  * @category type-level
  */
-export type StateOf<A> = A extends Aggregate<string, infer S, infer _E, infer _EI, infer _C, infer _CI, infer _Err>
-  ? S
-  : never
+export type StateOf<A> =
+  A extends Aggregate<string, infer S, infer _E, infer _EI, infer _C, infer _CI, infer _Err> ? S : never
 /**
  * The event type of an aggregate.
  *
  * @since 0.1.0
  * @category type-level
  */
-export type EventOf<A> = A extends Aggregate<string, infer _S, infer E, infer _EI, infer _C, infer _CI, infer _Err>
-  ? E
-  : never
+export type EventOf<A> =
+  A extends Aggregate<string, infer _S, infer E, infer _EI, infer _C, infer _CI, infer _Err> ? E : never
 /**
  * The command type of an aggregate.
  *
  * @since 0.1.0
  * @category type-level
  */
-export type CommandOf<A> = A extends Aggregate<string, infer _S, infer _E, infer _EI, infer C, infer _CI, infer _Err>
-  ? C
-  : never
+export type CommandOf<A> =
+  A extends Aggregate<string, infer _S, infer _E, infer _EI, infer C, infer _CI, infer _Err> ? C : never
 /**
  * The domain error type of an aggregate.
  *
  * @since 0.1.0
  * @category type-level
  */
-export type ErrorOf<A> = A extends Aggregate<string, infer _S, infer _E, infer _EI, infer _C, infer _CI, infer Err>
-  ? Err
-  : never
+export type ErrorOf<A> =
+  A extends Aggregate<string, infer _S, infer _E, infer _EI, infer _C, infer _CI, infer Err> ? Err : never
 
 /**
  * Defines an aggregate. `commands` is a Schema too: it lets the repository

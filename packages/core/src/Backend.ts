@@ -10,7 +10,7 @@
 import { Chunk, Duration, Effect, Option, Queue, Stream } from "effect"
 import type { EventData, EventMetadata, StoredEvent } from "./Event.js"
 import { type AppendOptions, type AppendResult, InvalidAppendError, type StoreError } from "./EventStore.js"
-import * as Position from "./Position.js"
+import type * as Position from "./Position.js"
 import type { StreamId } from "./StreamId.js"
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
@@ -59,7 +59,9 @@ export const prepareAppend = (
       seen.add(id)
       if (event.type.length === 0) return invalid(`event ${index}: the event type is empty`)
       if (!Number.isInteger(event.schemaVersion) || event.schemaVersion < 1) {
-        return invalid(`event ${index} (${event.type}): schema version ${event.schemaVersion} is not a positive integer`)
+        return invalid(
+          `event ${index} (${event.type}): schema version ${event.schemaVersion} is not a positive integer`
+        )
       }
       let json: string | undefined
       try {
@@ -137,9 +139,7 @@ export const idempotentResult = (
     found.every((e, i) => e !== undefined && e.streamId === streamId && e.version === first.version + i)
   if (!sameRun) {
     const used = existing.map((e) => `${e.eventId} (${e.streamId}@${e.version})`).join(", ")
-    return Effect.fail(
-      new InvalidAppendError({ streamId, reason: `event ids already used by other events: ${used}` })
-    )
+    return Effect.fail(new InvalidAppendError({ streamId, reason: `event ids already used by other events: ${used}` }))
   }
   const positions = found.flatMap((e) => (e === undefined ? [] : [e.position]))
   return Effect.succeed(
@@ -176,7 +176,10 @@ export const deepFreeze = <A>(value: A): A => {
  * @since 0.1.0
  * @category subscriptions
  */
-export type ReadBatch = (from: Position.Position, limit: number) => Effect.Effect<ReadonlyArray<StoredEvent>, StoreError>
+export type ReadBatch = (
+  from: Position.Position,
+  limit: number
+) => Effect.Effect<ReadonlyArray<StoredEvent>, StoreError>
 
 /**
  * Reads the global feed from `from` to the current head, batch by batch.
@@ -196,19 +199,17 @@ export const readAllBatched = (
   options: { readonly from: Position.Position; readonly batchSize: number; readonly limit?: number | undefined }
 ): Stream.Stream<StoredEvent, StoreError> => {
   const limit = options.limit ?? Number.POSITIVE_INFINITY
-  return Stream.paginateChunkEffect(
-    { from: options.from, remaining: limit },
-    ({ from, remaining }) =>
-      remaining <= 0
-        ? Effect.succeed([Chunk.empty<StoredEvent>(), Option.none()] as const)
-        : Effect.map(readBatch(from, Math.min(options.batchSize, remaining)), (batch) => {
-            const last = batch[batch.length - 1]
-            const next =
-              last === undefined || batch.length < Math.min(options.batchSize, remaining)
-                ? Option.none()
-                : Option.some({ from: last.position, remaining: remaining - batch.length })
-            return [Chunk.unsafeFromArray(batch), next] as const
-          })
+  return Stream.paginateChunkEffect({ from: options.from, remaining: limit }, ({ from, remaining }) =>
+    remaining <= 0
+      ? Effect.succeed([Chunk.empty<StoredEvent>(), Option.none()] as const)
+      : Effect.map(readBatch(from, Math.min(options.batchSize, remaining)), (batch) => {
+          const last = batch[batch.length - 1]
+          const next =
+            last === undefined || batch.length < Math.min(options.batchSize, remaining)
+              ? Option.none()
+              : Option.some({ from: last.position, remaining: remaining - batch.length })
+          return [Chunk.unsafeFromArray(batch), next] as const
+        })
   )
 }
 

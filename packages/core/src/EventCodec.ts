@@ -97,10 +97,7 @@ const formatError = (error: ParseResult.ParseError): string => ParseResult.TreeF
  * @since 0.1.0
  * @category constructors
  */
-export const make = <E extends Tagged, I>(
-  schema: Schema.Schema<E, I, never>,
-  options?: Options<E>
-): EventCodec<E> => {
+export const make = <E extends Tagged, I>(schema: Schema.Schema<E, I, never>, options?: Options<E>): EventCodec<E> => {
   const asts = SchemaAST.isUnion(schema.ast) ? schema.ast.types : [schema.ast]
   const members = new Map<string, Member>()
   const versions: { readonly [key: string]: number | undefined } = options?.versions ?? {}
@@ -170,7 +167,9 @@ export const make = <E extends Tagged, I>(
     const member = members.get(stored.type)
     if (member === undefined) return fail(`unknown event type "${stored.type}"`)
     if (stored.schemaVersion !== member.version) {
-      return fail(`stored schema version ${stored.schemaVersion} has no upcaster to the current version ${member.version}`)
+      return fail(
+        `stored schema version ${stored.schemaVersion} has no upcaster to the current version ${member.version}`
+      )
     }
     return Either.match(decodePayload(stored.type, stored.data), {
       onLeft: fail,

@@ -21,8 +21,9 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Schema, Stream } from "effect"
+
 import type { Duration } from "effect"
+import { Context, Effect, Schema, Stream } from "effect"
 import type { EventData, StoredEvent, UserMetadata } from "./Event.js"
 import type { ExpectedVersion } from "./ExpectedVersion.js"
 import type { Position } from "./Position.js"

@@ -12,8 +12,8 @@ import {
   type AppendOptions,
   type AppendResult,
   ConcurrencyError,
-  EventStore,
   type EventFilter,
+  EventStore,
   type InvalidAppendError
 } from "./EventStore.js"
 import * as ExpectedVersion from "./ExpectedVersion.js"

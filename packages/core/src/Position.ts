@@ -190,8 +190,7 @@ export const FromString: Schema.Schema<Position, string> = Schema.transformOrFai
   Schema.declare((u): u is Position => u instanceof Position, { identifier: "Position" }),
   {
     strict: true,
-    decode: (text, _, ast) =>
-      Either.mapLeft(decode(text), (message) => new ParseResult.Type(ast, text, message)),
+    decode: (text, _, ast) => Either.mapLeft(decode(text), (message) => new ParseResult.Type(ast, text, message)),
     encode: (position) => Either.right(encode(position))
   }
 )

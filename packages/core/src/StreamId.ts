@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Brand, Either, Schema } from "effect"
+import { type Brand, Either, Schema } from "effect"
 
 /**
  * A non-empty stream name of at most 1,000 characters.
