@@ -1,1 +1,14 @@
-export {}
+/**
+ * `@chronicle/core/testing`: the testing kit.
+ *
+ * - `DeciderSpec`: given / when / then tests for aggregates;
+ * - `AggregateLaws`: property tests every aggregate should pass;
+ * - `EventStoreConformance`: the contract every event store backend passes.
+ *
+ * It depends on `@effect/vitest` and `vitest` (optional peer dependencies).
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as EventStoreConformance from "./testing/EventStoreConformance.js"

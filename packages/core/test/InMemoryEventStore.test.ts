@@ -1,0 +1,4 @@
+import { InMemoryEventStore } from "@chronicle/core"
+import { EventStoreConformance } from "@chronicle/core/testing"
+
+EventStoreConformance.suite("InMemoryEventStore", InMemoryEventStore.layer)
