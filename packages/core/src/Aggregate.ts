@@ -116,17 +116,17 @@ export const make = <
   EventEncoded,
   Command,
   CommandEncoded,
-  DomainError = never
+  Decide extends (command: Command, state: State) => Effect.Effect<Decision<Event>, unknown, never>
 >(definition: {
   readonly name: Name
   readonly events: Schema.Schema<Event, EventEncoded, never>
   readonly commands: Schema.Schema<Command, CommandEncoded, never>
   readonly initialState: State
   readonly evolve: (state: State, event: Event) => State
-  readonly decide: (command: Command, state: State) => Effect.Effect<Decision<Event>, DomainError, never>
+  readonly decide: Decide
   /** The current schema version of each event type; 1 when not given. */
   readonly eventVersions?: EventCodec.Options<Event>["versions"]
-}): Aggregate<Name, State, Event, EventEncoded, Command, CommandEncoded, DomainError> => {
+}): Aggregate<Name, State, Event, EventEncoded, Command, CommandEncoded, Effect.Effect.Error<ReturnType<Decide>>> => {
   if (definition.name.length === 0 || definition.name.includes("-")) {
     throw new Error(`Aggregate.make: the name "${definition.name}" must be non-empty and contain no "-"`)
   }
@@ -137,7 +137,11 @@ export const make = <
     codec: EventCodec.make(definition.events, { versions: definition.eventVersions }),
     initialState: definition.initialState,
     evolve: definition.evolve,
-    decide: definition.decide
+    // The error channel of Decide's return type is exactly Effect.Error<ReturnType<Decide>>.
+    decide: definition.decide as (
+      command: Command,
+      state: State
+    ) => Effect.Effect<Decision<Event>, Effect.Effect.Error<ReturnType<Decide>>, never>
   }
 }
 

@@ -11,4 +11,8 @@
  */
 
 /** @since 0.1.0 */
+export * as AggregateLaws from "./testing/AggregateLaws.js"
+/** @since 0.1.0 */
+export * as DeciderSpec from "./testing/DeciderSpec.js"
+/** @since 0.1.0 */
 export * as EventStoreConformance from "./testing/EventStoreConformance.js"
