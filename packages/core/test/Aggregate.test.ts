@@ -10,7 +10,7 @@ describe("Aggregate", () => {
     spec
       .given()
       .when(new Open({ limit: 10 }))
-      .then(new Opened({ limit: 10 }))
+      .thenEmits(new Opened({ limit: 10 }))
   )
 
   it.effect("refuses to open twice", () =>
@@ -24,7 +24,7 @@ describe("Aggregate", () => {
     spec
       .given(new Opened({ limit: 10 }), new Incremented({ by: 4 }))
       .when(new Increment({ by: 6 }))
-      .then(new Incremented({ by: 6 }))
+      .thenEmits(new Incremented({ by: 6 }))
   )
 
   it.effect("refuses to pass the limit, with the details", () =>

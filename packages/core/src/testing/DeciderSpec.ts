@@ -2,6 +2,7 @@
  * Given / when / then tests for aggregates: given past events, when a command
  * arrives, then expect the new events, nothing, or a typed domain error.
  *
+ * (`thenEmits` rather than `then`, so a spec is never mistaken for a Promise.)
  * Each `then…` returns an Effect, so a spec reads as one line in an
  * `it.effect` test.
  *
@@ -28,7 +29,7 @@ export type TagOf<Err> = Err extends { readonly _tag: infer T extends string } ?
  */
 export interface When<S, E, Err> {
   /** The command succeeds and emits exactly these events, in order. */
-  readonly then: (...expected: ReadonlyArray<E>) => Effect.Effect<void>
+  readonly thenEmits: (...expected: ReadonlyArray<E>) => Effect.Effect<void>
   /** The command succeeds and emits no event. */
   readonly thenNothing: () => Effect.Effect<void>
   /** The command fails with a domain error of this tag; `check` may look closer. */
@@ -85,7 +86,7 @@ export interface DeciderSpec<S, E, C, Err> {
  * const spec = DeciderSpec.make(Counter)
  *
  * it.effect("increments", () =>
- *   spec.given(new Incremented({ by: 1 })).when(new Increment({ by: 2 })).then(new Incremented({ by: 2 })))
+ *   spec.given(new Incremented({ by: 1 })).when(new Increment({ by: 2 })).thenEmits(new Incremented({ by: 2 })))
  * it.effect("refuses past ten", () =>
  *   spec.given(new Incremented({ by: 9 })).when(new Increment({ by: 2 })).thenFails("TooBig"))
  * ```
@@ -112,7 +113,7 @@ export const make = <Name extends string, S, E extends Tagged, EI, C, CI, Err>(
           })
         )
       return {
-        then: (...expected) => succeeded((events) => expect(events).toEqual(expected)),
+        thenEmits: (...expected) => succeeded((events) => expect(events).toEqual(expected)),
         thenNothing: () => succeeded((events) => expect(events).toEqual([])),
         thenState: (check) => succeeded((events) => check(Aggregate.fold(aggregate, events, state), events)),
         thenFails: (tag, check) =>
