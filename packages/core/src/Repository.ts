@@ -219,6 +219,17 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
     const validateCommand = Schema.validateEither(aggregate.commands)
     const decodeUnknownCommand = Schema.decodeUnknownEither(aggregate.commands)
 
+    // A command built with its class constructor is validated as it is; a plain
+    // object of the right shape (say, parsed JSON typed as the command) is
+    // decoded into the command's class, so both are accepted and checked.
+    const checkCommand = (id: string, command: C): Either.Either<C, InvalidCommandError> =>
+      Either.orElse(validateCommand(command), () =>
+        Either.mapLeft(
+          decodeUnknownCommand(command),
+          (error) => new InvalidCommandError({ aggregate: aggregate.name, id, reason: error.message })
+        )
+      )
+
     const streamIdOf = (id: string): Effect.Effect<StreamId.StreamId, InvalidCommandError> =>
       id.length === 0
         ? Effect.fail(new InvalidCommandError({ aggregate: aggregate.name, id, reason: "the id is empty" }))
@@ -321,15 +332,7 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
       options?: ExecuteOptions
     ) {
       const streamId = yield* streamIdOf(id)
-      const valid = yield* Either.mapLeft(
-        validateCommand(command),
-        (error) =>
-          new InvalidCommandError({
-            aggregate: aggregate.name,
-            id,
-            reason: error.message
-          })
-      )
+      const valid = yield* checkCommand(id, command)
       const context = yield* Correlation.current
       const commandId = options?.commandId ?? crypto.randomUUID()
       const correlationId = Option.getOrElse(context.correlationId, () => commandId)

@@ -1,0 +1,290 @@
+import {
+  Correlation,
+  EventStore,
+  ExpectedVersion,
+  InMemoryEventStore,
+  Position,
+  Repository,
+  StreamId
+} from "@chronicle/core"
+import { describe, expect, it } from "@effect/vitest"
+import { Chunk, Effect, Option, Schedule, Stream } from "effect"
+import { Counter, Increment, Incremented, Open, Opened } from "./fixtures/Counter.js"
+
+const run = <A, E>(effect: Effect.Effect<A, E, EventStore.EventStore>) =>
+  effect.pipe(Effect.provide(InMemoryEventStore.layer))
+
+describe("Repository", () => {
+  it.effect("executes commands and loads the folded state and version", () =>
+    run(
+      Effect.gen(function* () {
+        const counters = yield* Repository.make(Counter)
+        const opened = yield* counters.execute("c-1", new Open({ limit: 10 }))
+        expect(opened.version).toBe(1)
+        expect(opened.events).toEqual([new Opened({ limit: 10 })])
+        expect(Option.isSome(opened.position)).toBe(true)
+        const incremented = yield* counters.execute("c-1", new Increment({ by: 3 }))
+        expect(incremented.state).toEqual({ open: true, limit: 10, count: 3 })
+        expect(incremented.version).toBe(2)
+        const loaded = yield* counters.load("c-1")
+        expect(loaded.state).toEqual(incremented.state)
+        expect(loaded.version).toBe(2)
+        expect(loaded.position).toEqual(incremented.position)
+        const events = yield* Stream.runCollect(counters.events("c-1"))
+        expect(Chunk.toReadonlyArray(events).map((e) => e.event)).toEqual([
+          new Opened({ limit: 10 }),
+          new Incremented({ by: 3 })
+        ])
+      })
+    )
+  )
+
+  it.effect("stores events in the aggregate's stream <name>-<id>", () =>
+    run(
+      Effect.gen(function* () {
+        const counters = yield* Repository.make(Counter)
+        yield* counters.execute("c-2", new Open({ limit: 1 }))
+        const store = yield* EventStore.EventStore
+        expect(yield* store.streamVersion(StreamId.forAggregate("Counter", "c-2"))).toBe(1)
+      })
+    )
+  )
+
+  it.effect("an unknown id loads as the initial state at version 0", () =>
+    run(
+      Effect.gen(function* () {
+        const counters = yield* Repository.make(Counter)
+        const loaded = yield* counters.load("nobody")
+        expect(loaded).toEqual({ state: Counter.initialState, version: 0, position: Option.none() })
+      })
+    )
+  )
+
+  it.effect("a domain error is typed and writes nothing", () =>
+    run(
+      Effect.gen(function* () {
+        const counters = yield* Repository.make(Counter)
+        yield* counters.execute("c-3", new Open({ limit: 2 }))
+        const error = yield* Effect.flip(counters.execute("c-3", new Increment({ by: 5 })))
+        expect(error).toMatchObject({ _tag: "OverLimit", limit: 2, wanted: 5 })
+        expect((yield* counters.load("c-3")).version).toBe(1)
+      })
+    )
+  )
+
+  it.effect("a command that decides nothing appends nothing", () =>
+    run(
+      Effect.gen(function* () {
+        const counters = yield* Repository.make(Counter)
+        yield* counters.execute("c-4", new Open({ limit: 2 }))
+        const result = yield* counters.execute("c-4", { _tag: "ResetCounter" })
+        expect(result.events).toEqual([])
+        expect(result.version).toBe(1)
+        expect(Option.isNone(result.position)).toBe(true)
+      })
+    )
+  )
+
+  it.effect("rejects a command that fails its Schema with a typed InvalidCommandError, writing nothing", () =>
+    run(
+      Effect.gen(function* () {
+        const counters = yield* Repository.make(Counter)
+        yield* counters.execute("c-5", new Open({ limit: 10 }))
+        // built without the class constructor, so it skips construction-time validation
+        const bad = { _tag: "Increment", by: -4 } as const
+        const error = yield* Effect.flip(counters.execute("c-5", bad))
+        expect(error._tag).toBe("InvalidCommandError")
+        expect(error.message).toMatch(/between 1 and 100|greater than or equal to 1/)
+        expect((yield* counters.load("c-5")).version).toBe(1)
+        const decoded = yield* Effect.flip(counters.decodeCommand({ _tag: "Increment", by: "three" }))
+        expect(decoded._tag).toBe("InvalidCommandError")
+        const unknown = yield* Effect.flip(counters.decodeCommand({ _tag: "Explode" }))
+        expect(unknown._tag).toBe("InvalidCommandError")
+        const good = yield* counters.decodeCommand({ _tag: "Increment", by: 3 })
+        expect(good).toEqual(new Increment({ by: 3 }))
+      })
+    )
+  )
+
+  it.effect("rejects an empty or oversized id with a typed error", () =>
+    run(
+      Effect.gen(function* () {
+        const counters = yield* Repository.make(Counter)
+        expect((yield* Effect.flip(counters.execute("", new Open({ limit: 1 }))))._tag).toBe("InvalidCommandError")
+        expect((yield* Effect.flip(counters.load("x".repeat(2000))))._tag).toBe("InvalidCommandError")
+      })
+    )
+  )
+
+  it.effect("the same command id executed twice appends once, even when deciding again would now fail", () =>
+    run(
+      Effect.gen(function* () {
+        const counters = yield* Repository.make(Counter)
+        yield* counters.execute("c-6", new Open({ limit: 5 }))
+        const first = yield* counters.execute("c-6", new Increment({ by: 5 }), { commandId: "cmd-42" })
+        const again = yield* counters.execute("c-6", new Increment({ by: 5 }), { commandId: "cmd-42" })
+        expect(first.duplicate).toBe(false)
+        expect(again.duplicate).toBe(true)
+        expect(again.events).toEqual(first.events)
+        expect(again.position).toEqual(first.position)
+        expect(again.version).toBe(2)
+        expect((yield* counters.load("c-6")).state.count).toBe(5)
+      })
+    )
+  )
+
+  it.effect("derives event ids from the command id, so the store deduplicates a concurrent retry", () =>
+    run(
+      Effect.gen(function* () {
+        const counters = yield* Repository.make(Counter)
+        yield* counters.execute("c-7", new Open({ limit: 100 }))
+        const results = yield* Effect.all(
+          Array.from({ length: 4 }, () => counters.execute("c-7", new Increment({ by: 1 }), { commandId: "same" })),
+          { concurrency: "unbounded" }
+        )
+        expect((yield* counters.load("c-7")).state.count).toBe(1)
+        expect(results.filter((r) => !r.duplicate)).toHaveLength(1)
+      })
+    )
+  )
+
+  it.effect("sets causation to the command id and correlation to the ambient id, or the command id", () =>
+    run(
+      Effect.gen(function* () {
+        const counters = yield* Repository.make(Counter)
+        const opened = yield* counters.execute("c-8", new Open({ limit: 9 }), {
+          commandId: "cmd-open",
+          metadata: { user: "ada" }
+        })
+        expect(opened.correlationId).toBe("cmd-open")
+        yield* counters
+          .execute("c-8", new Increment({ by: 1 }), { commandId: "cmd-inc" })
+          .pipe(Correlation.withCorrelationId("request-7"))
+        const events = Chunk.toReadonlyArray(yield* Stream.runCollect(counters.events("c-8")))
+        expect(events.map((e) => e.metadata)).toEqual([
+          { correlationId: "cmd-open", causationId: "cmd-open", user: { user: "ada" } },
+          { correlationId: "request-7", causationId: "cmd-inc", user: {} }
+        ])
+      })
+    )
+  )
+
+  it.effect("a generated command id still gives every event a causation id", () =>
+    run(
+      Effect.gen(function* () {
+        const counters = yield* Repository.make(Counter)
+        const result = yield* counters.execute("c-9", new Open({ limit: 9 }))
+        const [event] = Chunk.toReadonlyArray(yield* Stream.runCollect(counters.events("c-9")))
+        expect(event?.metadata.causationId).toBe(result.commandId)
+        expect(event?.metadata.correlationId).toBe(result.commandId)
+      })
+    )
+  )
+
+  it.live("retries on conflict: concurrent commands on one stream all land", () =>
+    run(
+      Effect.gen(function* () {
+        const counters = yield* Repository.make(Counter, {
+          retry: Schedule.spaced("1 millis").pipe(Schedule.intersect(Schedule.recurs(200)))
+        })
+        yield* counters.execute("c-10", new Open({ limit: 1000 }))
+        const store = yield* EventStore.EventStore
+        // a competing writer that appends between our load and our append
+        const racing = Effect.forEach(
+          Array.from({ length: 20 }, (_, i) => i),
+          () =>
+            Effect.zipRight(
+              Effect.yieldNow(),
+              store.append(StreamId.forAggregate("Counter", "c-10"), [
+                { eventId: crypto.randomUUID(), type: "Incremented", schemaVersion: 1, data: { by: 1 } }
+              ])
+            ),
+          { discard: true }
+        )
+        yield* Effect.all(
+          [
+            racing,
+            Effect.forEach(
+              Array.from({ length: 20 }, (_, i) => i),
+              () => counters.execute("c-10", new Increment({ by: 1 })),
+              { concurrency: 5, discard: true }
+            )
+          ],
+          { concurrency: "unbounded" }
+        )
+        const loaded = yield* counters.load("c-10")
+        expect(loaded.state.count).toBe(40)
+        expect(loaded.version).toBe(41)
+      })
+    )
+  )
+
+  it.effect("with an explicit expected version, a conflict fails at once with the actual version", () =>
+    run(
+      Effect.gen(function* () {
+        const counters = yield* Repository.make(Counter)
+        yield* counters.execute("c-11", new Open({ limit: 10 }))
+        yield* counters.execute("c-11", new Increment({ by: 1 }))
+        const error = yield* Effect.flip(counters.execute("c-11", new Increment({ by: 1 }), { expectedVersion: 1 }))
+        expect(error).toMatchObject({ _tag: "ConcurrencyError", actual: 2, expected: "1" })
+        const ok = yield* counters.execute("c-11", new Increment({ by: 1 }), { expectedVersion: 2 })
+        expect(ok.version).toBe(3)
+      })
+    )
+  )
+
+  it.effect("a stored event that no longer decodes fails load with a typed EventDecodeError naming it", () =>
+    run(
+      Effect.gen(function* () {
+        const counters = yield* Repository.make(Counter)
+        yield* counters.execute("c-12", new Open({ limit: 10 }))
+        const store = yield* EventStore.EventStore
+        const stream = StreamId.forAggregate("Counter", "c-12")
+        const bad = yield* store.append(
+          stream,
+          [{ eventId: crypto.randomUUID(), type: "Incremented", schemaVersion: 1, data: { by: "lots" } }],
+          { expectedVersion: ExpectedVersion.exact(1) }
+        )
+        const error = yield* Effect.flip(counters.load("c-12"))
+        expect(error._tag).toBe("EventDecodeError")
+        if (error._tag === "EventDecodeError") {
+          expect(error.streamId).toBe(stream)
+          expect(error.version).toBe(2)
+          expect(error.eventType).toBe("Incremented")
+          expect(error.position).toBe(bad.positions[0]?.toString())
+          expect(error.reason).toMatch(/by/)
+        }
+        // commands on that stream fail the same typed way; nothing is written
+        expect((yield* Effect.flip(counters.execute("c-12", new Increment({ by: 1 }))))._tag).toBe("EventDecodeError")
+        expect(yield* store.streamVersion(stream)).toBe(2)
+      })
+    )
+  )
+
+  it.effect("an unknown stored event type is a typed EventDecodeError", () =>
+    run(
+      Effect.gen(function* () {
+        const counters = yield* Repository.make(Counter)
+        const store = yield* EventStore.EventStore
+        yield* store.append(StreamId.forAggregate("Counter", "c-13"), [
+          { eventId: crypto.randomUUID(), type: "Exploded", schemaVersion: 1, data: {} }
+        ])
+        const error = yield* Effect.flip(counters.load("c-13"))
+        expect(error).toMatchObject({ _tag: "EventDecodeError", eventType: "Exploded", version: 1 })
+        expect(error.message).toMatch(/unknown event type "Exploded"/)
+      })
+    )
+  )
+
+  it.effect("returns the position of the last appended event", () =>
+    run(
+      Effect.gen(function* () {
+        const counters = yield* Repository.make(Counter)
+        const result = yield* counters.execute("c-14", new Open({ limit: 10 }))
+        const store = yield* EventStore.EventStore
+        const head = yield* store.head
+        expect(Option.map(result.position, (p) => Position.encode(p))).toEqual(Option.some(Position.encode(head)))
+      })
+    )
+  )
+})
