@@ -124,8 +124,10 @@ export const make = <
   readonly initialState: State
   readonly evolve: (state: State, event: Event) => State
   readonly decide: Decide
-  /** The current schema version of each event type; 1 when not given. */
+  /** The current schema version of each event type (see `EventCodec.Options`). */
   readonly eventVersions?: EventCodec.Options<Event>["versions"]
+  /** Upcaster chains for events stored in older shapes (see `Upcaster`). */
+  readonly upcasters?: EventCodec.Options<Event>["upcasters"]
 }): Aggregate<Name, State, Event, EventEncoded, Command, CommandEncoded, Effect.Effect.Error<ReturnType<Decide>>> => {
   if (definition.name.length === 0 || definition.name.includes("-")) {
     throw new Error(`Aggregate.make: the name "${definition.name}" must be non-empty and contain no "-"`)
@@ -134,7 +136,7 @@ export const make = <
     name: definition.name,
     events: definition.events,
     commands: definition.commands,
-    codec: EventCodec.make(definition.events, { versions: definition.eventVersions }),
+    codec: EventCodec.make(definition.events, { versions: definition.eventVersions, upcasters: definition.upcasters }),
     initialState: definition.initialState,
     evolve: definition.evolve,
     // The error channel of Decide's return type is exactly Effect.Error<ReturnType<Decide>>.

@@ -140,7 +140,7 @@ export interface RecordedEvent<E> {
   readonly version: number
   readonly position: Position
   readonly type: string
-  /** The schema version the event was stored with (before any upcasting). */
+  /** The schema version the event was stored with, before any upcasting (`type` is the current type name). */
   readonly schemaVersion: number
   readonly metadata: EventMetadata
   readonly recordedAt: DateTime.Utc

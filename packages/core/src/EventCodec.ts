@@ -11,6 +11,7 @@
  */
 import { Effect, Either, ParseResult, Schema, SchemaAST } from "effect"
 import { type EventData, EventDecodeError, EventEncodeError, type RecordedEvent, type StoredEvent } from "./Event.js"
+import * as Upcaster from "./Upcaster.js"
 
 /**
  * Any event type: an object with a string `_tag`.
@@ -58,8 +59,13 @@ export interface EventCodec<E extends Tagged> {
  * @category models
  */
 export interface Options<E extends Tagged> {
-  /** The current schema version of each event type; 1 when not given. */
+  /**
+   * The current schema version of each event type. When not given, it is the
+   * highest version the upcasters lead to for that type, or 1.
+   */
   readonly versions?: { readonly [K in E["_tag"]]?: number } | undefined
+  /** The upcaster chains from older stored shapes (see `Upcaster`). */
+  readonly upcasters?: ReadonlyArray<Upcaster.Upcaster> | undefined
 }
 
 interface Member {
@@ -101,6 +107,9 @@ export const make = <E extends Tagged, I>(schema: Schema.Schema<E, I, never>, op
   const asts = SchemaAST.isUnion(schema.ast) ? schema.ast.types : [schema.ast]
   const members = new Map<string, Member>()
   const versions: { readonly [key: string]: number | undefined } = options?.versions ?? {}
+  const upcasters = options?.upcasters ?? []
+  const upcastVersion = (tag: string): number =>
+    upcasters.reduce((max, u) => (u.toType === tag ? Math.max(max, u.toVersion) : max), 1)
   for (const ast of asts) {
     const tag = tagOf(ast)
     if (tag === undefined) {
@@ -109,7 +118,7 @@ export const make = <E extends Tagged, I>(schema: Schema.Schema<E, I, never>, op
       )
     }
     const member = Schema.make<unknown, unknown, never>(ast)
-    const version = versions[tag] ?? 1
+    const version = versions[tag] ?? upcastVersion(tag)
     if (!Number.isInteger(version) || version < 1) {
       throw new Error(`EventCodec.make: the schema version of ${tag} must be a positive integer, got ${version}`)
     }
@@ -165,13 +174,12 @@ export const make = <E extends Tagged, I>(schema: Schema.Schema<E, I, never>, op
         })
       )
     const member = members.get(stored.type)
-    if (member === undefined) return fail(`unknown event type "${stored.type}"`)
-    if (stored.schemaVersion !== member.version) {
-      return fail(
-        `stored schema version ${stored.schemaVersion} has no upcaster to the current version ${member.version}`
-      )
-    }
-    return Either.match(decodePayload(stored.type, stored.data), {
+    const current =
+      member !== undefined && member.version === stored.schemaVersion
+        ? Either.right<Upcaster.Stored>(stored)
+        : Upcaster.run(upcasters, (type) => members.get(type)?.version, stored)
+    if (Either.isLeft(current)) return fail(current.left)
+    return Either.match(decodePayload(current.right.type, current.right.data), {
       onLeft: fail,
       onRight: (event) =>
         Either.right({
@@ -180,7 +188,7 @@ export const make = <E extends Tagged, I>(schema: Schema.Schema<E, I, never>, op
           streamId: stored.streamId,
           version: stored.version,
           position: stored.position,
-          type: stored.type,
+          type: current.right.type,
           schemaVersion: stored.schemaVersion,
           metadata: stored.metadata,
           recordedAt: stored.recordedAt

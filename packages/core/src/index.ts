@@ -26,3 +26,5 @@ export * as Position from "./Position.js"
 export * as Repository from "./Repository.js"
 /** @since 0.1.0 */
 export * as StreamId from "./StreamId.js"
+/** @since 0.1.0 */
+export * as Upcaster from "./Upcaster.js"
