@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Chunk, Duration, Effect, Option, Queue, Stream } from "effect"
+import { Chunk, type DateTime, Duration, Effect, Option, Queue, Stream } from "effect"
 import type { EventData, EventMetadata, StoredEvent } from "./Event.js"
 import { type AppendOptions, type AppendResult, InvalidAppendError, type StoreError } from "./EventStore.js"
 import type * as Position from "./Position.js"
@@ -105,6 +105,7 @@ export interface ExistingEvent {
   readonly streamId: string
   readonly version: number
   readonly position: Position.Position
+  readonly recordedAt: DateTime.Utc
 }
 
 /**
@@ -143,7 +144,13 @@ export const idempotentResult = (
   }
   const positions = found.flatMap((e) => (e === undefined ? [] : [e.position]))
   return Effect.succeed(
-    Option.some({ streamId, nextExpectedVersion: first.version + eventIds.length - 1, positions, duplicate: true })
+    Option.some({
+      streamId,
+      nextExpectedVersion: first.version + eventIds.length - 1,
+      positions,
+      recordedAt: first.recordedAt,
+      duplicate: true
+    })
   )
 }
 

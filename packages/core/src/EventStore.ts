@@ -22,7 +22,7 @@
  * @since 0.1.0
  */
 
-import type { Duration } from "effect"
+import type { DateTime, Duration } from "effect"
 import { Context, Effect, Schema, Stream } from "effect"
 import type { EventData, StoredEvent, UserMetadata } from "./Event.js"
 import type { ExpectedVersion } from "./ExpectedVersion.js"
@@ -68,6 +68,8 @@ export interface AppendResult {
   readonly nextExpectedVersion: number
   /** The global positions of the appended events, in order. */
   readonly positions: ReadonlyArray<Position>
+  /** The `recordedAt` stored on the appended events. */
+  readonly recordedAt: DateTime.Utc
   /** `true` when every event id was already stored: nothing was written. */
   readonly duplicate: boolean
 }

@@ -119,6 +119,7 @@ export const make: Effect.Effect<EventStore["Type"]> = Effect.gen(function* () {
       streamId,
       nextExpectedVersion: stream.length,
       positions: stored.map((e) => e.position),
+      recordedAt,
       duplicate: false
     })
   }

@@ -123,6 +123,7 @@ export const suite = (name: string, storeLayer: Layer.Layer<EventStore, unknown>
           expectIncreasing(events)
           for (const event of events) {
             expect(event.streamId).toBe(stream)
+            expect(DateTime.Equivalence(event.recordedAt, result.recordedAt)).toBe(true)
             expect(DateTime.lessThanOrEqualTo(DateTime.subtract(before, { seconds: 1 }), event.recordedAt)).toBe(true)
             expect(DateTime.lessThanOrEqualTo(event.recordedAt, DateTime.add(after, { seconds: 1 }))).toBe(true)
           }
@@ -254,6 +255,7 @@ export const suite = (name: string, storeLayer: Layer.Layer<EventStore, unknown>
           expect(again.duplicate).toBe(true)
           expect(again.nextExpectedVersion).toBe(first.nextExpectedVersion)
           expect(again.positions).toEqual(first.positions)
+          expect(DateTime.Equivalence(again.recordedAt, first.recordedAt)).toBe(true)
           expect(yield* store.streamVersion(stream)).toBe(4)
           // the same ids with a different case are the same ids
           const upper = batch.map((e) => ({ ...e, eventId: e.eventId.toUpperCase() }))
