@@ -1,1 +1,28 @@
-export {}
+/**
+ * `@chronicle/example-bank`: a small bank built only from Chronicle's public
+ * API.
+ *
+ * - `Account`: the aggregate (commands, events, domain errors, decide/evolve);
+ * - `Money`: integer cents and their formatting;
+ * - `Bank`: the use cases (open, deposit, withdraw, close, balance, events, demo);
+ * - `BankStore`: which event store the bank uses (PostgreSQL, SQLite, memory);
+ * - `Render` and `Table`: what the CLI prints;
+ * - `BankCli`: the `pnpm bank` command line.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as Account from "./Account.js"
+/** @since 0.1.0 */
+export * as Bank from "./Bank.js"
+/** @since 0.1.0 */
+export * as BankCli from "./BankCli.js"
+/** @since 0.1.0 */
+export * as BankStore from "./BankStore.js"
+/** @since 0.1.0 */
+export * as Money from "./Money.js"
+/** @since 0.1.0 */
+export * as Render from "./Render.js"
+/** @since 0.1.0 */
+export * as Table from "./Table.js"

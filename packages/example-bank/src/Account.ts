@@ -1,0 +1,575 @@
+/**
+ * The bank's Account aggregate: commands, events, domain errors, state, and
+ * the pure `decide` / `evolve` functions that Chronicle runs.
+ *
+ * Rules:
+ * - an account is opened once, with an owner and an overdraft limit;
+ * - deposits and withdrawals are positive whole cents;
+ * - no withdrawal may take the balance below minus the overdraft limit;
+ * - nothing happens on an account that is not open (never opened, or closed);
+ * - an account closes only at a zero balance.
+ *
+ * Events record facts only (who opened it, what moved); the balance is
+ * derived by folding them.
+ *
+ * @since 0.1.0
+ */
+import { Aggregate } from "@chronicle/core"
+import { Data, Effect, Schema } from "effect"
+import * as Money from "./Money.js"
+
+// ---------------------------------------------------------------------------
+// Identifiers
+// ---------------------------------------------------------------------------
+
+/**
+ * An account id: 1 to 100 letters, digits, `.`, `_` or `-`, starting with a
+ * letter or digit. The account's stream is `Account-<id>`.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * Schema.decodeUnknownSync(Account.AccountId)("alice-1") // "alice-1"
+ * ```
+ * @since 0.1.0
+ * @category schemas
+ */
+export const AccountId = Schema.String.pipe(
+  Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, {
+    message: () => "an account id is 1 to 100 letters, digits, '.', '_' or '-', starting with a letter or digit"
+  })
+).annotations({ identifier: "AccountId" })
+
+/**
+ * The highest balance an account may hold: far above any real balance, and
+ * low enough that every sum stays an exact integer.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const maxBalance = 1_000_000_000_000_000
+
+// ---------------------------------------------------------------------------
+// Commands
+// ---------------------------------------------------------------------------
+
+/**
+ * Opens an account for `owner`, allowing the balance to go down to
+ * `-overdraftLimit`.
+ *
+ * @example
+ * ```ts
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * const open = new Account.OpenAccount({ owner: "Alice", overdraftLimit: 5000 })
+ * ```
+ * @since 0.1.0
+ * @category commands
+ */
+export class OpenAccount extends Schema.TaggedClass<OpenAccount>()("OpenAccount", {
+  owner: Schema.NonEmptyTrimmedString.pipe(Schema.maxLength(200)),
+  overdraftLimit: Money.NonNegativeCents
+}) {}
+
+/**
+ * Puts money into an open account.
+ *
+ * @example
+ * ```ts
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * const deposit = new Account.Deposit({ amount: 10000 }) // 100.00
+ * ```
+ * @since 0.1.0
+ * @category commands
+ */
+export class Deposit extends Schema.TaggedClass<Deposit>()("Deposit", {
+  amount: Money.Cents
+}) {}
+
+/**
+ * Takes money out of an open account, within its overdraft limit.
+ *
+ * @example
+ * ```ts
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * const withdraw = new Account.Withdraw({ amount: 2500 }) // 25.00
+ * ```
+ * @since 0.1.0
+ * @category commands
+ */
+export class Withdraw extends Schema.TaggedClass<Withdraw>()("Withdraw", {
+  amount: Money.Cents
+}) {}
+
+/**
+ * Closes an open account whose balance is zero.
+ *
+ * @example
+ * ```ts
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * const close = new Account.CloseAccount()
+ * ```
+ * @since 0.1.0
+ * @category commands
+ */
+export class CloseAccount extends Schema.TaggedClass<CloseAccount>()("CloseAccount", {}) {}
+
+/**
+ * Every account command, as one Schema (used to validate untyped input and
+ * to generate random commands in property tests).
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * Schema.decodeUnknownSync(Account.AccountCommand)({ _tag: "Deposit", amount: 500 })
+ * ```
+ * @since 0.1.0
+ * @category commands
+ */
+export const AccountCommand = Schema.Union(OpenAccount, Deposit, Withdraw, CloseAccount)
+
+/**
+ * @since 0.1.0
+ * @category commands
+ */
+export type AccountCommand = typeof AccountCommand.Type
+
+// ---------------------------------------------------------------------------
+// Events
+// ---------------------------------------------------------------------------
+
+/**
+ * The account was opened.
+ *
+ * @example
+ * ```ts
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * const opened = new Account.AccountOpened({ owner: "Alice", overdraftLimit: 0 })
+ * ```
+ * @since 0.1.0
+ * @category events
+ */
+export class AccountOpened extends Schema.TaggedClass<AccountOpened>()("AccountOpened", {
+  owner: Schema.NonEmptyTrimmedString,
+  overdraftLimit: Money.NonNegativeCents
+}) {}
+
+/**
+ * Money was put into the account.
+ *
+ * @example
+ * ```ts
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * const deposited = new Account.MoneyDeposited({ amount: 500 })
+ * ```
+ * @since 0.1.0
+ * @category events
+ */
+export class MoneyDeposited extends Schema.TaggedClass<MoneyDeposited>()("MoneyDeposited", {
+  amount: Money.Cents
+}) {}
+
+/**
+ * Money was taken out of the account.
+ *
+ * @example
+ * ```ts
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * const withdrawn = new Account.MoneyWithdrawn({ amount: 200 })
+ * ```
+ * @since 0.1.0
+ * @category events
+ */
+export class MoneyWithdrawn extends Schema.TaggedClass<MoneyWithdrawn>()("MoneyWithdrawn", {
+  amount: Money.Cents
+}) {}
+
+/**
+ * The account was closed.
+ *
+ * @example
+ * ```ts
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * const closed = new Account.AccountClosed()
+ * ```
+ * @since 0.1.0
+ * @category events
+ */
+export class AccountClosed extends Schema.TaggedClass<AccountClosed>()("AccountClosed", {}) {}
+
+/**
+ * Every account event, as one Schema.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * Schema.encodeSync(Account.AccountEvent)(new Account.MoneyDeposited({ amount: 500 }))
+ * // { _tag: "MoneyDeposited", amount: 500 }
+ * ```
+ * @since 0.1.0
+ * @category events
+ */
+export const AccountEvent = Schema.Union(AccountOpened, MoneyDeposited, MoneyWithdrawn, AccountClosed)
+
+/**
+ * @since 0.1.0
+ * @category events
+ */
+export type AccountEvent = typeof AccountEvent.Type
+
+// ---------------------------------------------------------------------------
+// Domain errors
+// ---------------------------------------------------------------------------
+
+/**
+ * `OpenAccount` on an account that is already open.
+ *
+ * @example
+ * ```ts
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * new Account.AccountAlreadyOpen({ owner: "Alice" }).message // "the account is already open (owner: Alice)"
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class AccountAlreadyOpen extends Schema.TaggedError<AccountAlreadyOpen>()("AccountAlreadyOpen", {
+  owner: Schema.String
+}) {
+  override get message(): string {
+    return `the account is already open (owner: ${this.owner})`
+  }
+}
+
+/**
+ * A command on an account that was never opened.
+ *
+ * @example
+ * ```ts
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * new Account.AccountNotOpen().message // "no account has been opened with this id"
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class AccountNotOpen extends Schema.TaggedError<AccountNotOpen>()("AccountNotOpen", {}) {
+  override get message(): string {
+    return "no account has been opened with this id"
+  }
+}
+
+/**
+ * A command on an account that has been closed. (The event of closing is
+ * {@link AccountClosed}; this is the error.)
+ *
+ * @example
+ * ```ts
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * new Account.AccountIsClosed().message // "the account is closed"
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class AccountIsClosed extends Schema.TaggedError<AccountIsClosed>()("AccountIsClosed", {}) {
+  override get message(): string {
+    return "the account is closed"
+  }
+}
+
+/**
+ * A withdrawal that would take the balance below `-overdraftLimit`.
+ *
+ * @example
+ * ```ts
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * new Account.InsufficientFunds({ balance: 7000, requested: 20000, overdraftLimit: 5000 }).message
+ * // "cannot withdraw 200.00: the balance is 70.00 and the overdraft limit 50.00, so at most 120.00 is available"
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class InsufficientFunds extends Schema.TaggedError<InsufficientFunds>()("InsufficientFunds", {
+  balance: Schema.Int,
+  requested: Schema.Int,
+  overdraftLimit: Schema.Int
+}) {
+  override get message(): string {
+    return `cannot withdraw ${Money.format(this.requested)}: the balance is ${Money.format(this.balance)} and the overdraft limit ${Money.format(this.overdraftLimit)}, so at most ${Money.format(Math.max(0, this.balance + this.overdraftLimit))} is available`
+  }
+}
+
+/**
+ * `CloseAccount` on an account whose balance is not zero.
+ *
+ * @example
+ * ```ts
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * new Account.NonZeroBalance({ balance: 2000 }).message
+ * // "cannot close the account: its balance is 20.00, not 0.00"
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class NonZeroBalance extends Schema.TaggedError<NonZeroBalance>()("NonZeroBalance", {
+  balance: Schema.Int
+}) {
+  override get message(): string {
+    return `cannot close the account: its balance is ${Money.format(this.balance)}, not 0.00`
+  }
+}
+
+/**
+ * A deposit that would take the balance above {@link maxBalance}. It keeps
+ * every balance an exact integer.
+ *
+ * @example
+ * ```ts
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * const error = new Account.BalanceLimitExceeded({ balance: 0, requested: 1, limit: 0 })
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class BalanceLimitExceeded extends Schema.TaggedError<BalanceLimitExceeded>()("BalanceLimitExceeded", {
+  balance: Schema.Int,
+  requested: Schema.Int,
+  limit: Schema.Int
+}) {
+  override get message(): string {
+    return `cannot deposit ${Money.format(this.requested)}: the balance ${Money.format(this.balance)} would exceed the limit of ${Money.format(this.limit)}`
+  }
+}
+
+/**
+ * Every domain error an account command can fail with, as one Schema.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * Schema.is(Account.AccountError)(new Account.AccountIsClosed()) // true
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export const AccountError = Schema.Union(
+  AccountAlreadyOpen,
+  AccountNotOpen,
+  AccountIsClosed,
+  InsufficientFunds,
+  NonZeroBalance,
+  BalanceLimitExceeded
+)
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type AccountError = typeof AccountError.Type
+
+// ---------------------------------------------------------------------------
+// State
+// ---------------------------------------------------------------------------
+
+/**
+ * The state of an account: never opened, open, or closed. Open and closed
+ * accounts keep their owner, overdraft limit and balance.
+ *
+ * @example
+ * ```ts
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * const describe = (state: Account.AccountState) =>
+ *   Account.AccountState.$match(state, {
+ *     Unopened: () => "not opened",
+ *     Open: ({ owner, balance }) => `${owner}: ${balance}`,
+ *     Closed: ({ owner }) => `${owner}: closed`
+ *   })
+ * ```
+ * @since 0.1.0
+ * @category state
+ */
+export type AccountState = Data.TaggedEnum<{
+  Unopened: {}
+  Open: { readonly owner: string; readonly overdraftLimit: number; readonly balance: number }
+  Closed: { readonly owner: string; readonly overdraftLimit: number; readonly balance: number }
+}>
+
+/**
+ * Constructors, guards and `$match` for {@link AccountState}.
+ *
+ * @example
+ * ```ts
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * const open = Account.AccountState.Open({ owner: "Alice", overdraftLimit: 0, balance: 100 })
+ * ```
+ * @since 0.1.0
+ * @category state
+ */
+export const AccountState = Data.taggedEnum<AccountState>()
+
+/**
+ * The state of an account no event has touched.
+ *
+ * @since 0.1.0
+ * @category state
+ */
+export const initialState: AccountState = AccountState.Unopened()
+
+/**
+ * The balance of an account in cents (0 for one never opened).
+ *
+ * @example
+ * ```ts
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * Account.balanceOf(Account.initialState) // 0
+ * ```
+ * @since 0.1.0
+ * @category state
+ */
+export const balanceOf = (state: AccountState): number => (state._tag === "Unopened" ? 0 : state.balance)
+
+/**
+ * Folds one event into the state. Pure and total: an event that `decide`
+ * would never emit in that state (money moving on an account never opened, a
+ * second opening) leaves the state unchanged, except that money moving on a
+ * closed account still moves its balance, since the event is a recorded fact.
+ *
+ * @example
+ * ```ts
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * const state = Account.evolve(Account.initialState, new Account.AccountOpened({ owner: "Alice", overdraftLimit: 0 }))
+ * ```
+ * @since 0.1.0
+ * @category state
+ */
+export const evolve = (state: AccountState, event: AccountEvent): AccountState => {
+  switch (event._tag) {
+    case "AccountOpened":
+      return state._tag === "Unopened"
+        ? AccountState.Open({ owner: event.owner, overdraftLimit: event.overdraftLimit, balance: 0 })
+        : state
+    case "MoneyDeposited":
+      return state._tag === "Unopened" ? state : { ...state, balance: state.balance + event.amount }
+    case "MoneyWithdrawn":
+      return state._tag === "Unopened" ? state : { ...state, balance: state.balance - event.amount }
+    case "AccountClosed":
+      return state._tag === "Open" ? AccountState.Closed(state) : state
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Decide
+// ---------------------------------------------------------------------------
+
+type OpenState = Extract<AccountState, { readonly _tag: "Open" }>
+
+const requireOpen = (state: AccountState): Effect.Effect<OpenState, AccountNotOpen | AccountIsClosed> => {
+  switch (state._tag) {
+    case "Unopened":
+      return Effect.fail(new AccountNotOpen())
+    case "Closed":
+      return Effect.fail(new AccountIsClosed())
+    case "Open":
+      return Effect.succeed(state)
+  }
+}
+
+/**
+ * Decides what a command does to an account: the event it causes, or the
+ * domain error that rejects it. Pure: it needs no services.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * Effect.runSync(Account.decide(new Account.OpenAccount({ owner: "Alice", overdraftLimit: 0 }), Account.initialState))
+ * // AccountOpened { owner: "Alice", overdraftLimit: 0 }
+ * ```
+ * @since 0.1.0
+ * @category decide
+ */
+export const decide = (command: AccountCommand, state: AccountState): Effect.Effect<AccountEvent, AccountError> => {
+  switch (command._tag) {
+    case "OpenAccount":
+      return AccountState.$match(state, {
+        Unopened: () =>
+          Effect.succeed(new AccountOpened({ owner: command.owner, overdraftLimit: command.overdraftLimit })),
+        Open: ({ owner }) => Effect.fail(new AccountAlreadyOpen({ owner })),
+        Closed: () => Effect.fail(new AccountIsClosed())
+      })
+    case "Deposit":
+      return Effect.flatMap(requireOpen(state), ({ balance }) =>
+        balance + command.amount > maxBalance
+          ? Effect.fail(new BalanceLimitExceeded({ balance, requested: command.amount, limit: maxBalance }))
+          : Effect.succeed(new MoneyDeposited({ amount: command.amount }))
+      )
+    case "Withdraw":
+      return Effect.flatMap(requireOpen(state), ({ balance, overdraftLimit }) =>
+        balance - command.amount < -overdraftLimit
+          ? Effect.fail(new InsufficientFunds({ balance, requested: command.amount, overdraftLimit }))
+          : Effect.succeed(new MoneyWithdrawn({ amount: command.amount }))
+      )
+    case "CloseAccount":
+      return Effect.flatMap(requireOpen(state), ({ balance }) =>
+        balance === 0 ? Effect.succeed(new AccountClosed()) : Effect.fail(new NonZeroBalance({ balance }))
+      )
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The aggregate
+// ---------------------------------------------------------------------------
+
+/**
+ * The Account aggregate. Its stream category is `Account`, so account
+ * `alice` lives in the stream `Account-alice`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { InMemoryEventStore, Repository } from "@chronicle/core"
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * const program = Effect.gen(function* () {
+ *   const accounts = yield* Repository.make(Account.Account)
+ *   yield* accounts.execute("alice", new Account.OpenAccount({ owner: "Alice", overdraftLimit: 0 }))
+ *   yield* accounts.execute("alice", new Account.Deposit({ amount: 500 }))
+ *   const { state } = yield* accounts.load("alice")
+ *   return Account.balanceOf(state) // 500
+ * }).pipe(Effect.provide(InMemoryEventStore.layer))
+ * ```
+ * @since 0.1.0
+ * @category aggregate
+ */
+export const Account = Aggregate.make({
+  name: "Account",
+  events: AccountEvent,
+  commands: AccountCommand,
+  initialState,
+  evolve,
+  decide
+})

@@ -1,0 +1,152 @@
+/**
+ * Where the bank keeps its events: the one place that chooses the store.
+ *
+ * - `DATABASE_URL` set: PostgreSQL at that URL;
+ * - otherwise a SQLite file: `BANK_DB` if set, else `.chronicle/bank.db`
+ *   under the directory the command was run from (`INIT_CWD`, set by pnpm,
+ *   or the current directory). The folder is created on first use;
+ * - `BANK_DB=:memory:` keeps everything in memory for one run.
+ *
+ * @since 0.1.0
+ */
+
+import * as NodePath from "node:path"
+import { type EventStore, InMemoryEventStore } from "@chronicle/core"
+import { Config, Effect, type Layer, Option, Redacted, Schema } from "effect"
+
+/**
+ * The store the bank will use, read from the environment.
+ *
+ * @example
+ * ```ts
+ * import { BankStore } from "@chronicle/example-bank"
+ *
+ * const choice: BankStore.StoreChoice = { _tag: "Sqlite", filename: "/tmp/bank.db" }
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export type StoreChoice =
+  | { readonly _tag: "Postgres"; readonly url: Redacted.Redacted<string> }
+  | { readonly _tag: "Sqlite"; readonly filename: string }
+  | { readonly _tag: "Memory" }
+
+/**
+ * The default SQLite file, relative to the directory the bank runs from.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultSqliteFile = ".chronicle/bank.db"
+
+/**
+ * Reads the store choice from the environment (`DATABASE_URL`, `BANK_DB`,
+ * `INIT_CWD`).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { BankStore } from "@chronicle/example-bank"
+ *
+ * const describe = BankStore.choose.pipe(Effect.map(BankStore.describe))
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const choose: Effect.Effect<StoreChoice, BankStoreError> = Effect.gen(function* () {
+  const databaseUrl = yield* Config.option(Config.redacted("DATABASE_URL"))
+  const bankDb = yield* Config.option(Config.nonEmptyString("BANK_DB"))
+  const initCwd = yield* Config.option(Config.nonEmptyString("INIT_CWD"))
+  if (Option.isSome(databaseUrl) && Redacted.value(databaseUrl.value).length > 0) {
+    return { _tag: "Postgres", url: databaseUrl.value } as const
+  }
+  const base = Option.getOrElse(initCwd, () => process.cwd())
+  if (Option.isSome(bankDb)) {
+    return bankDb.value === ":memory:"
+      ? ({ _tag: "Memory" } as const)
+      : ({ _tag: "Sqlite", filename: NodePath.resolve(base, bankDb.value) } as const)
+  }
+  return { _tag: "Sqlite", filename: NodePath.resolve(base, defaultSqliteFile) } as const
+}).pipe(Effect.mapError((error) => new BankStoreError({ reason: `invalid configuration: ${error.message}` })))
+
+/**
+ * Describes a store for humans, without secrets: the password in a
+ * PostgreSQL URL is hidden.
+ *
+ * @example
+ * ```ts
+ * import { BankStore } from "@chronicle/example-bank"
+ *
+ * BankStore.describe({ _tag: "Sqlite", filename: "/tmp/bank.db" }) // "SQLite file /tmp/bank.db"
+ * ```
+ * @since 0.1.0
+ * @category rendering
+ */
+export const describe = (choice: StoreChoice): string => {
+  switch (choice._tag) {
+    // Interim, until @chronicle/sql-store lands: see `layer`.
+    case "Postgres":
+      return `in memory (PostgreSQL ${hidePassword(Redacted.value(choice.url))} once the SQL store lands)`
+    case "Sqlite":
+      return `in memory (SQLite file ${choice.filename} once the SQL store lands)`
+    case "Memory":
+      return "in memory (nothing is kept after this run)"
+  }
+}
+
+const hidePassword = (url: string): string => {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password !== "") parsed.password = "***"
+    return parsed.toString()
+  } catch {
+    return "(unparseable DATABASE_URL)"
+  }
+}
+
+/**
+ * The store could not be configured or opened.
+ *
+ * @example
+ * ```ts
+ * import { BankStore } from "@chronicle/example-bank"
+ *
+ * new BankStore.BankStoreError({ reason: "cannot create /readonly/.chronicle" }).message
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class BankStoreError extends Schema.TaggedError<BankStoreError>()("BankStoreError", {
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `cannot open the bank's store: ${this.reason}`
+  }
+}
+
+/**
+ * The `EventStore` layer for a store choice.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { EventStore } from "@chronicle/core"
+ * import { BankStore } from "@chronicle/example-bank"
+ *
+ * const head = EventStore.EventStore.pipe(
+ *   Effect.flatMap((store) => store.head),
+ *   Effect.provide(BankStore.layer({ _tag: "Memory" }))
+ * )
+ * ```
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (choice: StoreChoice): Layer.Layer<EventStore.EventStore, BankStoreError> => {
+  switch (choice._tag) {
+    // TODO(sql-store): PostgreSQL and SQLite through SqlEventStore.layer once @chronicle/sql-store lands.
+    case "Postgres":
+    case "Sqlite":
+    case "Memory":
+      return InMemoryEventStore.layer
+  }
+}
