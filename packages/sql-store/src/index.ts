@@ -1,1 +1,11 @@
-export {}
+/**
+ * `@chronicle/sql-store`: Chronicle's event store over `@effect/sql`, for
+ * PostgreSQL and SQLite.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as SqlEventStore from "./SqlEventStore.js"
+/** @since 0.1.0 */
+export * as SqlMigrations from "./SqlMigrations.js"

@@ -1,0 +1,263 @@
+/**
+ * The PostgreSQL driver.
+ *
+ * Gap safety: every event row carries the writing transaction's id
+ * (`transaction_id xid8 DEFAULT pg_current_xact_id()`). Readers take only rows
+ * of transactions older than every running one
+ * (`transaction_id < pg_snapshot_xmin(pg_current_snapshot())`), in
+ * `(transaction_id, position)` order, so a reader can never pass an event
+ * that commits later. The streams row keeps its last writer's transaction
+ * id, and a write requires `last_transaction_id <= pg_current_xact_id()`, so
+ * a transaction that got its id before the stream's last writer cannot put
+ * version n+1 before version n in the global order (it gets a retryable
+ * conflict instead). `<=` rather than `<` lets one transaction append to the
+ * same stream twice: its rows share the id and keep their position order.
+ *
+ * An append is ONE statement (an implicit transaction, or part of the
+ * caller's): the duplicate check reads, the streams row write comes first,
+ * then a multi-row insert from `unnest` arrays and `pg_notify`, and nothing
+ * is read back after the insert (`RETURNING`).
+ *
+ * @internal
+ */
+import { type Backend, Position } from "@chronicle/core"
+import type { SqlClient } from "@effect/sql/SqlClient"
+import type * as Statement from "@effect/sql/Statement"
+import type { PgClient } from "@effect/sql-pg/PgClient"
+import { Clock, DateTime, Duration, Effect, Option, Schema, Stream } from "effect"
+import { type AppendInput, activeFilter, type Driver, type DriverError, type WriteOutcome } from "./driver.js"
+import { constraintName, inconsistent, sqlState, toStoreError } from "./errors.js"
+import * as Rows from "./rows.js"
+import type { Tables } from "./tables.js"
+
+const WriteRow = Schema.Struct({
+  kind: Schema.Literal("w", "d", "c"),
+  version: Schema.NullOr(Schema.NumberFromString),
+  commit: Schema.NullOr(Schema.BigInt),
+  sequence: Schema.NullOr(Schema.BigInt)
+})
+const decodeWriteRows = Schema.decodeUnknown(Schema.Array(WriteRow))
+
+const VersionRow = Schema.Struct({ version: Schema.NumberFromString })
+const decodeVersionRows = Schema.decodeUnknown(Schema.Array(VersionRow))
+
+const HeadRow = Schema.Struct({ transaction_id: Schema.BigInt, position: Schema.BigInt })
+const decodeHeadRows = Schema.decodeUnknown(Schema.Array(HeadRow))
+
+const SnapshotRow = Schema.Struct({ xmin: Schema.BigInt, xmax: Schema.BigInt, own: Schema.Boolean })
+const decodeSnapshotRows = Schema.decodeUnknown(Schema.Array(SnapshotRow))
+
+const decodeExistingRows = Schema.decodeUnknown(Schema.Array(Rows.PgExistingRow))
+
+/** @internal */
+export const make = (options: {
+  readonly sql: SqlClient
+  readonly tables: Tables
+  readonly channel: string
+  readonly pg: Option.Option<PgClient>
+}): Driver => {
+  const { channel, sql, tables } = options
+  const events = sql.literal(tables.events)
+  const streams = sql.literal(tables.streams)
+  const columns = sql.literal(Rows.pgEventColumns)
+  const visible = sql.literal("transaction_id < (SELECT pg_snapshot_xmin(pg_current_snapshot()))")
+
+  const streamWrite = (input: AppendInput, count: number): Statement.Statement<unknown> => {
+    const { expected, streamId } = input
+    switch (expected._tag) {
+      case "Any":
+        return sql`INSERT INTO ${streams} AS s (stream_id, version, last_transaction_id)
+          SELECT ${streamId}, ${count}::bigint, pg_current_xact_id() FROM dup WHERE NOT dup.dup
+          ON CONFLICT (stream_id) DO UPDATE
+            SET version = s.version + EXCLUDED.version, last_transaction_id = EXCLUDED.last_transaction_id
+            WHERE s.last_transaction_id <= EXCLUDED.last_transaction_id
+          RETURNING version`
+      case "NoStream":
+        return insertNew(streamId, count)
+      case "StreamExists":
+        return sql`UPDATE ${streams}
+          SET version = version + ${count}::bigint, last_transaction_id = pg_current_xact_id()
+          WHERE stream_id = ${streamId} AND last_transaction_id <= pg_current_xact_id() AND NOT (SELECT dup FROM dup)
+          RETURNING version`
+      case "Exact":
+        return expected.version === 0
+          ? insertNew(streamId, count)
+          : sql`UPDATE ${streams}
+          SET version = version + ${count}::bigint, last_transaction_id = pg_current_xact_id()
+          WHERE stream_id = ${streamId} AND version = ${String(expected.version)}::bigint
+            AND last_transaction_id <= pg_current_xact_id() AND NOT (SELECT dup FROM dup)
+          RETURNING version`
+    }
+  }
+
+  const insertNew = (streamId: string, count: number) =>
+    sql`INSERT INTO ${streams} (stream_id, version, last_transaction_id)
+      SELECT ${streamId}, ${count}::bigint, pg_current_xact_id() FROM dup WHERE NOT dup.dup
+      ON CONFLICT (stream_id) DO NOTHING
+      RETURNING version`
+
+  const write = (input: AppendInput): Effect.Effect<WriteOutcome, DriverError> => {
+    const count = input.events.length
+    const ids = input.events.map((e) => e.eventId)
+    const types = input.events.map((e) => e.type)
+    const schemaVersions = input.events.map((e) => e.schemaVersion)
+    const payloads = input.events.map((e) => e.json)
+    const statement = sql`WITH dup AS MATERIALIZED (
+        SELECT EXISTS (SELECT 1 FROM ${events} WHERE event_id = ANY(${ids}::uuid[])) AS dup
+      ),
+      stream AS (${streamWrite(input, count)}),
+      inserted AS (
+        INSERT INTO ${events} (event_id, stream_id, stream_version, event_type, schema_version, data, metadata, recorded_at)
+        SELECT u.event_id, ${input.streamId}, stream.version - ${count}::bigint + u.ord, u.event_type, u.schema_version,
+          u.data::json, ${input.metadataJson}::json, ${DateTime.formatIso(input.recordedAt)}::timestamptz
+        FROM stream CROSS JOIN unnest(${ids}::uuid[], ${types}::text[], ${schemaVersions}::int4[], ${payloads}::text[])
+          WITH ORDINALITY AS u(event_id, event_type, schema_version, data, ord)
+        RETURNING stream_version, transaction_id, position
+      ),
+      notified AS (SELECT pg_notify(${channel}, ${input.streamId}) FROM stream)
+      SELECT 'w' AS kind, i.stream_version::text AS version, i.transaction_id::text AS commit, i.position::text AS sequence
+        FROM inserted i CROSS JOIN notified
+      UNION ALL
+      SELECT CASE WHEN d.dup THEN 'd' ELSE 'c' END,
+        (SELECT version::text FROM ${streams} WHERE stream_id = ${input.streamId}), NULL, NULL
+        FROM dup d WHERE NOT EXISTS (SELECT 1 FROM stream)`
+    return Effect.flatMap(
+      Effect.flatMap(statement, decodeWriteRows),
+      (rows): Effect.Effect<WriteOutcome, DriverError> => {
+        const first = rows[0]
+        if (first === undefined) return Effect.fail(inconsistent("the append statement returned no row"))
+        if (first.kind === "d") return Effect.succeed({ _tag: "Duplicate" })
+        if (first.kind === "c") return Effect.succeed({ _tag: "Conflict", actual: first.version ?? 0 })
+        const written = rows
+          .flatMap((r) =>
+            r.version === null || r.commit === null || r.sequence === null
+              ? []
+              : [{ version: r.version, position: Position.make(r.commit, r.sequence) }]
+          )
+          .sort((a, b) => a.version - b.version)
+        const last = written[written.length - 1]
+        if (last === undefined || written.length !== count)
+          return Effect.fail(inconsistent("the append statement returned fewer rows than it wrote"))
+        return Effect.succeed({ _tag: "Written", version: last.version, positions: written.map((w) => w.position) })
+      }
+    )
+  }
+
+  const lookup = (eventIds: ReadonlyArray<string>) =>
+    Effect.map(
+      Effect.flatMap(
+        sql`SELECT event_id::text AS event_id, stream_id, stream_version::text AS stream_version,
+            transaction_id::text AS transaction_id, position::text AS position, recorded_at
+          FROM ${events} WHERE event_id = ANY(${eventIds}::uuid[])`,
+        decodeExistingRows
+      ),
+      (rows) =>
+        rows.map(
+          (r): Backend.ExistingEvent => ({
+            eventId: r.event_id,
+            streamId: r.stream_id,
+            version: r.stream_version,
+            position: Position.make(r.transaction_id, r.position),
+            recordedAt: r.recorded_at
+          })
+        )
+    )
+
+  const streamVersion = (streamId: string) =>
+    Effect.map(
+      Effect.flatMap(
+        sql`SELECT version::text AS version FROM ${streams} WHERE stream_id = ${streamId}`,
+        decodeVersionRows
+      ),
+      (rows) => rows[0]?.version ?? 0
+    )
+
+  const readStream: Driver["readStream"] = (streamId, page) =>
+    Effect.map(
+      Effect.flatMap(
+        page.direction === "forward"
+          ? sql`SELECT ${columns} FROM ${events} AS e
+              WHERE stream_id = ${streamId} AND stream_version BETWEEN ${String(page.from)}::bigint AND ${String(page.to)}::bigint
+              ORDER BY e.stream_version LIMIT ${page.limit}`
+          : sql`SELECT ${columns} FROM ${events} AS e
+              WHERE stream_id = ${streamId} AND stream_version BETWEEN ${String(page.from)}::bigint AND ${String(page.to)}::bigint
+              ORDER BY e.stream_version DESC LIMIT ${page.limit}`,
+        Rows.decodePgEvents
+      ),
+      (rows) => rows.map(Rows.fromPgRow)
+    )
+
+  const readAll: Driver["readAll"] = (from, limit, filter) => {
+    const { categories, types } = activeFilter(filter)
+    const byCategory =
+      categories === null ? sql.literal("") : sql`AND split_part(stream_id, '-', 1) = ANY(${categories}::text[])`
+    const byType = types === null ? sql.literal("") : sql`AND event_type = ANY(${types}::text[])`
+    return Effect.map(
+      Effect.flatMap(
+        sql`SELECT ${columns} FROM ${events} AS e
+          WHERE (transaction_id, position) > (${String(from.commit)}::xid8, ${String(from.sequence)}::bigint)
+            AND ${visible} ${byCategory} ${byType}
+          ORDER BY e.transaction_id, e.position LIMIT ${limit}`,
+        Rows.decodePgEvents
+      ),
+      (rows) => rows.map(Rows.fromPgRow)
+    )
+  }
+
+  const head = Effect.map(
+    Effect.flatMap(
+      sql`SELECT transaction_id::text AS transaction_id, position::text AS position FROM ${events} AS e
+        WHERE ${visible} ORDER BY e.transaction_id DESC, e.position DESC LIMIT 1`,
+      decodeHeadRows
+    ),
+    (rows) => {
+      const row = rows[0]
+      return row === undefined ? Position.start : Position.make(row.transaction_id, row.position)
+    }
+  )
+
+  const snapshot = Effect.flatMap(
+    sql`SELECT pg_snapshot_xmin(s)::text AS xmin, pg_snapshot_xmax(s)::text AS xmax,
+        pg_current_xact_id_if_assigned() IS NOT NULL AS own
+      FROM pg_current_snapshot() AS s`,
+    decodeSnapshotRows
+  )
+
+  // Readers only see transactions older than every running one. Right after
+  // an append commits, an older transaction (of any session of the cluster)
+  // may still be running and hide it: wait for the transactions that were
+  // running at the start, briefly, so that readAll and head read your writes.
+  // Inside a transaction that has written, there is nothing to wait for.
+  const settle = (timeout: Duration.Duration) =>
+    Effect.gen(function* () {
+      const start = (yield* snapshot)[0]
+      if (start === undefined || start.own || start.xmin >= start.xmax) return
+      const deadline = (yield* Clock.currentTimeMillis) + Duration.toMillis(timeout)
+      let delay = 1
+      while ((yield* Clock.currentTimeMillis) < deadline) {
+        yield* Effect.sleep(Duration.millis(delay))
+        delay = Math.min(delay * 2, 20)
+        const now = (yield* snapshot)[0]
+        if (now === undefined || now.xmin >= start.xmax) return
+      }
+    })
+
+  const wakeups = Option.match(options.pg, {
+    onNone: () => Stream.never,
+    onSome: (pg) => Stream.mapError(pg.listen(channel), toStoreError("subscribe"))
+  })
+
+  return {
+    dialect: "pg",
+    write,
+    lookup,
+    streamVersion,
+    readStream,
+    readAll,
+    head,
+    settle,
+    isEventIdViolation: (error) => sqlState(error) === "23505" && constraintName(error) === tables.eventIdConstraint,
+    wakeups,
+    wakeupsIncludeLocal: Option.isSome(options.pg)
+  }
+}
