@@ -12,8 +12,9 @@
  *
  * @since 0.1.0
  */
-import type { Effect, Schema } from "effect"
+import { type Effect, Option, type Schema } from "effect"
 import * as EventCodec from "./EventCodec.js"
+import * as Snapshot from "./Snapshot.js"
 import * as StreamId from "./StreamId.js"
 
 /**
@@ -47,6 +48,8 @@ export interface Aggregate<
   readonly initialState: State
   readonly evolve: (state: State, event: Event) => State
   readonly decide: (command: Command, state: State) => Effect.Effect<Decision<Event>, DomainError, never>
+  /** How the state is encoded in snapshots; none when the aggregate cannot be snapshotted. */
+  readonly state: Option.Option<Snapshot.StateCodec<State>>
 }
 
 /**
@@ -89,7 +92,7 @@ export type ErrorOf<A> =
  *
  * @example
  * ```ts
- * import { Effect, Schema } from "effect"
+ * import { Effect, Option, type Schema } from "effect"
  * import { Aggregate } from "@chronicle/core"
  *
  * class Incremented extends Schema.TaggedClass<Incremented>()("Incremented", { by: Schema.Int }) {}
@@ -116,7 +119,8 @@ export const make = <
   EventEncoded,
   Command,
   CommandEncoded,
-  Decide extends (command: Command, state: State) => Effect.Effect<Decision<Event>, unknown, never>
+  Decide extends (command: Command, state: State) => Effect.Effect<Decision<Event>, unknown, never>,
+  StateEncoded = never
 >(definition: {
   readonly name: Name
   readonly events: Schema.Schema<Event, EventEncoded, never>
@@ -128,6 +132,11 @@ export const make = <
   readonly eventVersions?: EventCodec.Options<Event>["versions"]
   /** Upcaster chains for events stored in older shapes (see `Upcaster`). */
   readonly upcasters?: EventCodec.Options<Event>["upcasters"]
+  /**
+   * How to encode the state in snapshots, and the version of that encoding.
+   * Without it the aggregate is never snapshotted.
+   */
+  readonly state?: { readonly schema: Schema.Schema<State, StateEncoded, never>; readonly version: number } | undefined
 }): Aggregate<Name, State, Event, EventEncoded, Command, CommandEncoded, Effect.Effect.Error<ReturnType<Decide>>> => {
   if (definition.name.length === 0 || definition.name.includes("-")) {
     throw new Error(`Aggregate.make: the name "${definition.name}" must be non-empty and contain no "-"`)
@@ -139,6 +148,9 @@ export const make = <
     codec: EventCodec.make(definition.events, { versions: definition.eventVersions, upcasters: definition.upcasters }),
     initialState: definition.initialState,
     evolve: definition.evolve,
+    state: Option.map(Option.fromNullable(definition.state), (state) =>
+      Snapshot.stateCodec(state.schema, state.version)
+    ),
     // The error channel of Decide's return type is exactly Effect.Error<ReturnType<Decide>>.
     decide: definition.decide as (
       command: Command,

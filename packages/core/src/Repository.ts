@@ -13,14 +13,23 @@
  *
  * @since 0.1.0
  */
-import { Chunk, Effect, Either, Option, Schedule, Schema, Stream } from "effect"
+import { Chunk, DateTime, Effect, Either, Option, Schedule, Schema, Stream } from "effect"
 import * as Aggregate from "./Aggregate.js"
 import * as Correlation from "./Correlation.js"
-import type { EventDecodeError, EventEncodeError, RecordedEvent, UserMetadata } from "./Event.js"
+import type { EventDecodeError, EventEncodeError, RecordedEvent, StoredEvent, UserMetadata } from "./Event.js"
 import * as EventCodec from "./EventCodec.js"
-import { type ConcurrencyError, EventStore, type InvalidAppendError, type StoreError } from "./EventStore.js"
+import {
+  type AppendResult,
+  type ConcurrencyError,
+  EventStore,
+  type InvalidAppendError,
+  type ReadStreamOptions,
+  type StoreError
+} from "./EventStore.js"
 import * as ExpectedVersion from "./ExpectedVersion.js"
 import type { Position } from "./Position.js"
+import * as PositionModule from "./Position.js"
+import * as Snapshot from "./Snapshot.js"
 import * as StreamId from "./StreamId.js"
 
 /**
@@ -131,12 +140,67 @@ export interface LoadResult<S> {
  * @since 0.1.0
  * @category models
  */
-export interface Options {
+export interface Options<S = unknown> {
   /**
    * How to retry the load-decide-append cycle after a `ConcurrencyError`.
    * Defaults to {@link defaultRetry}.
    */
   readonly retry?: Schedule.Schedule<unknown, unknown> | undefined
+  /**
+   * When to write snapshots (the aggregate must declare its `state` Schema and
+   * a `SnapshotStore` must be in context). Snapshots are read whenever both
+   * exist, whatever the strategy.
+   */
+  readonly snapshots?:
+    | {
+        readonly strategy: Snapshot.Strategy<S>
+        /** `background` (default): off the command's path; `inline`: before `execute` returns. */
+        readonly mode?: "background" | "inline" | undefined
+      }
+    | undefined
+}
+
+/**
+ * A point in a stream's past: after its `version`-th event, at a global
+ * `position`, or at an instant (`recordedAt` of each event).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Target = { readonly version: number } | { readonly position: Position } | { readonly at: DateTime.DateTime }
+
+/**
+ * A temporal query that cannot be answered: a negative or fractional
+ * version, or a version past the stream's end.
+ *
+ * @example
+ * ```ts
+ * import { Repository } from "@chronicle/core"
+ *
+ * const error = new Repository.TemporalQueryError({ aggregate: "Account", id: "a-1", reason: "version 9 is past the end (3 events)" })
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class TemporalQueryError extends Schema.TaggedError<TemporalQueryError>()("TemporalQueryError", {
+  aggregate: Schema.String,
+  id: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `Cannot query ${this.aggregate} "${this.id}" at that point: ${this.reason}`
+  }
+}
+
+/**
+ * One step of a stream's history: the event, with its context and the state
+ * right after it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface HistoryEntry<S, E> extends RecordedEvent<E> {
+  readonly stateAfter: S
 }
 
 /**
@@ -174,6 +238,13 @@ export interface Repository<S, E extends EventCodec.Tagged, C, Err> {
   ) => Effect.Effect<ExecuteResult<S, E>, Err | ExecuteError>
   /** The current state and version of one instance. */
   readonly load: (id: string) => Effect.Effect<LoadResult<S>, LoadError>
+  /** The state as it was at a point in the past (version 0 when the stream did not exist yet). */
+  readonly loadAt: (id: string, target: Target) => Effect.Effect<LoadResult<S>, LoadError | TemporalQueryError>
+  /** Every event with the state after it: the audit trail and time-travel view. */
+  readonly history: (
+    id: string,
+    options?: { readonly fromVersion?: number | undefined }
+  ) => Stream.Stream<HistoryEntry<S, E>, LoadError>
   /** Every event of one instance, decoded, in version order. */
   readonly events: (id: string) => Stream.Stream<RecordedEvent<E>, LoadError>
   /** Validates an untyped command (from JSON, a form, a CLI) against the command Schema. */
@@ -211,10 +282,14 @@ export interface Repository<S, E extends EventCodec.Tagged, C, Err> {
  */
 export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C, CI, Err>(
   aggregate: Aggregate.Aggregate<Name, S, E, EI, C, CI, Err>,
-  options?: Options
+  options?: Options<S>
 ): Effect.Effect<Repository<S, E, C, Err>, never, EventStore> =>
   Effect.gen(function* () {
     const store = yield* EventStore
+    const snapshotStore = yield* Effect.serviceOption(Snapshot.SnapshotStore)
+    const stateCodec = aggregate.state
+    const snapshotStrategy = options?.snapshots?.strategy
+    const snapshotMode = options?.snapshots?.mode ?? "background"
     const retry = options?.retry ?? defaultRetry
     const validateCommand = Schema.validateEither(aggregate.commands)
     const decodeUnknownCommand = Schema.decodeUnknownEither(aggregate.commands)
@@ -238,41 +313,140 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
             onRight: Effect.succeed
           })
 
-    const decoded = (streamId: StreamId.StreamId): Stream.Stream<RecordedEvent<E>, StoreError | EventDecodeError> =>
-      store.read(streamId).pipe(
-        Stream.mapChunksEffect((chunk) =>
-          Effect.map(
-            Effect.forEach(chunk, (stored) => aggregate.codec.decode(stored)),
-            Chunk.unsafeFromArray
-          )
+    const decodeChunk = (chunk: Chunk.Chunk<StoredEvent>) =>
+      Effect.map(
+        Effect.forEach(chunk, (stored) => aggregate.codec.decode(stored)),
+        Chunk.unsafeFromArray
+      )
+
+    const decoded = (
+      streamId: StreamId.StreamId,
+      options?: ReadStreamOptions
+    ): Stream.Stream<RecordedEvent<E>, StoreError | EventDecodeError> =>
+      store.read(streamId, options).pipe(Stream.mapChunksEffect(decodeChunk))
+
+    interface Start {
+      readonly state: S
+      readonly version: number
+      readonly position: Option.Option<Position>
+    }
+    const initial: Start = { state: aggregate.initialState, version: 0, position: Option.none() }
+
+    // The newest usable snapshot within the bounds; anything wrong with it is
+    // logged and the state is rebuilt from events instead.
+    const startFrom = (streamId: StreamId.StreamId, bounds: Snapshot.Bounds | undefined): Effect.Effect<Start> => {
+      if (Option.isNone(snapshotStore) || Option.isNone(stateCodec)) return Effect.succeed(initial)
+      const codec = stateCodec.value
+      return snapshotStore.value.load(streamId, bounds).pipe(
+        Effect.flatMap(
+          Option.match({
+            onNone: () => Effect.succeed(initial),
+            onSome: (snapshot) => {
+              if (snapshot.stateVersion !== codec.version) {
+                return Effect.as(
+                  Effect.logWarning(
+                    `ignoring snapshot of ${streamId}@${snapshot.version}: state version ${snapshot.stateVersion}, expected ${codec.version}`
+                  ),
+                  initial
+                )
+              }
+              return Either.match(codec.decode(snapshot.state), {
+                onLeft: (reason) =>
+                  Effect.as(
+                    Effect.logWarning(`ignoring snapshot of ${streamId}@${snapshot.version}: ${reason}`),
+                    initial
+                  ),
+                onRight: (state) =>
+                  Effect.succeed({ state, version: snapshot.version, position: Option.some(snapshot.position) })
+              })
+            }
+          })
+        ),
+        Effect.catchAll((error) =>
+          Effect.as(Effect.logWarning(`snapshot of ${streamId} not loaded: ${error.message}`), initial)
         )
       )
+    }
 
     interface Loaded extends LoadResult<S> {
       readonly byCommand: ReadonlyArray<RecordedEvent<E>>
+      /** The version of the snapshot the state was loaded from (0 for none). */
+      readonly snapshotVersion: number
     }
 
     const loadStream = (
       streamId: StreamId.StreamId,
-      commandId: string | undefined
+      commandId: string | undefined,
+      target?: Target
     ): Effect.Effect<Loaded, StoreError | EventDecodeError> =>
-      decoded(streamId).pipe(
-        Stream.runFold(
-          {
-            state: aggregate.initialState,
-            version: 0,
-            position: Option.none<Position>(),
-            byCommand: [] as Array<RecordedEvent<E>>
-          },
-          (acc, recorded) => {
-            acc.state = aggregate.evolve(acc.state, recorded.event)
-            acc.version = recorded.version
-            acc.position = Option.some(recorded.position)
-            if (commandId !== undefined && recorded.metadata.causationId === commandId) acc.byCommand.push(recorded)
-            return acc
-          }
+      Effect.gen(function* () {
+        const bounds = boundsOf(target)
+        const start = yield* startFrom(streamId, bounds)
+        const inRange = withinTarget(target)
+        return yield* store.read(streamId, { from: start.version + 1, to: bounds?.maxVersion }).pipe(
+          Stream.takeWhile(inRange),
+          Stream.mapChunksEffect(decodeChunk),
+          Stream.runFold(
+            {
+              state: start.state,
+              version: start.version,
+              position: start.position,
+              byCommand: [] as Array<RecordedEvent<E>>,
+              snapshotVersion: start.version
+            },
+            (acc, recorded) => {
+              acc.state = aggregate.evolve(acc.state, recorded.event)
+              acc.version = recorded.version
+              acc.position = Option.some(recorded.position)
+              if (commandId !== undefined && recorded.metadata.causationId === commandId) acc.byCommand.push(recorded)
+              return acc
+            }
+          )
         )
-      )
+      })
+
+    const snapshotAfter = (
+      streamId: StreamId.StreamId,
+      loaded: Loaded,
+      state: S,
+      appended: AppendResult
+    ): Effect.Effect<void> => {
+      const position = appended.positions[appended.positions.length - 1]
+      if (
+        snapshotStrategy === undefined ||
+        Option.isNone(snapshotStore) ||
+        Option.isNone(stateCodec) ||
+        position === undefined
+      ) {
+        return Effect.void
+      }
+      const version = appended.nextExpectedVersion
+      if (!snapshotStrategy({ state, version, eventsSinceSnapshot: version - loaded.snapshotVersion })) {
+        return Effect.void
+      }
+      return Either.match(stateCodec.value.encode(state), {
+        onLeft: (reason) => Effect.logWarning(`snapshot of ${streamId}@${version} not taken: ${reason}`),
+        onRight: (encoded) => {
+          const snapshot: Snapshot.Snapshot = {
+            streamId,
+            version,
+            stateVersion: stateCodec.value.version,
+            state: encoded,
+            position,
+            recordedAt: appended.recordedAt
+          }
+          return snapshotMode === "inline"
+            ? snapshotStore.value
+                .save(snapshot)
+                .pipe(
+                  Effect.catchAll((error) =>
+                    Effect.logWarning(`snapshot of ${streamId}@${version} not saved: ${error.message}`)
+                  )
+                )
+            : snapshotStore.value.saveInBackground(snapshot)
+        }
+      })
+    }
 
     const attempt = (
       streamId: StreamId.StreamId,
@@ -315,9 +489,11 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
           metadata: { correlationId, causationId: commandId, user: options?.metadata }
         })
         if (appended.duplicate) return duplicateOf(yield* loadStream(streamId, commandId))
+        const state = Aggregate.fold(aggregate, events, current.state)
+        yield* snapshotAfter(streamId, current, state, appended)
         return {
           events,
-          state: Aggregate.fold(aggregate, events, current.state),
+          state,
           version: appended.nextExpectedVersion,
           position: Option.fromNullable(appended.positions[appended.positions.length - 1]),
           commandId,
@@ -352,10 +528,44 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
       return { state, version, position }
     })
 
+    const loadAt = Effect.fn("Chronicle.Repository.loadAt")(function* (id: string, target: Target) {
+      const streamId = yield* streamIdOf(id)
+      const invalid = (reason: string) => new TemporalQueryError({ aggregate: aggregate.name, id, reason })
+      if ("version" in target && (!Number.isInteger(target.version) || target.version < 0)) {
+        return yield* invalid(`version ${target.version} is not a non-negative integer`)
+      }
+      const { state, version, position } = yield* loadStream(streamId, undefined, target)
+      if ("version" in target && version < target.version) {
+        return yield* invalid(`version ${target.version} is past the end of the stream (${version} events)`)
+      }
+      return { state, version, position }
+    })
+
+    const history = (
+      id: string,
+      options?: { readonly fromVersion?: number | undefined }
+    ): Stream.Stream<HistoryEntry<S, E>, LoadError> =>
+      Stream.unwrap(
+        Effect.gen(function* () {
+          const streamId = yield* streamIdOf(id)
+          const fromVersion = Math.max(1, options?.fromVersion ?? 1)
+          const before =
+            fromVersion > 1 ? yield* loadStream(streamId, undefined, { version: fromVersion - 1 }) : initial
+          return decoded(streamId, { from: before.version + 1 }).pipe(
+            Stream.mapAccum(before.state, (state, recorded) => {
+              const stateAfter = aggregate.evolve(state, recorded.event)
+              return [stateAfter, { ...recorded, stateAfter }] as const
+            })
+          )
+        })
+      )
+
     return {
       execute,
       load,
-      events: (id) => Stream.unwrap(Effect.map(streamIdOf(id), decoded)),
+      loadAt,
+      history,
+      events: (id) => Stream.unwrap(Effect.map(streamIdOf(id), (streamId) => decoded(streamId))),
       decodeCommand: (input) =>
         Either.mapLeft(
           decodeUnknownCommand(input),
@@ -363,6 +573,20 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
         )
     }
   })
+
+const boundsOf = (target: Target | undefined): Snapshot.Bounds | undefined => {
+  if (target === undefined) return undefined
+  if ("version" in target) return { maxVersion: target.version }
+  if ("position" in target) return { maxPosition: target.position }
+  return { maxRecordedAt: DateTime.toUtc(target.at) }
+}
+
+const withinTarget = (target: Target | undefined): ((event: StoredEvent) => boolean) => {
+  if (target === undefined || "version" in target) return () => true
+  if ("position" in target) return (event) => PositionModule.isAtOrAfter(target.position, event.position)
+  const at = DateTime.toEpochMillis(target.at)
+  return (event) => event.recordedAt.epochMillis <= at
+}
 
 const isConcurrencyError = (error: unknown): error is ConcurrencyError =>
   typeof error === "object" && error !== null && "_tag" in error && error._tag === "ConcurrencyError"

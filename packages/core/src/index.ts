@@ -25,6 +25,10 @@ export * as Position from "./Position.js"
 /** @since 0.1.0 */
 export * as Repository from "./Repository.js"
 /** @since 0.1.0 */
+export * as Snapshot from "./Snapshot.js"
+/** @since 0.1.0 */
 export * as StreamId from "./StreamId.js"
+/** @since 0.1.0 */
+export * as TimeTravel from "./TimeTravel.js"
 /** @since 0.1.0 */
 export * as Upcaster from "./Upcaster.js"

@@ -66,7 +66,9 @@ describe("Aggregate", () => {
   })
 
   it("refuses a name with a dash, since the category is the text before the first dash", () => {
-    expect(() => Aggregate.make({ ...Counter, name: "Bad-Name" })).toThrow(/must be non-empty and contain no "-"/)
+    expect(() => Aggregate.make({ ...Counter, name: "Bad-Name", state: undefined })).toThrow(
+      /must be non-empty and contain no "-"/
+    )
   })
 
   it("folds events in order", () => {

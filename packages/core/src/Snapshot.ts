@@ -1,0 +1,248 @@
+/**
+ * Snapshots: a saved, encoded aggregate state at some stream version, so that
+ * loading a long stream reads only the events after it.
+ *
+ * - The aggregate declares how its state is encoded (`Aggregate.make({ state:
+ *   { schema, version } })`). A snapshot records that state schema version;
+ *   one whose version differs, or that fails to decode, is ignored with a
+ *   warning and the state is rebuilt from events. A snapshot never fails a
+ *   command.
+ * - A `Strategy` decides when to take one: `never`, `every(n)` events, or a
+ *   custom predicate.
+ * - Snapshots are written after a successful append, in the background
+ *   (default) or inline, and a failed write is only logged.
+ *
+ * @since 0.1.0
+ */
+import { Context, type DateTime, Effect, Either, FiberSet, Layer, Option, Schema } from "effect"
+import type { StoreError } from "./EventStore.js"
+import * as Position from "./Position.js"
+import type { StreamId } from "./StreamId.js"
+
+/**
+ * A stored snapshot.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Snapshot {
+  readonly streamId: StreamId
+  /** The stream version the state includes. */
+  readonly version: number
+  /** The schema version of the encoded state. */
+  readonly stateVersion: number
+  /** The encoded, JSON-safe state. */
+  readonly state: unknown
+  /** The position of the last event the state includes. */
+  readonly position: Position.Position
+  /** The `recordedAt` of the last event the state includes. */
+  readonly recordedAt: DateTime.Utc
+}
+
+/**
+ * Bounds for choosing a snapshot: the newest one at or before all of them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Bounds {
+  readonly maxVersion?: number | undefined
+  readonly maxPosition?: Position.Position | undefined
+  readonly maxRecordedAt?: DateTime.Utc | undefined
+}
+
+/**
+ * How an aggregate's state is encoded in a snapshot: built from a Schema by
+ * {@link stateCodec}, or by `Aggregate.make({ state: { schema, version } })`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StateCodec<S> {
+  /** Bump it whenever the encoded state's shape changes: older snapshots are then ignored. */
+  readonly version: number
+  readonly encode: (state: S) => Either.Either<unknown, string>
+  readonly decode: (encoded: unknown) => Either.Either<S, string>
+}
+
+/**
+ * Builds a state codec from a Schema and its version.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Snapshot } from "@chronicle/core"
+ *
+ * const codec = Snapshot.stateCodec(Schema.Struct({ balance: Schema.Int }), 1)
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const stateCodec = <S, I>(schema: Schema.Schema<S, I, never>, version: number): StateCodec<S> => {
+  const encode = Schema.encodeEither(schema)
+  const decode = Schema.decodeUnknownEither(schema)
+  return {
+    version,
+    encode: (state) => Either.mapLeft(encode(state), (error) => error.message),
+    decode: (encoded) => Either.mapLeft(decode(encoded), (error) => error.message)
+  }
+}
+
+/**
+ * The snapshot store service.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Snapshot, StreamId } from "@chronicle/core"
+ *
+ * const newest = Effect.flatMap(Snapshot.SnapshotStore, (store) => store.load(StreamId.forAggregate("Account", "a-1")))
+ * ```
+ * @since 0.1.0
+ * @category tags
+ */
+export class SnapshotStore extends Context.Tag("@chronicle/core/SnapshotStore")<
+  SnapshotStore,
+  {
+    /** The newest snapshot of a stream within the bounds, if any. */
+    readonly load: (streamId: StreamId, bounds?: Bounds) => Effect.Effect<Option.Option<Snapshot>, StoreError>
+    /** Saves a snapshot (replacing one at the same stream version). */
+    readonly save: (snapshot: Snapshot) => Effect.Effect<void, StoreError>
+    /** Saves in the background, within the store's scope; a failure is logged, never raised. */
+    readonly saveInBackground: (snapshot: Snapshot) => Effect.Effect<void>
+  }
+>() {}
+
+/**
+ * Builds a `SnapshotStore` from `load` and `save`; it adds background saving
+ * whose fibers live in the current scope (so they end with the layer).
+ *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { Snapshot } from "@chronicle/core"
+ *
+ * const discardAll = Snapshot.make({ load: () => Effect.succeedNone, save: () => Effect.void })
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (implementation: {
+  readonly load: SnapshotStore["Type"]["load"]
+  readonly save: SnapshotStore["Type"]["save"]
+}) =>
+  Effect.gen(function* () {
+    const background = yield* FiberSet.make<void, never>()
+    const saveQuietly = (snapshot: Snapshot) =>
+      implementation.save(snapshot).pipe(
+        Effect.catchAll((error) =>
+          Effect.logWarning(`snapshot of ${snapshot.streamId}@${snapshot.version} not saved: ${error.message}`)
+        ),
+        Effect.withSpan("Chronicle.Snapshot.save", { attributes: { streamId: snapshot.streamId } })
+      )
+    return SnapshotStore.of({
+      load: implementation.load,
+      save: implementation.save,
+      saveInBackground: (snapshot) => Effect.asVoid(FiberSet.run(background, saveQuietly(snapshot)))
+    })
+  })
+
+const withinBounds = (snapshot: Snapshot, bounds: Bounds | undefined): boolean =>
+  (bounds?.maxVersion === undefined || snapshot.version <= bounds.maxVersion) &&
+  (bounds?.maxPosition === undefined || Position.isAtOrAfter(bounds.maxPosition, snapshot.position)) &&
+  (bounds?.maxRecordedAt === undefined || snapshot.recordedAt.epochMillis <= bounds.maxRecordedAt.epochMillis)
+
+/**
+ * An in-memory snapshot store.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { InMemoryEventStore, Snapshot } from "@chronicle/core"
+ *
+ * const stores = Layer.merge(InMemoryEventStore.layer, Snapshot.layerMemory)
+ * ```
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerMemory: Layer.Layer<SnapshotStore> = Layer.scoped(
+  SnapshotStore,
+  Effect.suspend(() => {
+    const byStream = new Map<string, Array<Snapshot>>()
+    return make({
+      load: (streamId, bounds) =>
+        Effect.sync(() => {
+          const candidates = (byStream.get(streamId) ?? []).filter((s) => withinBounds(s, bounds))
+          return Option.fromNullable(candidates[candidates.length - 1])
+        }),
+      save: (snapshot) =>
+        Effect.sync(() => {
+          const kept = (byStream.get(snapshot.streamId) ?? []).filter((s) => s.version !== snapshot.version)
+          kept.push(snapshot)
+          kept.sort((a, b) => a.version - b.version)
+          byStream.set(snapshot.streamId, kept)
+        })
+    })
+  })
+)
+
+/**
+ * When to take a snapshot, given the state after an append, its version and
+ * how many events were appended since the snapshot the state was loaded from.
+ *
+ * @since 0.1.0
+ * @category strategies
+ */
+export type Strategy<S = unknown> = (context: {
+  readonly state: S
+  readonly version: number
+  readonly eventsSinceSnapshot: number
+}) => boolean
+
+/**
+ * Never snapshot.
+ *
+ * @example
+ * ```ts
+ * import { Snapshot } from "@chronicle/core"
+ *
+ * const strategy = Snapshot.never
+ * ```
+ * @since 0.1.0
+ * @category strategies
+ */
+export const never: Strategy = () => false
+
+/**
+ * Snapshot once at least `n` events were appended since the last snapshot.
+ *
+ * @example
+ * ```ts
+ * import { Snapshot } from "@chronicle/core"
+ *
+ * const strategy = Snapshot.every(100)
+ * ```
+ * @since 0.1.0
+ * @category strategies
+ */
+export const every = (n: number): Strategy => {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`Snapshot.every: n must be a positive integer, got ${n}`)
+  return ({ eventsSinceSnapshot }) => eventsSinceSnapshot >= n
+}
+
+/**
+ * Snapshot when a predicate over the state, version and events since the last
+ * snapshot holds.
+ *
+ * @example
+ * ```ts
+ * import { Snapshot } from "@chronicle/core"
+ *
+ * const strategy = Snapshot.when<{ readonly closed: boolean }>(({ state, eventsSinceSnapshot }) =>
+ *   state.closed || eventsSinceSnapshot >= 500
+ * )
+ * ```
+ * @since 0.1.0
+ * @category strategies
+ */
+export const when = <S>(predicate: Strategy<S>): Strategy<S> => predicate
