@@ -92,7 +92,7 @@ export type ErrorOf<A> =
  *
  * @example
  * ```ts
- * import { Effect, Option, type Schema } from "effect"
+ * import { Effect, Schema } from "effect"
  * import { Aggregate } from "@chronicle/core"
  *
  * class Incremented extends Schema.TaggedClass<Incremented>()("Incremented", { by: Schema.Int }) {}
