@@ -15,18 +15,27 @@ const walk = (dir: string): Array<string> =>
     return statSync(path).isDirectory() ? walk(path) : path.endsWith(".ts") ? [path] : []
   })
 
-const fence = /```(?:ts|typescript)\n([\s\S]*?)```/g
+// A fence may name its module (```ts wallet.ts) so that later examples can import it.
+const fence = /```(?:ts|typescript)(?:[ \t]+([\w.-]+\.ts))?\n([\s\S]*?)```/g
 
-const examplesOf = (path: string): Array<string> => {
+interface Example {
+  readonly name: string | undefined
+  readonly code: string
+}
+
+const examplesIn = (text: string): Array<Example> =>
+  [...text.matchAll(fence)].map((m) => ({ name: m[1], code: m[2] ?? "" }))
+
+const examplesOf = (path: string): Array<Example> => {
   const text = readFileSync(path, "utf8")
-  if (path.endsWith(".md")) return [...text.matchAll(fence)].map((m) => m[1] ?? "")
+  if (path.endsWith(".md")) return examplesIn(text)
   // JSDoc: take each /** ... */ block, strip the leading " * ", then find fences.
   return [...text.matchAll(/\/\*\*([\s\S]*?)\*\//g)].flatMap((block) => {
     const body = (block[1] ?? "")
       .split("\n")
       .map((line) => line.replace(/^\s*\* ?/, ""))
       .join("\n")
-    return [...body.matchAll(fence)].map((m) => m[1] ?? "")
+    return examplesIn(body)
   })
 }
 
@@ -41,8 +50,8 @@ const sources = [
 ]
 let count = 0
 for (const source of sources) {
-  examplesOf(source).forEach((code, index) => {
-    const name = `${relative(root, source).replace(/[^A-Za-z0-9]+/g, "_")}_${index + 1}.ts`
+  examplesOf(source).forEach(({ name: given, code }, index) => {
+    const name = given ?? `${relative(root, source).replace(/[^A-Za-z0-9]+/g, "_")}_${index + 1}.ts`
     writeFileSync(join(out, name), `// from ${relative(root, source)}, example ${index + 1}\n${code}\nexport {}\n`)
     count++
   })
