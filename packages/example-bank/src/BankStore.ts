@@ -10,9 +10,13 @@
  * @since 0.1.0
  */
 
+import * as NodeFs from "node:fs/promises"
 import * as NodePath from "node:path"
 import { type EventStore, InMemoryEventStore } from "@chronicle/core"
-import { Config, Effect, type Layer, Option, Redacted, Schema } from "effect"
+import { SqlEventStore } from "@chronicle/sql-store"
+import { PgClient } from "@effect/sql-pg"
+import { SqliteClient } from "@effect/sql-sqlite-node"
+import { Config, Effect, Layer, Option, Redacted, Schema } from "effect"
 
 /**
  * The store the bank will use, read from the environment.
@@ -84,11 +88,10 @@ export const choose: Effect.Effect<StoreChoice, BankStoreError> = Effect.gen(fun
  */
 export const describe = (choice: StoreChoice): string => {
   switch (choice._tag) {
-    // Interim, until @chronicle/sql-store lands: see `layer`.
     case "Postgres":
-      return `in memory (PostgreSQL ${hidePassword(Redacted.value(choice.url))} once the SQL store lands)`
+      return `PostgreSQL ${hidePassword(Redacted.value(choice.url))}`
     case "Sqlite":
-      return `in memory (SQLite file ${choice.filename} once the SQL store lands)`
+      return `SQLite file ${choice.filename}`
     case "Memory":
       return "in memory (nothing is kept after this run)"
   }
@@ -125,7 +128,9 @@ export class BankStoreError extends Schema.TaggedError<BankStoreError>()("BankSt
 }
 
 /**
- * The `EventStore` layer for a store choice.
+ * The `EventStore` layer for a store choice. The SQL stores run their
+ * migrations when the layer builds, so tables exist on first use; the SQLite
+ * file's folder is created if needed.
  *
  * @example
  * ```ts
@@ -143,10 +148,32 @@ export class BankStoreError extends Schema.TaggedError<BankStoreError>()("BankSt
  */
 export const layer = (choice: StoreChoice): Layer.Layer<EventStore.EventStore, BankStoreError> => {
   switch (choice._tag) {
-    // TODO(sql-store): PostgreSQL and SQLite through SqlEventStore.layer once @chronicle/sql-store lands.
     case "Postgres":
+      return SqlEventStore.layer().pipe(
+        Layer.provide(PgClient.layer({ url: choice.url, maxConnections: 4 })),
+        Layer.mapError((error) => new BankStoreError({ reason: error.message }))
+      )
     case "Sqlite":
+      return Layer.unwrapEffect(
+        Effect.as(
+          createFolderOf(choice.filename),
+          SqlEventStore.layer().pipe(Layer.provide(SqliteClient.layer({ filename: choice.filename })))
+        )
+      ).pipe(
+        Layer.mapError((error) =>
+          error instanceof BankStoreError ? error : new BankStoreError({ reason: error.message })
+        )
+      )
     case "Memory":
       return InMemoryEventStore.layer
   }
 }
+
+const createFolderOf = (filename: string): Effect.Effect<void, BankStoreError> =>
+  Effect.tryPromise({
+    try: () => NodeFs.mkdir(NodePath.dirname(filename), { recursive: true }),
+    catch: (cause) =>
+      new BankStoreError({
+        reason: `cannot create the folder of ${filename}: ${cause instanceof Error ? cause.message : String(cause)}`
+      })
+  })
