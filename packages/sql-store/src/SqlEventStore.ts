@@ -38,6 +38,7 @@ import {
   Layer,
   Option,
   PubSub,
+  Schedule,
   Schema,
   Stream
 } from "effect"
@@ -296,6 +297,16 @@ export const make: (
         Effect.withSpan("Chronicle.SqlEventStore.readBatch")
       )
 
+  // A subscription rides out a brief outage (a dropped connection, a restart):
+  // it retries its read a few times before failing with the StoreError.
+  const resilient =
+    (readBatch: Backend.ReadBatch): Backend.ReadBatch =>
+    (from, limit) =>
+      Effect.retry(readBatch(from, limit), {
+        schedule: Schedule.exponential("50 millis").pipe(Schedule.either(Schedule.spaced("1 second"))),
+        times: 8
+      })
+
   const localWakeups: Stream.Stream<unknown, EventStore.StoreError> = driver.wakeupsIncludeLocal
     ? Stream.never
     : Stream.fromPubSub(local)
@@ -315,7 +326,7 @@ export const make: (
         )
       ),
     subscribe: (options) =>
-      Backend.followFeed(readBatch(options ?? {}), {
+      Backend.followFeed(resilient(readBatch(options ?? {})), {
         from: options?.from ?? Position.start,
         batchSize: clampBatch(options?.batchSize, batchSize),
         pollInterval: options?.pollInterval ?? pollInterval,

@@ -11,8 +11,9 @@
  *   and writing rows behind the store's back.
  */
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Layer, Redacted } from "effect"
+import { Context, Effect, Layer, Redacted } from "effect"
 import pg from "pg"
+import { SqlEventStore } from "../../src/index.js"
 
 export const databaseUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
 
@@ -93,3 +94,20 @@ export const raw = (name: string) =>
     }),
     (client) => Effect.promise(() => client.end().catch(() => undefined))
   )
+
+/** The schema a test store lives in (for raw clients). */
+export class TestSchema extends Context.Tag("chronicle/test/TestSchema")<TestSchema, string>() {}
+
+/**
+ * An `EventStore` plus its `PgClient`/`SqlClient` and `TestSchema`, on a
+ * fresh schema of its own.
+ */
+export const storeLayer = (options?: LayerOptions & { readonly store?: SqlEventStore.Options }) =>
+  Layer.unwrapScoped(
+    Effect.map(schema, (name) =>
+      SqlEventStore.layer(options?.store).pipe(
+        Layer.provideMerge(layerOn(name, options)),
+        Layer.merge(Layer.succeed(TestSchema, name))
+      )
+    )
+  ).pipe(Layer.orDie)
