@@ -291,14 +291,16 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
     const snapshotStrategy = options?.snapshots?.strategy
     const snapshotMode = options?.snapshots?.mode ?? "background"
     const retry = options?.retry ?? defaultRetry
-    const validateCommand = Schema.validateEither(aggregate.commands)
+    const encodeCommand = Schema.encodeEither(aggregate.commands)
     const decodeUnknownCommand = Schema.decodeUnknownEither(aggregate.commands)
 
-    // A command built with its class constructor is validated as it is; a plain
-    // object of the right shape (say, parsed JSON typed as the command) is
-    // decoded into the command's class, so both are accepted and checked.
+    // A command is checked by a round trip through its Schema: encoding checks
+    // every field (a class instance built with validation turned off cannot
+    // slip through), and decoding rebuilds the command. A plain object of the
+    // command's encoded shape (say, parsed JSON typed as the command) is
+    // decoded directly.
     const checkCommand = (id: string, command: C): Either.Either<C, InvalidCommandError> =>
-      Either.orElse(validateCommand(command), () =>
+      Either.orElse(Either.flatMap(encodeCommand(command), decodeUnknownCommand), () =>
         Either.mapLeft(
           decodeUnknownCommand(command),
           (error) => new InvalidCommandError({ aggregate: aggregate.name, id, reason: error.message })

@@ -288,3 +288,19 @@ describe("Repository", () => {
     )
   )
 })
+
+describe("Repository command validation", () => {
+  it.effect("a class instance built with validation turned off is still checked field by field", () =>
+    run(
+      Effect.gen(function* () {
+        const counters = yield* Repository.make(Counter)
+        yield* counters.execute("v-1", new Open({ limit: 10 }))
+        for (const by of [0, -5, 1.5, Number.POSITIVE_INFINITY]) {
+          const error = yield* Effect.flip(counters.execute("v-1", new Increment({ by }, true)))
+          expect(error._tag).toBe("InvalidCommandError")
+        }
+        expect((yield* counters.load("v-1")).version).toBe(1)
+      })
+    )
+  )
+})
