@@ -43,7 +43,7 @@ import {
   Stream
 } from "effect"
 import type { AppendInput, Driver, DriverError, WriteOutcome } from "./internal/driver.js"
-import { catchSqlDefects, toStoreError } from "./internal/errors.js"
+import { catchSqlDefects, isStaleConnection, toStoreError } from "./internal/errors.js"
 import * as Pg from "./internal/pg.js"
 import * as Sqlite from "./internal/sqlite.js"
 import * as Tables from "./internal/tables.js"
@@ -52,6 +52,13 @@ import * as SqlMigrations from "./SqlMigrations.js"
 /**
  * Options of {@link make} and {@link layer}.
  *
+ * @example
+ * ```ts
+ * import { SqlEventStore } from "@chronicle/sql-store"
+ *
+ * const options: SqlEventStore.Options = { tablePrefix: "bank_", batchSize: 1000, pollInterval: "500 millis" }
+ * const store = SqlEventStore.layer(options)
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -165,10 +172,22 @@ export const make: (
   const settleTimeout = Duration.decode(options?.settleTimeout ?? "2 seconds")
   const local = yield* PubSub.sliding<void>(16)
 
+  // A pooled PostgreSQL connection can be handed out after its backend died
+  // (the pool learns it a moment later): outside a transaction, a statement
+  // that failed that way never ran, so it is tried once more on a fresh one.
+  // Appends are safe to repeat in any case: their event ids make them
+  // idempotent.
+  const reconnecting = <A>(effect: Effect.Effect<A, DriverError>): Effect.Effect<A, DriverError> =>
+    Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (transaction) =>
+      Option.isSome(transaction)
+        ? effect
+        : Effect.retry(effect, { while: isStaleConnection, schedule: Schedule.spaced("25 millis"), times: 1 })
+    )
+
   const failWith =
     (operation: string) =>
     <A>(effect: Effect.Effect<A, DriverError>): Effect.Effect<A, EventStore.StoreError> =>
-      Effect.mapError(effect, toStoreError(operation))
+      Effect.mapError(reconnecting(effect), toStoreError(operation))
 
   const settle = Duration.greaterThan(settleTimeout, Duration.zero)
     ? failWith("readAll")(driver.settle(settleTimeout))

@@ -26,6 +26,13 @@ import * as Tables from "./internal/tables.js"
 /**
  * Options of {@link run}.
  *
+ * @example
+ * ```ts
+ * import { SqlMigrations } from "@chronicle/sql-store"
+ *
+ * const options: SqlMigrations.RunOptions = { tablePrefix: "bank_" }
+ * const migrate = SqlMigrations.run(options)
+ * ```
  * @since 0.1.0
  * @category models
  */

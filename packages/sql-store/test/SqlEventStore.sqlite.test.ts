@@ -1,14 +1,22 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { EventStore, ExpectedVersion, Position, StreamId } from "@chronicle/core"
 import { EventStoreConformance } from "@chronicle/core/testing"
+import { SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
-import { Layer } from "effect"
+import { describe, expect, layer } from "@effect/vitest"
+import { Chunk, Effect, Fiber, Layer, Stream } from "effect"
 import { afterAll } from "vitest"
 import { SqlEventStore } from "../src/index.js"
 
 const dir = mkdtempSync(join(tmpdir(), "chronicle-sqlite-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+const { eventData, uniqueStream } = EventStoreConformance
+
+const collect = <A, E, R>(stream: Stream.Stream<A, E, R>) =>
+  Effect.map(Stream.runCollect(stream), Chunk.toReadonlyArray)
 
 EventStoreConformance.suite(
   "SqlEventStore (SQLite :memory:)",
@@ -21,3 +29,58 @@ EventStoreConformance.suite(
     Layer.provide(SqliteClient.layer({ filename: join(dir, "conformance.db") }))
   )
 )
+
+describe("SqlEventStore on SQLite", () => {
+  layer(
+    SqlEventStore.layer({ pollInterval: "10 seconds" }).pipe(
+      Layer.provideMerge(SqliteClient.layer({ filename: join(dir, "specific.db") }))
+    ),
+    { excludeTestServices: true }
+  )((it) => {
+    it.effect("the database refuses UPDATE and DELETE of events, and payloads that are not JSON", () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore.EventStore
+        const sql = yield* SqlClient.SqlClient
+        const stream = uniqueStream("Immutable")
+        yield* store.append(stream, [eventData("Fact", { amount: 1 })])
+        const update = yield* Effect.flip(sql`UPDATE chronicle_events SET data = '{}' WHERE stream_id = ${stream}`)
+        expect(String(update.cause)).toContain("events are immutable")
+        const remove = yield* Effect.flip(sql`DELETE FROM chronicle_events`)
+        expect(String(remove.cause)).toContain("events are immutable")
+        const notJson = yield* Effect.flip(
+          sql`INSERT INTO chronicle_events (event_id, stream_id, stream_version, event_type, schema_version, data, metadata, recorded_at)
+            VALUES (${crypto.randomUUID()}, ${stream}, 2, 'X', 1, '{"broken":', '{}', '2020-01-01T00:00:00Z')`
+        )
+        expect(String(notJson.cause)).toContain("CHECK constraint failed")
+        const [stored] = yield* collect(store.read(stream))
+        expect(stored?.data).toEqual({ amount: 1 })
+      })
+    )
+
+    it.effect("positions count up from the AUTOINCREMENT key with commit 0", () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore.EventStore
+        const result = yield* store.append(uniqueStream(), [eventData("A"), eventData("B")])
+        const [first, second] = result.positions
+        expect(first?.commit).toBe(0n)
+        expect(first !== undefined && second?.sequence === first.sequence + 1n).toBe(true)
+        expect(Position.Order(yield* store.head, second ?? Position.start)).toBe(0)
+      })
+    )
+
+    it.effect("a subscriber wakes on an append of this process without waiting for its poll interval", () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore.EventStore
+        const stream = uniqueStream("Wake")
+        const fiber = yield* store
+          .subscribe({ categories: [StreamId.category(stream)] })
+          .pipe(Stream.take(1), Stream.runCollect, Effect.fork)
+        yield* Effect.sleep("50 millis")
+        yield* store.append(stream, [eventData("Now")], { expectedVersion: ExpectedVersion.NoStream })
+        // The poll interval is 10 seconds: only the wake-up can deliver in time.
+        const seen = yield* Fiber.join(fiber).pipe(Effect.timeout("5 seconds"))
+        expect(Chunk.size(seen)).toBe(1)
+      })
+    )
+  })
+})

@@ -77,3 +77,17 @@ export const constraintName = (error: SqlError): string | undefined => {
 /** A result that breaks the store's own invariants (never expected). @internal */
 export const inconsistent = (reason: string): EventStore.StoreError =>
   new EventStore.StoreError({ operation: "append", reason: `inconsistent result: ${reason}`, cause: null })
+
+const staleConnection = /not queryable|Connection terminated|ECONNRESET|EPIPE|Client was closed/i
+
+/**
+ * A client-side connection failure with no server SQLSTATE: typically a
+ * pooled connection whose backend is already gone, so the statement never
+ * ran on the server. (A statement the server aborted, e.g. with
+ * `terminating connection due to administrator command`, carries a SQLSTATE
+ * and is not matched.)
+ *
+ * @internal
+ */
+export const isStaleConnection = (error: unknown): boolean =>
+  error instanceof SqlError && sqlState(error) === undefined && staleConnection.test(describe(error))
