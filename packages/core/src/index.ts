@@ -23,6 +23,10 @@ export * as InMemoryEventStore from "./InMemoryEventStore.js"
 /** @since 0.1.0 */
 export * as Position from "./Position.js"
 /** @since 0.1.0 */
+export * as Projection from "./Projection.js"
+/** @since 0.1.0 */
+export * as ProjectionStore from "./ProjectionStore.js"
+/** @since 0.1.0 */
 export * as Repository from "./Repository.js"
 /** @since 0.1.0 */
 export * as Snapshot from "./Snapshot.js"

@@ -3,7 +3,8 @@
  *
  * - `DeciderSpec`: given / when / then tests for aggregates;
  * - `AggregateLaws`: property tests every aggregate should pass;
- * - `EventStoreConformance`: the contract every event store backend passes.
+ * - `EventStoreConformance`: the contract every event store backend passes;
+ * - `AwaitProjections`: wait until projections have caught up with the store.
  *
  * It depends on `@effect/vitest` and `vitest` (optional peer dependencies).
  *
@@ -12,6 +13,8 @@
 
 /** @since 0.1.0 */
 export * as AggregateLaws from "./testing/AggregateLaws.js"
+/** @since 0.1.0 */
+export * as AwaitProjections from "./testing/AwaitProjections.js"
 /** @since 0.1.0 */
 export * as DeciderSpec from "./testing/DeciderSpec.js"
 /** @since 0.1.0 */

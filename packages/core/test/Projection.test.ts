@@ -1,0 +1,314 @@
+import {
+  Correlation,
+  EventStore,
+  InMemoryEventStore,
+  Position,
+  Projection,
+  ProjectionStore,
+  Repository,
+  StreamId
+} from "@chronicle/core"
+import { AwaitProjections } from "@chronicle/core/testing"
+import { describe, expect, it } from "@effect/vitest"
+import { Deferred, Effect, Exit, FastCheck, Fiber, Layer, Option, Ref, Schedule, Stream } from "effect"
+import { Counter, CounterEvent, Increment, Open } from "./fixtures/Counter.js"
+
+/** A read model in memory: the total per counter, and how often each event was applied. */
+const makeTotals = (options?: {
+  readonly name?: string
+  readonly version?: number
+  readonly failOn?: (amount: number) => boolean
+  readonly onApply?: Effect.Effect<void>
+}) =>
+  Effect.gen(function* () {
+    const totals = yield* Ref.make(new Map<string, number>())
+    const applied = yield* Ref.make(new Map<string, number>())
+    const broken = yield* Ref.make(options?.failOn !== undefined)
+    const projection = Projection.make({
+      name: options?.name ?? "totals",
+      version: options?.version ?? 1,
+      events: CounterEvent,
+      categories: ["Counter"],
+      handle: (recorded) =>
+        Effect.gen(function* () {
+          if (recorded.event._tag === "Incremented") {
+            const amount = recorded.event.by
+            if ((yield* Ref.get(broken)) && options?.failOn?.(amount)) {
+              return yield* Effect.fail(`cannot apply ${amount}`)
+            }
+            yield* Ref.update(totals, (m) =>
+              new Map(m).set(recorded.streamId, (m.get(recorded.streamId) ?? 0) + amount)
+            )
+          }
+          yield* Ref.update(applied, (m) => new Map(m).set(recorded.eventId, (m.get(recorded.eventId) ?? 0) + 1))
+          if (options?.onApply !== undefined) yield* options.onApply
+        }),
+      reset: () => Effect.zipRight(Ref.set(totals, new Map()), Ref.set(applied, new Map()))
+    })
+    return { projection, totals, applied, fix: Ref.set(broken, false) }
+  })
+
+const stores = Layer.merge(InMemoryEventStore.layer, ProjectionStore.layerMemory)
+const fast = { pollInterval: "20 millis", leaseTtl: "300 millis", retry: Schedule.recurs(2) } as const
+
+const seed = (counters: number, increments: number, prefix = "c") =>
+  Effect.gen(function* () {
+    const repo = yield* Repository.make(Counter)
+    let last = Position.start
+    for (let c = 0; c < counters; c++) {
+      yield* repo.execute(`${prefix}${c}`, new Open({ limit: 1000 }))
+      for (let i = 1; i <= increments; i++) {
+        const result = yield* repo.execute(`${prefix}${c}`, new Increment({ by: i }))
+        last = Option.getOrElse(result.position, () => last)
+      }
+    }
+    return last
+  })
+
+const tagOf = (error: unknown): unknown =>
+  typeof error === "object" && error !== null && "_tag" in error ? error._tag : error
+
+const expectedTotal = (increments: number) => (increments * (increments + 1)) / 2
+
+describe("Projection", () => {
+  it.live("catches up, follows live events, and reports status", () =>
+    Effect.gen(function* () {
+      const { projection, totals } = yield* makeTotals()
+      yield* seed(2, 5)
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          yield* Layer.build(Projection.layer(projection, fast))
+          yield* AwaitProjections.caughtUp({ names: ["totals"], timeout: "5 seconds" })
+          expect((yield* Ref.get(totals)).get("Counter-c0")).toBe(expectedTotal(5))
+          const last = yield* seed(1, 3, "live")
+          yield* Projection.waitFor("totals", last, { timeout: "5 seconds" })
+          expect((yield* Ref.get(totals)).get("Counter-live0")).toBe(expectedTotal(3))
+          yield* Effect.sleep("100 millis")
+          const [status] = yield* Projection.status("totals")
+          expect(status).toMatchObject({
+            name: "totals",
+            version: 1,
+            active: true,
+            state: "caught-up",
+            lag: 0,
+            parked: 0
+          })
+        })
+      )
+    }).pipe(Effect.provide(stores))
+  )
+
+  it.live("passes each event's correlation on: handlers run in the event's context", () =>
+    Effect.gen(function* () {
+      const seen = yield* Ref.make<ReadonlyArray<string>>([])
+      const projection = Projection.make({
+        name: "correlations",
+        events: CounterEvent,
+        handle: (recorded) =>
+          Effect.flatMap(Correlation.current, (c) =>
+            Ref.update(seen, (all) => [
+              ...all,
+              Option.getOrElse(c.correlationId, () => "none"),
+              Option.contains(c.causationId, recorded.eventId) ? "caused by the event" : "wrong causation"
+            ])
+          )
+      })
+      const repo = yield* Repository.make(Counter)
+      yield* repo.execute("k", new Open({ limit: 5 }), { commandId: "cmd-1" })
+      yield* Projection.catchUp(projection).pipe(Stream.runDrain)
+      expect(yield* Ref.get(seen)).toEqual(["cmd-1", "caused by the event"])
+    }).pipe(Effect.provide(stores))
+  )
+
+  it.live.prop(
+    "crash safety: interrupted at random points and restarted, every event is applied exactly once",
+    [FastCheck.array(FastCheck.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 6 })],
+    ([crashAfter]) =>
+      Effect.gen(function* () {
+        const applications = yield* Ref.make(0)
+        const crash = yield* Ref.make<Option.Option<readonly [number, Deferred.Deferred<void>]>>(Option.none())
+        const { projection, totals, applied } = yield* makeTotals({
+          onApply: Effect.gen(function* () {
+            const n = yield* Ref.updateAndGet(applications, (x) => x + 1)
+            const trigger = yield* Ref.get(crash)
+            if (Option.isSome(trigger) && n >= trigger.value[0]) {
+              // signal, then linger after the read-model write and before the
+              // checkpoint: the interruption lands right in that window
+              yield* Deferred.succeed(trigger.value[1], undefined)
+              yield* Effect.sleep("20 millis")
+            }
+          })
+        })
+        yield* seed(3, 12)
+        for (const after of crashAfter) {
+          const crashed = yield* Deferred.make<void>()
+          yield* Ref.set(crash, Option.some([(yield* Ref.get(applications)) + after, crashed] as const))
+          const fiber = yield* Effect.fork(Projection.run(projection, { ...fast, batchSize: 5 }))
+          // interrupt when the n-th application happens (mid-batch, or between handler and checkpoint)
+          yield* Deferred.await(crashed).pipe(Effect.timeout("300 millis"), Effect.ignore)
+          yield* Fiber.interrupt(fiber)
+        }
+        yield* Ref.set(crash, Option.none())
+        yield* Projection.catchUp(projection, { waitForLease: "2 seconds" }).pipe(Stream.runDrain)
+        const counts = [...(yield* Ref.get(applied)).values()]
+        expect(counts.length).toBe(3 * 13)
+        expect([...(yield* Ref.get(applied)).entries()].filter(([, c]) => c !== 1)).toEqual([])
+        const result = yield* Ref.get(totals)
+        for (const c of [0, 1, 2]) expect(result.get(`Counter-c${c}`)).toBe(expectedTotal(12))
+      }).pipe(Effect.provide(stores)),
+    { fastCheck: { numRuns: 12 } }
+  )
+
+  it.live("stop policy: a poison event stops the projection with ProjectionFailed before it", () =>
+    Effect.gen(function* () {
+      const { projection, totals } = yield* makeTotals({ failOn: (amount) => amount === 3 })
+      yield* seed(1, 5)
+      const exit = yield* Effect.exit(Projection.run(projection, fast))
+      expect(Exit.isFailure(exit)).toBe(true)
+      if (Exit.isFailure(exit)) {
+        const failure = exit.cause._tag === "Fail" ? exit.cause.error : undefined
+        expect(failure?._tag).toBe("ProjectionFailed")
+        expect(failure?.cause).toMatch(/cannot apply 3/)
+        expect(failure?.name).toBe("totals")
+      }
+      expect((yield* Ref.get(totals)).get("Counter-c0")).toBe(1 + 2)
+      const [status] = yield* Projection.status("totals")
+      expect(status?.state).toBe("failed")
+      expect(Option.getOrElse(status?.error ?? Option.none(), () => "")).toMatch(/cannot apply 3/)
+      expect(status?.lag).toBeGreaterThan(0)
+    }).pipe(Effect.provide(stores))
+  )
+
+  it.live("park policy: the poison event is parked with its cause, the rest goes on, and it replays once fixed", () =>
+    Effect.gen(function* () {
+      const { projection, totals, fix } = yield* makeTotals({ failOn: (amount) => amount === 3 })
+      yield* seed(1, 5)
+      yield* Projection.catchUp(projection, { ...fast, onFailure: "park" }).pipe(Stream.runDrain)
+      expect((yield* Ref.get(totals)).get("Counter-c0")).toBe(expectedTotal(5) - 3)
+      const parked = yield* Projection.parked({ name: "totals", version: 1 })
+      expect(parked).toHaveLength(1)
+      expect(parked[0]?.reason).toMatch(/cannot apply 3/)
+      expect(parked[0]?.event.type).toBe("Incremented")
+      const [status] = yield* Projection.status("totals")
+      expect(status?.parked).toBe(1)
+      // still broken: it stays parked
+      expect((yield* Projection.replayParked(projection)).stillFailing).toHaveLength(1)
+      yield* fix
+      expect(yield* Projection.replayParked(projection)).toEqual({ replayed: 1, stillFailing: [] })
+      expect((yield* Ref.get(totals)).get("Counter-c0")).toBe(expectedTotal(5))
+      expect(yield* Projection.parked({ name: "totals", version: 1 })).toHaveLength(0)
+    }).pipe(Effect.provide(stores))
+  )
+
+  it.live("blue/green: v1 serves while v2 builds, v2 becomes active once caught up, v1 stays until dropped", () =>
+    Effect.gen(function* () {
+      const gate = yield* Deferred.make<void>()
+      const v1 = yield* makeTotals({ version: 1 })
+      const v2 = yield* makeTotals({ version: 2, onApply: Deferred.await(gate) })
+      yield* seed(2, 4)
+      yield* Projection.catchUp(v1.projection).pipe(Stream.runDrain)
+      expect(yield* Effect.flatMap(ProjectionStore.ProjectionStore, (s) => s.activeVersion("totals"))).toEqual(
+        Option.some(1)
+      )
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          yield* Layer.build(Projection.layer(v2.projection, fast))
+          yield* Effect.sleep("100 millis")
+          // v2 is building (blocked on the gate): v1 still serves
+          const building = yield* Projection.status("totals")
+          expect(building.find((s) => s.version === 1)?.active).toBe(true)
+          expect(building.find((s) => s.version === 2)).toMatchObject({ active: false, state: "rebuilding" })
+          expect(tagOf(yield* Effect.flip(Projection.drop(v1.projection)))).toBe("ProjectionActive")
+          yield* Deferred.succeed(gate, undefined)
+          yield* Effect.flatMap(ProjectionStore.ProjectionStore, (s) => s.activeVersion("totals")).pipe(
+            Effect.repeat({ schedule: Schedule.spaced("20 millis"), until: (v) => Option.contains(v, 2) }),
+            Effect.timeout("5 seconds")
+          )
+          expect((yield* Ref.get(v2.totals)).get("Counter-c1")).toBe(expectedTotal(4))
+          expect((yield* Projection.status("totals")).map((s) => [s.version, s.active])).toEqual([
+            [1, false],
+            [2, true]
+          ])
+        })
+      )
+      expect(tagOf(yield* Effect.flip(Projection.drop(v2.projection)))).toBe("ProjectionActive")
+    }).pipe(Effect.provide(stores))
+  )
+
+  it.live("drop removes an inactive version and its record", () =>
+    Effect.gen(function* () {
+      const v1 = yield* makeTotals({ version: 1 })
+      const v2 = yield* makeTotals({ version: 2 })
+      yield* seed(1, 2)
+      yield* Projection.catchUp(v1.projection).pipe(Stream.runDrain)
+      yield* Projection.catchUp(v2.projection).pipe(Stream.runDrain)
+      expect((yield* Projection.status("totals")).find((s) => s.active)?.version).toBe(2)
+      yield* Projection.drop(v1.projection)
+      expect((yield* Projection.status("totals")).map((s) => s.version)).toEqual([2])
+    }).pipe(Effect.provide(stores))
+  )
+
+  it.live("waitFor fails with a typed timeout when the projection does not get there, and for unknown names", () =>
+    Effect.gen(function* () {
+      const { projection } = yield* makeTotals()
+      yield* seed(1, 1)
+      yield* Projection.catchUp(projection).pipe(Stream.runDrain)
+      const last = yield* seed(1, 2, "later")
+      // nobody runs the projection now
+      const error = yield* Effect.flip(Projection.waitFor("totals", last, { timeout: "100 millis" }))
+      expect(error._tag).toBe("ProjectionTimeout")
+      expect(error.message).toMatch(/did not reach position/)
+      expect((yield* Effect.flip(Projection.waitFor("nope", last, { timeout: "50 millis" })))._tag).toBe(
+        "ProjectionNotFound"
+      )
+    }).pipe(Effect.provide(stores))
+  )
+
+  it.live("waitFor returns when nothing the projection reads lies before the position", () =>
+    Effect.gen(function* () {
+      const { projection } = yield* makeTotals()
+      yield* seed(1, 1)
+      yield* Projection.catchUp(projection).pipe(Stream.runDrain)
+      const store = yield* EventStore.EventStore
+      const other = yield* store.append(StreamId.forAggregate("Other", "1"), [
+        { eventId: crypto.randomUUID(), type: "Unrelated", schemaVersion: 1, data: {} }
+      ])
+      const position = other.positions[0]
+      if (position !== undefined) yield* Projection.waitFor("totals", position, { timeout: "1 second" })
+    }).pipe(Effect.provide(stores))
+  )
+
+  it.live("one instance at a time: a second runner waits and takes over when the first stops", () =>
+    Effect.gen(function* () {
+      const { projection, applied } = yield* makeTotals()
+      yield* seed(2, 10)
+      const first = yield* Effect.fork(Projection.run(projection, { ...fast, owner: "first" }))
+      const second = yield* Effect.fork(Projection.run(projection, { ...fast, owner: "second" }))
+      yield* AwaitProjections.caughtUp({ names: ["totals"], timeout: "5 seconds" })
+      const busy = yield* Effect.flip(Projection.catchUp(projection).pipe(Stream.runDrain))
+      expect(tagOf(busy)).toBe("ProjectionBusy")
+      yield* Fiber.interrupt(first)
+      const more = yield* seed(1, 5, "more")
+      yield* Projection.waitFor("totals", more, { timeout: "5 seconds" })
+      yield* Fiber.interrupt(second)
+      expect([...(yield* Ref.get(applied)).values()].every((n) => n === 1)).toBe(true)
+      expect((yield* Ref.get(applied)).size).toBe(2 * 11 + 6)
+    }).pipe(Effect.provide(stores))
+  )
+
+  it.live("rebuild empties the read model and replays everything, reporting progress", () =>
+    Effect.gen(function* () {
+      const { projection, totals, applied } = yield* makeTotals()
+      yield* seed(2, 30)
+      yield* Projection.catchUp(projection).pipe(Stream.runDrain)
+      const progress = yield* Projection.rebuild(projection, { batchSize: 10 }).pipe(Stream.runCollect)
+      const steps = [...progress]
+      expect(steps.length).toBeGreaterThan(3)
+      expect(steps[0]?.processed).toBe(0)
+      expect(steps[steps.length - 1]).toMatchObject({ processed: 62, lag: 0 })
+      expect(steps.map((s) => s.processed)).toEqual([...steps.map((s) => s.processed)].sort((a, b) => a - b))
+      expect((yield* Ref.get(totals)).get("Counter-c1")).toBe(expectedTotal(30))
+      expect([...(yield* Ref.get(applied)).values()].every((n) => n === 1)).toBe(true)
+    }).pipe(Effect.provide(stores))
+  )
+})
