@@ -1,0 +1,220 @@
+/**
+ * The Chronicle side of the benchmark: the same workloads as `Raw.ts`,
+ * through the public API (`Repository` over `SqlEventStore` on a `PgClient`).
+ * Each workload runs as one Effect, so the runtime is entered once per pass.
+ */
+import { EventStore, ExpectedVersion, Repository, Snapshot, StreamId } from "@chronicle/core"
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Layer, ManagedRuntime, Redacted, Schedule, Stream } from "effect"
+import { SqlEventStore, SqlMigrations } from "../src/index.js"
+import * as Domain from "./Domain.js"
+import { type Measurement, maxRetries, startClock } from "./Measure.js"
+import * as Raw from "./Raw.js"
+
+/** The prefix of Chronicle's tables. */
+export const prefix = "chr_"
+
+/** W5's retry: `Repository.defaultRetry`'s shape, with as many retries as the raw baseline. */
+const contendedRetry = Schedule.exponential("5 millis").pipe(
+  Schedule.union(Schedule.spaced("250 millis")),
+  Schedule.jittered,
+  Schedule.intersect(Schedule.recurs(maxRetries))
+)
+
+const timed = <A, E, R>(ops: number, effect: Effect.Effect<A, E, R>): Effect.Effect<Measurement, E, R> =>
+  Effect.suspend(() => {
+    const stop = startClock()
+    return Effect.as(effect, undefined).pipe(Effect.map((): Measurement => ({ ops, ...stop() })))
+  })
+
+/** The Chronicle side over one pool. */
+export interface ChronicleBench {
+  readonly w1: (run: number) => Promise<Measurement>
+  readonly w2: (run: number) => Promise<Measurement>
+  readonly w3: (run: number) => Promise<Measurement>
+  readonly w4: (loads: number) => Promise<Measurement>
+  readonly w5: (run: number) => Promise<Measurement & { readonly stored: number; readonly version: number }>
+  /** S1: `loads` rehydrations of the long stream through a repository that reads snapshots. */
+  readonly s1: (loads: number, target: "end" | "worst") => Promise<Measurement>
+  /** S1 without snapshots, for the worst-case target (`loadAt` version 9,999). */
+  readonly s1Plain: (loads: number) => Promise<Measurement>
+  /** Writes the 10,000-event stream W4 and S1 read, and its snapshots every 100 events (not timed). */
+  readonly setupLongStream: () => Promise<void>
+  readonly warmUp: () => Promise<void>
+  readonly end: () => Promise<void>
+}
+
+/** Builds the Chronicle side, running the migrations for both sides' tables. */
+export const make = async (url: string, maxConnections: number): Promise<ChronicleBench> => {
+  const sql = PgClient.layer({
+    url: Redacted.make(url),
+    maxConnections,
+    applicationName: "chronicle-bench-chronicle"
+  })
+  const runtime = ManagedRuntime.make(SqlEventStore.layer({ tablePrefix: prefix }).pipe(Layer.provideMerge(sql)))
+  // S1's snapshot store (in memory: `@chronicle/sql-store` has no SQL one yet).
+  const snapshotRuntime = ManagedRuntime.make(Snapshot.layerMemory)
+  const snapshots = await snapshotRuntime.runPromise(Snapshot.SnapshotStore)
+  const setup = await runtime.runPromise(
+    Effect.gen(function* () {
+      // The baseline's tables, by the very same migrations.
+      yield* SqlMigrations.run({ tablePrefix: Raw.prefix })
+      const store = yield* EventStore.EventStore
+      // Only this repository has a SnapshotStore: the others never read snapshots.
+      const snapshotted = yield* Effect.provideService(
+        Repository.make(Domain.Account),
+        Snapshot.SnapshotStore,
+        snapshots
+      )
+      const plain = yield* Repository.make(Domain.Account)
+      let conflicts = 0
+      const counting = EventStore.EventStore.of({
+        ...store,
+        append: (streamId, events, options) =>
+          Effect.tapError(store.append(streamId, events, options), (error) =>
+            Effect.sync(() => {
+              if (error._tag === "ConcurrencyError") conflicts++
+            })
+          )
+      })
+      const contended = yield* Effect.provideService(
+        Repository.make(Domain.Account, { retry: contendedRetry }),
+        EventStore.EventStore,
+        counting
+      )
+      return {
+        store,
+        plain,
+        snapshotted,
+        contended,
+        conflicts: () => conflicts,
+        resetConflicts: () => {
+          conflicts = 0
+        }
+      }
+    })
+  )
+  const { plain, snapshotted, contended, store } = setup
+  const run = <A, E>(effect: Effect.Effect<A, E, never>) => runtime.runPromise(effect)
+
+  const commands = (keys: ReadonlyArray<string>) =>
+    Effect.forEach(keys, (key, i) => plain.execute(key, new Domain.Deposit(Domain.payload(i))), { discard: true })
+
+  const w1Keys = (run: number, workload: string): ReadonlyArray<string> =>
+    Array.from({ length: 2000 }, (_, i) => Domain.streamKey(run, workload, i % 200))
+
+  const longKey = Domain.streamKey(0, "long", 0)
+  const longStream: StreamId.StreamId = StreamId.forAggregate(Domain.category, longKey)
+
+  const batch = (first: number, count: number) =>
+    Array.from({ length: count }, (_, i) => {
+      const { amount, reference } = Domain.payload(first + i)
+      return { eventId: crypto.randomUUID(), type: Domain.eventType, schemaVersion: 1, data: { amount, reference } }
+    })
+
+  const loadLong = (repo: typeof plain, loads: number, version?: number) =>
+    timed(
+      loads,
+      Effect.repeatN(
+        Effect.flatMap(version === undefined ? repo.load(longKey) : repo.loadAt(longKey, { version }), ({ state }) =>
+          state.count === (version ?? 10_000)
+            ? Effect.void
+            : Effect.dieMessage(`chronicle: rehydrated ${state.count} events, expected ${version ?? 10_000}`)
+        ),
+        loads - 1
+      )
+    )
+
+  return {
+    w1: (r) => run(timed(2000, commands(w1Keys(r, "w1")))),
+    w2: (r) => {
+      const keys = w1Keys(r, "w2")
+      const workers = Array.from({ length: 16 }, (_, w) => keys.filter((_, i) => (i % 200) % 16 === w))
+      return run(timed(keys.length, Effect.forEach(workers, commands, { concurrency: "unbounded", discard: true })))
+    },
+    w3: (r) => {
+      const batches = Array.from({ length: 100 }, () => batch(0, 100))
+      return run(
+        timed(
+          100,
+          Effect.forEach(
+            batches,
+            (events, i) =>
+              store.append(StreamId.forAggregate(Domain.category, Domain.streamKey(r, "w3", i)), events, {
+                expectedVersion: ExpectedVersion.NoStream
+              }),
+            { discard: true }
+          )
+        )
+      )
+    },
+    w4: (loads) => run(loadLong(plain, loads)),
+    w5: (r) =>
+      run(
+        Effect.gen(function* () {
+          setup.resetConflicts()
+          const key = Domain.streamKey(r, "w5", 0)
+          let succeeded = 0
+          let failed = 0
+          const worker = (w: number) =>
+            Effect.forEach(
+              Array.from({ length: Raw.w5PerWorker }, (_, c) => w * 1000 + c),
+              (n) =>
+                contended.execute(key, new Domain.Deposit(Domain.payload(n))).pipe(
+                  Effect.tap(() =>
+                    Effect.sync(() => {
+                      succeeded++
+                    })
+                  ),
+                  Effect.catchTag("ConcurrencyError", () =>
+                    Effect.sync(() => {
+                      failed++
+                    })
+                  )
+                ),
+              { discard: true }
+            )
+          const measured = yield* timed(
+            0,
+            Effect.forEach(
+              Array.from({ length: Raw.w5Workers }, (_, w) => w),
+              worker,
+              { concurrency: "unbounded", discard: true }
+            )
+          )
+          const streamId = StreamId.forAggregate(Domain.category, key)
+          const stored = yield* Stream.runCount(store.read(streamId))
+          const version = yield* store.streamVersion(streamId)
+          return { ...measured, ops: succeeded, conflicts: setup.conflicts(), failed, stored, version }
+        })
+      ),
+    s1: (loads, target) => run(loadLong(snapshotted, loads, target === "end" ? undefined : 9_999)),
+    s1Plain: (loads) => run(loadLong(plain, loads, 9_999)),
+    setupLongStream: () =>
+      run(
+        Effect.gen(function* () {
+          let state = Domain.initialState
+          for (let b = 0; b < 100; b++) {
+            const events = batch(b * 100, 100)
+            const appended = yield* store.append(longStream, events, {
+              expectedVersion: ExpectedVersion.exact(b * 100)
+            })
+            for (const e of events) state = Domain.evolve(state, e.data)
+            const position = appended.positions[appended.positions.length - 1]
+            if (position === undefined || events.length === 0) return yield* Effect.dieMessage("empty append")
+            // What `Snapshot.every(100)` writes after each 100 events.
+            yield* snapshots.save({
+              streamId: longStream,
+              version: appended.nextExpectedVersion,
+              stateVersion: 1,
+              state: { ...state },
+              position,
+              recordedAt: appended.recordedAt
+            })
+          }
+        })
+      ),
+    warmUp: () => run(commands(w1Keys(0, "warm").slice(0, 300))),
+    end: () => Promise.all([runtime.dispose(), snapshotRuntime.dispose()]).then(() => undefined)
+  }
+}

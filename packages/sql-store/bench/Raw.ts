@@ -1,0 +1,238 @@
+/**
+ * The raw `pg` baseline: what a careful hand-written implementation does on
+ * the very same tables (created by Chronicle's own migrations under the
+ * `raw_` prefix, so shapes, indexes, constraints and the immutability trigger
+ * are identical), with parameterised queries, real transactions and the same
+ * payloads.
+ *
+ * - A command (W1, W2, W5) is one transaction: `BEGIN`, select the stream's
+ *   version, insert version+1, `COMMIT`. The insert also moves the streams
+ *   row (one statement, a conditional upsert in a CTE), so both sides keep
+ *   the same rows; no row means a conflict, detected without an error.
+ * - A batch append (W3) is `BEGIN`, the streams row, one multi-row `INSERT`
+ *   of the 100 events, `COMMIT`.
+ * - A rehydration (W4) is one `SELECT` of the stream (the columns Chronicle
+ *   reads), `pg`'s own `JSON.parse` of the json columns, and a fold with no
+ *   validation.
+ */
+import pg from "pg"
+import * as Domain from "./Domain.js"
+import { backoffMillis, type Measurement, maxRetries, time } from "./Measure.js"
+
+/** W5: workers on the one stream, and commands each. */
+export const w5Workers = 8
+export const w5PerWorker = 25
+
+/** The prefix of the baseline's tables. */
+export const prefix = "raw_"
+
+const events = `"${prefix}events"`
+const streams = `"${prefix}streams"`
+
+/** The columns Chronicle's PostgreSQL driver selects for every event read. */
+const eventColumns =
+  "transaction_id::text AS transaction_id, position::text AS position, event_id::text AS event_id, stream_id, stream_version::text AS stream_version, event_type, schema_version, data, metadata, recorded_at"
+
+const selectVersion = `SELECT version::text AS version FROM ${streams} WHERE stream_id = $1`
+
+const insertNext = `WITH s AS (
+    INSERT INTO ${streams} AS s (stream_id, version, last_transaction_id)
+    VALUES ($1, $2::bigint, pg_current_xact_id())
+    ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version, last_transaction_id = EXCLUDED.last_transaction_id
+      WHERE s.version = $2::bigint - 1
+    RETURNING version
+  )
+  INSERT INTO ${events} (event_id, stream_id, stream_version, event_type, schema_version, data, metadata, recorded_at)
+  SELECT $3::uuid, $1, s.version, $4, 1, $5::json, $6::json, now() FROM s`
+
+const metadataJson = (commandId: string): string =>
+  JSON.stringify({ correlationId: commandId, causationId: commandId, user: {} })
+
+const sleep = (millis: number) => new Promise<void>((resolve) => setTimeout(resolve, millis))
+
+/** The baseline over one pool. */
+export interface RawBench {
+  readonly pool: pg.Pool
+  readonly w1: (run: number) => Promise<Measurement>
+  readonly w2: (run: number) => Promise<Measurement>
+  readonly w3: (run: number) => Promise<Measurement>
+  readonly w4: (loads: number) => Promise<Measurement>
+  readonly w5: (run: number) => Promise<Measurement & { readonly stored: number; readonly version: number }>
+  /** Writes the 10,000-event stream W4 reads (not timed). */
+  readonly setupLongStream: () => Promise<void>
+  readonly warmUp: () => Promise<void>
+  readonly end: () => Promise<void>
+}
+
+const VersionRow = (row: unknown): number => {
+  // Decoding a driver row: bigint columns arrive as text.
+  const version = (row as { readonly version?: unknown } | undefined)?.version
+  return typeof version === "string" ? Number(version) : 0
+}
+
+/** Builds the baseline on a pool of `maxConnections` connections to `url`. */
+export const make = (url: string, maxConnections: number): RawBench => {
+  const pool = new pg.Pool({ connectionString: url, max: maxConnections, application_name: "chronicle-bench-raw" })
+  pool.on("error", () => undefined)
+
+  /** One command: `true` when it committed, `false` on a conflict (rolled back). */
+  const command = async (key: string, n: number): Promise<boolean> => {
+    const streamId = Domain.streamIdOf(key)
+    const commandId = crypto.randomUUID()
+    const client = await pool.connect()
+    try {
+      await client.query("BEGIN")
+      const current = VersionRow((await client.query(selectVersion, [streamId])).rows[0])
+      const event = Domain.payload(n)
+      if (event.amount <= 0) throw new Error("raw: the command is refused")
+      const written = await client.query(insertNext, [
+        streamId,
+        String(current + 1),
+        crypto.randomUUID(),
+        Domain.eventType,
+        JSON.stringify(event),
+        metadataJson(commandId)
+      ])
+      if (written.rowCount === 1) {
+        await client.query("COMMIT")
+        return true
+      }
+      await client.query("ROLLBACK")
+      return false
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined)
+      throw error
+    } finally {
+      client.release()
+    }
+  }
+
+  const commands = async (keys: ReadonlyArray<string>, first: number): Promise<void> => {
+    for (const [i, key] of keys.entries()) {
+      if (!(await command(key, first + i))) throw new Error(`raw: unexpected conflict on ${key}`)
+    }
+  }
+
+  /** W1's 2,000 commands, in order, as (stream key, command number). */
+  const w1Keys = (run: number, workload: string): ReadonlyArray<string> =>
+    Array.from({ length: 2000 }, (_, i) => Domain.streamKey(run, workload, i % 200))
+
+  const appendBatch = async (streamId: string, base: number, count: number, first: number): Promise<void> => {
+    const metadata = metadataJson(crypto.randomUUID())
+    const values: Array<string> = []
+    const params: Array<string> = [streamId, Domain.eventType, metadata, new Date().toISOString()]
+    for (let i = 0; i < count; i++) {
+      const p = params.length
+      values.push(`($${p + 1}::uuid, $1, $${p + 2}::bigint, $2, 1, $${p + 3}::json, $3::json, $4::timestamptz)`)
+      params.push(crypto.randomUUID(), String(base + i + 1), JSON.stringify(Domain.payload(first + i)))
+    }
+    const client = await pool.connect()
+    try {
+      await client.query("BEGIN")
+      const stream =
+        base === 0
+          ? await client.query(
+              `INSERT INTO ${streams} (stream_id, version, last_transaction_id) VALUES ($1, $2::bigint, pg_current_xact_id())
+               ON CONFLICT (stream_id) DO NOTHING`,
+              [streamId, String(count)]
+            )
+          : await client.query(
+              `UPDATE ${streams} SET version = version + $2::bigint, last_transaction_id = pg_current_xact_id()
+               WHERE stream_id = $1 AND version = $3::bigint`,
+              [streamId, String(count), String(base)]
+            )
+      if (stream.rowCount !== 1) throw new Error(`raw: unexpected conflict on ${streamId}`)
+      await client.query(
+        `INSERT INTO ${events} (event_id, stream_id, stream_version, event_type, schema_version, data, metadata, recorded_at)
+         VALUES ${values.join(", ")}`,
+        params
+      )
+      await client.query("COMMIT")
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined)
+      throw error
+    } finally {
+      client.release()
+    }
+  }
+
+  const longStream = Domain.streamIdOf(Domain.streamKey(0, "long", 0))
+
+  const rehydrate = async (): Promise<number> => {
+    const result = await pool.query(
+      `SELECT ${eventColumns} FROM ${events} WHERE stream_id = $1 ORDER BY stream_version`,
+      [longStream]
+    )
+    let state = Domain.initialState
+    for (const row of result.rows) {
+      // Decoding a driver row: pg has parsed the json column already.
+      state = Domain.evolve(state, (row as { readonly data: { readonly amount: number } }).data)
+    }
+    return state.count
+  }
+
+  return {
+    pool,
+    w1: async (run) => {
+      const keys = w1Keys(run, "w1")
+      const { seconds, cpuMillis } = await time(() => commands(keys, 0))
+      return { ops: keys.length, seconds, cpuMillis }
+    },
+    w2: async (run) => {
+      const keys = w1Keys(run, "w2")
+      const workers = Array.from({ length: 16 }, (_, w) => keys.filter((_, i) => (i % 200) % 16 === w))
+      const { seconds, cpuMillis } = await time(() => Promise.all(workers.map((own) => commands(own, 0))))
+      return { ops: keys.length, seconds, cpuMillis }
+    },
+    w3: async (run) => {
+      const { seconds, cpuMillis } = await time(async () => {
+        for (let i = 0; i < 100; i++) await appendBatch(Domain.streamIdOf(Domain.streamKey(run, "w3", i)), 0, 100, 0)
+      })
+      return { ops: 100, seconds, cpuMillis }
+    },
+    w4: async (loads) => {
+      const { seconds, cpuMillis } = await time(async () => {
+        for (let i = 0; i < loads; i++) {
+          const count = await rehydrate()
+          if (count !== 10_000) throw new Error(`raw: rehydrated ${count} events, expected 10000`)
+        }
+      })
+      return { ops: loads, seconds, cpuMillis }
+    },
+    w5: async (run) => {
+      const key = Domain.streamKey(run, "w5", 0)
+      let conflicts = 0
+      let failed = 0
+      let succeeded = 0
+      const worker = async (w: number) => {
+        for (let c = 0; c < w5PerWorker; c++) {
+          for (let attempt = 1; ; attempt++) {
+            if (await command(key, w * 1000 + c)) {
+              succeeded++
+              break
+            }
+            conflicts++
+            if (attempt > maxRetries) {
+              failed++
+              break
+            }
+            await sleep(backoffMillis(attempt))
+          }
+        }
+      }
+      const { seconds, cpuMillis } = await time(() =>
+        Promise.all(Array.from({ length: w5Workers }, (_, w) => worker(w)))
+      )
+      const streamId = Domain.streamIdOf(key)
+      const counted = await pool.query(`SELECT count(*)::int AS n FROM ${events} WHERE stream_id = $1`, [streamId])
+      const stored = Number((counted.rows[0] as { readonly n?: unknown } | undefined)?.n ?? 0)
+      const version = VersionRow((await pool.query(selectVersion, [streamId])).rows[0])
+      return { ops: succeeded, seconds, cpuMillis, conflicts, failed, stored, version }
+    },
+    setupLongStream: async () => {
+      for (let b = 0; b < 100; b++) await appendBatch(longStream, b * 100, 100, b * 100)
+    },
+    warmUp: () => commands(w1Keys(0, "warm").slice(0, 300), 0),
+    end: () => pool.end()
+  }
+}
