@@ -239,6 +239,15 @@ export class EventStore extends Context.Tag("@chronicle/core/EventStore")<
     ) => Effect.Effect<AppendResult, AppendError>
     /** Reads one stream in version order. An absent stream reads as empty. */
     readonly read: (streamId: StreamId, options?: ReadStreamOptions) => Stream.Stream<StoredEvent, StoreError>
+    /**
+     * Reads one stream (or a range of it) into memory in one go: what loading
+     * an aggregate needs, without per-element stream overhead. Use `read`
+     * for streams too long to hold in memory.
+     */
+    readonly readEvents: (
+      streamId: StreamId,
+      options?: ReadStreamOptions
+    ) => Effect.Effect<ReadonlyArray<StoredEvent>, StoreError>
     /** Reads the global feed after `from`, in gap-safe global order, up to the current head. */
     readonly readAll: (options?: ReadAllOptions) => Stream.Stream<StoredEvent, StoreError>
     /** Catches up from `from`, then follows live appends without a gap or a duplicate. Interruptible. */

@@ -124,16 +124,18 @@ export const make: Effect.Effect<EventStore["Type"]> = Effect.gen(function* () {
     })
   }
 
-  const read: EventStore["Type"]["read"] = (streamId, options) =>
-    Stream.suspend(() => {
+  const readEvents: EventStore["Type"]["readEvents"] = (streamId, options) =>
+    Effect.sync(() => {
       const events = streams.get(streamId) ?? []
       const from = options?.from ?? 1
       const to = options?.to ?? Number.POSITIVE_INFINITY
       const inRange = events.filter((e) => e.version >= from && e.version <= to)
       const ordered = options?.direction === "backward" ? inRange.reverse() : inRange
-      const limited = options?.limit === undefined ? ordered : ordered.slice(0, Math.max(0, options.limit))
-      return Stream.fromIterable(limited)
+      return options?.limit === undefined ? ordered : ordered.slice(0, Math.max(0, options.limit))
     })
+
+  const read: EventStore["Type"]["read"] = (streamId, options) =>
+    Stream.flatMap(Stream.fromEffect(readEvents(streamId, options)), Stream.fromIterable)
 
   const readBatch =
     (filter: EventFilter): Backend.ReadBatch =>
@@ -151,6 +153,7 @@ export const make: Effect.Effect<EventStore["Type"]> = Effect.gen(function* () {
   return EventStore.of({
     append,
     read,
+    readEvents,
     readAll: (options) =>
       Backend.readAllBatched(readBatch(options ?? {}), {
         from: options?.from ?? Position.start,

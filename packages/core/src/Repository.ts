@@ -294,17 +294,18 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
     const encodeCommand = Schema.encodeEither(aggregate.commands)
     const decodeUnknownCommand = Schema.decodeUnknownEither(aggregate.commands)
 
-    // A command is checked by a round trip through its Schema: encoding checks
-    // every field (a class instance built with validation turned off cannot
-    // slip through), and decoding rebuilds the command. A plain object of the
-    // command's encoded shape (say, parsed JSON typed as the command) is
-    // decoded directly.
+    // A command is checked by encoding it: that checks every field, so a class
+    // instance built with validation turned off cannot slip through. A plain
+    // object of the command's encoded shape (say, parsed JSON typed as the
+    // command) fails that, and is decoded into the command instead.
     const checkCommand = (id: string, command: C): Either.Either<C, InvalidCommandError> =>
-      Either.orElse(Either.flatMap(encodeCommand(command), decodeUnknownCommand), () =>
-        Either.mapLeft(
-          decodeUnknownCommand(command),
-          (error) => new InvalidCommandError({ aggregate: aggregate.name, id, reason: error.message })
-        )
+      Either.orElse(
+        Either.map(encodeCommand(command), () => command),
+        () =>
+          Either.mapLeft(
+            decodeUnknownCommand(command),
+            (error) => new InvalidCommandError({ aggregate: aggregate.name, id, reason: error.message })
+          )
       )
 
     const streamIdOf = (id: string): Effect.Effect<StreamId.StreamId, InvalidCommandError> =>
@@ -371,9 +372,37 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
     }
 
     interface Loaded extends LoadResult<S> {
+      /** The events caused by the command being executed (it already ran when not empty). */
       readonly byCommand: ReadonlyArray<RecordedEvent<E>>
       /** The version of the snapshot the state was loaded from (0 for none). */
       readonly snapshotVersion: number
+    }
+
+    // Folds stored events into a loaded state in one synchronous loop: no
+    // per-event Effect or Stream machinery on the hot path of every command.
+    const foldStored = (
+      from: Loaded,
+      events: ReadonlyArray<StoredEvent>,
+      inRange: (event: StoredEvent) => boolean,
+      commandId: string | undefined
+    ): Either.Either<Loaded, EventDecodeError> => {
+      let state = from.state
+      let version = from.version
+      let position = from.position
+      let byCommand = from.byCommand
+      for (const stored of events) {
+        if (!inRange(stored)) break
+        const decoded = aggregate.codec.decode(stored)
+        if (Either.isLeft(decoded)) return Either.left(decoded.left)
+        const recorded = decoded.right
+        state = aggregate.evolve(state, recorded.event)
+        version = recorded.version
+        position = Option.some(recorded.position)
+        if (commandId !== undefined && recorded.metadata.causationId === commandId) {
+          byCommand = [...byCommand, recorded]
+        }
+      }
+      return Either.right({ state, version, position, byCommand, snapshotVersion: from.snapshotVersion })
     }
 
     const loadStream = (
@@ -384,28 +413,24 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
       Effect.gen(function* () {
         const bounds = boundsOf(target)
         const start = yield* startFrom(streamId, bounds)
-        const inRange = withinTarget(target)
-        return yield* store.read(streamId, { from: start.version + 1, to: bounds?.maxVersion }).pipe(
-          Stream.takeWhile(inRange),
-          Stream.mapChunksEffect(decodeChunk),
-          Stream.runFold(
-            {
-              state: start.state,
-              version: start.version,
-              position: start.position,
-              byCommand: [] as Array<RecordedEvent<E>>,
-              snapshotVersion: start.version
-            },
-            (acc, recorded) => {
-              acc.state = aggregate.evolve(acc.state, recorded.event)
-              acc.version = recorded.version
-              acc.position = Option.some(recorded.position)
-              if (commandId !== undefined && recorded.metadata.causationId === commandId) acc.byCommand.push(recorded)
-              return acc
-            }
-          )
+        const events = yield* store.readEvents(streamId, { from: start.version + 1, to: bounds?.maxVersion })
+        return yield* foldStored(
+          { ...start, byCommand: [], snapshotVersion: start.version },
+          events,
+          withinTarget(target),
+          commandId
         )
       })
+
+    // After a conflict, only the events appended since the last load are read.
+    const loadNewer = (
+      streamId: StreamId.StreamId,
+      commandId: string,
+      previous: Loaded
+    ): Effect.Effect<Loaded, StoreError | EventDecodeError> =>
+      Effect.flatMap(store.readEvents(streamId, { from: previous.version + 1 }), (events) =>
+        foldStored(previous, events, () => true, commandId)
+      )
 
     const snapshotAfter = (
       streamId: StreamId.StreamId,
@@ -455,10 +480,15 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
       command: C,
       commandId: string,
       correlationId: string,
-      options: ExecuteOptions | undefined
+      options: ExecuteOptions | undefined,
+      cache: { last: Loaded | undefined }
     ): Effect.Effect<ExecuteResult<S, E>, Err | ExecuteError> =>
       Effect.gen(function* () {
-        const current = yield* loadStream(streamId, commandId)
+        const current =
+          cache.last === undefined
+            ? yield* loadStream(streamId, commandId)
+            : yield* loadNewer(streamId, commandId, cache.last)
+        cache.last = current
         const duplicateOf = (loaded: Loaded): ExecuteResult<S, E> => ({
           events: loaded.byCommand.map((r) => r.event),
           state: loaded.state,
@@ -515,7 +545,7 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
       const commandId = options?.commandId ?? crypto.randomUUID()
       const correlationId = Option.getOrElse(context.correlationId, () => commandId)
       yield* Effect.annotateCurrentSpan({ aggregate: aggregate.name, streamId, commandId, correlationId })
-      const once = attempt(streamId, valid, commandId, correlationId, options)
+      const once = attempt(streamId, valid, commandId, correlationId, options, { last: undefined })
       return yield* options?.expectedVersion === undefined
         ? Effect.retry(once, {
             schedule: retry,

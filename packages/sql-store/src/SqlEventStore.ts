@@ -309,6 +309,21 @@ export const make: (
     })
   }
 
+  // One query for the whole range: loading an aggregate needs every event at
+  // once, and one round trip beats paging.
+  const readEvents = Effect.fn("Chronicle.SqlEventStore.readEvents")(function* (
+    streamId: StreamId.StreamId,
+    options?: EventStore.ReadStreamOptions
+  ) {
+    const direction = options?.direction ?? "forward"
+    const from = Math.max(1, Math.ceil(options?.from ?? 1))
+    const to = Math.min(Number.MAX_SAFE_INTEGER, Math.floor(options?.to ?? Number.POSITIVE_INFINITY))
+    const limit = Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.floor(options?.limit ?? Number.POSITIVE_INFINITY)))
+    if (Number.isNaN(from) || Number.isNaN(to) || Number.isNaN(limit) || from > to || limit === 0) return []
+    if (hasNul(streamId)) return []
+    return yield* failWith("read")(driver.readStream(streamId, { from, to, limit, direction }))
+  })
+
   const readBatch =
     (filter: EventStore.EventFilter): Backend.ReadBatch =>
     (from, limit) =>
@@ -333,6 +348,7 @@ export const make: (
   return EventStore.EventStore.of({
     append,
     read,
+    readEvents,
     readAll: (options) =>
       Stream.unwrap(
         Effect.as(

@@ -167,6 +167,30 @@ export const suite = (name: string, storeLayer: Layer.Layer<EventStore, unknown>
         })
       )
 
+      it.effect("readEvents returns what read streams, for every range and direction", () =>
+        Effect.gen(function* () {
+          const store = yield* EventStore
+          const stream = uniqueStream()
+          yield* store.append(stream, numbered(12))
+          const ranges = [
+            {},
+            { from: 3, to: 5 },
+            { direction: "backward", limit: 3 },
+            { from: 8 },
+            { to: 2 },
+            { limit: 0 },
+            { from: 4, to: 8, direction: "backward", limit: 2 },
+            { from: 20 }
+          ] as const
+          for (const options of ranges) {
+            const streamed = yield* collect(store.read(stream, options))
+            const loaded = yield* store.readEvents(stream, options)
+            expect(loaded.map((e) => e.eventId)).toEqual(streamed.map((e) => e.eventId))
+          }
+          expect(yield* store.readEvents(uniqueStream())).toEqual([])
+        })
+      )
+
       it.effect("enforces every expected-version mode and reports the actual version", () =>
         Effect.gen(function* () {
           const store = yield* EventStore
