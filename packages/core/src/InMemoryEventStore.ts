@@ -14,9 +14,11 @@ import {
   ConcurrencyError,
   type EventFilter,
   EventStore,
-  type InvalidAppendError
+  type InvalidAppendError,
+  type StoreError
 } from "./EventStore.js"
 import * as ExpectedVersion from "./ExpectedVersion.js"
+import * as InlineProjection from "./InlineProjection.js"
 import * as Position from "./Position.js"
 import * as StreamId from "./StreamId.js"
 
@@ -53,13 +55,23 @@ export const make: Effect.Effect<EventStore["Type"]> = Effect.gen(function* () {
   const streams = new Map<string, Array<StoredEvent>>()
   const byId = new Map<string, StoredEvent>()
   const appended = yield* PubSub.unbounded<void>()
+  const inline = yield* Effect.serviceOption(InlineProjection.InlineProjections)
+  // With inline projections an append is no longer one synchronous step (the
+  // handlers are effects), so appends take turns.
+  const oneAtATime = yield* Effect.makeSemaphore(1)
 
   const append: EventStore["Type"]["append"] = (streamId, events, options) =>
     Effect.gen(function* () {
       const prepared = yield* Backend.prepareAppend(streamId, events)
       const recordedAt = yield* DateTime.now
-      // Check and write in one synchronous step: no other fiber can run between them.
-      const result = yield* Effect.suspend(() => write(streamId, prepared, options, recordedAt))
+      const result = yield* Option.match(inline, {
+        // Check and write in one synchronous step: no other fiber can run between them.
+        onNone: () => Effect.suspend(() => write(streamId, prepared, options, recordedAt, Option.none())),
+        onSome: (projections) =>
+          oneAtATime.withPermits(1)(
+            Effect.suspend(() => write(streamId, prepared, options, recordedAt, Option.some(projections)))
+          )
+      })
       if (!result.duplicate) yield* PubSub.publish(appended, undefined)
       return result
     })
@@ -68,8 +80,9 @@ export const make: Effect.Effect<EventStore["Type"]> = Effect.gen(function* () {
     streamId: StreamId.StreamId,
     prepared: ReadonlyArray<Backend.PreparedEvent>,
     options: AppendOptions | undefined,
-    recordedAt: DateTime.Utc
-  ): Effect.Effect<AppendResult, ConcurrencyError | InvalidAppendError> => {
+    recordedAt: DateTime.Utc,
+    inlineProjections: Option.Option<InlineProjection.InlineProjections["Type"]>
+  ): Effect.Effect<AppendResult, ConcurrencyError | InvalidAppendError | StoreError> => {
     const existing = prepared.flatMap((e) => {
       const found = byId.get(e.eventId)
       return found === undefined ? [] : [found]
@@ -109,18 +122,26 @@ export const make: Effect.Effect<EventStore["Type"]> = Effect.gen(function* () {
           recordedAt
         })
     )
-    for (const event of stored) {
-      all.push(event)
-      stream.push(event)
-      byId.set(event.eventId, event)
+    const commit = (): AppendResult => {
+      for (const event of stored) {
+        all.push(event)
+        stream.push(event)
+        byId.set(event.eventId, event)
+      }
+      streams.set(streamId, stream)
+      return {
+        streamId,
+        nextExpectedVersion: stream.length,
+        positions: stored.map((e) => e.position),
+        recordedAt,
+        duplicate: false
+      }
     }
-    streams.set(streamId, stream)
-    return Effect.succeed({
-      streamId,
-      nextExpectedVersion: stream.length,
-      positions: stored.map((e) => e.position),
-      recordedAt,
-      duplicate: false
+    return Option.match(inlineProjections, {
+      // committed right here, in the same synchronous step as the checks above
+      onNone: () => Effect.succeed(commit()),
+      // appends take turns (see oneAtATime), so the handlers may run in between
+      onSome: (projections) => Effect.zipRight(projections.apply(stored), Effect.sync(commit))
     })
   }
 

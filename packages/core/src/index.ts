@@ -19,6 +19,8 @@ export * as EventStore from "./EventStore.js"
 /** @since 0.1.0 */
 export * as ExpectedVersion from "./ExpectedVersion.js"
 /** @since 0.1.0 */
+export * as InlineProjection from "./InlineProjection.js"
+/** @since 0.1.0 */
 export * as InMemoryEventStore from "./InMemoryEventStore.js"
 /** @since 0.1.0 */
 export * as Position from "./Position.js"
