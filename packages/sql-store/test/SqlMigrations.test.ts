@@ -32,7 +32,11 @@ const pgTables = Effect.gen(function* () {
   return (yield* Schema.decodeUnknown(Names)(rows)).map((r) => r.name)
 })
 
-const created = [[1, "create_event_store"]]
+const created = [
+  [1, "create_event_store"],
+  [2, "create_snapshots"],
+  [3, "create_projections"]
+]
 
 describe("SqlMigrations on SQLite", () => {
   it.effect("running twice is a no-op; prefixes keep separate tables and migration tables", () =>
@@ -46,11 +50,17 @@ describe("SqlMigrations on SQLite", () => {
         "chronicle_events_no_delete",
         "chronicle_events_no_update",
         "chronicle_migrations",
+        "chronicle_projection_parked",
+        "chronicle_projections",
+        "chronicle_snapshots",
         "chronicle_streams",
         "other_events",
         "other_events_no_delete",
         "other_events_no_update",
         "other_migrations",
+        "other_projection_parked",
+        "other_projections",
+        "other_snapshots",
         "other_streams"
       ])
     }).pipe(Effect.provide(sqliteFile("twice")))
@@ -114,9 +124,15 @@ describe.skipIf(!Postgres.available)("SqlMigrations on PostgreSQL", () => {
       expect(yield* pgTables).toEqual([
         "chronicle_events",
         "chronicle_migrations",
+        "chronicle_projection_parked",
+        "chronicle_projections",
+        "chronicle_snapshots",
         "chronicle_streams",
         "other_events",
         "other_migrations",
+        "other_projection_parked",
+        "other_projections",
+        "other_snapshots",
         "other_streams"
       ])
     }).pipe(Effect.provide(Postgres.layer()))

@@ -68,6 +68,104 @@ const sqliteCreateEventStore = (t: Tables): ReadonlyArray<string> => [
     BEGIN SELECT RAISE(ABORT, 'events are immutable: DELETE is not allowed'); END`
 ]
 
+// Snapshots: one row per (stream, version). The position is kept as its two
+// numbers so that the `maxPosition` bound is a row comparison in SQL.
+const pgCreateSnapshots = (t: Tables): ReadonlyArray<string> => [
+  `CREATE TABLE ${t.snapshots} (
+    stream_id text NOT NULL,
+    version bigint NOT NULL CHECK (version >= 0),
+    state_version integer NOT NULL,
+    state json NOT NULL,
+    position_commit bigint NOT NULL,
+    position_sequence bigint NOT NULL,
+    recorded_at timestamptz NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT "${t.snapshotsName}_pkey" PRIMARY KEY (stream_id, version)
+  )`
+]
+
+// SQLite keeps times as epoch milliseconds (INTEGER), so bounds compare as numbers.
+const sqliteCreateSnapshots = (t: Tables): ReadonlyArray<string> => [
+  `CREATE TABLE ${t.snapshots} (
+    stream_id TEXT NOT NULL,
+    version INTEGER NOT NULL CHECK (version >= 0),
+    state_version INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (json_valid(state)),
+    position_commit INTEGER NOT NULL,
+    position_sequence INTEGER NOT NULL,
+    recorded_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL DEFAULT (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)),
+    PRIMARY KEY (stream_id, version)
+  )`
+]
+
+// Projections: one record per name and version, with its lease; the partial
+// unique index keeps at most one active version per name.
+const pgCreateProjections = (t: Tables): ReadonlyArray<string> => [
+  `CREATE TABLE ${t.projections} (
+    name text NOT NULL,
+    version integer NOT NULL,
+    checkpoint text,
+    state text NOT NULL,
+    error text,
+    filter json NOT NULL,
+    active boolean NOT NULL DEFAULT false,
+    lease_owner text,
+    lease_expires_at timestamptz,
+    updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    CONSTRAINT "${t.projectionsName}_pkey" PRIMARY KEY (name, version)
+  )`,
+  `CREATE UNIQUE INDEX "${t.projectionsName}_one_active" ON ${t.projections} (name) WHERE active`,
+  `CREATE TABLE ${t.parked} (
+    name text NOT NULL,
+    version integer NOT NULL,
+    event_id text NOT NULL,
+    event json NOT NULL,
+    reason text NOT NULL,
+    parked_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    CONSTRAINT "${t.parkedName}_pkey" PRIMARY KEY (name, version, event_id)
+  )`
+]
+
+const sqliteCreateProjections = (t: Tables): ReadonlyArray<string> => [
+  `CREATE TABLE ${t.projections} (
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    checkpoint TEXT,
+    state TEXT NOT NULL,
+    error TEXT,
+    filter TEXT NOT NULL CHECK (json_valid(filter)),
+    active INTEGER NOT NULL DEFAULT 0 CHECK (active IN (0, 1)),
+    lease_owner TEXT,
+    lease_expires_at INTEGER,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (name, version)
+  )`,
+  `CREATE UNIQUE INDEX "${t.projectionsName}_one_active" ON ${t.projections} (name) WHERE active = 1`,
+  `CREATE TABLE ${t.parked} (
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    event_id TEXT NOT NULL,
+    event TEXT NOT NULL CHECK (json_valid(event)),
+    reason TEXT NOT NULL,
+    parked_at INTEGER NOT NULL,
+    PRIMARY KEY (name, version, event_id)
+  )`
+]
+
+const byDialect = (
+  sql: SqlClient,
+  statements: {
+    readonly pg: ReadonlyArray<string>
+    readonly sqlite: ReadonlyArray<string>
+  }
+): Effect.Effect<void, unknown, never> =>
+  sql.onDialectOrElse({
+    pg: () => run(sql, statements.pg),
+    sqlite: () => run(sql, statements.sqlite),
+    orElse: () => Effect.dieMessage("Chronicle's SQL event store supports PostgreSQL and SQLite only")
+  })
+
 /**
  * The migrations, keyed `<id>_<name>` for `Migrator.fromRecord`. Never edit
  * a released migration: add a new one.
@@ -79,5 +177,7 @@ export const record = (sql: SqlClient, tables: Tables): Record<string, Effect.Ef
     pg: () => run(sql, pgCreateEventStore(tables)),
     sqlite: () => run(sql, sqliteCreateEventStore(tables)),
     orElse: () => Effect.dieMessage("Chronicle's SQL event store supports PostgreSQL and SQLite only")
-  })
+  }),
+  "2_create_snapshots": byDialect(sql, { pg: pgCreateSnapshots(tables), sqlite: sqliteCreateSnapshots(tables) }),
+  "3_create_projections": byDialect(sql, { pg: pgCreateProjections(tables), sqlite: sqliteCreateProjections(tables) })
 })

@@ -29,6 +29,15 @@ export interface Tables {
   readonly streamsName: string
   /** The unique constraint on `event_id`: an idempotency race surfaces as its violation. */
   readonly eventIdConstraint: string
+  /** The snapshots table, quoted, and its unquoted name. */
+  readonly snapshots: string
+  readonly snapshotsName: string
+  /** The projection records (checkpoint, status, active version, lease), quoted, and unquoted. */
+  readonly projections: string
+  readonly projectionsName: string
+  /** The parked (dead-letter) events of projections, quoted, and unquoted. */
+  readonly parked: string
+  readonly parkedName: string
 }
 
 /** @internal */
@@ -46,6 +55,12 @@ export const make = (prefix: string | undefined): Either.Either<Tables, string> 
     migrations: `${p}migrations`,
     eventsName: `${p}events`,
     streamsName: `${p}streams`,
-    eventIdConstraint: `${p}events_event_id_key`
+    eventIdConstraint: `${p}events_event_id_key`,
+    snapshots: `"${p}snapshots"`,
+    snapshotsName: `${p}snapshots`,
+    projections: `"${p}projections"`,
+    projectionsName: `${p}projections`,
+    parked: `"${p}projection_parked"`,
+    parkedName: `${p}projection_parked`
   })
 }
