@@ -23,7 +23,15 @@
  */
 
 import { createHash } from "node:crypto"
-import { Backend, type Event, EventStore, ExpectedVersion, Position, type StreamId } from "@chronicle/core"
+import {
+  Backend,
+  type Event,
+  EventStore,
+  ExpectedVersion,
+  InlineProjection,
+  Position,
+  type StreamId
+} from "@chronicle/core"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { PgClient } from "@effect/sql-pg/PgClient"
@@ -134,6 +142,24 @@ const makeDriver = Effect.fn("Chronicle.SqlEventStore.makeDriver")(
   Effect.mapError(toStoreError("configure"))
 )
 
+/** The stored form of a written append, for inline projections. */
+const storedOf = (
+  input: AppendInput,
+  metadata: Event.EventMetadata,
+  outcome: { readonly version: number; readonly positions: ReadonlyArray<Position.Position> }
+): ReadonlyArray<Event.StoredEvent> =>
+  input.events.map((event, i) => ({
+    eventId: event.eventId,
+    streamId: input.streamId,
+    version: outcome.version - input.events.length + 1 + i,
+    position: outcome.positions[i] ?? Position.start,
+    type: event.type,
+    schemaVersion: event.schemaVersion,
+    data: JSON.parse(event.json),
+    metadata,
+    recordedAt: input.recordedAt
+  }))
+
 const validExact = (expected: ExpectedVersion.ExpectedVersion): boolean =>
   expected._tag !== "Exact" || (Number.isSafeInteger(expected.version) && expected.version >= 0)
 
@@ -171,6 +197,7 @@ export const make: (
   const pollInterval = options?.pollInterval ?? "1 second"
   const settleTimeout = Duration.decode(options?.settleTimeout ?? "2 seconds")
   const local = yield* PubSub.sliding<void>(16)
+  const inline = yield* Effect.serviceOption(InlineProjection.InlineProjections)
 
   // A pooled PostgreSQL connection can be handed out after its backend died
   // (the pool learns it a moment later): outside a transaction, a statement
@@ -220,6 +247,25 @@ export const make: (
             : Effect.map(current(input.streamId), (actual): WriteOutcome => ({ _tag: "Conflict", actual }))
         )
 
+  // With inline projections, the write and the projections' handlers run in
+  // one database transaction: the handlers use the same SqlClient, so their
+  // writes commit with the events, and a failing handler rolls the append back.
+  const writeWithInline = (
+    input: AppendInput,
+    metadata: Event.EventMetadata
+  ): Effect.Effect<WriteOutcome, EventStore.StoreError> =>
+    Option.match(inline, {
+      onNone: () => guardedWrite(input),
+      onSome: (projections) =>
+        sql
+          .withTransaction(
+            Effect.tap(guardedWrite(input), (outcome) =>
+              outcome._tag === "Written" ? projections.apply(storedOf(input, metadata, outcome)) : Effect.void
+            )
+          )
+          .pipe(Effect.mapError(toStoreError("append")), catchSqlDefects("append"))
+    })
+
   const append = Effect.fn("Chronicle.SqlEventStore.append")(function* (
     streamId: StreamId.StreamId,
     events: ReadonlyArray<Event.EventData>,
@@ -242,7 +288,7 @@ export const make: (
     // A duplicate whose first append has vanished can only come from a
     // concurrent append with the same ids that rolled back: write again.
     for (let attempt = 1; ; attempt++) {
-      const outcome = yield* guardedWrite(input)
+      const outcome = yield* writeWithInline(input, metadata)
       switch (outcome._tag) {
         case "Written": {
           if (!driver.wakeupsIncludeLocal) yield* PubSub.publish(local, undefined)
