@@ -7,14 +7,23 @@
  * - deposits and withdrawals are positive whole cents;
  * - no withdrawal may take the balance below minus the overdraft limit;
  * - nothing happens on an account that is not open (never opened, or closed);
- * - an account closes only at a zero balance.
+ * - an account closes only at a zero balance;
+ * - every account holds euros ({@link accountCurrency}): a deposit names its
+ *   currency (EUR when it names none), and one in another currency is
+ *   rejected with `CurrencyMismatch`, so the balance stays a single number.
  *
  * Events record facts only (who opened it, what moved); the balance is
  * derived by folding them.
  *
+ * Versioning: `MoneyDeposited` is at schema version 2 (`{ amount, currency }`).
+ * Releases before 0.2.0 stored it as version 1 (`{ amount }`); those stored
+ * events are never rewritten, and {@link depositedV1toV2} reads them as
+ * version 2 deposits in EUR ({@link Money.defaultCurrency}). Every other event is at
+ * version 1. The state is snapshottable through {@link AccountStateSchema}.
+ *
  * @since 0.1.0
  */
-import { Aggregate } from "@chronicle/core"
+import { Aggregate, Upcaster } from "@chronicle/core"
 import { Data, Effect, Schema } from "effect"
 import * as Money from "./Money.js"
 
@@ -51,6 +60,16 @@ export const AccountId = Schema.String.pipe(
  */
 export const maxBalance = 1_000_000_000_000_000
 
+/**
+ * The currency every account holds. Deposits in any other currency are
+ * rejected (`CurrencyMismatch`): the bank keeps one balance per account and
+ * does no exchange.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const accountCurrency: Money.Currency = Money.defaultCurrency
+
 // ---------------------------------------------------------------------------
 // Commands
 // ---------------------------------------------------------------------------
@@ -74,19 +93,23 @@ export class OpenAccount extends Schema.TaggedClass<OpenAccount>()("OpenAccount"
 }) {}
 
 /**
- * Puts money into an open account.
+ * Puts money into an open account. The currency defaults to
+ * {@link Money.defaultCurrency} (EUR), also when decoding input that names
+ * none.
  *
  * @example
  * ```ts
  * import { Account } from "@chronicle/example-bank"
  *
- * const deposit = new Account.Deposit({ amount: 10000 }) // 100.00
+ * const deposit = new Account.Deposit({ amount: 10000 }) // 100.00 EUR
+ * const dollars = new Account.Deposit({ amount: 10000, currency: "USD" }) // rejected: accounts hold EUR
  * ```
  * @since 0.1.0
  * @category commands
  */
 export class Deposit extends Schema.TaggedClass<Deposit>()("Deposit", {
-  amount: Money.Cents
+  amount: Money.Cents,
+  currency: Schema.optionalWith(Money.Currency, { default: () => Money.defaultCurrency })
 }) {}
 
 /**
@@ -163,19 +186,22 @@ export class AccountOpened extends Schema.TaggedClass<AccountOpened>()("AccountO
 }) {}
 
 /**
- * Money was put into the account.
+ * Money was put into the account: schema version 2, `{ amount, currency }`.
+ * Version 1 (`{ amount }`, stored by releases before 0.2.0) is read through
+ * {@link depositedV1toV2}.
  *
  * @example
  * ```ts
  * import { Account } from "@chronicle/example-bank"
  *
- * const deposited = new Account.MoneyDeposited({ amount: 500 })
+ * const deposited = new Account.MoneyDeposited({ amount: 500, currency: "EUR" })
  * ```
  * @since 0.1.0
  * @category events
  */
 export class MoneyDeposited extends Schema.TaggedClass<MoneyDeposited>()("MoneyDeposited", {
-  amount: Money.Cents
+  amount: Money.Cents,
+  currency: Money.Currency
 }) {}
 
 /**
@@ -216,8 +242,8 @@ export class AccountClosed extends Schema.TaggedClass<AccountClosed>()("AccountC
  * import { Schema } from "effect"
  * import { Account } from "@chronicle/example-bank"
  *
- * Schema.encodeSync(Account.AccountEvent)(new Account.MoneyDeposited({ amount: 500 }))
- * // { _tag: "MoneyDeposited", amount: 500 }
+ * Schema.encodeSync(Account.AccountEvent)(new Account.MoneyDeposited({ amount: 500, currency: "EUR" }))
+ * // { _tag: "MoneyDeposited", amount: 500, currency: "EUR" }
  * ```
  * @since 0.1.0
  * @category events
@@ -229,6 +255,66 @@ export const AccountEvent = Schema.Union(AccountOpened, MoneyDeposited, MoneyWit
  * @category events
  */
 export type AccountEvent = typeof AccountEvent.Type
+
+// ---------------------------------------------------------------------------
+// Versioning
+// ---------------------------------------------------------------------------
+
+/**
+ * The payload of `MoneyDeposited` as releases before 0.2.0 stored it (schema
+ * version 1): an amount, no currency.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * Schema.decodeUnknownSync(Account.MoneyDepositedV1)({ amount: 500 }) // { amount: 500 }
+ * ```
+ * @since 0.2.0
+ * @category versioning
+ */
+export const MoneyDepositedV1 = Schema.Struct({ amount: Money.Cents })
+
+/**
+ * The stored payload of `MoneyDeposited` at schema version 2.
+ *
+ * @since 0.2.0
+ * @category versioning
+ */
+export const MoneyDepositedV2 = Schema.Struct({ amount: Money.Cents, currency: Money.Currency })
+
+/**
+ * The upcaster from `MoneyDeposited` v1 `{ amount }` to v2 `{ amount,
+ * currency }`: a v1 deposit was made in {@link Money.defaultCurrency} (EUR),
+ * the only currency the bank has ever held. It works on stored payloads; the
+ * stored rows are never rewritten.
+ *
+ * @example
+ * ```ts
+ * import { Either } from "effect"
+ * import { Upcaster } from "@chronicle/core"
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * const upcast = Upcaster.run([Account.depositedV1toV2], () => 2, {
+ *   type: "MoneyDeposited",
+ *   schemaVersion: 1,
+ *   data: { amount: 500 }
+ * })
+ * // Either.right({ type: "MoneyDeposited", schemaVersion: 2, data: { amount: 500, currency: "EUR" } })
+ * ```
+ * @since 0.2.0
+ * @category versioning
+ */
+export const depositedV1toV2: Upcaster.Upcaster = Upcaster.fromSchema(
+  "MoneyDeposited",
+  1,
+  Schema.transform(MoneyDepositedV1, MoneyDepositedV2, {
+    strict: true,
+    decode: ({ amount }) => ({ amount, currency: Money.defaultCurrency }),
+    encode: ({ amount }) => ({ amount })
+  })
+)
 
 // ---------------------------------------------------------------------------
 // Domain errors
@@ -359,6 +445,29 @@ export class BalanceLimitExceeded extends Schema.TaggedError<BalanceLimitExceede
 }
 
 /**
+ * A deposit in a currency the account does not hold (every account holds
+ * {@link accountCurrency}).
+ *
+ * @example
+ * ```ts
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * new Account.CurrencyMismatch({ accountCurrency: "EUR", requested: "USD" }).message
+ * // "cannot deposit USD: the account holds EUR, and the bank does no exchange"
+ * ```
+ * @since 0.2.0
+ * @category errors
+ */
+export class CurrencyMismatch extends Schema.TaggedError<CurrencyMismatch>()("CurrencyMismatch", {
+  accountCurrency: Money.Currency,
+  requested: Money.Currency
+}) {
+  override get message(): string {
+    return `cannot deposit ${this.requested}: the account holds ${this.accountCurrency}, and the bank does no exchange`
+  }
+}
+
+/**
  * Every domain error an account command can fail with, as one Schema.
  *
  * @example
@@ -377,7 +486,8 @@ export const AccountError = Schema.Union(
   AccountIsClosed,
   InsufficientFunds,
   NonZeroBalance,
-  BalanceLimitExceeded
+  BalanceLimitExceeded,
+  CurrencyMismatch
 )
 
 /**
@@ -428,6 +538,54 @@ export type AccountState = Data.TaggedEnum<{
  */
 export const AccountState = Data.taggedEnum<AccountState>()
 
+const accountFields = {
+  owner: Schema.String,
+  overdraftLimit: Schema.Int,
+  balance: Schema.Int
+}
+
+const AccountStateEncoded = Schema.Union(
+  Schema.TaggedStruct("Unopened", {}),
+  Schema.TaggedStruct("Open", accountFields),
+  Schema.TaggedStruct("Closed", accountFields)
+)
+
+const isAccountStateShape = Schema.is(AccountStateEncoded)
+
+/**
+ * The Schema of {@link AccountState}, for snapshots: it encodes to plain
+ * JSON (`{ _tag: "Open", owner, overdraftLimit, balance }`) and decodes back
+ * to the `AccountState` values `evolve` produces. Bump the aggregate's state
+ * version when this shape changes: older snapshots are then ignored.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * Schema.encodeSync(Account.AccountStateSchema)(
+ *   Account.AccountState.Open({ owner: "Alice", overdraftLimit: 0, balance: 500 })
+ * )
+ * // { _tag: "Open", owner: "Alice", overdraftLimit: 0, balance: 500 }
+ * ```
+ * @since 0.2.0
+ * @category state
+ */
+export const AccountStateSchema: Schema.Schema<AccountState, typeof AccountStateEncoded.Encoded> = Schema.transform(
+  AccountStateEncoded,
+  Schema.declare((u): u is AccountState => isAccountStateShape(u), { identifier: "AccountState" }),
+  {
+    strict: true,
+    decode: (shape) =>
+      AccountState.$match(shape, {
+        Unopened: () => AccountState.Unopened(),
+        Open: ({ owner, overdraftLimit, balance }) => AccountState.Open({ owner, overdraftLimit, balance }),
+        Closed: ({ owner, overdraftLimit, balance }) => AccountState.Closed({ owner, overdraftLimit, balance })
+      }),
+    encode: (state) => state
+  }
+)
+
 /**
  * The state of an account no event has touched.
  *
@@ -450,11 +608,20 @@ export const initialState: AccountState = AccountState.Unopened()
  */
 export const balanceOf = (state: AccountState): number => (state._tag === "Unopened" ? 0 : state.balance)
 
+const withBalance = (state: AccountState, balance: number): AccountState =>
+  AccountState.$match(state, {
+    Unopened: (unopened) => unopened,
+    Open: ({ owner, overdraftLimit }) => AccountState.Open({ owner, overdraftLimit, balance }),
+    Closed: ({ owner, overdraftLimit }) => AccountState.Closed({ owner, overdraftLimit, balance })
+  })
+
 /**
  * Folds one event into the state. Pure and total: an event that `decide`
  * would never emit in that state (money moving on an account never opened, a
  * second opening) leaves the state unchanged, except that money moving on a
  * closed account still moves its balance, since the event is a recorded fact.
+ * A deposit's currency does not change the sum: `decide` only ever records
+ * deposits in {@link accountCurrency}.
  *
  * @example
  * ```ts
@@ -472,9 +639,9 @@ export const evolve = (state: AccountState, event: AccountEvent): AccountState =
         ? AccountState.Open({ owner: event.owner, overdraftLimit: event.overdraftLimit, balance: 0 })
         : state
     case "MoneyDeposited":
-      return state._tag === "Unopened" ? state : { ...state, balance: state.balance + event.amount }
+      return withBalance(state, balanceOf(state) + event.amount)
     case "MoneyWithdrawn":
-      return state._tag === "Unopened" ? state : { ...state, balance: state.balance - event.amount }
+      return withBalance(state, balanceOf(state) - event.amount)
     case "AccountClosed":
       return state._tag === "Open" ? AccountState.Closed(state) : state
   }
@@ -522,11 +689,14 @@ export const decide = (command: AccountCommand, state: AccountState): Effect.Eff
         Closed: () => Effect.fail(new AccountIsClosed())
       })
     case "Deposit":
-      return Effect.flatMap(requireOpen(state), ({ balance }) =>
-        balance + command.amount > maxBalance
+      return Effect.flatMap(requireOpen(state), ({ balance }): Effect.Effect<MoneyDeposited, AccountError> => {
+        if (command.currency !== accountCurrency) {
+          return Effect.fail(new CurrencyMismatch({ accountCurrency, requested: command.currency }))
+        }
+        return balance + command.amount > maxBalance
           ? Effect.fail(new BalanceLimitExceeded({ balance, requested: command.amount, limit: maxBalance }))
-          : Effect.succeed(new MoneyDeposited({ amount: command.amount }))
-      )
+          : Effect.succeed(new MoneyDeposited({ amount: command.amount, currency: command.currency }))
+      })
     case "Withdraw":
       return Effect.flatMap(requireOpen(state), ({ balance, overdraftLimit }) =>
         balance - command.amount < -overdraftLimit
@@ -546,7 +716,9 @@ export const decide = (command: AccountCommand, state: AccountState): Effect.Eff
 
 /**
  * The Account aggregate. Its stream category is `Account`, so account
- * `alice` lives in the stream `Account-alice`.
+ * `alice` lives in the stream `Account-alice`. It reads `MoneyDeposited` v1
+ * through {@link depositedV1toV2} (so it writes v2), and its state can be
+ * snapshotted ({@link AccountStateSchema}, state version 1).
  *
  * @example
  * ```ts
@@ -571,5 +743,7 @@ export const Account = Aggregate.make({
   commands: AccountCommand,
   initialState,
   evolve,
-  decide
+  decide,
+  upcasters: [depositedV1toV2],
+  state: { schema: AccountStateSchema, version: 1 }
 })

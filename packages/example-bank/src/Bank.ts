@@ -1,14 +1,20 @@
 /**
  * The bank's use cases, one function per CLI command: open, deposit,
- * withdraw, close, balance, events and the scripted demo. Each runs through a
- * Chronicle `Repository` over whatever `EventStore` is provided, and returns
- * plain data for the renderer (`Render`).
+ * withdraw, close, balance (now or in the past), events, history and the
+ * scripted demo. Each runs through a Chronicle `Repository` over whatever
+ * `EventStore` is provided, and returns plain data for the renderer
+ * (`Render`).
+ *
+ * When a `SnapshotStore` is provided as well, the repository reads the newest
+ * snapshot of an account and writes a new one every {@link snapshotEvery}
+ * events; without one, every load folds the whole stream.
  *
  * @since 0.1.0
  */
-import { type Event, type EventStore, Repository } from "@chronicle/core"
-import { Chunk, DateTime, Effect, Either, Random, Schema, Stream } from "effect"
+import { Aggregate, EventStore, ExpectedVersion, Repository, Snapshot } from "@chronicle/core"
+import { Chunk, DateTime, Effect, Either, Option, Random, Schema, Stream } from "effect"
 import * as Account from "./Account.js"
+import type * as Money from "./Money.js"
 
 /**
  * What a command did: the account, the events it recorded, and the state
@@ -25,26 +31,42 @@ export interface Executed {
 }
 
 /**
- * An account's current state and stream version.
+ * An account's current state and stream version (what `balance` shows).
+ * Renamed from `Snapshot` in 0.2.0, now that a snapshot is a Chronicle
+ * concept.
  *
  * @since 0.1.0
  * @category models
  */
-export interface Snapshot {
+export interface CurrentBalance {
   readonly accountId: string
   readonly state: Exclude<Account.AccountState, { readonly _tag: "Unopened" }>
   readonly version: number
 }
 
 /**
- * What the bank's use cases need: an event store.
+ * What the bank's use cases need: an event store. A `SnapshotStore` is used
+ * when provided, and optional.
  *
  * @since 0.1.0
  * @category models
  */
 export type Requirements = EventStore.EventStore
 
-const accounts = Repository.make(Account.Account)
+/**
+ * How often the bank snapshots an account: after every this many events
+ * since the last snapshot (when a `SnapshotStore` is provided). Snapshots are
+ * written inline, before the command returns, because a CLI process ends
+ * right after its command and would cut a background write short.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const snapshotEvery = 5
+
+const accounts = Repository.make(Account.Account, {
+  snapshots: { strategy: Snapshot.every(snapshotEvery), mode: "inline" }
+})
 
 const run = (accountId: string, command: Account.AccountCommand) =>
   Effect.gen(function* () {
@@ -75,19 +97,25 @@ export const open = Effect.fn("Bank.open")(function* (
 })
 
 /**
- * Deposits `amount` cents.
+ * Deposits `amount` cents, in EUR unless another currency is named (the
+ * account then rejects it with `CurrencyMismatch`).
  *
  * @example
  * ```ts
  * import { Bank } from "@chronicle/example-bank"
  *
  * const program = Bank.deposit("alice", 500)
+ * const inEuros = Bank.deposit("alice", 500, "EUR")
  * ```
  * @since 0.1.0
  * @category commands
  */
-export const deposit = Effect.fn("Bank.deposit")(function* (accountId: string, amount: number) {
-  return yield* run(accountId, new Account.Deposit({ amount }))
+export const deposit = Effect.fn("Bank.deposit")(function* (
+  accountId: string,
+  amount: number,
+  currency?: Money.Currency
+) {
+  return yield* run(accountId, new Account.Deposit(currency === undefined ? { amount } : { amount, currency }))
 })
 
 /**
@@ -140,7 +168,7 @@ export const balance = Effect.fn("Bank.balance")(function* (accountId: string) {
   const repo = yield* accounts
   const { state, version } = yield* repo.load(accountId)
   if (state._tag === "Unopened") return yield* new Account.AccountNotOpen()
-  return { accountId, state, version } satisfies Snapshot
+  return { accountId, state, version } satisfies CurrentBalance
 })
 
 /**
@@ -164,24 +192,181 @@ export const events = Effect.fn("Bank.events")(function* (accountId: string) {
 })
 
 // ---------------------------------------------------------------------------
+// The past
+// ---------------------------------------------------------------------------
+
+/**
+ * A point in an account's past: an instant (each event's `recordedAt`), or
+ * a stream version (after its n-th event; 0 is before the first).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type PointInTime = { readonly at: DateTime.Utc } | { readonly version: number }
+
+/**
+ * The answer of {@link balanceAt}: the account as it was then, or the fact
+ * that it did not exist yet (with the time it was opened).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type PastBalance =
+  | {
+      readonly _tag: "Existed"
+      readonly accountId: string
+      readonly point: PointInTime
+      readonly state: Exclude<Account.AccountState, { readonly _tag: "Unopened" }>
+      /** How many events the account had then. */
+      readonly version: number
+    }
+  | {
+      readonly _tag: "NotYetOpen"
+      readonly accountId: string
+      readonly point: PointInTime
+      readonly openedAt: DateTime.Utc
+    }
+
+/**
+ * The account as it was at a point in its past, through
+ * `Repository.loadAt` (which uses a snapshot only if it is not newer than the
+ * point). An account never opened fails with `AccountNotOpen`; a version past
+ * the end of the stream, or negative or fractional, fails with the
+ * repository's `TemporalQueryError`.
+ *
+ * @example
+ * ```ts
+ * import { DateTime, Effect } from "effect"
+ * import { Bank } from "@chronicle/example-bank"
+ *
+ * const newYear = Bank.balanceAt("alice", { at: DateTime.unsafeMake("2025-01-01T00:00:00Z") })
+ * const afterThird = Bank.balanceAt("alice", { version: 3 })
+ * ```
+ * @since 0.2.0
+ * @category queries
+ */
+export const balanceAt = Effect.fn("Bank.balanceAt")(function* (accountId: string, point: PointInTime) {
+  const repo = yield* accounts
+  const first = yield* Stream.runHead(repo.history(accountId))
+  if (Option.isNone(first)) return yield* new Account.AccountNotOpen()
+  const { state, version } = yield* repo.loadAt(accountId, point)
+  if (state._tag === "Unopened") {
+    return { _tag: "NotYetOpen", accountId, point, openedAt: first.value.recordedAt } satisfies PastBalance
+  }
+  return { _tag: "Existed", accountId, point, state, version } satisfies PastBalance
+})
+
+/**
+ * One step of an account's history: the recorded event (with its stored
+ * schema version, time, correlation and causation ids) and the state after
+ * it.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type HistoryEntry = Repository.HistoryEntry<Account.AccountState, Account.AccountEvent>
+
+/**
+ * Every event of an account with the state right after it: the audit trail.
+ * An account never opened fails with `AccountNotOpen`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Account, Bank } from "@chronicle/example-bank"
+ *
+ * const balances = Bank.history("alice").pipe(
+ *   Effect.map((entries) => entries.map((entry) => Account.balanceOf(entry.stateAfter)))
+ * )
+ * ```
+ * @since 0.2.0
+ * @category queries
+ */
+export const history = Effect.fn("Bank.history")(function* (accountId: string) {
+  const repo = yield* accounts
+  const entries: ReadonlyArray<HistoryEntry> = Chunk.toReadonlyArray(yield* Stream.runCollect(repo.history(accountId)))
+  if (entries.length === 0) return yield* new Account.AccountNotOpen()
+  return entries
+})
+
+/**
+ * Appends a deposit exactly as releases before 0.2.0 stored it: a
+ * `MoneyDeposited` at schema version 1 with the payload `{ amount }`, through
+ * the public `EventStore` service (no command, no rule is checked). The
+ * current code reads it back as a version 2 deposit in EUR. Used by the demo
+ * to show old and new events side by side; returns the event's stream
+ * version.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { InMemoryEventStore } from "@chronicle/core"
+ * import { Bank } from "@chronicle/example-bank"
+ *
+ * const program = Effect.gen(function* () {
+ *   yield* Bank.open("alice", { owner: "Alice", overdraftLimit: 0 })
+ *   yield* Bank.appendLegacyDeposit("alice", 500)
+ *   return yield* Bank.balance("alice") // balance 500, read through the upcaster
+ * }).pipe(Effect.provide(InMemoryEventStore.layer))
+ * ```
+ * @since 0.2.0
+ * @category versioning
+ */
+export const appendLegacyDeposit = Effect.fn("Bank.appendLegacyDeposit")(function* (accountId: string, amount: number) {
+  const repo = yield* accounts
+  const store = yield* EventStore.EventStore
+  const { version } = yield* repo.load(accountId) // also checks the id
+  const appended = yield* store.append(
+    Aggregate.streamId(Account.Account, accountId),
+    [{ eventId: crypto.randomUUID(), type: "MoneyDeposited", schemaVersion: 1, data: { amount } }],
+    { expectedVersion: ExpectedVersion.exact(version) }
+  )
+  return appended.nextExpectedVersion
+})
+
+// ---------------------------------------------------------------------------
 // Demo
 // ---------------------------------------------------------------------------
 
 /**
- * One scripted command of the demo and how it ended: the events it recorded,
- * or the domain error that rejected it.
+ * A step of the demo that is not a command: a deposit written the way
+ * releases before 0.2.0 stored it (see {@link appendLegacyDeposit}).
+ *
+ * @since 0.2.0
+ * @category demo
+ */
+export interface LegacyDeposit {
+  readonly _tag: "LegacyDeposit"
+  readonly amount: number
+}
+
+/**
+ * One step of the demo's script: a command, or a legacy event.
+ *
+ * @since 0.2.0
+ * @category demo
+ */
+export type DemoAction = Account.AccountCommand | LegacyDeposit
+
+/**
+ * One step of the demo and how it ended: a command with the events it
+ * recorded or the domain error that rejected it, or a legacy event with the
+ * stream version it was stored at.
  *
  * @since 0.1.0
  * @category demo
  */
-export interface DemoStep {
-  readonly command: Account.AccountCommand
-  readonly outcome: Either.Either<ReadonlyArray<Account.AccountEvent>, Account.AccountError>
-}
+export type DemoStep =
+  | {
+      readonly _tag: "Command"
+      readonly command: Account.AccountCommand
+      readonly outcome: Either.Either<ReadonlyArray<Account.AccountEvent>, Account.AccountError>
+    }
+  | { readonly _tag: "Legacy"; readonly action: LegacyDeposit; readonly version: number }
 
 /**
  * What the demo did: the account it used, each step, and the account's
- * recorded events afterwards.
+ * history afterwards (every event with the state after it).
  *
  * @since 0.1.0
  * @category demo
@@ -189,19 +374,21 @@ export interface DemoStep {
 export interface DemoReport {
   readonly accountId: string
   readonly steps: ReadonlyArray<DemoStep>
-  readonly recorded: ReadonlyArray<Event.RecordedEvent<Account.AccountEvent>>
+  readonly history: ReadonlyArray<HistoryEntry>
 }
 
 /**
- * The demo's script: open with a 50.00 overdraft, deposit, withdraw, one
- * withdrawal too many (rejected), use the overdraft, pay it back, close.
+ * The demo's script: open with a 50.00 overdraft, a deposit stored the way
+ * an older release did (`MoneyDeposited` v1), withdraw, one withdrawal too
+ * many (rejected), use the overdraft, pay it back with a current (v2)
+ * deposit, close.
  *
  * @since 0.1.0
  * @category demo
  */
-export const demoScript: ReadonlyArray<Account.AccountCommand> = [
+export const demoScript: ReadonlyArray<DemoAction> = [
   new Account.OpenAccount({ owner: "Alice", overdraftLimit: 5_000 }),
-  new Account.Deposit({ amount: 10_000 }),
+  { _tag: "LegacyDeposit", amount: 10_000 },
   new Account.Withdraw({ amount: 3_000 }),
   new Account.Withdraw({ amount: 20_000 }),
   new Account.Withdraw({ amount: 10_000 }),
@@ -242,23 +429,33 @@ const freshDemoId = Effect.gen(function* () {
 export const demo: Effect.Effect<DemoReport, Repository.ExecuteError, EventStore.EventStore> = Effect.gen(function* () {
   const repo = yield* accounts
   const accountId = yield* freshDemoId
-  const steps = yield* Effect.forEach(demoScript, (command) =>
-    repo.execute(accountId, command).pipe(
-      Effect.map((result) => result.events),
-      Effect.either,
-      Effect.flatMap(
-        Either.match({
-          onRight: (events) => Effect.succeed<DemoStep>({ command, outcome: Either.right(events) }),
-          onLeft: (error) =>
-            isAccountError(error)
-              ? Effect.succeed<DemoStep>({ command, outcome: Either.left(error) })
-              : Effect.fail(error)
-        })
-      )
-    )
+  const steps = yield* Effect.forEach(demoScript, (action) =>
+    action._tag === "LegacyDeposit"
+      ? Effect.map(
+          appendLegacyDeposit(accountId, action.amount),
+          (version): DemoStep => ({
+            _tag: "Legacy",
+            action,
+            version
+          })
+        )
+      : repo.execute(accountId, action).pipe(
+          Effect.map((result) => result.events),
+          Effect.either,
+          Effect.flatMap(
+            Either.match({
+              onRight: (events) =>
+                Effect.succeed<DemoStep>({ _tag: "Command", command: action, outcome: Either.right(events) }),
+              onLeft: (error) =>
+                isAccountError(error)
+                  ? Effect.succeed<DemoStep>({ _tag: "Command", command: action, outcome: Either.left(error) })
+                  : Effect.fail(error)
+            })
+          )
+        )
   )
-  const recorded = Chunk.toReadonlyArray(yield* Stream.runCollect(repo.events(accountId)))
-  return { accountId, steps, recorded }
+  const entries = Chunk.toReadonlyArray(yield* Stream.runCollect(repo.history(accountId)))
+  return { accountId, steps, history: entries }
 }).pipe(Effect.withSpan("Bank.demo"))
 
 /**

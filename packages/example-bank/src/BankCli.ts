@@ -6,13 +6,14 @@
  * - 1: the command was rejected by a domain rule (or the store failed): one
  *   line on stderr names the error, and nothing is written;
  * - 2: invalid input (a malformed argument, a missing one, an unknown
- *   command): the problem and the usage are printed, and the store is not
- *   even opened.
+ *   command, `--as-of` with `--at-version`): the problem and the usage are
+ *   printed, and the store is not even opened. The one case that needs the
+ *   store first is a `--at-version` past the end of the account's stream.
  *
  * @since 0.1.0
  */
 import { Args, Command, Options, ValidationError } from "@effect/cli"
-import { Cause, Console, Effect, Schema } from "effect"
+import { Cause, Console, DateTime, Effect, Option, ParseResult, Schema } from "effect"
 import * as Account from "./Account.js"
 import * as Bank from "./Bank.js"
 import * as BankStore from "./BankStore.js"
@@ -41,18 +42,28 @@ export const ExitCode = { ok: 0, rejected: 1, usage: 2 } as const
  */
 export const usage = `Usage:
   pnpm bank open <accountId> --owner <name> [--overdraft <cents>]
-  pnpm bank deposit <accountId> <cents>
+  pnpm bank deposit <accountId> <cents> [--currency ${Money.currencies.join("|")}]
   pnpm bank withdraw <accountId> <cents>
   pnpm bank close <accountId>
-  pnpm bank balance <accountId>
+  pnpm bank balance <accountId> [--as-of <ISO-8601 time> | --at-version <n>]
   pnpm bank events <accountId>
+  pnpm bank history <accountId>
   pnpm bank demo
 
-Amounts are positive whole cents (1250 = 12.50). Run "pnpm bank --help" for details.
+Amounts are positive whole cents (1250 = 12.50); accounts hold ${Money.defaultCurrency}.
+Times are ISO-8601 with a zone (2025-03-01T12:00:00Z) or a date (2025-03-01, midnight UTC).
+Run "pnpm bank --help" for details.
 Store: PostgreSQL if DATABASE_URL is set, else the SQLite file BANK_DB (default ${BankStore.defaultSqliteFile}).`
 
 /** No command was given (`pnpm bank` alone). */
 class MissingCommand extends Schema.TaggedError<MissingCommand>()("MissingCommand", {}) {}
+
+/** `balance` was given both `--as-of` and `--at-version`. */
+class ConflictingOptions extends Schema.TaggedError<ConflictingOptions>()("ConflictingOptions", {}) {
+  override get message(): string {
+    return "--as-of and --at-version cannot be used together: choose one point in time."
+  }
+}
 
 /** A domain rule rejected a command on `accountId`. */
 class Rejected extends Schema.TaggedError<Rejected>()("Rejected", {
@@ -83,6 +94,100 @@ const CentsArgument = Schema.compose(
 const cents = Args.text({ name: "cents" }).pipe(
   Args.withSchema(CentsArgument),
   Args.withDescription("a positive whole number of cents, e.g. 1250 for 12.50")
+)
+
+const isoInstant = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2})))?$/
+
+const daysIn = (year: number, month: number): number => new Date(Date.UTC(year, month, 0)).getUTCDate()
+
+/** Whether the fields of an ISO-8601 match name a real date and time (no 30 February, no 24:61). */
+const realFields = (match: RegExpExecArray): boolean => {
+  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = match.slice(1).map(Number)
+  const upTo = (value: number | undefined, max: number) => value === undefined || Number.isNaN(value) || value <= max
+  return (
+    year !== undefined &&
+    month !== undefined &&
+    day !== undefined &&
+    month >= 1 &&
+    month <= 12 &&
+    day >= 1 &&
+    day <= daysIn(year, month) &&
+    upTo(hour, 23) &&
+    upTo(minute, 59) &&
+    upTo(second, 59) &&
+    upTo(offsetHours, 23) &&
+    upTo(offsetMinutes, 59)
+  )
+}
+
+/**
+ * An instant in ISO-8601, as `--as-of` takes it: a date and time with a zone
+ * (`2025-03-01T12:00:00Z`, `2025-03-01T13:00:00.250+01:00`), or a date alone
+ * (midnight UTC). A time without a zone is refused rather than guessed, and
+ * so is a date that does not exist.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { BankCli } from "@chronicle/example-bank"
+ *
+ * Schema.decodeUnknownSync(BankCli.Instant)("2025-03-01T13:00:00+01:00") // DateTime.Utc 2025-03-01T12:00:00Z
+ * Schema.decodeUnknownEither(BankCli.Instant)("yesterday") // Either.left(...)
+ * ```
+ * @since 0.2.0
+ * @category arguments
+ */
+export const Instant: Schema.Schema<DateTime.Utc, string> = Schema.transformOrFail(
+  Schema.String,
+  Schema.DateTimeUtcFromSelf,
+  {
+    strict: true,
+    decode: (text, _, ast) => {
+      const match = isoInstant.exec(text)
+      const instant = match !== null && realFields(match) ? DateTime.make(text) : Option.none()
+      return Option.match(instant, {
+        onNone: () => ParseResult.fail(new ParseResult.Type(ast, text, "not an ISO-8601 time")),
+        onSome: (utc) => ParseResult.succeed(DateTime.toUtc(utc))
+      })
+    },
+    encode: (utc) => ParseResult.succeed(DateTime.formatIso(utc))
+  }
+).annotations({
+  identifier: "Instant",
+  message: (issue) => ({
+    message: `--as-of must be an ISO-8601 time with a zone, e.g. 2025-03-01T12:00:00Z or 2025-03-01T13:00:00+01:00, or a date such as 2025-03-01 (midnight UTC) (got ${JSON.stringify(issue.actual)})`,
+    override: true
+  })
+})
+
+const asOf = Options.text("as-of").pipe(
+  Options.withSchema(Instant),
+  Options.withDescription("show the balance as it was at this instant (ISO-8601, e.g. 2025-03-01T12:00:00Z)"),
+  Options.optional
+)
+
+/** Digits only, so "-1", "1.5" and "2e1" are refused before they become numbers. */
+const VersionArgument = Schema.compose(
+  Schema.String.pipe(Schema.pattern(/^[0-9]{1,15}$/)),
+  Schema.compose(Schema.NumberFromString, Schema.NonNegativeInt)
+).annotations({
+  message: (issue) => ({
+    message: `--at-version must be a whole number of events, 0 or more (got ${JSON.stringify(issue.actual)})`,
+    override: true
+  })
+})
+
+const atVersion = Options.text("at-version").pipe(
+  Options.withSchema(VersionArgument),
+  Options.withDescription("show the balance after the account's n-th event (0: before the first)"),
+  Options.optional
+)
+
+const currency = Options.choice("currency", Money.currencies).pipe(
+  Options.withDefault(Money.defaultCurrency),
+  Options.withDescription(
+    `the currency of the deposit (default ${Money.defaultCurrency}; accounts hold ${Money.defaultCurrency} only)`
+  )
 )
 
 const owner = Options.text("owner").pipe(
@@ -135,8 +240,8 @@ const open = Command.make("open", { accountId, owner, overdraft }, ({ accountId,
   )
 ).pipe(Command.withDescription("Open an account for an owner, optionally with an overdraft limit."))
 
-const deposit = Command.make("deposit", { accountId, cents }, ({ accountId, cents }) =>
-  withStore(() => Bank.deposit(accountId, cents)).pipe(
+const deposit = Command.make("deposit", { accountId, cents, currency }, ({ accountId, cents, currency }) =>
+  withStore(() => Bank.deposit(accountId, cents, currency)).pipe(
     onAccount(accountId),
     Effect.flatMap((result) => Console.log(Render.executed(result)))
   )
@@ -156,12 +261,35 @@ const close = Command.make("close", { accountId }, ({ accountId }) =>
   )
 ).pipe(Command.withDescription("Close an account whose balance is zero."))
 
-const balance = Command.make("balance", { accountId }, ({ accountId }) =>
-  withStore(() => Bank.balance(accountId)).pipe(
-    onAccount(accountId),
-    Effect.flatMap((snapshot) => Console.log(Render.balance(snapshot)))
+const balance = Command.make("balance", { accountId, asOf, atVersion }, ({ accountId, asOf, atVersion }) =>
+  Effect.gen(function* () {
+    if (Option.isSome(asOf) && Option.isSome(atVersion)) return yield* new ConflictingOptions()
+    const point: Option.Option<Bank.PointInTime> = Option.isSome(asOf)
+      ? Option.some({ at: asOf.value })
+      : Option.map(atVersion, (version) => ({ version }))
+    if (Option.isNone(point)) {
+      const current = yield* withStore(() => Bank.balance(accountId)).pipe(onAccount(accountId))
+      return yield* Console.log(Render.balance(current))
+    }
+    const past = yield* withStore(() => Bank.balanceAt(accountId, point.value)).pipe(onAccount(accountId))
+    return yield* Console.log(Render.pastBalance(past))
+  })
+).pipe(
+  Command.withDescription(
+    "Show an account's balance: now, as it was at an instant (--as-of), or after its n-th event (--at-version)."
   )
-).pipe(Command.withDescription("Show an account's balance."))
+)
+
+const history = Command.make("history", { accountId }, ({ accountId }) =>
+  withStore(() => Bank.history(accountId)).pipe(
+    onAccount(accountId),
+    Effect.flatMap((entries) => Console.log(Render.history(entries)))
+  )
+).pipe(
+  Command.withDescription(
+    "One row per event: version, time, type, stored schema version, amount, balance after, correlation and causation ids."
+  )
+)
 
 const events = Command.make("events", { accountId }, ({ accountId }) =>
   withStore(() => Bank.events(accountId)).pipe(
@@ -172,14 +300,14 @@ const events = Command.make("events", { accountId }, ({ accountId }) =>
 
 const demo = Command.make("demo", {}, () =>
   withStore((store) => Effect.map(Bank.demo, (report) => Render.demo(report, store))).pipe(Effect.flatMap(Console.log))
-).pipe(Command.withDescription("Run a scripted scenario on a fresh account and print its statement."))
+).pipe(Command.withDescription("Run a scripted scenario on a fresh account and print its history."))
 
 const bank = Command.make("bank", {}, () => new MissingCommand()).pipe(
   Command.withDescription("A small bank built on Chronicle: every change is an event."),
-  Command.withSubcommands([open, deposit, withdraw, close, balance, events, demo])
+  Command.withSubcommands([open, deposit, withdraw, close, balance, events, history, demo])
 )
 
-const cli = Command.run(bank, { name: "Chronicle bank", version: "0.1.0" })
+const cli = Command.run(bank, { name: "Chronicle bank", version: "0.2.0" })
 
 // ---------------------------------------------------------------------------
 // Outcomes and exit codes
@@ -214,6 +342,8 @@ export const main = (argv: ReadonlyArray<string>) =>
         case "Rejected":
           return Effect.as(Console.error(Render.rejected(error.accountId, error.error)), ExitCode.rejected)
         case "InvalidCommandError":
+        case "ConflictingOptions":
+        case "TemporalQueryError":
           return Effect.as(Console.error(`${error.message}\n\n${usage}`), ExitCode.usage)
         default:
           return Effect.as(Console.error(`${error._tag}: ${error.message}`), ExitCode.rejected)

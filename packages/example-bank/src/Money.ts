@@ -57,6 +57,54 @@ export const NonNegativeCents = Schema.Int.pipe(
 ).annotations({ identifier: "NonNegativeCents", description: "zero or a positive whole number of cents" })
 
 /**
+ * The currencies the bank knows, as ISO 4217 codes (all with two decimals,
+ * so an amount is always whole cents).
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Money } from "@chronicle/example-bank"
+ *
+ * Schema.decodeUnknownSync(Money.Currency)("USD") // "USD"
+ * ```
+ * @since 0.2.0
+ * @category schemas
+ */
+export const Currency = Schema.Literal("EUR", "USD", "GBP", "CHF").annotations({
+  identifier: "Currency",
+  description: "an ISO 4217 currency code: EUR, USD, GBP or CHF"
+})
+
+/**
+ * @since 0.2.0
+ * @category schemas
+ */
+export type Currency = typeof Currency.Type
+
+/**
+ * The currency codes of {@link Currency}, in order.
+ *
+ * @example
+ * ```ts
+ * import { Money } from "@chronicle/example-bank"
+ *
+ * Money.currencies.join(", ") // "EUR, USD, GBP, CHF"
+ * ```
+ * @since 0.2.0
+ * @category constants
+ */
+export const currencies: ReadonlyArray<Currency> = Currency.literals
+
+/**
+ * The currency of a deposit that names none, and of every deposit recorded
+ * before deposits carried a currency (`MoneyDeposited` v1).
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const defaultCurrency: Currency = "EUR"
+
+/**
  * Renders integer cents as major units with two decimals and thousands
  * separators. Negative amounts get a leading minus sign.
  *

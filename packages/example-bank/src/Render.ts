@@ -28,7 +28,7 @@ export const command = (command: Account.AccountCommand): string => {
     case "OpenAccount":
       return `Open for ${command.owner}, overdraft limit ${Money.format(command.overdraftLimit)}`
     case "Deposit":
-      return `Deposit ${Money.format(command.amount)}`
+      return `Deposit ${Money.format(command.amount)} ${command.currency}`
     case "Withdraw":
       return `Withdraw ${Money.format(command.amount)}`
     case "CloseAccount":
@@ -52,11 +52,11 @@ const status = (state: Account.AccountState): string =>
  *
  * Render.executed({
  *   accountId: "alice",
- *   events: [new Account.MoneyDeposited({ amount: 500 })],
+ *   events: [new Account.MoneyDeposited({ amount: 500, currency: "EUR" })],
  *   state: Account.AccountState.Open({ owner: "Alice", overdraftLimit: 0, balance: 500 }),
  *   version: 2
  * })
- * // "Deposited 5.00 into alice. Balance: 5.00"
+ * // "Deposited 5.00 EUR into alice. Balance: 5.00"
  * ```
  * @since 0.1.0
  * @category commands
@@ -72,7 +72,7 @@ const eventLine = (accountId: string, balance: string, event: Account.AccountEve
     case "AccountOpened":
       return `Opened account ${accountId} for ${event.owner} (overdraft limit ${Money.format(event.overdraftLimit)}). Balance: ${balance}`
     case "MoneyDeposited":
-      return `Deposited ${Money.format(event.amount)} into ${accountId}. Balance: ${balance}`
+      return `Deposited ${Money.format(event.amount)} ${event.currency} into ${accountId}. Balance: ${balance}`
     case "MoneyWithdrawn":
       return `Withdrew ${Money.format(event.amount)} from ${accountId}. Balance: ${balance}`
     case "AccountClosed":
@@ -97,8 +97,38 @@ const eventLine = (accountId: string, balance: string, event: Account.AccountEve
  * @since 0.1.0
  * @category queries
  */
-export const balance = (snapshot: Bank.Snapshot): string =>
-  `${snapshot.accountId} (${snapshot.state.owner}): ${status(snapshot.state)}, overdraft limit ${Money.format(snapshot.state.overdraftLimit)}, ${snapshot.version} ${snapshot.version === 1 ? "event" : "events"}`
+export const balance = (current: Bank.CurrentBalance): string =>
+  `${current.accountId} (${current.state.owner}): ${status(current.state)}, overdraft limit ${Money.format(current.state.overdraftLimit)}, ${current.version} ${current.version === 1 ? "event" : "events"}`
+
+/**
+ * The line printed by `balance --as-of` and `balance --at-version`: the
+ * account as it was then, or that it did not exist yet.
+ *
+ * @example
+ * ```ts
+ * import { Account, Render } from "@chronicle/example-bank"
+ *
+ * Render.pastBalance({
+ *   _tag: "Existed",
+ *   accountId: "alice",
+ *   point: { version: 2 },
+ *   state: Account.AccountState.Open({ owner: "Alice", overdraftLimit: 0, balance: 500 }),
+ *   version: 2
+ * })
+ * // "alice (Alice) at version 2: balance 5.00, overdraft limit 0.00, 2 events"
+ * ```
+ * @since 0.2.0
+ * @category queries
+ */
+export const pastBalance = (past: Bank.PastBalance): string => {
+  const when = "at" in past.point ? `as of ${DateTime.formatIso(past.point.at)}` : `at version ${past.point.version}`
+  switch (past._tag) {
+    case "NotYetOpen":
+      return `${past.accountId} did not exist ${when}: it was opened at ${DateTime.formatIso(past.openedAt)}.`
+    case "Existed":
+      return `${past.accountId} (${past.state.owner}) ${when}: ${status(past.state)}, overdraft limit ${Money.format(past.state.overdraftLimit)}, ${past.version} ${past.version === 1 ? "event" : "events"}`
+  }
+}
 
 const payload = (event: Account.AccountEvent): string => {
   const { _tag, ...data } = event
@@ -107,9 +137,13 @@ const payload = (event: Account.AccountEvent): string => {
 
 const timestamp = (recorded: Event.RecordedEvent<unknown>): string => DateTime.formatIso(recorded.recordedAt)
 
+/** The schema version an event was stored with (`v1` for a deposit an older release wrote). */
+const stored = (recorded: Event.RecordedEvent<unknown>): string => `v${recorded.schemaVersion}`
+
 /**
  * The table printed by `events`: every recorded event with its version,
- * global position, type, payload and time.
+ * global position, type, stored schema version, payload (in its current
+ * shape, after upcasting) and time.
  *
  * @example
  * ```ts
@@ -127,6 +161,7 @@ export const events = (recorded: ReadonlyArray<Event.RecordedEvent<Account.Accou
       { header: "Version", align: "right", cell: (r) => `${r.version}` },
       { header: "Position", align: "right", cell: (r) => `${r.position}` },
       { header: "Type", cell: (r) => r.type },
+      { header: "Stored", cell: stored },
       { header: "Data", cell: (r) => payload(r.event) },
       { header: "Recorded at", cell: timestamp }
     ],
@@ -136,45 +171,52 @@ export const events = (recorded: ReadonlyArray<Event.RecordedEvent<Account.Accou
 const amountOf = (event: Account.AccountEvent): string => {
   switch (event._tag) {
     case "MoneyDeposited":
-      return Money.formatSigned(event.amount)
+      return `${Money.formatSigned(event.amount)} ${event.currency}`
     case "MoneyWithdrawn":
-      return Money.formatSigned(-event.amount)
+      return `${Money.formatSigned(-event.amount)} ${Account.accountCurrency}`
     default:
       return ""
   }
 }
 
 /**
- * A statement: each event with the balance after it, computed by folding
- * the events with the aggregate's own `evolve`.
+ * The table printed by `history` (and, without the ids, by the demo): one
+ * row per event with its version, time, type, stored schema version, amount,
+ * the balance after it, and its correlation and causation ids (`-` for
+ * none).
  *
  * @example
  * ```ts
  * import { Effect } from "effect"
  * import { Bank, Render } from "@chronicle/example-bank"
  *
- * const statement = Bank.events("alice").pipe(Effect.map(Render.statement))
+ * const table = Bank.history("alice").pipe(Effect.map((entries) => Render.history(entries)))
+ * const short = Bank.history("alice").pipe(Effect.map((entries) => Render.history(entries, { ids: false })))
  * ```
- * @since 0.1.0
+ * @since 0.2.0
  * @category queries
  */
-export const statement = (recorded: ReadonlyArray<Event.RecordedEvent<Account.AccountEvent>>): string => {
-  let state = Account.initialState
-  const rows = recorded.map((r) => {
-    state = Account.evolve(state, r.event)
-    return { recorded: r, balance: Account.balanceOf(state) }
-  })
-  return Table.render<(typeof rows)[number]>(
+export const history = (
+  entries: ReadonlyArray<Bank.HistoryEntry>,
+  options?: { readonly ids?: boolean | undefined }
+): string =>
+  Table.render<Bank.HistoryEntry>(
     [
-      { header: "Version", align: "right", cell: (row) => `${row.recorded.version}` },
-      { header: "Recorded at", cell: (row) => timestamp(row.recorded) },
-      { header: "Event", cell: (row) => row.recorded.type },
-      { header: "Amount", align: "right", cell: (row) => amountOf(row.recorded.event) },
-      { header: "Balance", align: "right", cell: (row) => Money.format(row.balance) }
+      { header: "Version", align: "right", cell: (e) => `${e.version}` },
+      { header: "Recorded at", cell: timestamp },
+      { header: "Event", cell: (e) => e.type },
+      { header: "Stored", cell: stored },
+      { header: "Amount", align: "right", cell: (e) => amountOf(e.event) },
+      { header: "Balance after", align: "right", cell: (e) => Money.format(Account.balanceOf(e.stateAfter)) },
+      ...(options?.ids === false
+        ? []
+        : [
+            { header: "Correlation id", cell: (e: Bank.HistoryEntry) => e.metadata.correlationId },
+            { header: "Causation id", cell: (e: Bank.HistoryEntry) => e.metadata.causationId ?? "-" }
+          ])
     ],
-    rows
+    entries
   )
-}
 
 /**
  * The one line printed when a domain error rejects a command.
@@ -209,24 +251,33 @@ export const rejected = (accountId: string, error: Account.AccountError): string
 export const demo = (report: Bank.DemoReport, store: string): string => {
   const steps = Table.render<Bank.DemoStep>(
     [
-      { header: "Command", cell: (step) => command(step.command) },
+      {
+        header: "Command",
+        cell: (step) =>
+          step._tag === "Legacy" ? `(older release) Deposit ${Money.format(step.action.amount)}` : command(step.command)
+      },
       {
         header: "Outcome",
         cell: (step) =>
-          Either.match(step.outcome, {
-            onRight: (events) => `ok: ${events.map((e) => e._tag).join(", ")}`,
-            onLeft: (error) => `REJECTED: ${error._tag}`
-          })
+          step._tag === "Legacy"
+            ? `stored raw as MoneyDeposited v1 { amount }, version ${step.version}`
+            : Either.match(step.outcome, {
+                onRight: (events) => `ok: ${events.map((e) => e._tag).join(", ")}`,
+                onLeft: (error) => `REJECTED: ${error._tag}`
+              })
       }
     ],
     report.steps
   )
   const rejections = report.steps.flatMap((step) =>
-    Either.match(step.outcome, {
-      onRight: () => [],
-      onLeft: (error) => [`  ${command(step.command)} -> ${error._tag}: ${error.message}`]
-    })
+    step._tag === "Legacy"
+      ? []
+      : Either.match(step.outcome, {
+          onRight: () => [],
+          onLeft: (error) => [`  ${command(step.command)} -> ${error._tag}: ${error.message}`]
+        })
   )
+  const legacy = report.history.filter((entry) => entry.schemaVersion < Account.Account.codec.versionOf(entry.type))
   return [
     "Chronicle bank demo",
     `Store: ${store}`,
@@ -236,10 +287,17 @@ export const demo = (report: Bank.DemoReport, store: string): string => {
     "",
     steps,
     "",
-    "Statement",
+    "History",
     "",
-    statement(report.recorded),
+    history(report.history, { ids: false }),
     "",
+    ...(legacy.length === 0
+      ? []
+      : [
+          `"Stored" is the schema version each event was written with. ${legacy.map((entry) => `Version ${entry.version}`).join(", ")} was written`,
+          `by an older release as MoneyDeposited v1 { amount }; it is read as v2 { amount, currency } in ${Money.defaultCurrency}.`,
+          ""
+        ]),
     rejections.length === 0
       ? "No command was rejected."
       : `Rejected (nothing was recorded for ${rejections.length === 1 ? "it" : "them"}):`,

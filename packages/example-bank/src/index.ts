@@ -4,7 +4,8 @@
  *
  * - `Account`: the aggregate (commands, events, domain errors, decide/evolve);
  * - `Money`: integer cents and their formatting;
- * - `Bank`: the use cases (open, deposit, withdraw, close, balance, events, demo);
+ * - `Bank`: the use cases (open, deposit, withdraw, close, balance now or in the
+ *   past, events, history, demo);
  * - `BankStore`: which event store the bank uses (PostgreSQL, SQLite, memory);
  * - `Render` and `Table`: what the CLI prints;
  * - `BankCli`: the `pnpm bank` command line.

@@ -2,7 +2,7 @@ import { InMemoryEventStore, Repository } from "@chronicle/core"
 import { AggregateLaws, DeciderSpec } from "@chronicle/core/testing"
 import { describe, expect, it } from "@effect/vitest"
 import { Arbitrary, Effect, FastCheck, Schema } from "effect"
-import { Account } from "../src/index.js"
+import { Account, Money } from "../src/index.js"
 
 const {
   AccountClosed,
@@ -18,6 +18,7 @@ const {
 
 const spec = DeciderSpec.make(Account.Account)
 const opened = new AccountOpened({ owner: "Alice", overdraftLimit: 5_000 })
+const deposited = (amount: number) => new MoneyDeposited({ amount, currency: "EUR" })
 
 describe("Account", () => {
   describe("OpenAccount", () => {
@@ -66,7 +67,7 @@ describe("Account", () => {
       spec
         .given(opened)
         .when(new Deposit({ amount: 500 }))
-        .thenEmits(new MoneyDeposited({ amount: 500 }))
+        .thenEmits(deposited(500))
     )
 
     it.effect("cannot deposit into an account never opened", () =>
@@ -83,9 +84,25 @@ describe("Account", () => {
         .thenFails("AccountIsClosed")
     )
 
+    it.effect("records the deposit's currency, EUR when the command names none", () =>
+      spec
+        .given(opened)
+        .when(Schema.decodeUnknownSync(Account.AccountCommand)({ _tag: "Deposit", amount: 500 }))
+        .thenEmits(new MoneyDeposited({ amount: 500, currency: "EUR" }))
+    )
+
+    it.effect("cannot deposit in a currency the account does not hold", () =>
+      spec
+        .given(opened)
+        .when(new Deposit({ amount: 500, currency: "USD" }))
+        .thenFails("CurrencyMismatch", (error) => {
+          expect(error).toMatchObject({ accountCurrency: "EUR", requested: "USD" })
+        })
+    )
+
     it.effect("cannot take the balance above the maximum", () =>
       spec
-        .given(opened, ...Array.from({ length: 1_000 }, () => new MoneyDeposited({ amount: 1_000_000_000_000 })))
+        .given(opened, ...Array.from({ length: 1_000 }, () => deposited(1_000_000_000_000)))
         .when(new Deposit({ amount: 1 }))
         .thenFails("BalanceLimitExceeded", (error) => {
           expect(error.balance).toBe(Account.maxBalance)
@@ -96,14 +113,14 @@ describe("Account", () => {
   describe("Withdraw", () => {
     it.effect("withdraws within the balance", () =>
       spec
-        .given(opened, new MoneyDeposited({ amount: 10_000 }))
+        .given(opened, deposited(10_000))
         .when(new Withdraw({ amount: 3_000 }))
         .thenEmits(new MoneyWithdrawn({ amount: 3_000 }))
     )
 
     it.effect("withdraws into the overdraft, down to exactly the limit", () =>
       spec
-        .given(opened, new MoneyDeposited({ amount: 1_000 }))
+        .given(opened, deposited(1_000))
         .when(new Withdraw({ amount: 6_000 }))
         .thenState((state) => {
           expect(Account.balanceOf(state)).toBe(-5_000)
@@ -112,7 +129,7 @@ describe("Account", () => {
 
     it.effect("cannot withdraw past the overdraft limit", () =>
       spec
-        .given(opened, new MoneyDeposited({ amount: 1_000 }))
+        .given(opened, deposited(1_000))
         .when(new Withdraw({ amount: 6_001 }))
         .thenFails("InsufficientFunds", (error) => {
           expect(error).toMatchObject({ balance: 1_000, requested: 6_001, overdraftLimit: 5_000 })
@@ -145,14 +162,14 @@ describe("Account", () => {
   describe("CloseAccount", () => {
     it.effect("closes an account at zero balance", () =>
       spec
-        .given(opened, new MoneyDeposited({ amount: 700 }), new MoneyWithdrawn({ amount: 700 }))
+        .given(opened, deposited(700), new MoneyWithdrawn({ amount: 700 }))
         .when(new CloseAccount())
         .thenEmits(new AccountClosed())
     )
 
     it.effect("cannot close with money in the account", () =>
       spec
-        .given(opened, new MoneyDeposited({ amount: 700 }))
+        .given(opened, deposited(700))
         .when(new CloseAccount())
         .thenFails("NonZeroBalance", (error) => {
           expect(error.balance).toBe(700)
@@ -180,10 +197,41 @@ describe("Account", () => {
   describe("evolve", () => {
     it("is total: events decide never emits in a state leave it unchanged", () => {
       const unopened = Account.initialState
-      expect(Account.evolve(unopened, new MoneyDeposited({ amount: 5 }))).toBe(unopened)
+      expect(Account.evolve(unopened, deposited(5))).toBe(unopened)
       expect(Account.evolve(unopened, new AccountClosed())).toBe(unopened)
       const open = Account.evolve(unopened, opened)
       expect(Account.evolve(open, new AccountOpened({ owner: "Mallory", overdraftLimit: 9 }))).toBe(open)
+    })
+  })
+
+  describe("the state Schema (for snapshots)", () => {
+    const encode = Schema.encodeSync(Account.AccountStateSchema)
+    const decode = Schema.decodeUnknownSync(Account.AccountStateSchema)
+
+    it.prop(
+      "every state survives encoding, JSON and decoding",
+      [
+        FastCheck.constantFrom("Unopened", "Open", "Closed"),
+        FastCheck.string({ minLength: 1 }),
+        FastCheck.integer({ min: 0, max: 1_000_000 }),
+        FastCheck.integer({ min: -1_000_000, max: Account.maxBalance })
+      ],
+      ([tag, owner, overdraftLimit, balance]) => {
+        const fields = { owner, overdraftLimit, balance }
+        const state =
+          tag === "Unopened"
+            ? AccountState.Unopened()
+            : tag === "Open"
+              ? AccountState.Open(fields)
+              : AccountState.Closed(fields)
+        const back = decode(JSON.parse(JSON.stringify(encode(state))))
+        expect(back).toEqual(state)
+        expect(Account.evolve(back, deposited(1))).toEqual(Account.evolve(state, deposited(1)))
+      }
+    )
+
+    it("refuses a snapshot of another shape", () => {
+      expect(Schema.decodeUnknownEither(Account.AccountStateSchema)({ _tag: "Open", owner: "A" })._tag).toBe("Left")
     })
   })
 
@@ -235,6 +283,7 @@ const commands: FastCheck.Arbitrary<Account.AccountCommand> = FastCheck.oneof(
   Arbitrary.make(Account.AccountCommand),
   FastCheck.integer({ min: 0, max: 3 }).map((n) => new OpenAccount({ owner: "Alice", overdraftLimit: n * 1_000 })),
   smallAmount.map((amount) => new Deposit({ amount })),
+  FastCheck.constantFrom(...Money.currencies).map((currency) => new Deposit({ amount: 1_000, currency })),
   smallAmount.map((amount) => new Withdraw({ amount })),
   FastCheck.constant(new CloseAccount())
 )
@@ -247,6 +296,8 @@ AggregateLaws.describe(Account.Account, {
     "a closed account has a zero balance": (state) => state._tag !== "Closed" || state.balance === 0,
     "the balance stays an exact integer within the limit": (state) =>
       Number.isSafeInteger(Account.balanceOf(state)) && Account.balanceOf(state) <= Account.maxBalance,
-    "an account never opened has no history": (state, history) => state._tag !== "Unopened" || history.length === 0
+    "an account never opened has no history": (state, history) => state._tag !== "Unopened" || history.length === 0,
+    "every deposit is in the account's currency": (_state, history) =>
+      history.every((event) => event._tag !== "MoneyDeposited" || event.currency === Account.accountCurrency)
   }
 })

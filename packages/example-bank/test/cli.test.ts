@@ -1,8 +1,9 @@
 /**
  * The `pnpm bank` CLI as a user runs it: a real subprocess (through `tsx`)
- * on a temporary SQLite file (`BANK_DB`). Each spawn costs a second or two,
- * so there are few, and independent scenarios run concurrently, each on its
- * own file.
+ * on a temporary SQLite file (`BANK_DB`). Each spawn costs a second or two
+ * (far more on a loaded machine, hence the long timeouts), so there are few,
+ * and independent scenarios run concurrently, each on its own file. Edge
+ * cases of the same commands run in process, in `BankCli.test.ts`.
  */
 import { spawn } from "node:child_process"
 import { existsSync, mkdtempSync, rmSync } from "node:fs"
@@ -43,6 +44,9 @@ const bankOn =
       child.on("close", (code) => resolve({ code, stdout, stderr }))
     })
 
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
+
 const accountOf = (demo: Run): string => {
   const id = /^Account: (\S+)$/m.exec(demo.stdout)?.[1]
   if (id === undefined) throw new Error(`no account id in the demo's output:\n${demo.stdout}`)
@@ -50,14 +54,18 @@ const accountOf = (demo: Run): string => {
 }
 
 describe.concurrent("pnpm bank", () => {
-  it("demo prints a statement with the rejected command, persists, and runs again on a fresh account", async () => {
+  it("demo prints a history with the rejected command, persists, and runs again on a fresh account", {
+    timeout: 180_000
+  }, async () => {
     const bank = bankOn("demo.db")
     const first = await bank("demo")
     expect(first.stderr).toBe("")
     expect(first.code).toBe(0)
     expect(first.stdout).toContain(`Store: SQLite file ${join(dir, "demo.db")}`)
-    expect(first.stdout).toMatch(/MoneyDeposited\s+\+100\.00\s+100\.00/)
-    expect(first.stdout).toMatch(/AccountClosed\s+0\.00/)
+    // The deposit an older release stored as v1 is read next to the current (v2) one.
+    expect(first.stdout).toMatch(/MoneyDeposited\s+v1\s+\+100\.00 EUR\s+100\.00/)
+    expect(first.stdout).toMatch(/MoneyDeposited\s+v2\s+\+30\.00 EUR\s+0\.00/)
+    expect(first.stdout).toMatch(/AccountClosed\s+v1\s+0\.00/)
     expect(first.stdout).toContain("Withdraw 200.00 -> InsufficientFunds: cannot withdraw 200.00")
 
     const second = await bank("demo")
@@ -82,7 +90,7 @@ describe.concurrent("pnpm bank", () => {
     ])
   })
 
-  it("a domain error prints one line naming it, exits 1, and writes nothing", async () => {
+  it("a domain error prints one line naming it, exits 1, and writes nothing", { timeout: 180_000 }, async () => {
     const bank = bankOn("rules.db")
     expect((await bank("open", "acc-1", "--owner", "Alice", "--overdraft", "1000")).stdout).toBe(
       "Opened account acc-1 for Alice (overdraft limit 10.00). Balance: 0.00\n"
@@ -100,7 +108,67 @@ describe.concurrent("pnpm bank", () => {
     expect(balance.stdout).toBe("acc-1 (Alice): balance 0.00, overdraft limit 10.00, 1 event\n")
   })
 
-  it("invalid input prints the problem and the usage, exits 2, and does not even open the store", async () => {
+  it("balance --as-of / --at-version and history: the past, and bad points in time", { timeout: 180_000 }, async () => {
+    const bank = bankOn("time.db")
+    expect((await bank("open", "t-1", "--owner", "Tia")).code).toBe(0)
+    expect((await bank("deposit", "t-1", "5000")).stdout).toBe("Deposited 50.00 EUR into t-1. Balance: 50.00\n")
+
+    const history = await bank("history", "t-1")
+    expect(history.code).toBe(0)
+    const [header, , ...rows] = history.stdout.trimEnd().split("\n")
+    expect(header).toMatch(
+      /^Version\s+Recorded at\s+Event\s+Stored\s+Amount\s+Balance after\s+Correlation id\s+Causation id$/
+    )
+    expect(rows.map((row) => row.trim().split(/\s{2,}/))).toEqual([
+      [
+        "1",
+        expect.stringMatching(iso),
+        "AccountOpened",
+        "v1",
+        "0.00",
+        expect.stringMatching(uuid),
+        expect.stringMatching(uuid)
+      ],
+      [
+        "2",
+        expect.stringMatching(iso),
+        "MoneyDeposited",
+        "v2",
+        "+50.00 EUR",
+        "50.00",
+        expect.stringMatching(uuid),
+        expect.stringMatching(uuid)
+      ]
+    ])
+
+    const [before, malformed, atVersion, pastEnd] = await Promise.all([
+      bank("balance", "t-1", "--as-of", "2000-01-01T00:00:00Z"),
+      bank("balance", "t-1", "--as-of", "2025-02-30"),
+      bank("balance", "t-1", "--at-version", "1"),
+      bank("balance", "t-1", "--at-version", "3")
+    ])
+    expect(before).toMatchObject({ code: 0, stderr: "" })
+    expect(before.stdout).toMatch(
+      /^t-1 did not exist as of 2000-01-01T00:00:00\.000Z: it was opened at \d{4}-\d\d-\d\dT[\d:.]+Z\.\n$/
+    )
+    expect(atVersion).toMatchObject({
+      code: 0,
+      stdout: "t-1 (Tia) at version 1: balance 0.00, overdraft limit 0.00, 1 event\n",
+      stderr: ""
+    })
+    for (const run of [malformed, pastEnd]) {
+      expect(run.code).toBe(2)
+      expect(run.stdout).toBe("")
+      expect(run.stderr).toContain("Usage:")
+    }
+    expect(malformed.stderr).toContain("--as-of must be an ISO-8601 time with a zone, e.g. 2025-03-01T12:00:00Z")
+    expect(malformed.stderr).toContain('(got "2025-02-30")')
+    expect(pastEnd.stderr).toContain("version 3 is past the end of the stream (2 events)")
+  })
+
+  it("invalid input prints the problem and the usage, exits 2, and does not even open the store", {
+    timeout: 180_000
+  }, async () => {
     const bank = bankOn("untouched.db")
     const [notANumber, missing, unknown] = await Promise.all([
       bank("deposit", "acc-1", "abc"),
