@@ -616,6 +616,18 @@ export interface CatchUpOptions extends RunOptions {
 }
 
 /**
+ * The progress stream of {@link catchUp} and {@link rebuild}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ProgressStream<Err, R> = Stream.Stream<
+  Progress,
+  ProjectionFailed | ProjectionBusy | StoreError | ProjectionStore.LeaseLostError | Err,
+  EventStore | ProjectionStore.ProjectionStore | R
+>
+
+/**
  * Processes a projection once, from its checkpoint up to the store's current
  * head, then stops: for command-line tools and batch jobs. It takes the lease
  * (failing with `ProjectionBusy` when another instance holds it) and emits
@@ -636,11 +648,7 @@ export interface CatchUpOptions extends RunOptions {
 export const catchUp = <E extends EventCodec.Tagged, Err, R>(
   projection: Projection<E, Err, R>,
   options?: CatchUpOptions
-): Stream.Stream<
-  Progress,
-  ProjectionFailed | ProjectionBusy | StoreError | ProjectionStore.LeaseLostError | Err,
-  EventStore | ProjectionStore.ProjectionStore | R
-> => runOnce(projection, options, false)
+): ProgressStream<Err, R> => runOnce(projection, options, false)
 
 /**
  * Rebuilds a projection version from the start: it empties the read model
@@ -665,21 +673,13 @@ export const catchUp = <E extends EventCodec.Tagged, Err, R>(
 export const rebuild = <E extends EventCodec.Tagged, Err, R>(
   projection: Projection<E, Err, R>,
   options?: CatchUpOptions
-): Stream.Stream<
-  Progress,
-  ProjectionFailed | ProjectionBusy | StoreError | ProjectionStore.LeaseLostError | Err,
-  EventStore | ProjectionStore.ProjectionStore | R
-> => runOnce(projection, options, true)
+): ProgressStream<Err, R> => runOnce(projection, options, true)
 
 const runOnce = <E extends EventCodec.Tagged, Err, R>(
   projection: Projection<E, Err, R>,
   options: CatchUpOptions | undefined,
   reset: boolean
-): Stream.Stream<
-  Progress,
-  ProjectionFailed | ProjectionBusy | StoreError | ProjectionStore.LeaseLostError | Err,
-  EventStore | ProjectionStore.ProjectionStore | R
-> =>
+): ProgressStream<Err, R> =>
   Stream.unwrapScoped(
     Effect.gen(function* () {
       const store = yield* EventStore

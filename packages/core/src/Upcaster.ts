@@ -74,21 +74,7 @@ export const fromSchema = <Next, Previous>(
   type: string,
   from: number,
   schema: Schema.Schema<Next, Previous, never>
-): Upcaster => {
-  const decode = Schema.decodeUnknownEither(schema)
-  return {
-    type,
-    fromVersion: from,
-    toType: type,
-    toVersion: from + 1,
-    apply: (data) =>
-      Either.match(decode(data), {
-        onLeft: (error) =>
-          Either.left(`upcasting ${type} v${from}: ${ParseResult.TreeFormatter.formatErrorSync(error)}`),
-        onRight: (next) => Either.right([{ type, schemaVersion: from + 1, data: next }])
-      })
-  }
-}
+): Upcaster => make(type, from, schema, (next) => next)
 
 /**
  * An upcaster from version `from` of `type` to version `from + 1`, as a plain
