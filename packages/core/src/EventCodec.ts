@@ -44,6 +44,11 @@ export interface EncodedEvent {
 export interface EventCodec<E extends Tagged> {
   /** The event type names this codec knows. */
   readonly types: ReadonlyArray<string>
+  /**
+   * Every stored type name this codec can read: the current ones and the old
+   * names its upcasters rename. Filter stored events by these.
+   */
+  readonly storedTypes: ReadonlyArray<string>
   /** The current schema version of each type. */
   readonly versionOf: (type: string) => number
   readonly encode: (event: E) => Either.Either<EncodedEvent, EventEncodeError>
@@ -198,6 +203,7 @@ export const make = <E extends Tagged, I>(schema: Schema.Schema<E, I, never>, op
 
   return {
     types,
+    storedTypes: [...new Set([...types, ...upcasters.map((u) => u.type)])],
     versionOf: (type) => members.get(type)?.version ?? 1,
     encode,
     decode,

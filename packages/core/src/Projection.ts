@@ -141,7 +141,7 @@ export const make = <E extends EventCodec.Tagged, I, Err = never, R = never>(
     name: definition.name,
     version,
     codec,
-    filter: { categories: definition.categories, types: codec.types },
+    filter: { categories: definition.categories, types: codec.storedTypes },
     handle,
     setup: definition.setup ?? (() => Effect.void),
     reset: definition.reset ?? (() => Effect.void),

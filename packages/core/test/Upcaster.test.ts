@@ -4,6 +4,7 @@ import {
   EventStore,
   InMemoryEventStore,
   Position,
+  Projection,
   Repository,
   StreamId,
   Upcaster
@@ -158,4 +159,12 @@ describe("Upcaster", () => {
       ])
     }).pipe(Effect.provide(InMemoryEventStore.layer))
   )
+})
+
+describe("Upcaster with projections", () => {
+  it("a projection over a codec with renames also reads the old type names", () => {
+    const projection = Projection.make({ name: "deposits", events: Events, codec, handle: () => Effect.void })
+    expect(projection.filter.types).toEqual(["Deposited", "Closed", "FundsAdded"])
+    expect(codec.storedTypes).toEqual(["Deposited", "Closed", "FundsAdded"])
+  })
 })
