@@ -7,13 +7,18 @@
  *   or the current directory). The folder is created on first use;
  * - `BANK_DB=:memory:` keeps everything in memory for one run.
  *
+ * Each store comes with a snapshot store of the same kind (the SQL ones keep
+ * snapshots in a table next to the events), so that a short-lived CLI process
+ * reads an account from its newest snapshot rather than from its first
+ * event.
+ *
  * @since 0.1.0
  */
 
 import * as NodeFs from "node:fs/promises"
 import * as NodePath from "node:path"
-import { type EventStore, InMemoryEventStore } from "@chronicle/core"
-import { SqlEventStore } from "@chronicle/sql-store"
+import { type EventStore, InMemoryEventStore, Snapshot } from "@chronicle/core"
+import { SqlEventStore, SqlSnapshotStore } from "@chronicle/sql-store"
 import { PgClient } from "@effect/sql-pg"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Config, Effect, Layer, Option, Redacted, Schema } from "effect"
@@ -128,9 +133,24 @@ export class BankStoreError extends Schema.TaggedError<BankStoreError>()("BankSt
 }
 
 /**
- * The `EventStore` layer for a store choice. The SQL stores run their
- * migrations when the layer builds, so tables exist on first use; the SQLite
- * file's folder is created if needed.
+ * The services a store choice provides: the event store, and a snapshot
+ * store of the same kind.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Stores = EventStore.EventStore | Snapshot.SnapshotStore
+
+/**
+ * The SQL stores over one client: the event store runs every migration
+ * (events, snapshots, …) when it builds, so the snapshot store runs none.
+ */
+const sqlStores = SqlEventStore.layer().pipe(Layer.merge(SqlSnapshotStore.layer({ migrate: false })))
+
+/**
+ * The `EventStore` and `SnapshotStore` layer for a store choice. The SQL
+ * stores run their migrations when the layer builds, so tables exist on first
+ * use; the SQLite file's folder is created if needed.
  *
  * @example
  * ```ts
@@ -146,10 +166,10 @@ export class BankStoreError extends Schema.TaggedError<BankStoreError>()("BankSt
  * @since 0.1.0
  * @category layers
  */
-export const layer = (choice: StoreChoice): Layer.Layer<EventStore.EventStore, BankStoreError> => {
+export const layer = (choice: StoreChoice): Layer.Layer<Stores, BankStoreError> => {
   switch (choice._tag) {
     case "Postgres":
-      return SqlEventStore.layer().pipe(
+      return sqlStores.pipe(
         Layer.provide(PgClient.layer({ url: choice.url, maxConnections: 4 })),
         Layer.mapError((error) => new BankStoreError({ reason: error.message }))
       )
@@ -157,7 +177,7 @@ export const layer = (choice: StoreChoice): Layer.Layer<EventStore.EventStore, B
       return Layer.unwrapEffect(
         Effect.as(
           createFolderOf(choice.filename),
-          SqlEventStore.layer().pipe(Layer.provide(SqliteClient.layer({ filename: choice.filename })))
+          sqlStores.pipe(Layer.provide(SqliteClient.layer({ filename: choice.filename })))
         )
       ).pipe(
         Layer.mapError((error) =>
@@ -165,7 +185,7 @@ export const layer = (choice: StoreChoice): Layer.Layer<EventStore.EventStore, B
         )
       )
     case "Memory":
-      return InMemoryEventStore.layer
+      return Layer.merge(InMemoryEventStore.layer, Snapshot.layerMemory)
   }
 }
 

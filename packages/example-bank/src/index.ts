@@ -6,7 +6,8 @@
  * - `Money`: integer cents and their formatting;
  * - `Bank`: the use cases (open, deposit, withdraw, close, balance now or in the
  *   past, events, history, demo);
- * - `BankStore`: which event store the bank uses (PostgreSQL, SQLite, memory);
+ * - `BankStore`: which event and snapshot stores the bank uses (PostgreSQL,
+ *   SQLite, memory);
  * - `Render` and `Table`: what the CLI prints;
  * - `BankCli`: the `pnpm bank` command line.
  *

@@ -3,22 +3,22 @@
  * file, PostgreSQL): deposits stored as `MoneyDeposited` v1 `{ amount }`, the
  * shape releases before 0.2.0 wrote, are appended raw through the public
  * `EventStore` and read by the current code as v2 `{ amount, currency }` in
- * EUR, next to v2 events. The stores are built by `BankStore.layer`, exactly
- * as the CLI builds them.
+ * EUR, next to v2 events. The stores (events and snapshots) are built by
+ * `BankStore.layer`, exactly as the CLI builds them.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { EventStore, Snapshot, StreamId } from "@chronicle/core"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Layer, Stream } from "effect"
+import { Chunk, Effect, Layer, Option, Stream } from "effect"
 import { Account, Bank, BankStore } from "../src/index.js"
 import * as Postgres from "./support/postgres.js"
 
 const dir = mkdtempSync(join(tmpdir(), "chronicle-bank-versioning-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-type StoreLayer = Layer.Layer<EventStore.EventStore, BankStore.BankStoreError>
+type StoreLayer = Layer.Layer<BankStore.Stores, BankStore.BankStoreError>
 
 const backends: ReadonlyArray<{ readonly name: string; readonly skip: boolean; readonly layer: () => StoreLayer }> = [
   { name: "in memory", skip: false, layer: () => BankStore.layer({ _tag: "Memory" }) },
@@ -79,7 +79,7 @@ for (const backend of backends) {
       }).pipe(Effect.provide(backend.layer()))
     )
 
-    it.effect("history, loadAt and snapshots agree over a stream mixing v1 and v2 deposits", () =>
+    it.effect("history, loadAt and the store's snapshots agree over a stream mixing v1 and v2 deposits", () =>
       Effect.gen(function* () {
         yield* Bank.open("mixed-1", { owner: "Max", overdraftLimit: 0 })
         for (let i = 1; i <= 6; i++) {
@@ -95,7 +95,15 @@ for (const backend of backends) {
           expect(asOf._tag === "Existed" && asOf.version).toBeGreaterThanOrEqual(entry.version)
         }
         expect((yield* Bank.balance("mixed-1")).state).toEqual(entries[6]?.stateAfter)
-      }).pipe(Effect.provide(Layer.merge(backend.layer(), Snapshot.layerMemory)))
+
+        // The bank snapshotted the account in the backend's own snapshot store, after the first command
+        // that found at least 5 events since the last snapshot: version 6 (version 5 was a raw append).
+        const snapshots = yield* Snapshot.SnapshotStore
+        const newest = yield* snapshots.load(StreamId.forAggregate("Account", "mixed-1"))
+        expect(Option.map(newest, (s) => [s.version, s.stateVersion, s.state])).toEqual(
+          Option.some([6, 1, { _tag: "Open", owner: "Max", overdraftLimit: 0, balance: 1_500 }])
+        )
+      }).pipe(Effect.provide(backend.layer()))
     )
 
     it.effect("a v1 deposit whose payload no longer decodes is a typed EventDecodeError, never a defect", () =>
