@@ -6,6 +6,7 @@
 import { type Event, EventStore, Position, Projection, ProjectionStore, Repository, StreamId } from "@chronicle/core"
 import { AwaitProjections } from "@chronicle/core/testing"
 import { SqlClient } from "@effect/sql"
+import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
 import {
   Chunk,
@@ -25,7 +26,7 @@ import {
   Stream
 } from "effect"
 import { SqlEventStore, SqlProjectionStore } from "../src/index.js"
-import { backends } from "./support/backends.js"
+import { backends, freshFile } from "./support/backends.js"
 import * as ReadModel from "./support/readModel.js"
 import { Deposit, Open, Wallet } from "./support/Wallet.js"
 
@@ -360,3 +361,29 @@ for (const backend of backends) {
     )
   })
 }
+
+describe("SqlProjectionStore on one SQLite file from two connections (as two processes would)", () => {
+  it.live("the lease row in the database file keeps one holder at a time", () =>
+    Effect.gen(function* () {
+      const file = freshFile()
+      const connect = Effect.flatMap(Layer.build(Layer.orDie(SqliteClient.layer({ filename: file }))), (context) =>
+        Effect.provide(SqlProjectionStore.make(), context)
+      )
+      const a = yield* connect
+      const b = yield* connect
+      const key = { name: "shared", version: 1 }
+      yield* a.register(key, {})
+      yield* b.register(key, {})
+      const ttl = Duration.millis(300)
+      expect(yield* a.acquireLease(key, "a", ttl)).toBe(true)
+      expect(yield* b.acquireLease(key, "b", ttl)).toBe(false)
+      yield* a.saveCheckpoint(key, Position.make(0n, 1n), "a")
+      expect(tagOf(yield* Effect.flip(b.saveCheckpoint(key, Position.make(0n, 2n), "b")))).toBe("LeaseLostError")
+      yield* Effect.sleep("400 millis")
+      expect(yield* b.acquireLease(key, "b", ttl)).toBe(true)
+      expect(tagOf(yield* Effect.flip(a.saveCheckpoint(key, Position.make(0n, 3n), "a")))).toBe("LeaseLostError")
+      yield* b.saveCheckpoint(key, Position.make(0n, 4n), "b")
+      expect(Option.flatMap(yield* a.get(key), (r) => r.checkpoint)).toEqual(Option.some(Position.make(0n, 4n)))
+    }).pipe(Effect.scoped)
+  )
+})
