@@ -690,7 +690,11 @@ const runOnce = <E extends EventCodec.Tagged, Err, R>(
       yield* projections.register(key, projection.filter)
       if (Option.isNone(yield* projections.activeVersion(key.name))) yield* projections.activate(key)
       const wait = Duration.decode(options?.waitForLease ?? 0)
-      const held = yield* acquireLease(key, owner, ttl).pipe(Effect.timeoutOption(wait), Effect.map(Option.isSome))
+      // Always ask once (a timeout of zero would cancel a query in flight), then keep asking while allowed.
+      const held =
+        (yield* projections.acquireLease(key, owner, ttl)) ||
+        (Duration.greaterThan(wait, Duration.zero) &&
+          (yield* acquireLease(key, owner, ttl).pipe(Effect.timeoutOption(wait), Effect.map(Option.isSome))))
       if (!held) return yield* new ProjectionBusy(key)
       const leaseLost = yield* holdLease(key, owner, ttl)
       yield* leaseLost.pipe(Effect.forkScoped)

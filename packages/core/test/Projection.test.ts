@@ -312,3 +312,24 @@ describe("Projection", () => {
     }).pipe(Effect.provide(stores))
   )
 })
+
+describe("Projection.catchUp against a slow store", () => {
+  it.live("asks for the lease at least once even with no wait allowed", () =>
+    Effect.gen(function* () {
+      const { projection } = yield* makeTotals()
+      yield* seed(1, 2)
+      const slow = Layer.effect(
+        ProjectionStore.ProjectionStore,
+        Effect.map(ProjectionStore.makeMemory, (store) =>
+          ProjectionStore.ProjectionStore.of({
+            ...store,
+            // like a database round trip: the answer takes a moment
+            acquireLease: (key, owner, ttl) => Effect.delay(store.acquireLease(key, owner, ttl), "20 millis")
+          })
+        )
+      )
+      const last = yield* Projection.catchUp(projection).pipe(Stream.runLast, Effect.provide(slow))
+      expect(Option.map(last, (p) => p.processed)).toEqual(Option.some(3))
+    }).pipe(Effect.provide(InMemoryEventStore.layer))
+  )
+})
