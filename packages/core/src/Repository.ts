@@ -4,7 +4,10 @@
  *
  * - A command may carry a `commandId`. Event ids are derived from it, so
  *   executing the same command id twice on a stream appends once: retries
- *   and saga steps are safe.
+ *   and saga steps are safe. A repeated command id is recognised from the
+ *   stream's events (their causation id) and, where a snapshot hides older
+ *   events, by the store, which refuses the derived event ids a second time
+ *   (the repeat then returns the first result if it decides the same events).
  * - The causation id of the recorded events is the command id; the
  *   correlation id is the ambient one (see `Correlation`), or the command id
  *   when none is set.
