@@ -36,7 +36,24 @@ const WriteRow = Schema.Struct({
   commit: Schema.NullOr(Schema.BigInt),
   sequence: Schema.NullOr(Schema.BigInt)
 })
-const decodeWriteRows = Schema.decodeUnknown(Schema.Array(WriteRow))
+type WriteRow = typeof WriteRow.Type
+
+// Every append decodes its RETURNING rows: checked by hand, with the Schema
+// for the error message when a row is not of the expected shape.
+const fastWriteRow = (row: Rows.RawRow): WriteRow | undefined => {
+  const { kind } = row
+  if (kind !== "w" && kind !== "d" && kind !== "c") return undefined
+  const version = row.version === null ? null : Rows.numberOfText(row.version)
+  const commit = row.commit === null ? null : Rows.bigIntOfText(row.commit)
+  const sequence = row.sequence === null ? null : Rows.bigIntOfText(row.sequence)
+  if (version === undefined || commit === undefined || sequence === undefined) return undefined
+  return { kind, version, commit, sequence }
+}
+const decodeWriteRows = Rows.decodeRows(
+  fastWriteRow,
+  Schema.decodeUnknown(Schema.Array(WriteRow)),
+  (row: WriteRow) => row
+)
 
 const VersionRow = Schema.Struct({ version: Schema.NumberFromString })
 const decodeVersionRows = Schema.decodeUnknown(Schema.Array(VersionRow))
@@ -173,18 +190,15 @@ export const make = (options: {
     )
 
   const readStream: Driver["readStream"] = (streamId, page) =>
-    Effect.map(
-      Effect.flatMap(
-        page.direction === "forward"
-          ? sql`SELECT ${columns} FROM ${events} AS e
-              WHERE stream_id = ${streamId} AND stream_version BETWEEN ${String(page.from)}::bigint AND ${String(page.to)}::bigint
-              ORDER BY e.stream_version LIMIT ${page.limit}`
-          : sql`SELECT ${columns} FROM ${events} AS e
-              WHERE stream_id = ${streamId} AND stream_version BETWEEN ${String(page.from)}::bigint AND ${String(page.to)}::bigint
-              ORDER BY e.stream_version DESC LIMIT ${page.limit}`,
-        Rows.decodePgEvents
-      ),
-      (rows) => rows.map(Rows.fromPgRow)
+    Effect.flatMap(
+      page.direction === "forward"
+        ? sql`SELECT ${columns} FROM ${events} AS e
+            WHERE stream_id = ${streamId} AND stream_version BETWEEN ${String(page.from)}::bigint AND ${String(page.to)}::bigint
+            ORDER BY e.stream_version LIMIT ${page.limit}`
+        : sql`SELECT ${columns} FROM ${events} AS e
+            WHERE stream_id = ${streamId} AND stream_version BETWEEN ${String(page.from)}::bigint AND ${String(page.to)}::bigint
+            ORDER BY e.stream_version DESC LIMIT ${page.limit}`,
+      Rows.decodePgEvents
     )
 
   const readAll: Driver["readAll"] = (from, limit, filter) => {
@@ -192,15 +206,12 @@ export const make = (options: {
     const byCategory =
       categories === null ? sql.literal("") : sql`AND split_part(stream_id, '-', 1) = ANY(${categories}::text[])`
     const byType = types === null ? sql.literal("") : sql`AND event_type = ANY(${types}::text[])`
-    return Effect.map(
-      Effect.flatMap(
-        sql`SELECT ${columns} FROM ${events} AS e
-          WHERE (transaction_id, position) > (${String(from.commit)}::xid8, ${String(from.sequence)}::bigint)
-            AND ${visible} ${byCategory} ${byType}
-          ORDER BY e.transaction_id, e.position LIMIT ${limit}`,
-        Rows.decodePgEvents
-      ),
-      (rows) => rows.map(Rows.fromPgRow)
+    return Effect.flatMap(
+      sql`SELECT ${columns} FROM ${events} AS e
+        WHERE (transaction_id, position) > (${String(from.commit)}::xid8, ${String(from.sequence)}::bigint)
+          AND ${visible} ${byCategory} ${byType}
+        ORDER BY e.transaction_id, e.position LIMIT ${limit}`,
+      Rows.decodePgEvents
     )
   }
 

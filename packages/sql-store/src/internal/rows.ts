@@ -4,10 +4,18 @@
  * and timestamps as text), so each has its Schema; both decode to the same
  * `StoredEvent`.
  *
+ * Reads are hot (every command loads its stream, a rehydration decodes
+ * thousands of rows), so the event rows are first checked by hand, column by
+ * column, with `typeof` tests that accept only the exact shapes the driver
+ * returns. When any row fails such a check, the whole result is decoded by
+ * its Schema instead: a malformed row still becomes the Schema's
+ * `ParseError` (hence a typed `StoreError`), with the same message, and an
+ * unusual but valid value gets exactly the Schema's decoding.
+ *
  * @internal
  */
 import { Backend, Event, Position, StreamId } from "@chronicle/core"
-import { Schema } from "effect"
+import { DateTime, Effect, type ParseResult, Schema } from "effect"
 
 /** @internal */
 export const PgEventRow = Schema.Struct({
@@ -41,11 +49,9 @@ export const SqliteEventRow = Schema.Struct({
   recorded_at: Schema.DateTimeUtc
 })
 
-/** @internal */
-export const decodePgEvents = Schema.decodeUnknown(Schema.Array(PgEventRow))
+const decodePgEventsBySchema = Schema.decodeUnknown(Schema.Array(PgEventRow))
 
-/** @internal */
-export const decodeSqliteEvents = Schema.decodeUnknown(Schema.Array(SqliteEventRow))
+const decodeSqliteEventsBySchema = Schema.decodeUnknown(Schema.Array(SqliteEventRow))
 
 /** @internal */
 export const toStoredEvent = (
@@ -98,3 +104,125 @@ export const SqliteExistingRow = Schema.Struct({
   position: Schema.BigIntFromNumber,
   recorded_at: Schema.DateTimeUtc
 })
+
+/** A driver row, as an object whose columns may be read (row decoding). @internal */
+export type RawRow = { readonly [column: string]: unknown }
+
+const isRow = (row: unknown): row is RawRow => typeof row === "object" && row !== null
+
+/**
+ * `true` for a non-empty string of ASCII digits: the text of a non-negative
+ * integer column, which `BigInt`, `Number` and the Schema transformations all
+ * read alike (and `BigInt` cannot throw on).
+ *
+ * @internal
+ */
+export const isDigits = (text: string): boolean => {
+  if (text.length === 0) return false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 48 || c > 57) return false
+  }
+  return true
+}
+
+/** The value of a non-negative bigint column read as text, or `undefined`. @internal */
+export const bigIntOfText = (value: unknown): bigint | undefined =>
+  typeof value === "string" && isDigits(value) ? BigInt(value) : undefined
+
+/** The value of a non-negative integer column read as text, or `undefined`. @internal */
+export const numberOfText = (value: unknown): number | undefined =>
+  typeof value === "string" && isDigits(value) ? Number(value) : undefined
+
+const isStreamId = (value: unknown): value is StreamId.StreamId =>
+  typeof value === "string" && value.length > 0 && value.length <= 1000
+
+const isPlainObject = (value: unknown): value is { readonly [key: string]: unknown } =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+/**
+ * The metadata column, checked by hand: exactly what `EventMetadataSchema`
+ * keeps (its three fields, excess keys dropped), or `undefined` when the
+ * value needs the Schema.
+ */
+const metadataOf = (value: unknown): Event.EventMetadata | undefined => {
+  if (!isPlainObject(value)) return undefined
+  const { correlationId, causationId, user } = value
+  if (typeof correlationId !== "string") return undefined
+  if (causationId !== null && typeof causationId !== "string") return undefined
+  if (!isPlainObject(user)) return undefined
+  return Object.freeze({ correlationId, causationId, user: Backend.deepFreeze(user) })
+}
+
+/**
+ * Runs `fast` on every row; if it rejects any (returns `undefined`), decodes
+ * the whole array by `bySchema` instead, so errors and edge cases are the
+ * Schema's own.
+ *
+ * @internal
+ */
+export const decodeRows =
+  <Row, A>(
+    fast: (row: RawRow) => A | undefined,
+    bySchema: (rows: unknown) => Effect.Effect<ReadonlyArray<Row>, ParseResult.ParseError>,
+    fromRow: (row: Row) => A
+  ) =>
+  (rows: unknown): Effect.Effect<ReadonlyArray<A>, ParseResult.ParseError> => {
+    if (Array.isArray(rows)) {
+      const decoded: Array<A> = []
+      for (const row of rows) {
+        const value = isRow(row) ? fast(row) : undefined
+        if (value === undefined) break
+        decoded.push(value)
+      }
+      if (decoded.length === rows.length) return Effect.succeed(decoded)
+    }
+    return Effect.map(bySchema(rows), (valid) => valid.map(fromRow))
+  }
+
+const fastPgEvent = (row: RawRow): Event.StoredEvent | undefined => {
+  const commit = bigIntOfText(row.transaction_id)
+  const sequence = bigIntOfText(row.position)
+  const { event_id, stream_id, stream_version, event_type, schema_version, data, recorded_at } = row
+  if (commit === undefined || sequence === undefined) return undefined
+  if (typeof event_id !== "string" || !isStreamId(stream_id) || typeof event_type !== "string") return undefined
+  const version = numberOfText(stream_version)
+  if (version === undefined || typeof schema_version !== "number") return undefined
+  if (data === undefined || !(recorded_at instanceof Date) || Number.isNaN(recorded_at.getTime())) return undefined
+  const metadata = metadataOf(row.metadata)
+  if (metadata === undefined) return undefined
+  return Object.freeze({
+    eventId: event_id,
+    streamId: stream_id,
+    version,
+    position: Position.make(commit, sequence),
+    type: event_type,
+    schemaVersion: schema_version,
+    data: Backend.deepFreeze(data),
+    metadata,
+    recordedAt: DateTime.unsafeFromDate(recorded_at)
+  })
+}
+
+/**
+ * PostgreSQL event rows to `StoredEvent`s (a `ParseError` for a malformed row).
+ *
+ * @internal
+ */
+export const decodePgEvents: (
+  rows: unknown
+) => Effect.Effect<ReadonlyArray<Event.StoredEvent>, ParseResult.ParseError> = decodeRows(
+  fastPgEvent,
+  decodePgEventsBySchema,
+  (row) => fromPgRow(row)
+)
+
+/**
+ * SQLite event rows to `StoredEvent`s (a `ParseError` for a malformed row).
+ *
+ * @internal
+ */
+export const decodeSqliteEvents: (
+  rows: unknown
+) => Effect.Effect<ReadonlyArray<Event.StoredEvent>, ParseResult.ParseError> = (rows) =>
+  Effect.map(decodeSqliteEventsBySchema(rows), (valid) => valid.map(fromSqliteRow))

@@ -133,18 +133,15 @@ export const make = (options: { readonly sql: SqlClient; readonly tables: Tables
     )
 
   const readStream: Driver["readStream"] = (streamId, page) =>
-    Effect.map(
-      Effect.flatMap(
-        page.direction === "forward"
-          ? sql`SELECT ${columns} FROM ${events}
-              WHERE stream_id = ${streamId} AND stream_version BETWEEN ${page.from} AND ${page.to}
-              ORDER BY stream_version LIMIT ${page.limit}`
-          : sql`SELECT ${columns} FROM ${events}
-              WHERE stream_id = ${streamId} AND stream_version BETWEEN ${page.from} AND ${page.to}
-              ORDER BY stream_version DESC LIMIT ${page.limit}`,
-        Rows.decodeSqliteEvents
-      ),
-      (rows) => rows.map(Rows.fromSqliteRow)
+    Effect.flatMap(
+      page.direction === "forward"
+        ? sql`SELECT ${columns} FROM ${events}
+            WHERE stream_id = ${streamId} AND stream_version BETWEEN ${page.from} AND ${page.to}
+            ORDER BY stream_version LIMIT ${page.limit}`
+        : sql`SELECT ${columns} FROM ${events}
+            WHERE stream_id = ${streamId} AND stream_version BETWEEN ${page.from} AND ${page.to}
+            ORDER BY stream_version DESC LIMIT ${page.limit}`,
+      Rows.decodeSqliteEvents
     )
 
   const readAll: Driver["readAll"] = (from, limit, filter) => {
@@ -157,14 +154,11 @@ export const make = (options: { readonly sql: SqlClient; readonly tables: Tables
         : sql`AND ${sql.literal(category)} IN (SELECT value FROM json_each(${JSON.stringify(categories)}))`
     const byType =
       types === null ? sql.literal("") : sql`AND event_type IN (SELECT value FROM json_each(${JSON.stringify(types)}))`
-    return Effect.map(
-      Effect.flatMap(
-        sql`SELECT ${columns} FROM ${events}
-          WHERE position > ${from.sequence} ${byCategory} ${byType}
-          ORDER BY position LIMIT ${limit}`,
-        Rows.decodeSqliteEvents
-      ),
-      (rows) => rows.map(Rows.fromSqliteRow)
+    return Effect.flatMap(
+      sql`SELECT ${columns} FROM ${events}
+        WHERE position > ${from.sequence} ${byCategory} ${byType}
+        ORDER BY position LIMIT ${limit}`,
+      Rows.decodeSqliteEvents
     )
   }
 
