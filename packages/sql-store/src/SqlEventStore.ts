@@ -160,6 +160,17 @@ const storedOf = (
     recordedAt: input.recordedAt
   }))
 
+/**
+ * The span of one public operation. `Effect.fn` would also capture the
+ * caller's stack trace on every call, which costs more than many of these
+ * operations' own work (about 14 µs against 9 µs for the span alone); the
+ * span still names the operation and nests under the caller's span.
+ */
+const span =
+  (name: string) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.withSpan(effect, name, { captureStackTrace: false })
+
 const validExact = (expected: ExpectedVersion.ExpectedVersion): boolean =>
   expected._tag !== "Exact" || (Number.isSafeInteger(expected.version) && expected.version >= 0)
 
@@ -204,11 +215,12 @@ export const make: (
   // that failed that way never ran, so it is tried once more on a fresh one.
   // Appends are safe to repeat in any case: their event ids make them
   // idempotent.
+  // (Checked only on failure: no retry machinery on the path of every statement.)
   const reconnecting = <A>(effect: Effect.Effect<A, DriverError>): Effect.Effect<A, DriverError> =>
-    Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (transaction) =>
-      Option.isSome(transaction)
-        ? effect
-        : Effect.retry(effect, { while: isStaleConnection, schedule: Schedule.spaced("25 millis"), times: 1 })
+    Effect.catchIf(effect, isStaleConnection, (error) =>
+      Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (transaction) =>
+        Option.isSome(transaction) ? Effect.fail(error) : Effect.zipRight(Effect.sleep("25 millis"), effect)
+      )
     )
 
   const failWith =
@@ -266,7 +278,7 @@ export const make: (
           .pipe(Effect.mapError(toStoreError("append")), catchSqlDefects("append"))
     })
 
-  const append = Effect.fn("Chronicle.SqlEventStore.append")(function* (
+  const append = Effect.fnUntraced(function* (
     streamId: StreamId.StreamId,
     events: ReadonlyArray<Event.EventData>,
     options?: EventStore.AppendOptions
@@ -323,7 +335,7 @@ export const make: (
         }
       }
     }
-  })
+  }, span("Chronicle.SqlEventStore.append"))
 
   const read = (
     streamId: StreamId.StreamId,
@@ -335,9 +347,8 @@ export const make: (
     const limit = Math.max(0, Math.floor(options?.limit ?? Number.POSITIVE_INFINITY))
     if (Number.isNaN(from) || Number.isNaN(to) || Number.isNaN(limit) || from > to || limit === 0) return Stream.empty
     if (hasNul(streamId)) return Stream.empty
-    const readPage = Effect.fn("Chronicle.SqlEventStore.read")((page: { from: number; to: number; limit: number }) =>
-      failWith("read")(driver.readStream(streamId, { ...page, direction }))
-    )
+    const readPage = (page: { from: number; to: number; limit: number }) =>
+      span("Chronicle.SqlEventStore.read")(failWith("read")(driver.readStream(streamId, { ...page, direction })))
     return Stream.paginateChunkEffect({ from, to, remaining: limit }, (state) => {
       const size = Math.min(batchSize, state.remaining)
       return Effect.map(readPage({ from: state.from, to: state.to, limit: size }), (page) => {
@@ -357,25 +368,27 @@ export const make: (
 
   // One query for the whole range: loading an aggregate needs every event at
   // once, and one round trip beats paging.
-  const readEvents = Effect.fn("Chronicle.SqlEventStore.readEvents")(function* (
+  const readEvents = (
     streamId: StreamId.StreamId,
     options?: EventStore.ReadStreamOptions
-  ) {
+  ): Effect.Effect<ReadonlyArray<Event.StoredEvent>, EventStore.StoreError> => {
     const direction = options?.direction ?? "forward"
     const from = Math.max(1, Math.ceil(options?.from ?? 1))
     const to = Math.min(Number.MAX_SAFE_INTEGER, Math.floor(options?.to ?? Number.POSITIVE_INFINITY))
     const limit = Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.floor(options?.limit ?? Number.POSITIVE_INFINITY)))
-    if (Number.isNaN(from) || Number.isNaN(to) || Number.isNaN(limit) || from > to || limit === 0) return []
-    if (hasNul(streamId)) return []
-    return yield* failWith("read")(driver.readStream(streamId, { from, to, limit, direction }))
-  })
+    if (Number.isNaN(from) || Number.isNaN(to) || Number.isNaN(limit) || from > to || limit === 0) {
+      return Effect.succeed([])
+    }
+    if (hasNul(streamId)) return Effect.succeed([])
+    return span("Chronicle.SqlEventStore.readEvents")(
+      failWith("read")(driver.readStream(streamId, { from, to, limit, direction }))
+    )
+  }
 
   const readBatch =
     (filter: EventStore.EventFilter): Backend.ReadBatch =>
     (from, limit) =>
-      failWith("readAll")(driver.readAll(from, limit, filter)).pipe(
-        Effect.withSpan("Chronicle.SqlEventStore.readBatch")
-      )
+      span("Chronicle.SqlEventStore.readBatch")(failWith("readAll")(driver.readAll(from, limit, filter)))
 
   // A subscription rides out a brief outage (a dropped connection, a restart):
   // it retries its read a few times before failing with the StoreError.
@@ -413,10 +426,8 @@ export const make: (
         pollInterval: options?.pollInterval ?? pollInterval,
         wakeups: Stream.merge(driver.wakeups, localWakeups)
       }),
-    streamVersion: Effect.fn("Chronicle.SqlEventStore.streamVersion")((streamId: StreamId.StreamId) =>
-      current(streamId)
-    ),
-    head: Effect.zipRight(settle, failWith("head")(driver.head)).pipe(Effect.withSpan("Chronicle.SqlEventStore.head"))
+    streamVersion: (streamId) => span("Chronicle.SqlEventStore.streamVersion")(current(streamId)),
+    head: span("Chronicle.SqlEventStore.head")(Effect.zipRight(settle, failWith("head")(driver.head)))
   })
 })
 
