@@ -7,18 +7,22 @@
  *   or the current directory). The folder is created on first use;
  * - `BANK_DB=:memory:` keeps everything in memory for one run.
  *
- * Each store comes with a snapshot store of the same kind (the SQL ones keep
- * snapshots in a table next to the events), so that a short-lived CLI process
- * reads an account from its newest snapshot rather than from its first
- * event.
+ * Each store comes with a snapshot store and a projection store over the
+ * same `SqlClient` (the SQL ones keep snapshots, checkpoints and leases in
+ * tables next to the events), so that a short-lived CLI process reads an
+ * account from its newest snapshot rather than from its first event, and a
+ * projection's read-model writes commit with its checkpoint in one
+ * transaction. In memory, the same stores run on an in-memory SQLite
+ * database, so the SQL read models work there too.
  *
  * @since 0.1.0
  */
 
 import * as NodeFs from "node:fs/promises"
 import * as NodePath from "node:path"
-import { type EventStore, InMemoryEventStore, Snapshot } from "@chronicle/core"
-import { SqlEventStore, SqlSnapshotStore } from "@chronicle/sql-store"
+import type { EventStore, ProjectionStore, Snapshot } from "@chronicle/core"
+import { SqlEventStore, SqlProjectionStore, SqlSnapshotStore } from "@chronicle/sql-store"
+import type { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Config, Effect, Layer, Option, Redacted, Schema } from "effect"
@@ -133,24 +137,36 @@ export class BankStoreError extends Schema.TaggedError<BankStoreError>()("BankSt
 }
 
 /**
- * The services a store choice provides: the event store, and a snapshot
- * store of the same kind.
+ * The services a store choice provides: the event store, a snapshot store
+ * and a projection store of the same kind, and the `SqlClient` they share
+ * (which the read models write through).
  *
  * @since 0.2.0
  * @category models
  */
-export type Stores = EventStore.EventStore | Snapshot.SnapshotStore
+export type Stores =
+  | EventStore.EventStore
+  | Snapshot.SnapshotStore
+  | ProjectionStore.ProjectionStore
+  | SqlClient.SqlClient
 
 /**
- * The SQL stores over one client: the event store runs every migration
- * (events, snapshots, …) when it builds, so the snapshot store runs none.
+ * The SQL stores over one client, which they also expose: the event store
+ * runs every migration (events, snapshots, projections, …) when it builds, so
+ * the other stores run none.
  */
-const sqlStores = SqlEventStore.layer().pipe(Layer.merge(SqlSnapshotStore.layer({ migrate: false })))
+const sqlStores = <E>(client: Layer.Layer<SqlClient.SqlClient, E>) =>
+  Layer.mergeAll(
+    SqlEventStore.layer(),
+    SqlSnapshotStore.layer({ migrate: false }),
+    SqlProjectionStore.layer({ migrate: false })
+  ).pipe(Layer.provideMerge(client))
 
 /**
- * The `EventStore` and `SnapshotStore` layer for a store choice. The SQL
- * stores run their migrations when the layer builds, so tables exist on first
- * use; the SQLite file's folder is created if needed.
+ * The `EventStore`, `SnapshotStore`, `ProjectionStore` and `SqlClient` layer
+ * for a store choice. The stores run their migrations when the layer builds,
+ * so tables exist on first use; the SQLite file's folder is created if
+ * needed. `Memory` is SQLite in memory: gone when the layer is released.
  *
  * @example
  * ```ts
@@ -169,23 +185,21 @@ const sqlStores = SqlEventStore.layer().pipe(Layer.merge(SqlSnapshotStore.layer(
 export const layer = (choice: StoreChoice): Layer.Layer<Stores, BankStoreError> => {
   switch (choice._tag) {
     case "Postgres":
-      return sqlStores.pipe(
-        Layer.provide(PgClient.layer({ url: choice.url, maxConnections: 4 })),
+      return sqlStores(PgClient.layer({ url: choice.url, maxConnections: 4 })).pipe(
         Layer.mapError((error) => new BankStoreError({ reason: error.message }))
       )
     case "Sqlite":
       return Layer.unwrapEffect(
-        Effect.as(
-          createFolderOf(choice.filename),
-          sqlStores.pipe(Layer.provide(SqliteClient.layer({ filename: choice.filename })))
-        )
+        Effect.as(createFolderOf(choice.filename), sqlStores(SqliteClient.layer({ filename: choice.filename })))
       ).pipe(
         Layer.mapError((error) =>
           error instanceof BankStoreError ? error : new BankStoreError({ reason: error.message })
         )
       )
     case "Memory":
-      return Layer.merge(InMemoryEventStore.layer, Snapshot.layerMemory)
+      return sqlStores(SqliteClient.layer({ filename: ":memory:" })).pipe(
+        Layer.mapError((error) => new BankStoreError({ reason: error.message }))
+      )
   }
 }
 

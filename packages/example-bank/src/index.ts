@@ -6,8 +6,10 @@
  * - `Money`: integer cents and their formatting;
  * - `Bank`: the use cases (open, deposit, withdraw, close, balance now or in the
  *   past, events, history, demo);
- * - `BankStore`: which event and snapshot stores the bank uses (PostgreSQL,
- *   SQLite, memory);
+ * - `BankStore`: which event, snapshot and projection stores the bank uses
+ *   (PostgreSQL, SQLite, memory);
+ * - `Projections`: the read models (balances, statements, daily totals) and
+ *   their queries;
  * - `Render` and `Table`: what the CLI prints;
  * - `BankCli`: the `pnpm bank` command line.
  *
@@ -24,6 +26,8 @@ export * as BankCli from "./BankCli.js"
 export * as BankStore from "./BankStore.js"
 /** @since 0.1.0 */
 export * as Money from "./Money.js"
+/** @since 0.3.0 */
+export * as Projections from "./Projections.js"
 /** @since 0.1.0 */
 export * as Render from "./Render.js"
 /** @since 0.1.0 */

@@ -1,0 +1,204 @@
+/**
+ * The bank's read models on every backend it runs on (SQLite in memory, a
+ * SQLite file, PostgreSQL), over the stores `BankStore.layer` builds: after a
+ * scripted set of commands over three days (the `TestClock` sets each
+ * event's time), each table equals what a fold over the events gives;
+ * catching up again after more commands, rebuilding, and applying a batch a
+ * second time all leave the same tables.
+ */
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { EventStore, Projection } from "@chronicle/core"
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import { Chunk, DateTime, Effect, Layer, Stream, TestClock } from "effect"
+import { Account, Bank, BankStore, Projections } from "../src/index.js"
+import * as Postgres from "./support/postgres.js"
+
+const dir = mkdtempSync(join(tmpdir(), "chronicle-bank-projections-"))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+type StoreLayer = Layer.Layer<BankStore.Stores, BankStore.BankStoreError>
+
+const backends: ReadonlyArray<{ readonly name: string; readonly skip: boolean; readonly layer: () => StoreLayer }> = [
+  { name: "SQLite in memory", skip: false, layer: () => BankStore.layer({ _tag: "Memory" }) },
+  {
+    name: "a SQLite file",
+    skip: false,
+    layer: () => BankStore.layer({ _tag: "Sqlite", filename: join(dir, `${crypto.randomUUID()}.db`) })
+  },
+  {
+    name: "PostgreSQL",
+    skip: !Postgres.available,
+    layer: () =>
+      Layer.unwrapScoped(Effect.map(Postgres.freshSchema, (url) => BankStore.layer({ _tag: "Postgres", url })))
+  }
+]
+
+const at = (iso: string) => TestClock.setTime(DateTime.toEpochMillis(DateTime.unsafeMake(iso)))
+
+/** Commands over three UTC days (one deposit a minute before midnight), a rejected one, a v1 deposit, a closing. */
+const script = Effect.gen(function* () {
+  yield* at("2025-03-01T09:00:00Z")
+  yield* Bank.open("alice", { owner: "Alice", overdraftLimit: 0 })
+  yield* Bank.deposit("alice", 10_000)
+  yield* Bank.open("bob", { owner: "Bob", overdraftLimit: 5_000 })
+  yield* Bank.withdraw("bob", 2_000)
+  yield* at("2025-03-01T23:59:00Z")
+  yield* Bank.deposit("bob", 700)
+  yield* at("2025-03-02T00:01:00Z")
+  yield* Bank.appendLegacyDeposit("alice", 1_234)
+  yield* Effect.flip(Bank.withdraw("bob", 100_000))
+  yield* Bank.withdraw("alice", 11_234)
+  yield* Bank.close("alice")
+  yield* at("2025-03-04T12:00:00Z")
+  yield* Bank.open("carol", { owner: "Carol", overdraftLimit: 0 })
+  for (let i = 1; i <= 7; i++) yield* Bank.deposit("carol", i * 100)
+})
+
+/** More commands, after a first catch-up. */
+const more = Effect.gen(function* () {
+  yield* at("2025-03-04T13:00:00Z")
+  yield* Bank.withdraw("carol", 800)
+  yield* Bank.deposit("bob", 1_300)
+  yield* at("2025-03-05T08:00:00Z")
+  yield* Bank.open("dan", { owner: "Dan", overdraftLimit: 0 })
+  yield* Bank.deposit("dan", 42)
+})
+
+const accountIds = ["alice", "bob", "carol", "dan"]
+
+/** Every account event in the store, decoded through the aggregate's codec (v1 deposits upcast). */
+const allEvents = Effect.gen(function* () {
+  const store = yield* EventStore.EventStore
+  const stored = Chunk.toReadonlyArray(yield* Stream.runCollect(store.readAll({ categories: ["Account"] })))
+  return yield* Effect.forEach(stored, (event) => Account.Account.codec.decode(event))
+})
+
+/** The three read models as a fold over the events (and the aggregate's own loads) says they must be. */
+const expected = Effect.gen(function* () {
+  const balances: Array<Projections.AccountBalance> = []
+  const statements: Array<Projections.StatementLine> = []
+  for (const id of accountIds) {
+    const history = yield* Effect.either(Bank.history(id))
+    if (history._tag === "Left") continue
+    const now = yield* Bank.balance(id)
+    balances.push({
+      accountId: id,
+      owner: now.state.owner,
+      overdraftLimit: now.state.overdraftLimit,
+      balance: now.state.balance,
+      status: now.state._tag === "Open" ? "open" : "closed",
+      lastVersion: now.version
+    })
+    for (const entry of history.right) {
+      statements.push({
+        accountId: id,
+        version: entry.version,
+        eventId: entry.eventId,
+        recordedAt: entry.recordedAt,
+        type: entry.event._tag,
+        amount: Projections.signedAmount(entry.event),
+        balanceAfter: Account.balanceOf(entry.stateAfter)
+      })
+    }
+  }
+  const days = new Map<string, Projections.DailyTotal>()
+  for (const recorded of yield* allEvents) {
+    const { event } = recorded
+    if (event._tag !== "MoneyDeposited" && event._tag !== "MoneyWithdrawn") continue
+    const day = Projections.dayOf(recorded.recordedAt)
+    const total = days.get(day) ?? { day, deposits: 0, withdrawals: 0, net: 0, transactions: 0 }
+    days.set(day, {
+      day,
+      deposits: total.deposits + (event._tag === "MoneyDeposited" ? event.amount : 0),
+      withdrawals: total.withdrawals + (event._tag === "MoneyWithdrawn" ? event.amount : 0),
+      net: total.net + Projections.signedAmount(event),
+      transactions: total.transactions + 1
+    })
+  }
+  return { balances, statements, totals: [...days.values()].sort((a, b) => (a.day < b.day ? -1 : 1)) }
+})
+
+const actual = Effect.gen(function* () {
+  const statements: Array<Projections.StatementLine> = []
+  for (const id of accountIds) statements.push(...(yield* Projections.statement(id)))
+  return { balances: yield* Projections.accounts, statements, totals: yield* Projections.dailyTotals }
+})
+
+/** Catches every projection up, in small batches so that a run spans several. */
+const catchUpAll = Effect.forEach(
+  Projections.names,
+  (name) =>
+    Projections.withProjection(name, (projection) =>
+      Projection.catchUp(projection, { batchSize: 4, waitForLease: "5 seconds" }).pipe(Stream.runLast)
+    ),
+  { discard: true }
+)
+
+for (const backend of backends) {
+  describe.skipIf(backend.skip)(`the bank's read models on ${backend.name}`, () => {
+    it.effect("equal a fold over the events, after catch-up, more commands, and a rebuild", () =>
+      Effect.gen(function* () {
+        yield* script
+        const first = yield* Projections.catchUp("balances")
+        expect(first.processed).toBe((yield* allEvents).length)
+        yield* catchUpAll
+        const want = yield* expected
+        expect(want.totals.map((t) => t.day)).toEqual(["2025-03-01", "2025-03-02", "2025-03-04"])
+        expect(yield* actual).toEqual(want)
+
+        // Lag after writes, none after catching up.
+        yield* more
+        const lagging = yield* Projections.status
+        expect(lagging.map((s) => [s.name, s.lag > 0])).toEqual([
+          ["balances", true],
+          ["daily-totals", true],
+          ["statements", true]
+        ])
+        yield* catchUpAll
+        expect((yield* Projections.status).map((s) => [s.name, s.state, s.lag])).toEqual([
+          ["balances", "caught-up", 0],
+          ["daily-totals", "caught-up", 0],
+          ["statements", "caught-up", 0]
+        ])
+        const after = yield* expected
+        expect(after.balances.map((b) => b.accountId)).toEqual(accountIds)
+        expect(yield* actual).toEqual(after)
+
+        // A rebuild from the first event gives the same tables.
+        for (const name of Projections.names) {
+          const last = yield* Projections.withProjection(name, (projection) =>
+            Projection.rebuild(projection, { batchSize: 5 }).pipe(Stream.runCollect)
+          )
+          const steps = Chunk.toReadonlyArray(last)
+          expect(steps[0]?.processed).toBe(0)
+          expect(steps[steps.length - 1]?.lag).toBe(0)
+        }
+        expect(yield* actual).toEqual(after)
+      }).pipe(Effect.provide(backend.layer()))
+    )
+
+    it.effect("applying batches a second time changes nothing (the handlers are idempotent)", () =>
+      Effect.gen(function* () {
+        yield* script
+        yield* catchUpAll
+        const before = yield* actual
+        const events = yield* allEvents
+        // Replay everything, whole and in overlapping pieces, straight into the handlers.
+        for (const batch of [events, events.slice(3, 9), events.slice(0, 1), events.slice(-4)]) {
+          yield* Projections.Balances.handle(batch, Projections.Balances)
+          yield* Projections.Statements.handle(batch, Projections.Statements)
+          const moved = batch.flatMap((recorded) =>
+            recorded.event._tag === "MoneyDeposited" || recorded.event._tag === "MoneyWithdrawn"
+              ? [{ ...recorded, event: recorded.event }]
+              : []
+          )
+          yield* Projections.DailyTotals.handle(moved, Projections.DailyTotals)
+        }
+        expect(yield* actual).toEqual(before)
+        expect(yield* actual).toEqual(yield* expected)
+      }).pipe(Effect.provide(backend.layer()))
+    )
+  })
+}
