@@ -10,14 +10,22 @@
  *   printed, and the store is not even opened. The one case that needs the
  *   store first is a `--at-version` past the end of the account's stream.
  *
+ * Commands write events; `accounts`, `statement` and `totals` read the
+ * projections' read models, each brought up to date first (a CLI process is
+ * short-lived: no projection runs in the background). `projections` shows
+ * each projection's lag without catching up, and `rebuild` rebuilds one
+ * from the first event with a progress display.
+ *
  * @since 0.1.0
  */
+import { Projection } from "@chronicle/core"
 import { Args, Command, Options, ValidationError } from "@effect/cli"
-import { Cause, Console, DateTime, Effect, Option, ParseResult, Schema } from "effect"
+import { Cause, Clock, Console, DateTime, Effect, Option, ParseResult, Schema, Stream } from "effect"
 import * as Account from "./Account.js"
 import * as Bank from "./Bank.js"
 import * as BankStore from "./BankStore.js"
 import * as Money from "./Money.js"
+import * as Projections from "./Projections.js"
 import * as Render from "./Render.js"
 
 /**
@@ -48,6 +56,11 @@ export const usage = `Usage:
   pnpm bank balance <accountId> [--as-of <ISO-8601 time> | --at-version <n>]
   pnpm bank events <accountId>
   pnpm bank history <accountId>
+  pnpm bank accounts                 (from the balances read model, caught up first)
+  pnpm bank statement <accountId>    (from the statements read model, caught up first)
+  pnpm bank totals                   (bank-wide totals per UTC day, caught up first)
+  pnpm bank projections              (status and lag of each projection; catches nothing up)
+  pnpm bank rebuild <${Projections.names.join("|")}>
   pnpm bank demo
 
 Amounts are positive whole cents (1250 = 12.50); accounts hold ${Money.defaultCurrency}.
@@ -218,7 +231,7 @@ const overdraft = Options.integer("overdraft").pipe(
 // ---------------------------------------------------------------------------
 
 /** Runs `effect` on the configured store, opened only now that the input is valid. */
-const withStore = <A, E>(effect: (store: string) => Effect.Effect<A, E, Bank.Requirements>) =>
+const withStore = <A, E>(effect: (store: string) => Effect.Effect<A, E, BankStore.Stores>) =>
   Effect.flatMap(BankStore.choose, (choice) =>
     effect(BankStore.describe(choice)).pipe(Effect.provide(BankStore.layer(choice)))
   )
@@ -302,9 +315,137 @@ const demo = Command.make("demo", {}, () =>
   withStore((store) => Effect.map(Bank.demo, (report) => Render.demo(report, store))).pipe(Effect.flatMap(Console.log))
 ).pipe(Command.withDescription("Run a scripted scenario on a fresh account and print its history."))
 
+// ---------------------------------------------------------------------------
+// The query side: read models
+// ---------------------------------------------------------------------------
+
+const accounts = Command.make("accounts", {}, () =>
+  withStore(() =>
+    Effect.gen(function* () {
+      const caught = yield* Projections.catchUp("balances")
+      const rows = yield* Projections.accounts
+      return `${Render.caughtUp(Projections.Balances, caught)}\n\n${Render.accounts(rows)}`
+    })
+  ).pipe(Effect.flatMap(Console.log))
+).pipe(
+  Command.withDescription(
+    "List every account with its balance, from the balances read model (brought up to date with the events first)."
+  )
+)
+
+const statement = Command.make("statement", { accountId }, ({ accountId }) =>
+  withStore(() =>
+    Effect.gen(function* () {
+      const caught = yield* Projections.catchUp("statements")
+      const lines = yield* Projections.statement(accountId)
+      if (lines.length === 0) return yield* new Account.AccountNotOpen()
+      return `${Render.caughtUp(Projections.Statements, caught)}\n\n${Render.statement(lines)}`
+    })
+  ).pipe(onAccount(accountId), Effect.flatMap(Console.log))
+).pipe(
+  Command.withDescription(
+    "An account's statement (one row per event, with the balance after it) from the statements read model."
+  )
+)
+
+const totals = Command.make("totals", {}, () =>
+  withStore(() =>
+    Effect.gen(function* () {
+      const caught = yield* Projections.catchUp("daily-totals")
+      const days = yield* Projections.dailyTotals
+      return `${Render.caughtUp(Projections.DailyTotals, caught)}\n\n${Render.dailyTotals(days)}`
+    })
+  ).pipe(Effect.flatMap(Console.log))
+).pipe(Command.withDescription("Bank-wide deposits, withdrawals, net and count per UTC day, from a read model."))
+
+const projections = Command.make("projections", {}, () =>
+  withStore(() => Projections.status).pipe(
+    Effect.flatMap((lines) =>
+      Console.log(
+        `${Render.projections(lines)}\n\nLag: events appended after the checkpoint, not applied yet. accounts, statement and totals\nbring their read model up to date before reading it; rebuild <projection> rebuilds one from the first event.`
+      )
+    )
+  )
+).pipe(
+  Command.withDescription(
+    "Show each projection's state, checkpoint and lag (events not yet applied). Catches nothing up."
+  )
+)
+
+const projectionName = Args.text({ name: "projection" }).pipe(
+  Args.withSchema(
+    Schema.Literal(...Projections.names).annotations({
+      message: (issue) => ({
+        message: `unknown projection ${JSON.stringify(issue.actual)}: the projections are ${Projections.names.join(", ")}`,
+        override: true
+      })
+    })
+  ),
+  Args.withDescription(`the projection to rebuild: ${Projections.names.join(", ")}`)
+)
+
+/** On a terminal, one line redrawn in place; otherwise about 20 lines in all, and the last. */
+const progressPrinter = Effect.sync(() => {
+  const tty = process.stdout.isTTY === true
+  let step = 0
+  let every = 1
+  let previous = ""
+  return {
+    tty,
+    print: (progress: Projection.Progress): Effect.Effect<void> => {
+      const line = Render.progress(progress)
+      // The end of the last batch and the end of the run can be the same point.
+      if (line === previous) return Effect.void
+      previous = line
+      if (tty) return Effect.sync(() => process.stdout.write(`\r${line}\u001b[K`))
+      if (step === 0) every = Math.max(1, Math.ceil(progress.lag / 500 / 20))
+      const print = step % every === 0 || progress.lag === 0
+      step++
+      return print ? Console.log(line) : Effect.void
+    },
+    done: tty ? Effect.sync(() => process.stdout.write("\n")) : Effect.void
+  }
+})
+
+const rebuild = Command.make("rebuild", { projection: projectionName }, ({ projection }) =>
+  withStore(() =>
+    Effect.gen(function* () {
+      const printer = yield* progressPrinter
+      const started = yield* Clock.currentTimeMillis
+      const last = yield* Projections.withProjection(projection, (definition) =>
+        Projection.rebuild(definition, { batchSize: 500 })
+      ).pipe(Stream.tap(printer.print), Stream.runLast)
+      yield* printer.done
+      const millis = (yield* Clock.currentTimeMillis) - started
+      return Option.match(last, {
+        onNone: () => `Rebuilt ${projection}.`,
+        onSome: (progress) => Render.rebuilt(progress, millis)
+      })
+    })
+  ).pipe(Effect.flatMap(Console.log))
+).pipe(
+  Command.withDescription(
+    "Rebuild a projection's read model from the first event, showing progress. Fails if another process runs it."
+  )
+)
+
 const bank = Command.make("bank", {}, () => new MissingCommand()).pipe(
   Command.withDescription("A small bank built on Chronicle: every change is an event."),
-  Command.withSubcommands([open, deposit, withdraw, close, balance, events, history, demo])
+  Command.withSubcommands([
+    open,
+    deposit,
+    withdraw,
+    close,
+    balance,
+    events,
+    history,
+    accounts,
+    statement,
+    totals,
+    projections,
+    rebuild,
+    demo
+  ])
 )
 
 const cli = Command.run(bank, { name: "Chronicle bank", version: "0.2.0" })

@@ -4,11 +4,12 @@
  *
  * @since 0.1.0
  */
-import type { Event } from "@chronicle/core"
-import { DateTime, Either } from "effect"
+import type { Event, Position, Projection } from "@chronicle/core"
+import { DateTime, Either, Option } from "effect"
 import * as Account from "./Account.js"
 import type * as Bank from "./Bank.js"
 import * as Money from "./Money.js"
+import type * as Projections from "./Projections.js"
 import * as Table from "./Table.js"
 
 /**
@@ -303,4 +304,199 @@ export const demo = (report: Bank.DemoReport, store: string): string => {
       : `Rejected (nothing was recorded for ${rejections.length === 1 ? "it" : "them"}):`,
     ...rejections
   ].join("\n")
+}
+
+// ---------------------------------------------------------------------------
+// Read models (CQRS)
+// ---------------------------------------------------------------------------
+
+const count = (n: number, one: string, many: string): string => `${n.toLocaleString("en-US")} ${n === 1 ? one : many}`
+
+const checkpointText = (checkpoint: Option.Option<Position.Position>): string =>
+  Option.match(checkpoint, { onNone: () => "-", onSome: (position) => position.toString() })
+
+/**
+ * The line that says how a read model was brought up to date before a
+ * query: `balances v1: caught up 3 events (checkpoint 12).`
+ *
+ * @example
+ * ```ts
+ * import { Option } from "effect"
+ * import { Position } from "@chronicle/core"
+ * import { Render } from "@chronicle/example-bank"
+ *
+ * Render.caughtUp({ name: "balances", version: 1 }, { processed: 3, checkpoint: Option.some(Position.make(0n, 12n)) })
+ * // "Read model balances v1: caught up 3 events (checkpoint 12)."
+ * ```
+ * @since 0.3.0
+ * @category read models
+ */
+export const caughtUp = (
+  projection: { readonly name: string; readonly version: number },
+  result: { readonly processed: number; readonly checkpoint: Option.Option<Position.Position> }
+): string =>
+  `Read model ${projection.name} v${projection.version}: caught up ${count(result.processed, "event", "events")} (checkpoint ${checkpointText(result.checkpoint)}).`
+
+/**
+ * The table printed by `accounts`: every account in the balances read model.
+ *
+ * @example
+ * ```ts
+ * import { Render } from "@chronicle/example-bank"
+ *
+ * Render.accounts([
+ *   { accountId: "alice", owner: "Alice", overdraftLimit: 0, balance: 500, status: "open", lastVersion: 2 }
+ * ])
+ * ```
+ * @since 0.3.0
+ * @category read models
+ */
+export const accounts = (rows: ReadonlyArray<Projections.AccountBalance>): string =>
+  rows.length === 0
+    ? "No accounts yet."
+    : [
+        Table.render<Projections.AccountBalance>(
+          [
+            { header: "Account", cell: (r) => r.accountId },
+            { header: "Owner", cell: (r) => r.owner },
+            { header: "Status", cell: (r) => r.status },
+            { header: "Balance", align: "right", cell: (r) => Money.format(r.balance) },
+            { header: "Overdraft limit", align: "right", cell: (r) => Money.format(r.overdraftLimit) },
+            { header: "Events", align: "right", cell: (r) => `${r.lastVersion}` }
+          ],
+          rows
+        ),
+        "",
+        `${count(rows.length, "account", "accounts")}, total balance ${Money.format(rows.reduce((sum, r) => sum + r.balance, 0))} ${Account.accountCurrency}.`
+      ].join("\n")
+
+/**
+ * The table printed by `statement`: one row per event of the account, from
+ * the statements read model.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Projections, Render } from "@chronicle/example-bank"
+ *
+ * const text = Effect.map(Projections.statement("alice"), Render.statement)
+ * ```
+ * @since 0.3.0
+ * @category read models
+ */
+export const statement = (lines: ReadonlyArray<Projections.StatementLine>): string =>
+  Table.render<Projections.StatementLine>(
+    [
+      { header: "Version", align: "right", cell: (l) => `${l.version}` },
+      { header: "Recorded at", cell: (l) => DateTime.formatIso(l.recordedAt) },
+      { header: "Event", cell: (l) => l.type },
+      {
+        header: "Amount",
+        align: "right",
+        cell: (l) => (l.amount === 0 ? "" : `${Money.formatSigned(l.amount)} ${Account.accountCurrency}`)
+      },
+      { header: "Balance after", align: "right", cell: (l) => Money.format(l.balanceAfter) }
+    ],
+    lines
+  )
+
+/**
+ * The table printed by `totals`: bank-wide deposits, withdrawals, net and
+ * count per UTC day, from the daily totals read model.
+ *
+ * @example
+ * ```ts
+ * import { Render } from "@chronicle/example-bank"
+ *
+ * Render.dailyTotals([{ day: "2025-03-01", deposits: 5000, withdrawals: 2000, net: 3000, transactions: 2 }])
+ * ```
+ * @since 0.3.0
+ * @category read models
+ */
+export const dailyTotals = (days: ReadonlyArray<Projections.DailyTotal>): string =>
+  days.length === 0
+    ? "No deposits or withdrawals yet."
+    : Table.render<Projections.DailyTotal>(
+        [
+          { header: "Day (UTC)", cell: (d) => d.day },
+          { header: "Deposits", align: "right", cell: (d) => Money.format(d.deposits) },
+          { header: "Withdrawals", align: "right", cell: (d) => Money.format(d.withdrawals) },
+          { header: "Net", align: "right", cell: (d) => Money.formatSigned(d.net) },
+          { header: "Transactions", align: "right", cell: (d) => `${d.transactions}` }
+        ],
+        days
+      )
+
+/**
+ * The table printed by `projections`: each projection version's state,
+ * checkpoint and lag (events appended after its checkpoint), parked events
+ * and last error.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Projections, Render } from "@chronicle/example-bank"
+ *
+ * const text = Effect.map(Projections.status, Render.projections)
+ * ```
+ * @since 0.3.0
+ * @category read models
+ */
+export const projections = (lines: ReadonlyArray<Projections.StatusLine>): string =>
+  lines.length === 0
+    ? "No projections."
+    : Table.render<Projections.StatusLine>(
+        [
+          { header: "Projection", cell: (l) => l.name },
+          { header: "Version", align: "right", cell: (l) => `${l.version}` },
+          { header: "Active", cell: (l) => (l.active ? "yes" : "no") },
+          { header: "State", cell: (l) => l.state },
+          { header: "Checkpoint", align: "right", cell: (l) => checkpointText(l.checkpoint) },
+          { header: "Lag", align: "right", cell: (l) => l.lag.toLocaleString("en-US") },
+          { header: "Parked", align: "right", cell: (l) => `${l.parked}` },
+          { header: "Error", cell: (l) => Option.getOrElse(l.error, () => "-") }
+        ],
+        lines
+      )
+
+/**
+ * One progress line of `rebuild`: events processed, checkpoint, lag, and a
+ * bar of the share done (processed over processed plus lag).
+ *
+ * @example
+ * ```ts
+ * import { Position } from "@chronicle/core"
+ * import { Render } from "@chronicle/example-bank"
+ *
+ * Render.progress({ name: "balances", version: 1, processed: 500, checkpoint: Position.make(0n, 500n), lag: 1500 })
+ * // "balances v1 [#####...............]  25%  500 events, checkpoint 500, lag 1,500"
+ * ```
+ * @since 0.3.0
+ * @category read models
+ */
+export const progress = (step: Projection.Progress): string => {
+  const total = step.processed + step.lag
+  const share = total === 0 ? 1 : step.processed / total
+  const width = 20
+  const filled = Math.round(share * width)
+  return `${step.name} v${step.version} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${`${Math.floor(share * 100)}%`.padStart(4)}  ${count(step.processed, "event", "events")}, checkpoint ${step.checkpoint.toString()}, lag ${step.lag.toLocaleString("en-US")}`
+}
+
+/**
+ * The summary printed when `rebuild` is done.
+ *
+ * @example
+ * ```ts
+ * import { Position } from "@chronicle/core"
+ * import { Render } from "@chronicle/example-bank"
+ *
+ * Render.rebuilt({ name: "balances", version: 1, processed: 2000, checkpoint: Position.make(0n, 2000n), lag: 0 }, 400)
+ * // "Rebuilt balances v1 from the first event: 2,000 events in 0.4 s (5,000 events/s). Checkpoint 2000, lag 0: caught up."
+ * ```
+ * @since 0.3.0
+ * @category read models
+ */
+export const rebuilt = (last: Projection.Progress, millis: number): string => {
+  const rate = millis > 0 ? ` (${Math.round((last.processed * 1000) / millis).toLocaleString("en-US")} events/s)` : ""
+  return `Rebuilt ${last.name} v${last.version} from the first event: ${count(last.processed, "event", "events")} in ${(millis / 1000).toFixed(1)} s${rate}. Checkpoint ${last.checkpoint.toString()}, lag ${last.lag.toLocaleString("en-US")}${last.lag === 0 ? ": caught up" : ""}.`
 }

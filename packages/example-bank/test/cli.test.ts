@@ -90,6 +90,21 @@ describe.concurrent("pnpm bank", () => {
     ])
   })
 
+  it("accounts reads the balances read model after catching it up; rebuild reports progress", {
+    timeout: 180_000
+  }, async () => {
+    const bank = bankOn("cqrs.db")
+    expect((await bank("open", "r-1", "--owner", "Rui", "--overdraft", "500")).code).toBe(0)
+    const accounts = await bank("accounts")
+    expect(accounts).toMatchObject({ code: 0, stderr: "" })
+    expect(accounts.stdout).toMatch(/^Read model balances v1: caught up 1 event \(checkpoint 1\)\.$/m)
+    expect(accounts.stdout).toMatch(/^r-1\s+Rui\s+open\s+0\.00\s+5\.00\s+1$/m)
+    const rebuilt = await bank("rebuild", "statements")
+    expect(rebuilt).toMatchObject({ code: 0, stderr: "" })
+    expect(rebuilt.stdout).toMatch(/^statements v1 \[#+\] 100% {2}1 event, checkpoint 1, lag 0$/m)
+    expect(rebuilt.stdout).toMatch(/^Rebuilt statements v1 from the first event: 1 event in .*lag 0: caught up\.$/m)
+  })
+
   it("a domain error prints one line naming it, exits 1, and writes nothing", { timeout: 180_000 }, async () => {
     const bank = bankOn("rules.db")
     expect((await bank("open", "acc-1", "--owner", "Alice", "--overdraft", "1000")).stdout).toBe(
@@ -170,12 +185,13 @@ describe.concurrent("pnpm bank", () => {
     timeout: 180_000
   }, async () => {
     const bank = bankOn("untouched.db")
-    const [notANumber, missing, unknown] = await Promise.all([
+    const [notANumber, missing, unknown, unknownProjection] = await Promise.all([
       bank("deposit", "acc-1", "abc"),
       bank("withdraw", "acc-1"),
-      bank("frobnicate")
+      bank("frobnicate"),
+      bank("rebuild", "nope")
     ])
-    for (const run of [notANumber, missing, unknown]) {
+    for (const run of [notANumber, missing, unknown, unknownProjection]) {
       expect(run.code).toBe(2)
       expect(run.stdout).toBe("")
       expect(run.stderr).toContain("Usage:\n  pnpm bank open <accountId> --owner <name> [--overdraft <cents>]")
@@ -185,6 +201,9 @@ describe.concurrent("pnpm bank", () => {
     )
     expect(missing.stderr).toContain("Missing argument <cents>")
     expect(unknown.stderr).toContain("Invalid subcommand")
+    expect(unknownProjection.stderr).toContain(
+      'unknown projection "nope": the projections are balances, statements, daily-totals'
+    )
     expect(existsSync(join(dir, "untouched.db"))).toBe(false)
   })
 })
