@@ -90,6 +90,19 @@ const tagOf = (ast: SchemaAST.AST): string | undefined => {
 
 const formatError = (error: ParseResult.ParseError): string => ParseResult.TreeFormatter.formatErrorSync(error)
 
+const decodeFailure = (stored: StoredEvent, reason: string) =>
+  Either.left(
+    new EventDecodeError({
+      streamId: stored.streamId,
+      version: stored.version,
+      position: stored.position.toString(),
+      eventId: stored.eventId,
+      eventType: stored.type,
+      schemaVersion: stored.schemaVersion,
+      reason
+    })
+  )
+
 /**
  * Builds the codec of a union of tagged event schemas.
  *
@@ -152,52 +165,45 @@ export const make = <E extends Tagged, I>(schema: Schema.Schema<E, I, never>, op
     })
   }
 
-  const decodePayload = (type: string, data: unknown): Either.Either<E, string> => {
-    const member = members.get(type)
-    if (member === undefined) return Either.left(`unknown event type "${type}"`)
+  // Decoding runs for every event loaded (thousands per rehydration): plain
+  // branches, and no closure or Either.match callbacks allocated per event.
+  const decodeMember = (member: Member, type: string, data: unknown): Either.Either<E, string> => {
     if (data === null || typeof data !== "object" || Array.isArray(data)) {
       return Either.left("the payload is not a JSON object")
     }
-    return Either.match(member.decode({ ...data, _tag: type }), {
-      onLeft: (error) => Either.left(formatError(error)),
-      // The member schema was taken from the union whose type is E: a value it decodes is an E.
-      onRight: (event) => Either.right(event as E)
-    })
+    const decoded = member.decode({ ...data, _tag: type })
+    // The member schema was taken from the union whose type is E: a value it decodes is an E.
+    return Either.isRight(decoded) ? Either.right(decoded.right as E) : Either.left(formatError(decoded.left))
+  }
+
+  const decodePayload = (type: string, data: unknown): Either.Either<E, string> => {
+    const member = members.get(type)
+    return member === undefined ? Either.left(`unknown event type "${type}"`) : decodeMember(member, type, data)
   }
 
   const decode = (stored: StoredEvent): Either.Either<RecordedEvent<E>, EventDecodeError> => {
-    const fail = (reason: string) =>
-      Either.left(
-        new EventDecodeError({
-          streamId: stored.streamId,
-          version: stored.version,
-          position: stored.position.toString(),
-          eventId: stored.eventId,
-          eventType: stored.type,
-          schemaVersion: stored.schemaVersion,
-          reason
-        })
-      )
-    const member = members.get(stored.type)
-    const current =
-      member !== undefined && member.version === stored.schemaVersion
-        ? Either.right<Upcaster.Stored>(stored)
-        : Upcaster.run(upcasters, (type) => members.get(type)?.version, stored)
-    if (Either.isLeft(current)) return fail(current.left)
-    return Either.match(decodePayload(current.right.type, current.right.data), {
-      onLeft: fail,
-      onRight: (event) =>
-        Either.right({
-          event,
-          eventId: stored.eventId,
-          streamId: stored.streamId,
-          version: stored.version,
-          position: stored.position,
-          type: current.right.type,
-          schemaVersion: stored.schemaVersion,
-          metadata: stored.metadata,
-          recordedAt: stored.recordedAt
-        })
+    let type = stored.type
+    let data = stored.data
+    let member = members.get(type)
+    if (member === undefined || member.version !== stored.schemaVersion) {
+      const current = Upcaster.run(upcasters, (name) => members.get(name)?.version, stored)
+      if (Either.isLeft(current)) return decodeFailure(stored, current.left)
+      type = current.right.type
+      data = current.right.data
+      member = members.get(type)
+    }
+    const event = member === undefined ? Either.left(`unknown event type "${type}"`) : decodeMember(member, type, data)
+    if (Either.isLeft(event)) return decodeFailure(stored, event.left)
+    return Either.right({
+      event: event.right,
+      eventId: stored.eventId,
+      streamId: stored.streamId,
+      version: stored.version,
+      position: stored.position,
+      type,
+      schemaVersion: stored.schemaVersion,
+      metadata: stored.metadata,
+      recordedAt: stored.recordedAt
     })
   }
 
