@@ -3,10 +3,11 @@
  * through the public API (`Repository` over `SqlEventStore` on a `PgClient`).
  * Each workload runs as one Effect, so the runtime is entered once per pass.
  */
-import { EventStore, ExpectedVersion, Repository, Snapshot, StreamId } from "@chronicle/core"
+import { EventStore, ExpectedVersion, Projection, Repository, Snapshot, StreamId } from "@chronicle/core"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Layer, ManagedRuntime, Redacted, Schedule, Stream } from "effect"
-import { SqlEventStore, SqlMigrations } from "../src/index.js"
+import { SqlEventStore, SqlMigrations, SqlProjectionStore, SqlSnapshotStore } from "../src/index.js"
 import * as Domain from "./Domain.js"
 import { type Measurement, maxRetries, startClock } from "./Measure.js"
 import * as Raw from "./Raw.js"
@@ -38,22 +39,50 @@ export interface ChronicleBench {
   readonly s1: (loads: number, target: "end" | "worst") => Promise<Measurement>
   /** S1 without snapshots, for the worst-case target (`loadAt` version 9,999). */
   readonly s1Plain: (loads: number) => Promise<Measurement>
+  /**
+   * P1: `Projection.catchUp` of a balances projection (one row per stream,
+   * upserted per batch by `handleBatch`) over every P1 event, from scratch
+   * (a new projection name and table per run), on `SqlProjectionStore`.
+   */
+  readonly p1: (run: number) => Promise<Measurement>
   /** Writes the 10,000-event stream W4 and S1 read, and its snapshots every 100 events (not timed). */
   readonly setupLongStream: () => Promise<void>
   readonly warmUp: () => Promise<void>
   readonly end: () => Promise<void>
 }
 
+/** Options of the Chronicle side. */
+export interface Options {
+  /**
+   * `false` runs Chronicle with the tracer disabled (`Layer.setTracerEnabled(false)`):
+   * what an application that exports no traces can do, to see what spans cost.
+   */
+  readonly tracer: boolean
+}
+
 /** Builds the Chronicle side, running the migrations for both sides' tables. */
-export const make = async (url: string, maxConnections: number): Promise<ChronicleBench> => {
+export const make = async (url: string, maxConnections: number, options: Options): Promise<ChronicleBench> => {
   const sql = PgClient.layer({
     url: Redacted.make(url),
     maxConnections,
     applicationName: "chronicle-bench-chronicle"
   })
-  const runtime = ManagedRuntime.make(SqlEventStore.layer({ tablePrefix: prefix }).pipe(Layer.provideMerge(sql)))
-  // S1's snapshot store (in memory: `@chronicle/sql-store` has no SQL one yet).
-  const snapshotRuntime = ManagedRuntime.make(Snapshot.layerMemory)
+  const runtime = ManagedRuntime.make(
+    Layer.merge(SqlEventStore.layer({ tablePrefix: prefix }), SqlProjectionStore.layer({ tablePrefix: prefix })).pipe(
+      Layer.provideMerge(sql),
+      Layer.provideMerge(options.tracer ? Layer.empty : Layer.setTracerEnabled(false))
+    )
+  )
+  // S1's snapshot store: `SqlSnapshotStore` on the same database (its own
+  // small pool), given only to the repository that reads snapshots.
+  const snapshotRuntime = ManagedRuntime.make(
+    SqlSnapshotStore.layer({ tablePrefix: prefix }).pipe(
+      Layer.provide(
+        PgClient.layer({ url: Redacted.make(url), maxConnections: 4, applicationName: "chronicle-bench-snapshots" })
+      ),
+      Layer.provideMerge(options.tracer ? Layer.empty : Layer.setTracerEnabled(false))
+    )
+  )
   const snapshots = await snapshotRuntime.runPromise(Snapshot.SnapshotStore)
   const setup = await runtime.runPromise(
     Effect.gen(function* () {
@@ -125,7 +154,65 @@ export const make = async (url: string, maxConnections: number): Promise<Chronic
       )
     )
 
+  const balancesProjection = (r: number) =>
+    Projection.make({
+      name: `p1_r${r}`,
+      events: Domain.Deposited,
+      categories: [Domain.p1Category],
+      setup: (context) =>
+        Effect.flatMap(
+          SqlClient.SqlClient,
+          (sql) =>
+            sql`CREATE TABLE IF NOT EXISTS ${sql(`${prefix}${context.name}_v${context.version}_balances`)} (
+              stream_id text PRIMARY KEY, balance bigint NOT NULL, events int NOT NULL)`
+        ),
+      handleBatch: (events, context) =>
+        Effect.flatMap(SqlClient.SqlClient, (sql) => {
+          const byStream = new Map<string, { balance: number; events: number }>()
+          for (const recorded of events) {
+            const current = byStream.get(recorded.streamId) ?? { balance: 0, events: 0 }
+            byStream.set(recorded.streamId, {
+              balance: current.balance + recorded.event.amount,
+              events: current.events + 1
+            })
+          }
+          const table = sql(`${prefix}${context.name}_v${context.version}_balances`)
+          return sql`INSERT INTO ${table} AS b (stream_id, balance, events)
+            SELECT * FROM unnest(${[...byStream.keys()]}::text[], ${[...byStream.values()].map((v) => v.balance)}::bigint[],
+              ${[...byStream.values()].map((v) => v.events)}::int[])
+            ON CONFLICT (stream_id) DO UPDATE SET balance = b.balance + excluded.balance, events = b.events + excluded.events`
+        })
+    })
+
+  const p1 = (r: number) =>
+    runtime.runPromise(
+      Effect.gen(function* () {
+        const projection = balancesProjection(r)
+        let processed = 0
+        const measured = yield* timed(
+          0,
+          Projection.catchUp(projection, { batchSize: 500, waitForLease: "5 seconds" }).pipe(
+            Stream.runForEach((progress) =>
+              Effect.sync(() => {
+                processed = progress.processed
+              })
+            )
+          )
+        )
+        const sql = yield* SqlClient.SqlClient
+        const rows = yield* sql`SELECT sum(events)::int AS n FROM ${sql(`${prefix}p1_r${r}_v1_balances`)}`
+        const stored = Number(rows[0]?.n ?? 0)
+        if (processed !== Domain.p1Events || stored !== Domain.p1Events) {
+          return yield* Effect.dieMessage(
+            `chronicle P1: processed ${processed} events, ${stored} in the read model, expected ${Domain.p1Events}`
+          )
+        }
+        return { ...measured, ops: processed }
+      })
+    )
+
   return {
+    p1,
     w1: (r) => run(timed(2000, commands(w1Keys(r, "w1")))),
     w2: (r) => {
       const keys = w1Keys(r, "w2")

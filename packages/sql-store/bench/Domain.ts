@@ -64,3 +64,11 @@ export const streamKey = (run: number, workload: string, index: number): string 
 
 /** The full stream id of a key, as `Repository` builds it. */
 export const streamIdOf = (key: string): string => `${category}-${key}`
+
+/**
+ * P1 (projection catch-up): the category of its streams (kept apart from the
+ * other workloads' `Acct` streams), how many events, over how many streams.
+ */
+export const p1Category = "Bal"
+export const p1Events = 100_000
+export const p1Streams = 1_000

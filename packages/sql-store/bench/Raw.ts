@@ -60,6 +60,19 @@ export interface RawBench {
   readonly w5: (run: number) => Promise<Measurement & { readonly stored: number; readonly version: number }>
   /** Writes the 10,000-event stream W4 reads (not timed). */
   readonly setupLongStream: () => Promise<void>
+  /**
+   * P1: writes the projection's 100,000 events (1,000 streams, interleaved)
+   * into the events table of `tablePrefix` (both sides' tables have the same
+   * shape), in one transaction (not timed).
+   */
+  readonly setupP1Events: (tablePrefix: string) => Promise<void>
+  /**
+   * P1: catches a balances read model up with every P1 event, from scratch
+   * (a fresh table and checkpoint per run): SELECT a batch after the
+   * checkpoint, then in one transaction UPSERT one row per stream of the
+   * batch and move the checkpoint.
+   */
+  readonly p1: (run: number) => Promise<Measurement>
   readonly warmUp: () => Promise<void>
   readonly end: () => Promise<void>
 }
@@ -171,8 +184,98 @@ export const make = (url: string, maxConnections: number): RawBench => {
     return state.count
   }
 
+  const setupP1Events = async (tablePrefix: string): Promise<void> => {
+    const metadata = metadataJson(crypto.randomUUID())
+    await pool.query(
+      `WITH e AS (
+         SELECT n, $1 || '-' || (n % $3) AS stream_id, n / $3 + 1 AS stream_version FROM generate_series(0, $2 - 1) AS n
+       ),
+       s AS (
+         INSERT INTO "${tablePrefix}streams" (stream_id, version, last_transaction_id)
+         SELECT $1 || '-' || k, $2 / $3, pg_current_xact_id() FROM generate_series(0, $3 - 1) AS k
+       )
+       INSERT INTO "${tablePrefix}events" (event_id, stream_id, stream_version, event_type, schema_version, data, metadata, recorded_at)
+       SELECT gen_random_uuid(), e.stream_id, e.stream_version, $4, 1,
+         json_build_object('amount', 1 + n % 997, 'reference', 'ref-' || lpad(n::text, 20, '0')), $5::json, now()
+       FROM e ORDER BY n`,
+      [Domain.p1Category, Domain.p1Events, Domain.p1Streams, Domain.eventType, metadata]
+    )
+  }
+
+  const p1 = async (run: number): Promise<Measurement> => {
+    const balances = `"${prefix}p1_balances_r${run}"`
+    const checkpoints = `"${prefix}p1_checkpoints"`
+    await pool.query(
+      `CREATE TABLE ${balances} (stream_id text PRIMARY KEY, balance bigint NOT NULL, events int NOT NULL)`
+    )
+    await pool.query(
+      `CREATE TABLE IF NOT EXISTS ${checkpoints} (name text PRIMARY KEY, transaction_id xid8 NOT NULL, position bigint NOT NULL)`
+    )
+    const name = `p1_r${run}`
+    await pool.query(`INSERT INTO ${checkpoints} VALUES ($1, '0'::xid8, 0)`, [name])
+    // Qualified: ORDER BY on the text aliases would sort as text.
+    const select = `SELECT e.transaction_id::text AS transaction_id, e.position::text AS position, e.stream_id, e.data
+      FROM ${events} AS e
+      WHERE (e.transaction_id, e.position) > ($1::xid8, $2::bigint)
+        AND e.transaction_id < (SELECT pg_snapshot_xmin(pg_current_snapshot()))
+        AND split_part(e.stream_id, '-', 1) = $3 AND e.event_type = $4
+      ORDER BY e.transaction_id, e.position LIMIT 500`
+    let processed = 0
+    const { seconds, cpuMillis } = await time(async () => {
+      let commit = "0"
+      let sequence = "0"
+      for (;;) {
+        const batch = await pool.query(select, [commit, sequence, Domain.p1Category, Domain.eventType])
+        if (batch.rows.length === 0) return
+        const byStream = new Map<string, { balance: number; events: number }>()
+        for (const row of batch.rows) {
+          // Decoding a driver row: pg has parsed the json column already.
+          const { stream_id, data } = row as { readonly stream_id: string; readonly data: { readonly amount: number } }
+          const current = byStream.get(stream_id) ?? { balance: 0, events: 0 }
+          byStream.set(stream_id, { balance: current.balance + data.amount, events: current.events + 1 })
+        }
+        const last = batch.rows[batch.rows.length - 1] as { readonly transaction_id: string; readonly position: string }
+        commit = last.transaction_id
+        sequence = last.position
+        const client = await pool.connect()
+        try {
+          await client.query("BEGIN")
+          await client.query(
+            `INSERT INTO ${balances} AS b (stream_id, balance, events)
+             SELECT * FROM unnest($1::text[], $2::bigint[], $3::int[])
+             ON CONFLICT (stream_id) DO UPDATE SET balance = b.balance + excluded.balance, events = b.events + excluded.events`,
+            [
+              [...byStream.keys()],
+              [...byStream.values()].map((v) => v.balance),
+              [...byStream.values()].map((v) => v.events)
+            ]
+          )
+          await client.query(
+            `UPDATE ${checkpoints} SET transaction_id = $2::xid8, position = $3::bigint WHERE name = $1`,
+            [name, commit, sequence]
+          )
+          await client.query("COMMIT")
+        } catch (error) {
+          await client.query("ROLLBACK").catch(() => undefined)
+          throw error
+        } finally {
+          client.release()
+        }
+        processed += batch.rows.length
+      }
+    })
+    const total = await pool.query(`SELECT sum(events)::int AS n FROM ${balances}`)
+    const stored = Number((total.rows[0] as { readonly n?: unknown } | undefined)?.n ?? 0)
+    if (processed !== Domain.p1Events || stored !== Domain.p1Events) {
+      throw new Error(`raw P1: processed ${processed} events, ${stored} in the read model, expected ${Domain.p1Events}`)
+    }
+    return { ops: processed, seconds, cpuMillis }
+  }
+
   return {
     pool,
+    setupP1Events,
+    p1,
     w1: async (run) => {
       const keys = w1Keys(run, "w1")
       const { seconds, cpuMillis } = await time(() => commands(keys, 0))

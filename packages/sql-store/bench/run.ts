@@ -16,7 +16,10 @@
  * - `--loads N` / `BENCH_LOADS`: rehydrations per run in W4 (default 3);
  * - `--side chronicle|raw`: run one side only (for profiling, e.g. with
  *   `node --cpu-prof --import tsx packages/sql-store/bench/run.ts`); ratios
- *   are then not computed.
+ *   are then not computed;
+ * - `--tracer off`: run Chronicle with Effect's tracer disabled, as an
+ *   application that exports no traces may (default `on`: every span is
+ *   created, as in a default Effect application).
  */
 import pg from "pg"
 import * as Chronicle from "./Chronicle.js"
@@ -42,8 +45,8 @@ const positiveInt = (name: string, env: string, fallback: number): number => {
   return n
 }
 
-type WorkloadId = "W1" | "W2" | "W3" | "W4" | "W5" | "S1"
-const allWorkloads: ReadonlyArray<WorkloadId> = ["W1", "W2", "W3", "W4", "W5", "S1"]
+type WorkloadId = "W1" | "W2" | "W3" | "W4" | "W5" | "S1" | "P1"
+const allWorkloads: ReadonlyArray<WorkloadId> = ["W1", "W2", "W3", "W4", "W5", "S1", "P1"]
 const isWorkload = (s: string): s is WorkloadId => allWorkloads.some((w) => w === s)
 
 const selected = (): ReadonlyArray<WorkloadId> => {
@@ -72,7 +75,13 @@ interface Pass {
 }
 
 const fmt = (n: number): string =>
-  Number.isNaN(n) ? "n/a" : n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(n >= 10 ? 1 : 2)
+  Number.isNaN(n)
+    ? "n/a"
+    : n >= 100
+      ? Math.round(n).toLocaleString("en-US")
+      : n > 0 && n < 0.1
+        ? n.toPrecision(2)
+        : n.toFixed(n >= 10 ? 1 : 2)
 
 const cell = (s: Summary): string => `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})`
 
@@ -96,6 +105,12 @@ const sideOption = (): "chronicle" | "raw" | "both" => {
   throw new Error(`--side must be chronicle, raw or both, got "${side}"`)
 }
 
+const tracerOption = (): boolean => {
+  const tracer = argument("tracer") ?? "on"
+  if (tracer === "on" || tracer === "off") return tracer === "on"
+  throw new Error(`--tracer must be on or off, got "${tracer}"`)
+}
+
 const skipped: Measurement = { ops: 0, seconds: Number.NaN, cpuMillis: 0 }
 
 const main = async () => {
@@ -109,17 +124,24 @@ const main = async () => {
   await admin.query(`CREATE SCHEMA "${schema}"`)
   const url = new URL(databaseUrl)
   url.searchParams.set("options", `-c search_path=${schema}`)
-  console.log(`bench: schema ${schema}, ${runs} run(s), pools of ${poolSize}, workloads ${only.join(" ")}`)
+  console.log(
+    `bench: schema ${schema}, ${runs} run(s), pools of ${poolSize}, workloads ${only.join(" ")}, tracer ${tracerOption() ? "on" : "off"}`
+  )
   let chronicle: Chronicle.ChronicleBench | undefined
   let raw: Raw.RawBench | undefined
   try {
-    chronicle = await Chronicle.make(url.toString(), poolSize)
+    chronicle = await Chronicle.make(url.toString(), poolSize, { tracer: tracerOption() })
     raw = Raw.make(url.toString(), poolSize)
     const c = chronicle
     const r = raw
     console.log("bench: warming up (300 commands each side)")
     if (side !== "raw") await c.warmUp()
     if (side !== "chronicle") await r.warmUp()
+    if (only.includes("P1")) {
+      console.log("bench: writing P1's 100,000 events (1,000 streams) on each side")
+      if (side !== "raw") await r.setupP1Events(Chronicle.prefix)
+      if (side !== "chronicle") await r.setupP1Events(Raw.prefix)
+    }
     if (only.includes("W4") || only.includes("S1")) {
       console.log("bench: writing the 10,000-event stream on each side (and Chronicle's snapshots every 100)")
       if (side !== "raw") await c.setupLongStream()
@@ -140,7 +162,8 @@ const main = async () => {
       W4: row("W4 rehydrate 10,000 events", "loads/s", 0.5),
       W5: row("W5 8 workers, one stream", "cmd/s", 0.6),
       S1: row("S1 load at the end (snapshot at 10,000)", "loads/s", null, "no snapshots"),
-      S1w: row("S1 loadAt v9,999 (snapshot at 9,900)", "loads/s", null, "no snapshots")
+      S1w: row("S1 loadAt v9,999 (snapshot at 9,900)", "loads/s", null, "no snapshots"),
+      P1: row("P1 projection catch-up, 100,000 events", "events/s", 0.7)
     }
     const passes = (run: number): ReadonlyArray<Pass> => [
       ...(only.includes("W1") ? [{ row: rows.W1, chronicle: () => c.w1(run), other: () => r.w1(run) }] : []),
@@ -167,7 +190,8 @@ const main = async () => {
             { row: rows.S1, chronicle: () => c.s1(20 * loads, "end"), other: () => c.w4(loads) },
             { row: rows.S1w, chronicle: () => c.s1(20 * loads, "worst"), other: () => c.s1Plain(loads) }
           ]
-        : [])
+        : []),
+      ...(only.includes("P1") ? [{ row: rows.P1, chronicle: () => c.p1(run), other: () => r.p1(run) }] : [])
     ]
 
     for (let run = 1; run <= runs; run++) {
