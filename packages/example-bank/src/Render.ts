@@ -491,12 +491,12 @@ export const progress = (step: Projection.Progress): string => {
  * import { Render } from "@chronicle/example-bank"
  *
  * Render.rebuilt({ name: "balances", version: 1, processed: 2000, checkpoint: Position.make(0n, 2000n), lag: 0 }, 400)
- * // "Rebuilt balances v1 from the first event: 2,000 events in 0.4 s (5,000 events/s). Checkpoint 2000, lag 0: caught up."
+ * // "Rebuilt balances v1 from the first event: 2,000 events in 400 ms (5,000 events/s). Checkpoint 2000, lag 0: caught up."
  * ```
  * @since 0.3.0
  * @category read models
  */
 export const rebuilt = (last: Projection.Progress, millis: number): string => {
   const rate = millis > 0 ? ` (${Math.round((last.processed * 1000) / millis).toLocaleString("en-US")} events/s)` : ""
-  return `Rebuilt ${last.name} v${last.version} from the first event: ${count(last.processed, "event", "events")} in ${(millis / 1000).toFixed(1)} s${rate}. Checkpoint ${last.checkpoint.toString()}, lag ${last.lag.toLocaleString("en-US")}${last.lag === 0 ? ": caught up" : ""}.`
+  return `Rebuilt ${last.name} v${last.version} from the first event: ${count(last.processed, "event", "events")} in ${millis < 1000 ? `${Math.round(millis)} ms` : `${(millis / 1000).toFixed(1)} s`}${rate}. Checkpoint ${last.checkpoint.toString()}, lag ${last.lag.toLocaleString("en-US")}${last.lag === 0 ? ": caught up" : ""}.`
 }

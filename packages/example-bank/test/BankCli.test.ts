@@ -173,7 +173,7 @@ describe("BankCli in process", () => {
         "balances v1 [....................]   0%  0 events, checkpoint 0, lag 5",
         "balances v1 [####################] 100%  5 events, checkpoint 5, lag 0",
         expect.stringMatching(
-          /^Rebuilt balances v1 from the first event: 5 events in [\d.]+ s.*Checkpoint 5, lag 0: caught up\.$/
+          /^Rebuilt balances v1 from the first event: 5 events in [\d.]+ m?s.*Checkpoint 5, lag 0: caught up\.$/
         ),
         ""
       ])

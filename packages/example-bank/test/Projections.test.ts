@@ -1,8 +1,8 @@
 /**
  * The bank's read models on every backend it runs on (SQLite in memory, a
  * SQLite file, PostgreSQL), over the stores `BankStore.layer` builds: after a
- * scripted set of commands over three days (the `TestClock` sets each
- * event's time), each table equals what a fold over the events gives;
+ * scripted set of commands over three days (a clock the test sets gives
+ * each event its time), each table equals what a fold over the events gives;
  * catching up again after more commands, rebuilding, and applying a batch a
  * second time all leave the same tables.
  */
@@ -11,7 +11,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { EventStore, Projection } from "@chronicle/core"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { Chunk, DateTime, Effect, Layer, Stream, TestClock } from "effect"
+import { Chunk, Clock, DateTime, Effect, Layer, Stream } from "effect"
 import { Account, Bank, BankStore, Projections } from "../src/index.js"
 import * as Postgres from "./support/postgres.js"
 
@@ -35,7 +35,30 @@ const backends: ReadonlyArray<{ readonly name: string; readonly skip: boolean; r
   }
 ]
 
-const at = (iso: string) => TestClock.setTime(DateTime.toEpochMillis(DateTime.unsafeMake(iso)))
+/**
+ * A clock whose time the test sets (`at`), but whose sleeps are real: under
+ * the `TestClock`, a retry's pause (a lost connection, a busy lease) would
+ * wait forever.
+ */
+const settableClock = () => {
+  const real = Clock.make()
+  let now = Date.now()
+  const clock: Clock.Clock = {
+    [Clock.ClockTypeId]: Clock.ClockTypeId,
+    unsafeCurrentTimeMillis: () => now,
+    currentTimeMillis: Effect.sync(() => now),
+    unsafeCurrentTimeNanos: () => BigInt(now) * 1_000_000n,
+    currentTimeNanos: Effect.sync(() => BigInt(now) * 1_000_000n),
+    sleep: (duration) => real.sleep(duration)
+  }
+  const at = (iso: string) =>
+    Effect.sync(() => {
+      now = DateTime.toEpochMillis(DateTime.unsafeMake(iso))
+    })
+  return { clock, at }
+}
+
+const { clock, at } = settableClock()
 
 /** Commands over three UTC days (one deposit a minute before midnight), a rejected one, a v1 deposit, a closing. */
 const script = Effect.gen(function* () {
@@ -138,7 +161,7 @@ const catchUpAll = Effect.forEach(
 
 for (const backend of backends) {
   describe.skipIf(backend.skip)(`the bank's read models on ${backend.name}`, () => {
-    it.effect("equal a fold over the events, after catch-up, more commands, and a rebuild", () =>
+    it.live("equal a fold over the events, after catch-up, more commands, and a rebuild", () =>
       Effect.gen(function* () {
         yield* script
         const first = yield* Projections.catchUp("balances")
@@ -176,10 +199,10 @@ for (const backend of backends) {
           expect(steps[steps.length - 1]?.lag).toBe(0)
         }
         expect(yield* actual).toEqual(after)
-      }).pipe(Effect.provide(backend.layer()))
+      }).pipe(Effect.provide(backend.layer()), Effect.withClock(clock))
     )
 
-    it.effect("applying batches a second time changes nothing (the handlers are idempotent)", () =>
+    it.live("applying batches a second time changes nothing (the handlers are idempotent)", () =>
       Effect.gen(function* () {
         yield* script
         yield* catchUpAll
@@ -198,7 +221,7 @@ for (const backend of backends) {
         }
         expect(yield* actual).toEqual(before)
         expect(yield* actual).toEqual(yield* expected)
-      }).pipe(Effect.provide(backend.layer()))
+      }).pipe(Effect.provide(backend.layer()), Effect.withClock(clock))
     )
   })
 }
