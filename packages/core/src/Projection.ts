@@ -720,6 +720,13 @@ const runOnce = <E extends EventCodec.Tagged, Err, R>(
         lag: lagBetween(checkpoint, head)
       })
       const finish = Effect.gen(function* () {
+        // Everything this projection reads up to the head is handled: the
+        // checkpoint moves to the head even when the last events were of
+        // other types (nothing else processes this key while we hold its lease).
+        const reached = ProjectionStore.checkpointOrStart(
+          Option.flatMap(yield* projections.get(key), (r) => r.checkpoint)
+        )
+        if (Position.isAfter(head, reached)) yield* projections.saveCheckpoint(key, head, owner)
         yield* projections.setState(key, "caught-up")
         const active = yield* projections.activeVersion(key.name)
         if (Option.isNone(active) || active.value < key.version) yield* projections.activate(key)

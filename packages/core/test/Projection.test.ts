@@ -333,3 +333,23 @@ describe("Projection.catchUp against a slow store", () => {
     }).pipe(Effect.provide(InMemoryEventStore.layer))
   )
 })
+
+describe("Projection.catchUp checkpoints", () => {
+  it.live("moves the checkpoint to the head it caught up with, past events it does not read", () =>
+    Effect.gen(function* () {
+      const { projection } = yield* makeTotals()
+      yield* seed(1, 2)
+      const store = yield* EventStore.EventStore
+      yield* store.append(StreamId.forAggregate("Other", "x"), [
+        { eventId: crypto.randomUUID(), type: "Unrelated", schemaVersion: 1, data: {} }
+      ])
+      const head = yield* store.head
+      const last = yield* Projection.catchUp(projection).pipe(Stream.runLast)
+      expect(Option.map(last, (p) => Position.encode(p.checkpoint))).toEqual(Option.some(Position.encode(head)))
+      const [status] = yield* Projection.status("totals")
+      expect(Option.map(status?.checkpoint ?? Option.none(), Position.encode)).toEqual(
+        Option.some(Position.encode(head))
+      )
+    }).pipe(Effect.provide(stores))
+  )
+})
