@@ -217,6 +217,50 @@ export const decodePgEvents: (
   (row) => fromPgRow(row)
 )
 
+/** `JSON.parse`, as `Schema.parseJson()` runs it, or `undefined` when the text does not parse. */
+const parseJsonText = (value: unknown): { readonly parsed: unknown } | undefined => {
+  if (typeof value !== "string") return undefined
+  try {
+    return { parsed: JSON.parse(value) }
+  } catch {
+    return undefined
+  }
+}
+
+/** `DateTime.unsafeMake`, as `Schema.DateTimeUtc` runs it, or `undefined` when it throws. */
+const dateTimeOfText = (value: unknown): DateTime.Utc | undefined => {
+  if (typeof value !== "string") return undefined
+  try {
+    return DateTime.unsafeMake(value)
+  } catch {
+    return undefined
+  }
+}
+
+const fastSqliteEvent = (row: RawRow): Event.StoredEvent | undefined => {
+  const { position, event_id, stream_id, stream_version, event_type, schema_version } = row
+  if (typeof position !== "number" || !Number.isSafeInteger(position)) return undefined
+  if (typeof event_id !== "string" || !isStreamId(stream_id) || typeof event_type !== "string") return undefined
+  if (typeof stream_version !== "number" || typeof schema_version !== "number") return undefined
+  const data = parseJsonText(row.data)
+  const metadataJson = parseJsonText(row.metadata)
+  const recordedAt = dateTimeOfText(row.recorded_at)
+  if (data === undefined || metadataJson === undefined || recordedAt === undefined) return undefined
+  const metadata = metadataOf(metadataJson.parsed)
+  if (metadata === undefined) return undefined
+  return Object.freeze({
+    eventId: event_id,
+    streamId: stream_id,
+    version: stream_version,
+    position: Position.make(0n, BigInt(position)),
+    type: event_type,
+    schemaVersion: schema_version,
+    data: Backend.deepFreeze(data.parsed),
+    metadata,
+    recordedAt
+  })
+}
+
 /**
  * SQLite event rows to `StoredEvent`s (a `ParseError` for a malformed row).
  *
@@ -224,5 +268,8 @@ export const decodePgEvents: (
  */
 export const decodeSqliteEvents: (
   rows: unknown
-) => Effect.Effect<ReadonlyArray<Event.StoredEvent>, ParseResult.ParseError> = (rows) =>
-  Effect.map(decodeSqliteEventsBySchema(rows), (valid) => valid.map(fromSqliteRow))
+) => Effect.Effect<ReadonlyArray<Event.StoredEvent>, ParseResult.ParseError> = decodeRows(
+  fastSqliteEvent,
+  decodeSqliteEventsBySchema,
+  (row) => fromSqliteRow(row)
+)
