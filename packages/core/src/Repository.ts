@@ -154,6 +154,16 @@ export interface Options<S = unknown> {
    * a `SnapshotStore` must be in context). Snapshots are read whenever both
    * exist, whatever the strategy.
    */
+  /**
+   * Keep the state of recently used streams in memory (an LRU of `capacity`
+   * streams). A command on a cached stream then appends at once with the
+   * cached version, without reading the stream first: one round trip
+   * instead of two. Correctness does not depend on the cache: a stale entry
+   * makes the append conflict, and the retry reads only the newer events; a
+   * domain error or an empty decision made on a cached state is confirmed
+   * against the stream before it is returned. Off by default.
+   */
+  readonly cache?: { readonly capacity: number } | undefined
   readonly snapshots?:
     | {
         readonly strategy: Snapshot.Strategy<S>
@@ -440,7 +450,7 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
       loaded: Loaded,
       state: S,
       appended: AppendResult
-    ): Effect.Effect<void> => {
+    ): Effect.Effect<boolean> => {
       const position = appended.positions[appended.positions.length - 1]
       if (
         snapshotStrategy === undefined ||
@@ -448,14 +458,15 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
         Option.isNone(stateCodec) ||
         position === undefined
       ) {
-        return Effect.void
+        return Effect.succeed(false)
       }
       const version = appended.nextExpectedVersion
       if (!snapshotStrategy({ state, version, eventsSinceSnapshot: version - loaded.snapshotVersion })) {
-        return Effect.void
+        return Effect.succeed(false)
       }
       return Either.match(stateCodec.value.encode(state), {
-        onLeft: (reason) => Effect.logWarning(`snapshot of ${streamId}@${version} not taken: ${reason}`),
+        onLeft: (reason) =>
+          Effect.as(Effect.logWarning(`snapshot of ${streamId}@${version} not taken: ${reason}`), false),
         onRight: (encoded) => {
           const snapshot: Snapshot.Snapshot = {
             streamId,
@@ -465,17 +476,53 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
             position,
             recordedAt: appended.recordedAt
           }
-          return snapshotMode === "inline"
-            ? snapshotStore.value
-                .save(snapshot)
-                .pipe(
-                  Effect.catchAll((error) =>
-                    Effect.logWarning(`snapshot of ${streamId}@${version} not saved: ${error.message}`)
+          const write =
+            snapshotMode === "inline"
+              ? snapshotStore.value
+                  .save(snapshot)
+                  .pipe(
+                    Effect.catchAll((error) =>
+                      Effect.logWarning(`snapshot of ${streamId}@${version} not saved: ${error.message}`)
+                    )
                   )
-                )
-            : snapshotStore.value.saveInBackground(snapshot)
+              : snapshotStore.value.saveInBackground(snapshot)
+          return Effect.as(write, true)
         }
       })
+    }
+
+    // The optional state cache: an LRU (a Map in use order) of loaded streams,
+    // with the ids of the last commands applied to each, so a repeated command
+    // id is still recognised without reading the stream.
+    interface Cached {
+      readonly loaded: Loaded
+      readonly recentCommands: ReadonlyArray<string>
+    }
+    const cacheCapacity = options?.cache?.capacity
+    if (cacheCapacity !== undefined && (!Number.isInteger(cacheCapacity) || cacheCapacity < 1)) {
+      throw new Error(`Repository.make: cache capacity must be a positive integer, got ${cacheCapacity}`)
+    }
+    const cached = new Map<string, Cached>()
+    const recall = (streamId: StreamId.StreamId): Cached | undefined => {
+      const entry = cached.get(streamId)
+      if (entry !== undefined) {
+        cached.delete(streamId)
+        cached.set(streamId, entry)
+      }
+      return entry
+    }
+    const remember = (streamId: StreamId.StreamId, loaded: Loaded, commandId: string | undefined): void => {
+      if (cacheCapacity === undefined) return
+      const previous = cached.get(streamId)?.recentCommands ?? []
+      cached.delete(streamId)
+      cached.set(streamId, {
+        loaded: { ...loaded, byCommand: [] },
+        recentCommands: commandId === undefined ? previous : [...previous, commandId].slice(-32)
+      })
+      if (cached.size > cacheCapacity) {
+        const oldest = cached.keys().next()
+        if (oldest.done !== true) cached.delete(oldest.value)
+      }
     }
 
     const attempt = (
@@ -487,11 +534,33 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
       cache: { last: Loaded | undefined }
     ): Effect.Effect<ExecuteResult<S, E>, Err | ExecuteError> =>
       Effect.gen(function* () {
+        const hit = cache.last === undefined ? recall(streamId) : undefined
+        const fromCache = hit !== undefined && !hit.recentCommands.includes(commandId)
         const current =
-          cache.last === undefined
-            ? yield* loadStream(streamId, commandId)
-            : yield* loadNewer(streamId, commandId, cache.last)
+          cache.last !== undefined
+            ? yield* loadNewer(streamId, commandId, cache.last)
+            : fromCache
+              ? hit.loaded
+              : yield* loadStream(streamId, commandId)
         cache.last = current
+        // A refusal or an empty decision taken on a cached state stands only if
+        // the stream has not moved since: otherwise decide again on fresh state.
+        const confirmed = (
+          outcome: Effect.Effect<ExecuteResult<S, E>, Err | ExecuteError>
+        ): Effect.Effect<ExecuteResult<S, E>, Err | ExecuteError> =>
+          fromCache
+            ? Effect.flatMap(loadNewer(streamId, commandId, current), (fresh) =>
+                fresh.version === current.version
+                  ? outcome
+                  : Effect.zipRight(
+                      Effect.sync(() => {
+                        cache.last = undefined
+                        cached.delete(streamId)
+                      }),
+                      attempt(streamId, command, commandId, correlationId, options, cache)
+                    )
+              )
+            : outcome
         const duplicateOf = (loaded: Loaded): ExecuteResult<S, E> => ({
           events: loaded.byCommand.map((r) => r.event),
           state: loaded.state,
@@ -504,17 +573,21 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
           duplicate: true
         })
         if (current.byCommand.length > 0) return duplicateOf(current)
-        const events = Aggregate.decisionEvents(yield* aggregate.decide(command, current.state))
+        const decision = yield* Effect.either(aggregate.decide(command, current.state))
+        if (Either.isLeft(decision)) return yield* confirmed(Effect.fail(decision.left))
+        const events = Aggregate.decisionEvents(decision.right)
         if (events.length === 0) {
-          return {
-            events,
-            state: current.state,
-            version: current.version,
-            position: Option.none(),
-            commandId,
-            correlationId,
-            duplicate: false
-          }
+          return yield* confirmed(
+            Effect.succeed({
+              events,
+              state: current.state,
+              version: current.version,
+              position: Option.none<Position>(),
+              commandId,
+              correlationId,
+              duplicate: false
+            })
+          )
         }
         const data = yield* EventCodec.toEventData(aggregate.codec, events, (index) =>
           Correlation.deterministicId(commandId, streamId, `${index}`)
@@ -525,7 +598,20 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
         })
         if (appended.duplicate) return duplicateOf(yield* loadStream(streamId, commandId))
         const state = Aggregate.fold(aggregate, events, current.state)
-        yield* snapshotAfter(streamId, current, state, appended)
+        const snapshotted = yield* snapshotAfter(streamId, current, state, appended)
+        const version = appended.nextExpectedVersion
+        const position = Option.fromNullable(appended.positions[appended.positions.length - 1])
+        remember(
+          streamId,
+          {
+            state,
+            version,
+            position,
+            byCommand: [],
+            snapshotVersion: snapshotted ? version : current.snapshotVersion
+          },
+          commandId
+        )
         return {
           events,
           state,
@@ -559,8 +645,11 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
 
     const load = Effect.fn("Chronicle.Repository.load")(function* (id: string) {
       const streamId = yield* streamIdOf(id)
-      const { state, version, position } = yield* loadStream(streamId, undefined)
-      return { state, version, position }
+      const hit = recall(streamId)
+      const loaded =
+        hit === undefined ? yield* loadStream(streamId, undefined) : yield* loadNewer(streamId, "", hit.loaded)
+      if (hit !== undefined) remember(streamId, loaded, undefined)
+      return { state: loaded.state, version: loaded.version, position: loaded.position }
     })
 
     const loadAt = Effect.fn("Chronicle.Repository.loadAt")(function* (id: string, target: Target) {

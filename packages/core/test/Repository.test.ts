@@ -8,8 +8,8 @@ import {
   StreamId
 } from "@chronicle/core"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Option, Schedule, Stream } from "effect"
-import { Counter, Increment, Incremented, Open, Opened } from "./fixtures/Counter.js"
+import { Arbitrary, Chunk, Effect, Either, FastCheck, Option, Ref, Schedule, Stream } from "effect"
+import { Counter, CounterCommand, Increment, Incremented, Open, Opened, ResetCounter } from "./fixtures/Counter.js"
 
 const run = <A, E>(effect: Effect.Effect<A, E, EventStore.EventStore>) =>
   effect.pipe(Effect.provide(InMemoryEventStore.layer))
@@ -302,5 +302,124 @@ describe("Repository command validation", () => {
         expect((yield* counters.load("v-1")).version).toBe(1)
       })
     )
+  )
+})
+
+describe("Repository state cache", () => {
+  /** The in-memory store, counting readEvents calls. */
+  const counting = Effect.gen(function* () {
+    const reads = yield* Ref.make(0)
+    const inner = yield* InMemoryEventStore.make
+    const store = EventStore.EventStore.of({
+      ...inner,
+      readEvents: (streamId, options) =>
+        Effect.zipRight(
+          Ref.update(reads, (n) => n + 1),
+          inner.readEvents(streamId, options)
+        )
+    })
+    return { reads, store }
+  })
+
+  it.effect("a cached stream appends without reading it first", () =>
+    Effect.gen(function* () {
+      const { reads, store } = yield* counting
+      yield* Effect.gen(function* () {
+        const counters = yield* Repository.make(Counter, { cache: { capacity: 10 } })
+        yield* counters.execute("k1", new Open({ limit: 100 }))
+        const before = yield* Ref.get(reads)
+        for (let i = 0; i < 5; i++) yield* counters.execute("k1", new Increment({ by: 1 }))
+        expect(yield* Ref.get(reads)).toBe(before)
+        expect((yield* counters.load("k1")).state.count).toBe(5)
+      }).pipe(Effect.provideService(EventStore.EventStore, store))
+    })
+  )
+
+  it.live("a stale entry conflicts, and the retry reads only what changed", () =>
+    run(
+      Effect.gen(function* () {
+        const cachedRepo = yield* Repository.make(Counter, { cache: { capacity: 10 } })
+        const other = yield* Repository.make(Counter)
+        yield* cachedRepo.execute("k2", new Open({ limit: 100 }))
+        yield* other.execute("k2", new Increment({ by: 10 }))
+        const result = yield* cachedRepo.execute("k2", new Increment({ by: 1 }))
+        expect(result.state.count).toBe(11)
+        expect(result.version).toBe(3)
+      })
+    )
+  )
+
+  it.effect("a refusal decided on a stale cached state is decided again on fresh state", () =>
+    run(
+      Effect.gen(function* () {
+        const cachedRepo = yield* Repository.make(Counter, { cache: { capacity: 10 } })
+        const other = yield* Repository.make(Counter)
+        yield* cachedRepo.execute("k3", new Open({ limit: 5 }))
+        yield* cachedRepo.execute("k3", new Increment({ by: 5 }))
+        // the cache says the counter is full; another writer resets it
+        yield* other.execute("k3", new ResetCounter())
+        const result = yield* cachedRepo.execute("k3", new Increment({ by: 3 }))
+        expect(result.state.count).toBe(3)
+        // and a refusal on an up-to-date cached state stands
+        const error = yield* Effect.flip(cachedRepo.execute("k3", new Increment({ by: 3 })))
+        expect(error._tag).toBe("OverLimit")
+      })
+    )
+  )
+
+  it.effect("a repeated command id is recognised from the cache", () =>
+    run(
+      Effect.gen(function* () {
+        const counters = yield* Repository.make(Counter, { cache: { capacity: 10 } })
+        yield* counters.execute("k4", new Open({ limit: 5 }))
+        yield* counters.execute("k4", new Increment({ by: 5 }), { commandId: "once" })
+        const again = yield* counters.execute("k4", new Increment({ by: 5 }), { commandId: "once" })
+        expect(again.duplicate).toBe(true)
+        expect((yield* counters.load("k4")).version).toBe(2)
+      })
+    )
+  )
+
+  it.effect("evicts the least recently used stream beyond its capacity", () =>
+    Effect.gen(function* () {
+      const { reads, store } = yield* counting
+      yield* Effect.gen(function* () {
+        const counters = yield* Repository.make(Counter, { cache: { capacity: 2 } })
+        for (const id of ["e1", "e2", "e3"]) yield* counters.execute(id, new Open({ limit: 100 }))
+        const before = yield* Ref.get(reads)
+        yield* counters.execute("e3", new Increment({ by: 1 })) // cached
+        yield* counters.execute("e1", new Increment({ by: 1 })) // evicted: read again
+        expect(yield* Ref.get(reads)).toBe(before + 1)
+      }).pipe(Effect.provideService(EventStore.EventStore, store))
+    })
+  )
+
+  it.live.prop(
+    "a cached and an uncached repository interleaved on one stream always agree with the fold of its events",
+    [FastCheck.array(FastCheck.tuple(FastCheck.boolean(), Arbitrary.make(CounterCommand)), { maxLength: 40 })],
+    ([script]) =>
+      run(
+        Effect.gen(function* () {
+          const cachedRepo = yield* Repository.make(Counter, { cache: { capacity: 4 } })
+          const plain = yield* Repository.make(Counter)
+          yield* plain.execute("p", new Open({ limit: 1000 }))
+          for (const [useCache, command] of script) {
+            const repo = useCache ? cachedRepo : plain
+            const outcome = yield* Effect.either(repo.execute("p", command))
+            const events = Chunk.toReadonlyArray(yield* Stream.runCollect(plain.events("p")))
+            const folded = events.reduce((s, e) => Counter.evolve(s, e.event), Counter.initialState)
+            if (Either.isRight(outcome)) {
+              expect(outcome.right.state).toEqual(folded)
+              expect(outcome.right.version).toBe(events.length)
+            } else {
+              // a refusal must be right for the stream as it is
+              const fresh = yield* Effect.either(Counter.decide(command, folded))
+              expect(Either.isLeft(fresh)).toBe(true)
+            }
+          }
+          expect((yield* cachedRepo.load("p")).state).toEqual((yield* plain.load("p")).state)
+        })
+      ),
+    { fastCheck: { numRuns: 60 } }
   )
 })
