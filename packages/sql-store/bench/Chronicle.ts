@@ -58,6 +58,11 @@ export interface Options {
    * what an application that exports no traces can do, to see what spans cost.
    */
   readonly tracer: boolean
+  /**
+   * `true` gives the command repositories (W1, W2, W5) Repository's opt-in
+   * state cache, so a command on a cached stream appends without reading it.
+   */
+  readonly cache: boolean
 }
 
 /** Builds the Chronicle side, running the migrations for both sides' tables. */
@@ -95,7 +100,8 @@ export const make = async (url: string, maxConnections: number, options: Options
         Snapshot.SnapshotStore,
         snapshots
       )
-      const plain = yield* Repository.make(Domain.Account)
+      const cache = options.cache ? { capacity: 10_000 } : undefined
+      const plain = yield* Repository.make(Domain.Account, { cache })
       let conflicts = 0
       const counting = EventStore.EventStore.of({
         ...store,
@@ -107,7 +113,7 @@ export const make = async (url: string, maxConnections: number, options: Options
           )
       })
       const contended = yield* Effect.provideService(
-        Repository.make(Domain.Account, { retry: contendedRetry }),
+        Repository.make(Domain.Account, { retry: contendedRetry, cache }),
         EventStore.EventStore,
         counting
       )

@@ -19,7 +19,9 @@
  *   are then not computed;
  * - `--tracer off`: run Chronicle with Effect's tracer disabled, as an
  *   application that exports no traces may (default `on`: every span is
- *   created, as in a default Effect application).
+ *   created, as in a default Effect application);
+ * - `--cache on`: give W1, W2 and W5's repositories Repository's opt-in state
+ *   cache (default `off`: every command reads its stream first).
  */
 import pg from "pg"
 import * as Chronicle from "./Chronicle.js"
@@ -105,6 +107,12 @@ const sideOption = (): "chronicle" | "raw" | "both" => {
   throw new Error(`--side must be chronicle, raw or both, got "${side}"`)
 }
 
+const cacheOption = (): boolean => {
+  const cache = argument("cache") ?? "off"
+  if (cache === "on" || cache === "off") return cache === "on"
+  throw new Error(`--cache must be on or off, got "${cache}"`)
+}
+
 const tracerOption = (): boolean => {
   const tracer = argument("tracer") ?? "on"
   if (tracer === "on" || tracer === "off") return tracer === "on"
@@ -125,12 +133,12 @@ const main = async () => {
   const url = new URL(databaseUrl)
   url.searchParams.set("options", `-c search_path=${schema}`)
   console.log(
-    `bench: schema ${schema}, ${runs} run(s), pools of ${poolSize}, workloads ${only.join(" ")}, tracer ${tracerOption() ? "on" : "off"}`
+    `bench: schema ${schema}, ${runs} run(s), pools of ${poolSize}, workloads ${only.join(" ")}, tracer ${tracerOption() ? "on" : "off"}, cache ${cacheOption() ? "on" : "off"}`
   )
   let chronicle: Chronicle.ChronicleBench | undefined
   let raw: Raw.RawBench | undefined
   try {
-    chronicle = await Chronicle.make(url.toString(), poolSize, { tracer: tracerOption() })
+    chronicle = await Chronicle.make(url.toString(), poolSize, { tracer: tracerOption(), cache: cacheOption() })
     raw = Raw.make(url.toString(), poolSize)
     const c = chronicle
     const r = raw
