@@ -353,3 +353,26 @@ describe("Projection.catchUp checkpoints", () => {
     }).pipe(Effect.provide(stores))
   )
 })
+
+describe("Projections run independently", () => {
+  it.live("a slow projection holds back neither another projection nor the writers", () =>
+    Effect.gen(function* () {
+      // in memory a commit cannot be interrupted, so "slow" rather than stuck forever
+      const stuck = yield* makeTotals({ name: "stuck", onApply: Effect.sleep("1 second") })
+      const healthy = yield* makeTotals({ name: "healthy" })
+      yield* seed(2, 3)
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          yield* Layer.build(
+            Layer.merge(Projection.layer(stuck.projection, fast), Projection.layer(healthy.projection, fast))
+          )
+          const last = yield* seed(1, 4, "later")
+          yield* Projection.waitFor("healthy", last, { timeout: "5 seconds" })
+          expect((yield* Ref.get(healthy.totals)).get("Counter-later0")).toBe(expectedTotal(4))
+          const stuckError = yield* Effect.flip(Projection.waitFor("stuck", last, { timeout: "200 millis" }))
+          expect(stuckError._tag).toBe("ProjectionTimeout")
+        })
+      )
+    }).pipe(Effect.provide(stores))
+  )
+})
