@@ -42,7 +42,6 @@ import {
   DateTime,
   Duration,
   Effect,
-  Either,
   Layer,
   Option,
   PubSub,
@@ -53,8 +52,9 @@ import {
 import type { AppendInput, Driver, DriverError, WriteOutcome } from "./internal/driver.js"
 import { catchSqlDefects, isStaleConnection, toStoreError } from "./internal/errors.js"
 import * as Pg from "./internal/pg.js"
+import { configError, prepare } from "./internal/setup.js"
 import * as Sqlite from "./internal/sqlite.js"
-import * as Tables from "./internal/tables.js"
+import type * as Tables from "./internal/tables.js"
 import * as SqlMigrations from "./SqlMigrations.js"
 
 /**
@@ -114,8 +114,6 @@ const channelName = (schema: string, prefix: string): string => {
     ? full
     : `chronicle_events_${createHash("sha256").update(full).digest("hex").slice(0, 32)}`
 }
-
-const configError = (reason: string) => new EventStore.StoreError({ operation: "configure", reason, cause: null })
 
 const makeDriver = Effect.fn("Chronicle.SqlEventStore.makeDriver")(
   function* (sql: SqlClient.SqlClient, tables: Tables.Tables) {
@@ -197,12 +195,7 @@ export const make: (
 ) => Effect.Effect<EventStore.EventStore["Type"], EventStore.StoreError, SqlClient.SqlClient> = Effect.fn(
   "Chronicle.SqlEventStore.make"
 )(function* (options?: Options) {
-  const tables = yield* Either.match(Tables.make(options?.tablePrefix), {
-    onLeft: (reason) => Effect.fail(configError(reason)),
-    onRight: Effect.succeed
-  })
-  if (options?.migrate !== false) yield* SqlMigrations.run({ tablePrefix: tables.prefix })
-  const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+  const { tables, sql } = yield* prepare("event store", options)
   const driver = yield* makeDriver(sql, tables)
   const batchSize = clampBatch(options?.batchSize, defaultBatchSize)
   const pollInterval = options?.pollInterval ?? "1 second"

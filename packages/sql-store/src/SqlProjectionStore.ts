@@ -18,12 +18,12 @@
  *
  * @since 0.1.0
  */
-import { Event, EventStore, Position, ProjectionStore, StreamId } from "@chronicle/core"
-import * as SqlClient from "@effect/sql/SqlClient"
+import { Event, type EventStore, Position, ProjectionStore, StreamId } from "@chronicle/core"
+import type * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Duration, Effect, Either, Layer, Option, type ParseResult, Schema } from "effect"
+import { Duration, Effect, Layer, Option, type ParseResult, Schema } from "effect"
 import { catchSqlDefects, toStoreError } from "./internal/errors.js"
-import * as Tables from "./internal/tables.js"
+import { prepare } from "./internal/setup.js"
 import * as SqlMigrations from "./SqlMigrations.js"
 
 /**
@@ -134,8 +134,6 @@ const toParked = (row: typeof PgParkedRow.Type): ProjectionStore.ParkedEvent => 
 
 const encodeEvent = Schema.encode(Schema.parseJson(StoredEventJson))
 
-const configError = (reason: string) => new EventStore.StoreError({ operation: "configure", reason, cause: null })
-
 /** Tells the body's own failures apart from the transaction's (BEGIN, lock). */
 class BodyFailure<E> {
   readonly _tag = "BodyFailure"
@@ -165,17 +163,8 @@ export const make: (
 ) => Effect.Effect<ProjectionStore.ProjectionStore["Type"], EventStore.StoreError, SqlClient.SqlClient> = Effect.fn(
   "Chronicle.SqlProjectionStore.make"
 )(function* (options?: Options) {
-  const tables = yield* Either.match(Tables.make(options?.tablePrefix), {
-    onLeft: (reason) => Effect.fail(configError(reason)),
-    onRight: Effect.succeed
-  })
-  if (options?.migrate !== false) yield* SqlMigrations.run({ tablePrefix: tables.prefix })
-  const sql = (yield* SqlClient.SqlClient).withoutTransforms()
-  const pg = yield* sql.onDialectOrElse({
-    pg: () => Effect.succeed(true),
-    sqlite: () => Effect.succeed(false),
-    orElse: () => Effect.fail(configError("Chronicle's SQL projection store supports PostgreSQL and SQLite only"))
-  })
+  const { tables, sql, dialect } = yield* prepare("projection store", options)
+  const pg = dialect === "pg"
   const projections = sql(tables.projectionsName)
   const parkedTable = sql(tables.parkedName)
   // The database clock: every process judges leases by the same time.

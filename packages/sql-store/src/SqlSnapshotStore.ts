@@ -15,10 +15,10 @@
  * @since 0.1.0
  */
 import { EventStore, Position, Snapshot, StreamId } from "@chronicle/core"
-import * as SqlClient from "@effect/sql/SqlClient"
-import { DateTime, Effect, Either, Layer, Option, Schema } from "effect"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import { DateTime, Effect, Layer, Option, Schema } from "effect"
 import { catchSqlDefects, toStoreError } from "./internal/errors.js"
-import * as Tables from "./internal/tables.js"
+import { prepare } from "./internal/setup.js"
 import * as SqlMigrations from "./SqlMigrations.js"
 
 /**
@@ -76,8 +76,6 @@ const toSnapshot = (row: typeof SqliteRow.Type): Snapshot.Snapshot => ({
   recordedAt: row.recorded_at
 })
 
-const configError = (reason: string) => new EventStore.StoreError({ operation: "configure", reason, cause: null })
-
 /**
  * Builds the snapshot store's `load` and `save` over the `SqlClient` in the
  * context (running the migrations first unless `migrate: false`), with
@@ -99,17 +97,7 @@ const configError = (reason: string) => new EventStore.StoreError({ operation: "
  * @category constructors
  */
 export const make = Effect.fn("Chronicle.SqlSnapshotStore.make")(function* (options?: Options) {
-  const tables = yield* Either.match(Tables.make(options?.tablePrefix), {
-    onLeft: (reason) => Effect.fail(configError(reason)),
-    onRight: Effect.succeed
-  })
-  if (options?.migrate !== false) yield* SqlMigrations.run({ tablePrefix: tables.prefix })
-  const sql = (yield* SqlClient.SqlClient).withoutTransforms()
-  const dialect = yield* sql.onDialectOrElse({
-    pg: () => Effect.succeed("pg" as const),
-    sqlite: () => Effect.succeed("sqlite" as const),
-    orElse: () => Effect.fail(configError("Chronicle's SQL snapshot store supports PostgreSQL and SQLite only"))
-  })
+  const { tables, sql, dialect } = yield* prepare("snapshot store", options)
   const table = sql(tables.snapshotsName)
 
   const load = Effect.fn("Chronicle.SqlSnapshotStore.load")(
