@@ -138,6 +138,7 @@ export class ProjectionStore extends Context.Tag("@chronicle/core/ProjectionStor
     /** Takes or renews the lease for `ttl`; `false` when another owner holds a live lease. */
     readonly acquireLease: (key: Key, owner: string, ttl: Duration.Duration) => Effect.Effect<boolean, StoreError>
     readonly releaseLease: (key: Key, owner: string) => Effect.Effect<void, StoreError>
+    /** Sets an event aside with its reason; parking the same event again replaces the reason. */
     readonly park: (key: Key, event: StoredEvent, reason: string) => Effect.Effect<void, StoreError>
     readonly parked: (key: Key) => Effect.Effect<ReadonlyArray<ParkedEvent>, StoreError>
     readonly unpark: (key: Key, eventId: string) => Effect.Effect<void, StoreError>
@@ -260,7 +261,13 @@ export const makeMemory: Effect.Effect<ProjectionStore["Type"]> = Effect.sync(()
     park: (key, event, reason) =>
       Effect.flatMap(DateTime.now, (parkedAt) =>
         Effect.sync(() => {
-          records.get(keyOf(key))?.parked.push({ key, event, reason, parkedAt })
+          // one entry per event: parking it again replaces its reason (as the SQL store does)
+          const entry = records.get(keyOf(key))
+          if (entry === undefined) return
+          entry.parked = [
+            ...entry.parked.filter((p) => p.event.eventId !== event.eventId),
+            { key, event, reason, parkedAt }
+          ]
         })
       ),
     parked: (key) => Effect.sync(() => [...(records.get(keyOf(key))?.parked ?? [])]),
