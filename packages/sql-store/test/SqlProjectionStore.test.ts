@@ -30,8 +30,7 @@ import { backends, freshFile } from "./support/backends.js"
 import * as ReadModel from "./support/readModel.js"
 import { Deposit, Open, Wallet } from "./support/Wallet.js"
 
-// Core's catchUp with the default waitForLease (0) times out before the first
-// lease query answers on PostgreSQL (see the report): give it time.
+// A runner of an earlier test may still be releasing the lease: wait for it.
 const waitForLease = "5 seconds"
 
 const fast = { pollInterval: "20 millis", leaseTtl: "300 millis", retry: Schedule.recurs(2) } as const
