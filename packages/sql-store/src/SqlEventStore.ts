@@ -37,6 +37,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { PgClient } from "@effect/sql-pg/PgClient"
 import {
   Chunk,
+  Clock,
   Config,
   type ConfigError,
   DateTime,
@@ -169,6 +170,8 @@ const span =
   <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     Effect.withSpan(effect, name, { captureStackTrace: false })
 
+const liveClock = Clock.make()
+
 const validExact = (expected: ExpectedVersion.ExpectedVersion): boolean =>
   expected._tag !== "Exact" || (Number.isSafeInteger(expected.version) && expected.version >= 0)
 
@@ -212,7 +215,10 @@ export const make: (
   const reconnecting = <A>(effect: Effect.Effect<A, DriverError>): Effect.Effect<A, DriverError> =>
     Effect.catchIf(effect, isStaleConnection, (error) =>
       Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (transaction) =>
-        Option.isSome(transaction) ? Effect.fail(error) : Effect.zipRight(Effect.sleep("25 millis"), effect)
+        Option.isSome(transaction)
+          ? Effect.fail(error)
+          : // real time, even under a test clock: the pause waits on the pool, not the application
+            Effect.zipRight(Effect.withClock(Effect.sleep("25 millis"), liveClock), effect)
       )
     )
 

@@ -28,6 +28,9 @@ import { Clock, DateTime, Duration, Effect, Option, Schema, Stream } from "effec
 import { type AppendInput, activeFilter, type Driver, type DriverError, type WriteOutcome } from "./driver.js"
 import { constraintName, inconsistent, sqlState, toStoreError } from "./errors.js"
 import * as Rows from "./rows.js"
+
+const liveClock = Clock.make()
+
 import type { Tables } from "./tables.js"
 
 const WriteRow = Schema.Struct({
@@ -239,19 +242,24 @@ export const make = (options: {
   // may still be running and hide it: wait for the transactions that were
   // running at the start, briefly, so that readAll and head read your writes.
   // Inside a transaction that has written, there is nothing to wait for.
+  // The wait is bounded by real time even under a test clock: it waits on
+  // other database sessions, not on the application's notion of time.
   const settle = (timeout: Duration.Duration) =>
-    Effect.gen(function* () {
-      const start = (yield* snapshot)[0]
-      if (start === undefined || start.own || start.xmin >= start.xmax) return
-      const deadline = (yield* Clock.currentTimeMillis) + Duration.toMillis(timeout)
-      let delay = 1
-      while ((yield* Clock.currentTimeMillis) < deadline) {
-        yield* Effect.sleep(Duration.millis(delay))
-        delay = Math.min(delay * 2, 20)
-        const now = (yield* snapshot)[0]
-        if (now === undefined || now.xmin >= start.xmax) return
-      }
-    })
+    Effect.withClock(
+      Effect.gen(function* () {
+        const start = (yield* snapshot)[0]
+        if (start === undefined || start.own || start.xmin >= start.xmax) return
+        const deadline = (yield* Clock.currentTimeMillis) + Duration.toMillis(timeout)
+        let delay = 1
+        while ((yield* Clock.currentTimeMillis) < deadline) {
+          yield* Effect.sleep(Duration.millis(delay))
+          delay = Math.min(delay * 2, 20)
+          const now = (yield* snapshot)[0]
+          if (now === undefined || now.xmin >= start.xmax) return
+        }
+      }),
+      liveClock
+    )
 
   const wakeups = Option.match(options.pg, {
     onNone: () => Stream.never,
