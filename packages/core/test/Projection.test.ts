@@ -49,7 +49,9 @@ const makeTotals = (options?: {
   })
 
 const stores = Layer.merge(InMemoryEventStore.layer, ProjectionStore.layerMemory)
-const fast = { pollInterval: "20 millis", leaseTtl: "300 millis", retry: Schedule.recurs(2) } as const
+// Leases long enough that a loaded machine never lets one lapse mid-commit: in memory a
+// commit cannot be undone, so a lapsed lease could let a second runner apply an event again.
+const fast = { pollInterval: "20 millis", leaseTtl: "3 seconds", retry: Schedule.recurs(2) } as const
 
 const seed = (counters: number, increments: number, prefix = "c") =>
   Effect.gen(function* () {
