@@ -72,6 +72,36 @@ const accountIdOf = (streamId: string): string =>
  */
 export const tableName = (base: string, version: number): string => `bank_${base}_v${version}`
 
+/**
+ * The lifecycle of a read model's tables, one set per projection version:
+ * `setup` creates them, `reset` empties them and `teardown` drops them, in
+ * the order given.
+ */
+const readModelTables = (
+  tables: ReadonlyArray<{
+    readonly base: string
+    readonly create: (sql: SqlClient.SqlClient, table: string) => Effect.Effect<unknown, SqlError>
+  }>
+) => {
+  const each =
+    (
+      run: (
+        sql: SqlClient.SqlClient,
+        table: string,
+        create: (typeof tables)[number]["create"]
+      ) => Effect.Effect<unknown, SqlError>
+    ) =>
+    (context: Projection.Context) =>
+      Effect.flatMap(SqlClient.SqlClient, (sql) =>
+        Effect.forEach(tables, (t) => run(sql, tableName(t.base, context.version), t.create), { discard: true })
+      )
+  return {
+    setup: each((sql, table, create) => create(sql, table)),
+    reset: each((sql, table) => sql`DELETE FROM ${sql(table)}`),
+    teardown: each((sql, table) => sql`DROP TABLE IF EXISTS ${sql(table)}`)
+  }
+}
+
 /** pg returns BIGINT columns as strings, SQLite as numbers. */
 const Integer = Schema.Union(Schema.Number, Schema.NumberFromString)
 
@@ -142,24 +172,18 @@ export const Balances: BankProjection = Projection.make({
   events: Account.AccountEvent,
   codec: Account.Account.codec,
   categories: [category],
-  setup: (context) =>
-    Effect.flatMap(SqlClient.SqlClient, (sql) =>
-      Effect.asVoid(sql`CREATE TABLE IF NOT EXISTS ${sql(tableName(balancesTable, context.version))} (
+  ...readModelTables([
+    {
+      base: balancesTable,
+      create: (sql, table) => sql`CREATE TABLE IF NOT EXISTS ${sql(table)} (
         account_id TEXT PRIMARY KEY,
         owner TEXT NOT NULL,
         overdraft_limit BIGINT NOT NULL,
         balance BIGINT NOT NULL,
         status TEXT NOT NULL,
-        last_version INTEGER NOT NULL)`)
-    ),
-  reset: (context) =>
-    Effect.flatMap(SqlClient.SqlClient, (sql) =>
-      Effect.asVoid(sql`DELETE FROM ${sql(tableName(balancesTable, context.version))}`)
-    ),
-  teardown: (context) =>
-    Effect.flatMap(SqlClient.SqlClient, (sql) =>
-      Effect.asVoid(sql`DROP TABLE IF EXISTS ${sql(tableName(balancesTable, context.version))}`)
-    ),
+        last_version INTEGER NOT NULL)`
+    }
+  ]),
   handleBatch: (events, context) =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
@@ -312,9 +336,10 @@ export const Statements: BankProjection = Projection.make({
   events: Account.AccountEvent,
   codec: Account.Account.codec,
   categories: [category],
-  setup: (context) =>
-    Effect.flatMap(SqlClient.SqlClient, (sql) =>
-      Effect.asVoid(sql`CREATE TABLE IF NOT EXISTS ${sql(tableName(statementsTable, context.version))} (
+  ...readModelTables([
+    {
+      base: statementsTable,
+      create: (sql, table) => sql`CREATE TABLE IF NOT EXISTS ${sql(table)} (
         account_id TEXT NOT NULL,
         version INTEGER NOT NULL,
         event_id TEXT NOT NULL,
@@ -322,16 +347,9 @@ export const Statements: BankProjection = Projection.make({
         type TEXT NOT NULL,
         amount BIGINT NOT NULL,
         balance_after BIGINT NOT NULL,
-        PRIMARY KEY (account_id, version))`)
-    ),
-  reset: (context) =>
-    Effect.flatMap(SqlClient.SqlClient, (sql) =>
-      Effect.asVoid(sql`DELETE FROM ${sql(tableName(statementsTable, context.version))}`)
-    ),
-  teardown: (context) =>
-    Effect.flatMap(SqlClient.SqlClient, (sql) =>
-      Effect.asVoid(sql`DROP TABLE IF EXISTS ${sql(tableName(statementsTable, context.version))}`)
-    ),
+        PRIMARY KEY (account_id, version))`
+    }
+  ]),
   handleBatch: (events, context) =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
@@ -475,34 +493,23 @@ export const DailyTotals: Projection.Projection<
   events: MoneyMoved,
   codec: EventCodec.make(MoneyMoved, { upcasters: [Account.depositedV1toV2] }),
   categories: [category],
-  setup: (context) =>
-    Effect.flatMap(SqlClient.SqlClient, (sql) =>
-      Effect.zipRight(
-        sql`CREATE TABLE IF NOT EXISTS ${sql(tableName(totalsTable, context.version))} (
-          day TEXT PRIMARY KEY,
-          deposits BIGINT NOT NULL,
-          withdrawals BIGINT NOT NULL,
-          net BIGINT NOT NULL,
-          transactions BIGINT NOT NULL)`,
-        Effect.asVoid(sql`CREATE TABLE IF NOT EXISTS ${sql(tableName(ledgerTable, context.version))} (
-          event_id TEXT PRIMARY KEY,
-          day TEXT NOT NULL)`)
-      )
-    ),
-  reset: (context) =>
-    Effect.flatMap(SqlClient.SqlClient, (sql) =>
-      Effect.zipRight(
-        sql`DELETE FROM ${sql(tableName(totalsTable, context.version))}`,
-        Effect.asVoid(sql`DELETE FROM ${sql(tableName(ledgerTable, context.version))}`)
-      )
-    ),
-  teardown: (context) =>
-    Effect.flatMap(SqlClient.SqlClient, (sql) =>
-      Effect.zipRight(
-        sql`DROP TABLE IF EXISTS ${sql(tableName(totalsTable, context.version))}`,
-        Effect.asVoid(sql`DROP TABLE IF EXISTS ${sql(tableName(ledgerTable, context.version))}`)
-      )
-    ),
+  ...readModelTables([
+    {
+      base: totalsTable,
+      create: (sql, table) => sql`CREATE TABLE IF NOT EXISTS ${sql(table)} (
+        day TEXT PRIMARY KEY,
+        deposits BIGINT NOT NULL,
+        withdrawals BIGINT NOT NULL,
+        net BIGINT NOT NULL,
+        transactions BIGINT NOT NULL)`
+    },
+    {
+      base: ledgerTable,
+      create: (sql, table) => sql`CREATE TABLE IF NOT EXISTS ${sql(table)} (
+        event_id TEXT PRIMARY KEY,
+        day TEXT NOT NULL)`
+    }
+  ]),
   handleBatch: (events, context) =>
     Effect.gen(function* () {
       if (events.length === 0) return
