@@ -20,7 +20,7 @@
  *
  * @internal
  */
-import { type Backend, Position } from "@chronicle/core"
+import { Position } from "@chronicle/core"
 import type { SqlClient } from "@effect/sql/SqlClient"
 import type * as Statement from "@effect/sql/Statement"
 import type { PgClient } from "@effect/sql-pg/PgClient"
@@ -171,16 +171,7 @@ export const make = (options: {
           FROM ${events} WHERE event_id = ANY(${eventIds}::uuid[])`,
         decodeExistingRows
       ),
-      (rows) =>
-        rows.map(
-          (r): Backend.ExistingEvent => ({
-            eventId: r.event_id,
-            streamId: r.stream_id,
-            version: r.stream_version,
-            position: Position.make(r.transaction_id, r.position),
-            recordedAt: r.recorded_at
-          })
-        )
+      (rows) => rows.map((r) => Rows.toExistingEvent(r, r.transaction_id))
     )
 
   const streamVersion = (streamId: string) =>

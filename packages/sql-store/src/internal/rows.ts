@@ -105,6 +105,29 @@ export const SqliteExistingRow = Schema.Struct({
   recorded_at: Schema.DateTimeUtc
 })
 
+/**
+ * A stored event found by its id, as the idempotency check needs it; `commit`
+ * is the transaction id on PostgreSQL, `0n` on SQLite.
+ *
+ * @internal
+ */
+export const toExistingEvent = (
+  row: {
+    readonly event_id: string
+    readonly stream_id: string
+    readonly stream_version: number
+    readonly position: bigint
+    readonly recorded_at: DateTime.Utc
+  },
+  commit: bigint
+): Backend.ExistingEvent => ({
+  eventId: row.event_id,
+  streamId: row.stream_id,
+  version: row.stream_version,
+  position: Position.make(commit, row.position),
+  recordedAt: row.recorded_at
+})
+
 /** A driver row, as an object whose columns may be read (row decoding). @internal */
 export type RawRow = { readonly [column: string]: unknown }
 

@@ -12,7 +12,7 @@
  *
  * @internal
  */
-import { type Backend, Position } from "@chronicle/core"
+import { Position } from "@chronicle/core"
 import type { SqlClient } from "@effect/sql/SqlClient"
 import { DateTime, Effect, Schema, Stream } from "effect"
 import { type AppendInput, activeFilter, type Driver, type DriverError, type WriteOutcome } from "./driver.js"
@@ -114,16 +114,7 @@ export const make = (options: { readonly sql: SqlClient; readonly tables: Tables
           WHERE event_id IN (SELECT value FROM json_each(${JSON.stringify(eventIds)}))`,
         decodeExistingRows
       ),
-      (rows) =>
-        rows.map(
-          (r): Backend.ExistingEvent => ({
-            eventId: r.event_id,
-            streamId: r.stream_id,
-            version: r.stream_version,
-            position: Position.make(0n, r.position),
-            recordedAt: r.recorded_at
-          })
-        )
+      (rows) => rows.map((r) => Rows.toExistingEvent(r, 0n))
     )
 
   const streamVersion = (streamId: string) =>
