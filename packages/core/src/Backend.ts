@@ -9,9 +9,15 @@
  */
 import { Chunk, type DateTime, Duration, Effect, Option, Queue, Stream } from "effect"
 import type { EventData, EventMetadata, StoredEvent } from "./Event.js"
-import { type AppendOptions, type AppendResult, InvalidAppendError, type StoreError } from "./EventStore.js"
+import {
+  type AppendOptions,
+  type AppendResult,
+  type EventFilter,
+  InvalidAppendError,
+  type StoreError
+} from "./EventStore.js"
 import type * as Position from "./Position.js"
-import type { StreamId } from "./StreamId.js"
+import * as StreamId from "./StreamId.js"
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
@@ -42,7 +48,7 @@ export interface PreparedEvent extends EventData {
  * @category validation
  */
 export const prepareAppend = (
-  streamId: StreamId,
+  streamId: StreamId.StreamId,
   events: ReadonlyArray<EventData>
 ): Effect.Effect<ReadonlyArray<PreparedEvent>, InvalidAppendError> =>
   Effect.suspend(() => {
@@ -127,7 +133,7 @@ export interface ExistingEvent {
  * @category idempotency
  */
 export const idempotentResult = (
-  streamId: StreamId,
+  streamId: StreamId.StreamId,
   eventIds: ReadonlyArray<string>,
   existing: ReadonlyArray<ExistingEvent>
 ): Effect.Effect<Option.Option<AppendResult>, InvalidAppendError> => {
@@ -173,6 +179,27 @@ export const deepFreeze = <A>(value: A): A => {
     for (const inner of Object.values(value)) deepFreeze(inner)
   }
   return value
+}
+
+/**
+ * A predicate for an `EventFilter`: the event's stream category and type are
+ * among those listed (an empty or missing list admits everything).
+ *
+ * @example
+ * ```ts
+ * import { Backend } from "@chronicle/core"
+ *
+ * const accountsOnly = Backend.matches({ categories: ["Account"] })
+ * ```
+ * @since 0.1.0
+ * @category subscriptions
+ */
+export const matches = (filter: EventFilter): ((event: StoredEvent) => boolean) => {
+  const categories = filter.categories !== undefined && filter.categories.length > 0 ? new Set(filter.categories) : null
+  const types = filter.types !== undefined && filter.types.length > 0 ? new Set(filter.types) : null
+  return (event) =>
+    (categories === null || categories.has(StreamId.category(event.streamId))) &&
+    (types === null || types.has(event.type))
 }
 
 /**

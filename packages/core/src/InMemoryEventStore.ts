@@ -20,17 +20,9 @@ import {
 import * as ExpectedVersion from "./ExpectedVersion.js"
 import * as InlineProjection from "./InlineProjection.js"
 import * as Position from "./Position.js"
-import * as StreamId from "./StreamId.js"
+import type * as StreamId from "./StreamId.js"
 
 const defaultBatchSize = 500
-
-const matches = (filter: EventFilter) => {
-  const categories = filter.categories !== undefined && filter.categories.length > 0 ? new Set(filter.categories) : null
-  const types = filter.types !== undefined && filter.types.length > 0 ? new Set(filter.types) : null
-  return (event: StoredEvent): boolean =>
-    (categories === null || categories.has(StreamId.category(event.streamId))) &&
-    (types === null || types.has(event.type))
-}
 
 /**
  * Builds an in-memory `EventStore`. Each call makes an empty, independent store.
@@ -162,7 +154,7 @@ export const make: Effect.Effect<EventStore["Type"]> = Effect.gen(function* () {
     (filter: EventFilter): Backend.ReadBatch =>
     (from, limit) =>
       Effect.sync(() => {
-        const keep = matches(filter)
+        const keep = Backend.matches(filter)
         const out: Array<StoredEvent> = []
         for (let i = Number(from.sequence); i < all.length && out.length < limit; i++) {
           const event = all[i]

@@ -22,11 +22,11 @@
  * @since 0.1.0
  */
 import { Context, Effect, Either, Layer } from "effect"
+import * as Backend from "./Backend.js"
 import type { StoredEvent } from "./Event.js"
 import type * as EventCodec from "./EventCodec.js"
 import { StoreError } from "./EventStore.js"
 import type { Projection } from "./Projection.js"
-import * as StreamId from "./StreamId.js"
 
 /**
  * The inline projections an event store applies during appends.
@@ -81,22 +81,16 @@ export const layer = <E extends EventCodec.Tagged, Err, R>(
 ): Layer.Layer<InlineProjections, never, R> =>
   Layer.effect(
     InlineProjections,
-    Effect.map(Effect.context<R>(), (context) =>
-      InlineProjections.of({
+    Effect.map(Effect.context<R>(), (context) => {
+      // built once: each projection's filter (its types are never empty, being a union's)
+      const selecting = projections.map((projection) => ({ projection, selects: Backend.matches(projection.filter) }))
+      return InlineProjections.of({
         names: projections.map((p) => p.name),
         apply: (events) =>
           Effect.forEach(
-            projections,
-            (projection) => {
-              const categories = projection.filter.categories
-              const types = new Set(projection.filter.types)
-              const selected = events.filter(
-                (e) =>
-                  types.has(e.type) &&
-                  (categories === undefined ||
-                    categories.length === 0 ||
-                    categories.includes(StreamId.category(e.streamId)))
-              )
+            selecting,
+            ({ projection, selects }) => {
+              const selected = events.filter(selects)
               if (selected.length === 0) return Effect.void
               const fail = (reason: string) =>
                 new StoreError({ operation: `inline projection ${projection.name}`, reason, cause: null })
@@ -113,5 +107,5 @@ export const layer = <E extends EventCodec.Tagged, Err, R>(
             { discard: true }
           ).pipe(Effect.provide(context))
       })
-    )
+    })
   )
