@@ -199,12 +199,44 @@ export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
 }
 
 /**
+ * An append whose outcome is unknown: the request may or may not have been
+ * committed (typically the connection died after the statement was sent and
+ * before its answer arrived, and reconnecting failed too). Unlike a
+ * `StoreError`, it does not mean "nothing was written".
+ *
+ * Retrying is safe only with the same event ids (for a repository command:
+ * the same `commandId`): the store then returns the first result if the
+ * events were committed, or writes them now if they were not.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { EventStore } from "@chronicle/core"
+ *
+ * const explain = (e: EventStore.UnknownOutcomeError) =>
+ *   Effect.logWarning(`${e.message}: retry with the same command id`)
+ * ```
+ * @since 0.2.0
+ * @category errors
+ */
+export class UnknownOutcomeError extends Schema.TaggedError<UnknownOutcomeError>()("UnknownOutcomeError", {
+  operation: Schema.String,
+  streamId: Schema.String,
+  reason: Schema.String,
+  cause: Schema.Defect
+}) {
+  override get message(): string {
+    return `The outcome of the ${this.operation} to ${this.streamId} is unknown (it may have been committed): ${this.reason}`
+  }
+}
+
+/**
  * The errors an append can fail with.
  *
  * @since 0.1.0
  * @category errors
  */
-export type AppendError = ConcurrencyError | InvalidAppendError | StoreError
+export type AppendError = ConcurrencyError | InvalidAppendError | StoreError | UnknownOutcomeError
 
 /**
  * The event store service.

@@ -27,7 +27,8 @@ import {
   EventStore,
   type InvalidAppendError,
   type ReadStreamOptions,
-  type StoreError
+  type StoreError,
+  type UnknownOutcomeError
 } from "./EventStore.js"
 import * as ExpectedVersion from "./ExpectedVersion.js"
 import type { Position } from "./Position.js"
@@ -70,6 +71,7 @@ export type ExecuteError =
   | ConcurrencyError
   | InvalidAppendError
   | StoreError
+  | UnknownOutcomeError
   | EventDecodeError
   | EventEncodeError
 
