@@ -13,6 +13,15 @@
  *   when none is set.
  * - Commands are validated against the aggregate's command Schema, so bad
  *   input is a typed `InvalidCommandError`, never a defect.
+ * - A command is always decided on the state at exactly the version its
+ *   events are appended against: a cached or caller-supplied version never
+ *   lets a decision made on older state through.
+ * - A snapshot is checked against the stream it claims (its version lies
+ *   within the stream, and the event at that version has the snapshot's
+ *   position) before it is used; one that does not match is ignored with a
+ *   warning. A snapshot's *content* is trusted as a cache: `verify` folds the
+ *   whole stream and compares it with every stored snapshot, to detect
+ *   tampering.
  *
  * @since 0.1.0
  */
@@ -23,7 +32,7 @@ import type { EventDecodeError, EventEncodeError, RecordedEvent, StoredEvent, Us
 import * as EventCodec from "./EventCodec.js"
 import {
   type AppendResult,
-  type ConcurrencyError,
+  ConcurrencyError,
   EventStore,
   type InvalidAppendError,
   type ReadStreamOptions,
@@ -35,6 +44,7 @@ import type { Position } from "./Position.js"
 import * as PositionModule from "./Position.js"
 import * as Snapshot from "./Snapshot.js"
 import * as StreamId from "./StreamId.js"
+import * as TimeTravel from "./TimeTravel.js"
 
 /**
  * A command did not pass the aggregate's command Schema, or named an invalid
@@ -96,8 +106,12 @@ export interface ExecuteOptions {
    */
   readonly commandId?: string | undefined
   /**
-   * The version the caller last saw (for example in a form it rendered). When
-   * given, a conflict fails at once instead of being retried.
+   * The version the caller last saw (for example in a form it rendered). The
+   * command is then decided on the state at exactly this version and appended
+   * against it: when the stream is at another version, `execute` fails at once
+   * with a `ConcurrencyError` (carrying the actual version), without deciding
+   * and without retrying. A negative or fractional version is an
+   * `InvalidCommandError`.
    */
   readonly expectedVersion?: number | undefined
   /** Free metadata stored on every event this command appends. */
@@ -152,20 +166,29 @@ export interface Options<S = unknown> {
    */
   readonly retry?: Schedule.Schedule<unknown, unknown> | undefined
   /**
+   * Keep the state of recently used streams in memory (an LRU of `capacity`
+   * streams). A command on a cached stream then appends at once with the
+   * cached version, without reading the stream first: one round trip
+   * instead of two. Correctness does not depend on the cache, also with
+   * other processes writing to the same streams:
+   * - a decision is appended with the exact version of the state it was made
+   *   on, so a stale entry can only make the append conflict;
+   * - that conflict reads only the newer events and decides again, once,
+   *   whatever the `retry` schedule (without the cache the command would have
+   *   read them first); a conflict that remains evicts the entry;
+   * - with an explicit `expectedVersion` that differs from the cached
+   *   version, the newer events are read before anything is decided;
+   * - a domain error or an empty decision made on a cached state is
+   *   confirmed against the stream before it is returned.
+   *
+   * Off by default.
+   */
+  readonly cache?: { readonly capacity: number } | undefined
+  /**
    * When to write snapshots (the aggregate must declare its `state` Schema and
    * a `SnapshotStore` must be in context). Snapshots are read whenever both
    * exist, whatever the strategy.
    */
-  /**
-   * Keep the state of recently used streams in memory (an LRU of `capacity`
-   * streams). A command on a cached stream then appends at once with the
-   * cached version, without reading the stream first: one round trip
-   * instead of two. Correctness does not depend on the cache: a stale entry
-   * makes the append conflict, and the retry reads only the newer events; a
-   * domain error or an empty decision made on a cached state is confirmed
-   * against the stream before it is returned. Off by default.
-   */
-  readonly cache?: { readonly capacity: number } | undefined
   readonly snapshots?:
     | {
         readonly strategy: Snapshot.Strategy<S>
@@ -219,6 +242,98 @@ export interface HistoryEntry<S, E> extends RecordedEvent<E> {
 }
 
 /**
+ * How one stored snapshot compares with the stream it claims, in a
+ * {@link VerifyReport}:
+ * - `matches`: the event at its version has its position, and its state
+ *   equals the fold of the events up to that version (compared through the
+ *   state Schema's encoding);
+ * - `mismatch`: it does not (see `reason` and `differences`); loads ignore a
+ *   snapshot whose version or position does not match, but use one whose
+ *   content alone was changed;
+ * - `ignored`: its state schema version is not the aggregate's, so loads
+ *   never use it;
+ * - `unchecked`: it could not be compared (an event before it does not
+ *   decode, or the aggregate declares no state Schema).
+ *
+ * @since 0.2.0
+ * @category verification
+ */
+export interface SnapshotCheck {
+  readonly version: number
+  readonly position: Position
+  readonly stateVersion: number
+  readonly outcome: "matches" | "mismatch" | "ignored" | "unchecked"
+  /** Why it does not match, or was ignored or unchecked; empty when it matches. */
+  readonly reason: string
+  /** For a state that differs: each difference, `before` being the fold and `after` the snapshot (encoded). */
+  readonly differences: ReadonlyArray<TimeTravel.Change>
+}
+
+/**
+ * One inconsistency {@link Repository.verify} found in a stream.
+ *
+ * @since 0.2.0
+ * @category verification
+ */
+export type VerifyIssue =
+  | {
+      /** The version the store reports for the stream (its `streams` row) is not the last event's. */
+      readonly _tag: "StreamVersionMismatch"
+      readonly eventsVersion: number
+      readonly streamVersion: number
+    }
+  | {
+      /** The events' versions are not contiguous from 1. */
+      readonly _tag: "VersionGap"
+      readonly expected: number
+      readonly found: number
+    }
+  | {
+      /** A stored event does not decode; the fold stops there. */
+      readonly _tag: "UndecodableEvent"
+      readonly version: number
+      readonly position: Position
+      readonly reason: string
+    }
+  | {
+      /** A stored snapshot does not match the stream (see its {@link SnapshotCheck}). */
+      readonly _tag: "SnapshotMismatch"
+      readonly version: number
+      readonly reason: string
+    }
+
+/**
+ * What {@link Repository.verify} found: the fold of every event compared
+ * with the version the store reports and with every stored snapshot.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Repository } from "@chronicle/core"
+ *
+ * const explain = (report: Repository.VerifyReport) =>
+ *   report.consistent
+ *     ? Effect.log(`${report.streamId}: ${report.events} events, ${report.snapshots.length} snapshots, consistent`)
+ *     : Effect.logError(`${report.streamId}: ${report.issues.map((issue) => issue._tag).join(", ")}`)
+ * ```
+ * @since 0.2.0
+ * @category verification
+ */
+export interface VerifyReport {
+  readonly streamId: StreamId.StreamId
+  /** How many events were read. */
+  readonly events: number
+  /** The version of the last event read (0 for none). */
+  readonly eventsVersion: number
+  /** The version the store reports for the stream. */
+  readonly streamVersion: number
+  readonly snapshots: ReadonlyArray<SnapshotCheck>
+  readonly issues: ReadonlyArray<VerifyIssue>
+  /** `true` when no issue was found. */
+  readonly consistent: boolean
+}
+
+/**
  * The default conflict retry: exponential backoff from 5 ms with jitter,
  * capped at 250 ms between attempts, at most 12 retries.
  *
@@ -264,6 +379,13 @@ export interface Repository<S, E extends EventCodec.Tagged, C, Err> {
   readonly events: (id: string) => Stream.Stream<RecordedEvent<E>, LoadError>
   /** Validates an untyped command (from JSON, a form, a CLI) against the command Schema. */
   readonly decodeCommand: (input: unknown) => Effect.Effect<C, InvalidCommandError>
+  /**
+   * Checks one instance's stream: folds every event, and compares the result
+   * with the version the store reports and with every stored snapshot of the
+   * stream (version, position and state). Snapshot content is trusted as a
+   * cache by `load` and `execute`; this is how to detect a tampered one.
+   */
+  readonly verify: (id: string) => Effect.Effect<VerifyReport, InvalidCommandError | StoreError>
 }
 
 /**
@@ -360,6 +482,14 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
           Option.match({
             onNone: () => Effect.succeed(initial),
             onSome: (snapshot) => {
+              if (!Number.isSafeInteger(snapshot.version) || snapshot.version < 1) {
+                return Effect.as(
+                  Effect.logWarning(
+                    `ignoring snapshot of ${streamId}@${snapshot.version}: its version is not a stream version`
+                  ),
+                  initial
+                )
+              }
               if (snapshot.stateVersion !== codec.version) {
                 return Effect.as(
                   Effect.logWarning(
@@ -393,20 +523,23 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
       readonly snapshotVersion: number
     }
 
-    // Folds stored events into a loaded state in one synchronous loop: no
-    // per-event Effect or Stream machinery on the hot path of every command.
+    // Folds stored events (from index `skip` on) into a loaded state in one
+    // synchronous loop: no per-event Effect or Stream machinery on the hot
+    // path of every command.
     const foldStored = (
       from: Loaded,
       events: ReadonlyArray<StoredEvent>,
       inRange: (event: StoredEvent) => boolean,
-      commandId: string | undefined
+      commandId: string | undefined,
+      skip = 0
     ): Either.Either<Loaded, EventDecodeError> => {
       let state = from.state
       let version = from.version
       let position = from.position
       let byCommand = from.byCommand
-      for (const stored of events) {
-        if (!inRange(stored)) break
+      for (let i = skip; i < events.length; i++) {
+        const stored = events[i]
+        if (stored === undefined || !inRange(stored)) break
         const decoded = aggregate.codec.decode(stored)
         if (Either.isLeft(decoded)) return Either.left(decoded.left)
         const recorded = decoded.right
@@ -427,14 +560,27 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
     ): Effect.Effect<Loaded, StoreError | EventDecodeError> =>
       Effect.gen(function* () {
         const bounds = boundsOf(target)
+        const inRange = withinTarget(target)
         const start = yield* startFrom(streamId, bounds)
-        const events = yield* store.readEvents(streamId, { from: start.version + 1, to: bounds?.maxVersion })
-        return yield* foldStored(
-          { ...start, byCommand: [], snapshotVersion: start.version },
-          events,
-          withinTarget(target),
-          commandId
-        )
+        if (start.version > 0) {
+          // Read from the snapshot's own event on: the snapshot is used only if
+          // that event exists and has the snapshot's position (a snapshot of
+          // another stream's past, or a stale or tampered row, does not match).
+          const events = yield* store.readEvents(streamId, { from: start.version, to: bounds?.maxVersion })
+          const mismatch = snapshotMismatch(start, events[0])
+          if (mismatch === undefined) {
+            return yield* foldStored(
+              { ...start, byCommand: [], snapshotVersion: start.version },
+              events,
+              inRange,
+              commandId,
+              1
+            )
+          }
+          yield* Effect.logWarning(`ignoring snapshot of ${streamId}@${start.version}: ${mismatch}`)
+        }
+        const events = yield* store.readEvents(streamId, { from: 1, to: bounds?.maxVersion })
+        return yield* foldStored({ ...initial, byCommand: [], snapshotVersion: 0 }, events, inRange, commandId)
       })
 
     // After a conflict, only the events appended since the last load are read.
@@ -515,10 +661,15 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
     }
     const remember = (streamId: StreamId.StreamId, loaded: Loaded, commandId: string | undefined): void => {
       if (cacheCapacity === undefined) return
-      const previous = cached.get(streamId)?.recentCommands ?? []
+      const existing = cached.get(streamId)
+      const previous = existing?.recentCommands ?? []
       cached.delete(streamId)
       cached.set(streamId, {
-        loaded: { ...loaded, byCommand: [] },
+        // Concurrent commands may finish out of order: never go back to an older state.
+        loaded:
+          existing !== undefined && existing.loaded.version > loaded.version
+            ? existing.loaded
+            : { ...loaded, byCommand: [] },
         recentCommands: commandId === undefined ? previous : [...previous, commandId].slice(-32)
       })
       if (cached.size > cacheCapacity) {
@@ -537,14 +688,24 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
     ): Effect.Effect<ExecuteResult<S, E>, Err | ExecuteError> =>
       Effect.gen(function* () {
         const hit = cache.last === undefined ? recall(streamId) : undefined
-        const fromCache = hit !== undefined && !hit.recentCommands.includes(commandId)
-        const current =
+        let fromCache = hit !== undefined && !hit.recentCommands.includes(commandId)
+        let current =
           cache.last !== undefined
             ? yield* loadNewer(streamId, commandId, cache.last)
-            : fromCache
+            : fromCache && hit !== undefined
               ? hit.loaded
               : yield* loadStream(streamId, commandId)
+        const expected = options?.expectedVersion
+        if (expected !== undefined && expected !== current.version && fromCache) {
+          // The caller saw another version than the cache holds: read what is
+          // newer before deciding anything.
+          current = yield* loadNewer(streamId, commandId, current)
+          fromCache = false
+        }
         cache.last = current
+        const forget = Effect.sync(() => {
+          cached.delete(streamId)
+        })
         // A refusal or an empty decision taken on a cached state stands only if
         // the stream has not moved since: otherwise decide again on fresh state.
         const confirmed = (
@@ -555,10 +716,12 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
                 fresh.version === current.version
                   ? outcome
                   : Effect.zipRight(
-                      Effect.sync(() => {
-                        cache.last = undefined
-                        cached.delete(streamId)
-                      }),
+                      Effect.zipRight(
+                        forget,
+                        Effect.sync(() => {
+                          cache.last = undefined
+                        })
+                      ),
                       attempt(streamId, command, commandId, correlationId, options, cache)
                     )
               )
@@ -575,6 +738,10 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
           duplicate: true
         })
         if (current.byCommand.length > 0) return duplicateOf(current)
+        if (expected !== undefined && expected !== current.version) {
+          // Never decide on a state other than the one the caller expects.
+          return yield* new ConcurrencyError({ streamId, expected: `${expected}`, actual: current.version })
+        }
         const decision = yield* Effect.either(aggregate.decide(command, current.state))
         if (Either.isLeft(decision)) return yield* confirmed(Effect.fail(decision.left))
         const events = Aggregate.decisionEvents(decision.right)
@@ -594,10 +761,24 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
         const data = yield* EventCodec.toEventData(aggregate.codec, events, (index) =>
           Correlation.deterministicId(commandId, streamId, `${index}`)
         )
-        const appended = yield* store.append(streamId, data, {
-          expectedVersion: ExpectedVersion.exact(options?.expectedVersion ?? current.version),
-          metadata: { correlationId, causationId: commandId, user: options?.metadata }
-        })
+        // Always the version of the state the decision was made on.
+        const outcome = yield* Effect.either(
+          store.append(streamId, data, {
+            expectedVersion: ExpectedVersion.exact(current.version),
+            metadata: { correlationId, causationId: commandId, user: options?.metadata }
+          })
+        )
+        if (Either.isLeft(outcome)) {
+          // Whatever went wrong, the cached entry may be stale now.
+          yield* forget
+          if (fromCache && isConcurrencyError(outcome.left)) {
+            // The cached state was stale: read the newer events and decide
+            // again, once, as an uncached command would have from the start.
+            return yield* attempt(streamId, command, commandId, correlationId, options, cache)
+          }
+          return yield* Effect.fail(outcome.left)
+        }
+        const appended = outcome.right
         if (appended.duplicate) return duplicateOf(yield* loadStream(streamId, commandId))
         const state = Aggregate.fold(aggregate, events, current.state)
         const snapshotted = yield* snapshotAfter(streamId, current, state, appended)
@@ -617,8 +798,8 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
         return {
           events,
           state,
-          version: appended.nextExpectedVersion,
-          position: Option.fromNullable(appended.positions[appended.positions.length - 1]),
+          version,
+          position,
           commandId,
           correlationId,
           duplicate: false
@@ -632,6 +813,14 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
     ) {
       const streamId = yield* streamIdOf(id)
       const valid = yield* checkCommand(id, command)
+      const expected = options?.expectedVersion
+      if (expected !== undefined && (!Number.isSafeInteger(expected) || expected < 0)) {
+        return yield* new InvalidCommandError({
+          aggregate: aggregate.name,
+          id,
+          reason: `the expected version ${expected} is not a non-negative integer`
+        })
+      }
       const context = yield* Correlation.current
       const commandId = options?.commandId ?? crypto.randomUUID()
       const correlationId = Option.getOrElse(context.correlationId, () => commandId)
@@ -686,11 +875,151 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
         })
       )
 
+    // Every stored snapshot of a stream, newest first. The SnapshotStore can
+    // only return the newest one within bounds, so this walks down by version.
+    const snapshotsOf = (streamId: StreamId.StreamId): Effect.Effect<ReadonlyArray<Snapshot.Snapshot>, StoreError> =>
+      Effect.gen(function* () {
+        if (Option.isNone(snapshotStore)) return []
+        const found: Array<Snapshot.Snapshot> = []
+        let bound: number | undefined
+        for (;;) {
+          const next = yield* snapshotStore.value.load(
+            streamId,
+            bound === undefined ? undefined : { maxVersion: bound }
+          )
+          if (Option.isNone(next)) return found
+          const snapshot = next.value
+          // A store that ignores the bound would never let this loop end.
+          if (!Number.isFinite(snapshot.version) || (bound !== undefined && snapshot.version > bound)) return found
+          found.push(snapshot)
+          bound = Math.ceil(snapshot.version) - 1
+        }
+      })
+
+    const verify = Effect.fn("Chronicle.Repository.verify")(function* (id: string) {
+      const streamId = yield* streamIdOf(id)
+      const streamVersion = yield* store.streamVersion(streamId)
+      const snapshots = yield* snapshotsOf(streamId)
+      const checks = new Map<Snapshot.Snapshot, SnapshotCheck>()
+      const check = (
+        snapshot: Snapshot.Snapshot,
+        outcome: SnapshotCheck["outcome"],
+        reason: string,
+        differences: ReadonlyArray<TimeTravel.Change> = []
+      ) =>
+        checks.set(snapshot, {
+          version: snapshot.version,
+          position: snapshot.position,
+          stateVersion: snapshot.stateVersion,
+          outcome,
+          reason,
+          differences
+        })
+      const byVersion = new Map<number, Array<Snapshot.Snapshot>>()
+      for (const snapshot of snapshots) {
+        if (Option.isNone(stateCodec)) check(snapshot, "unchecked", "the aggregate declares no state Schema")
+        else if (snapshot.stateVersion !== stateCodec.value.version) {
+          check(
+            snapshot,
+            "ignored",
+            `state version ${snapshot.stateVersion}, the aggregate's is ${stateCodec.value.version}: loads never use it`
+          )
+        } else byVersion.set(snapshot.version, [...(byVersion.get(snapshot.version) ?? []), snapshot])
+      }
+      const compare = (snapshot: Snapshot.Snapshot, event: StoredEvent, state: S): void => {
+        if (Option.isNone(stateCodec)) return
+        const codec = stateCodec.value
+        if (PositionModule.Order(event.position, snapshot.position) !== 0) {
+          return void check(
+            snapshot,
+            "mismatch",
+            `the event at version ${snapshot.version} is at position ${event.position}, the snapshot says ${snapshot.position}`
+          )
+        }
+        const stored = codec.decode(snapshot.state)
+        if (Either.isLeft(stored)) return void check(snapshot, "mismatch", `its state does not decode: ${stored.left}`)
+        const folded = codec.encode(state)
+        const kept = codec.encode(stored.right)
+        if (Either.isLeft(folded) || Either.isLeft(kept)) {
+          return void check(snapshot, "unchecked", "a state does not encode")
+        }
+        const differences = TimeTravel.diff(folded.right, kept.right)
+        if (differences.length === 0) return void check(snapshot, "matches", "")
+        check(snapshot, "mismatch", "its state differs from the fold of the events", differences)
+      }
+
+      const issues: Array<VerifyIssue> = []
+      let state = aggregate.initialState
+      let count = 0
+      let lastVersion = 0
+      let decodable = true
+      yield* store.read(streamId).pipe(
+        Stream.runForEach((stored) =>
+          Effect.sync(() => {
+            count++
+            if (stored.version !== lastVersion + 1) {
+              issues.push({ _tag: "VersionGap", expected: lastVersion + 1, found: stored.version })
+            }
+            lastVersion = stored.version
+            if (!decodable) return
+            const recorded = aggregate.codec.decode(stored)
+            if (Either.isLeft(recorded)) {
+              decodable = false
+              issues.push({
+                _tag: "UndecodableEvent",
+                version: stored.version,
+                position: stored.position,
+                reason: recorded.left.reason
+              })
+              return
+            }
+            state = aggregate.evolve(state, recorded.right.event)
+            for (const snapshot of byVersion.get(stored.version) ?? []) compare(snapshot, stored, state)
+          })
+        )
+      )
+      for (const snapshot of snapshots) {
+        if (checks.has(snapshot)) continue
+        if (decodable || snapshot.version < 1) {
+          check(
+            snapshot,
+            "mismatch",
+            snapshot.version >= 1 && Number.isInteger(snapshot.version)
+              ? `the stream has no event at version ${snapshot.version} (${count} events)`
+              : "its version is not a stream version"
+          )
+        } else check(snapshot, "unchecked", "an event before it does not decode")
+      }
+      if (streamVersion !== lastVersion) {
+        issues.unshift({ _tag: "StreamVersionMismatch", eventsVersion: lastVersion, streamVersion })
+      }
+      const snapshotChecks = snapshots.flatMap((snapshot) => {
+        const found = checks.get(snapshot)
+        return found === undefined ? [] : [found]
+      })
+      for (const found of snapshotChecks) {
+        if (found.outcome === "mismatch") {
+          issues.push({ _tag: "SnapshotMismatch", version: found.version, reason: found.reason })
+        }
+      }
+      const report: VerifyReport = {
+        streamId,
+        events: count,
+        eventsVersion: lastVersion,
+        streamVersion,
+        snapshots: snapshotChecks,
+        issues,
+        consistent: issues.length === 0
+      }
+      return report
+    })
+
     return {
       execute,
       load,
       loadAt,
       history,
+      verify,
       events: (id) => Stream.unwrap(Effect.map(streamIdOf(id), (streamId) => decoded(streamId))),
       decodeCommand: (input) =>
         Either.mapLeft(
@@ -712,6 +1041,19 @@ const withinTarget = (target: Target | undefined): ((event: StoredEvent) => bool
   if ("position" in target) return (event) => PositionModule.isAtOrAfter(target.position, event.position)
   const at = DateTime.toEpochMillis(target.at)
   return (event) => event.recordedAt.epochMillis <= at
+}
+
+/** Why a snapshot does not belong to its stream, given the stream's event at the snapshot's version. */
+const snapshotMismatch = (
+  snapshot: { readonly version: number; readonly position: Option.Option<Position> },
+  event: StoredEvent | undefined
+): string | undefined => {
+  if (event === undefined) return `the stream has fewer than ${snapshot.version} events`
+  if (event.version !== snapshot.version) return `the stream has no event at version ${snapshot.version}`
+  if (Option.isNone(snapshot.position)) return "it has no position"
+  return PositionModule.Order(event.position, snapshot.position.value) === 0
+    ? undefined
+    : `the event at version ${snapshot.version} is at position ${event.position}, the snapshot says ${snapshot.position.value}`
 }
 
 const isConcurrencyError = (error: unknown): error is ConcurrencyError =>

@@ -394,6 +394,119 @@ describe("Repository state cache", () => {
     })
   )
 
+  it.effect("an explicit expected version is decided on the state at that version, never on a stale cache", () =>
+    run(
+      Effect.gen(function* () {
+        const cachedRepo = yield* Repository.make(Counter, { cache: { capacity: 10 } })
+        const other = yield* Repository.make(Counter)
+        yield* cachedRepo.execute("x1", new Open({ limit: 10 }))
+        yield* cachedRepo.execute("x1", new Increment({ by: 5 })) // cached: count 5 at version 2
+        yield* other.execute("x1", new Increment({ by: 5 })) // the stream: count 10 at version 3
+        // The caller saw version 3: the decision is made on count 10, and refused.
+        const refused = yield* Effect.flip(cachedRepo.execute("x1", new Increment({ by: 5 }), { expectedVersion: 3 }))
+        expect(refused).toMatchObject({ _tag: "OverLimit", limit: 10, wanted: 15 })
+        const loaded = yield* other.load("x1")
+        expect(loaded).toMatchObject({ version: 3, state: { count: 10 } })
+        // An accepted one is appended right after the expected version, on its state.
+        yield* other.execute("x1", new ResetCounter()) // version 4, count 0
+        const accepted = yield* cachedRepo.execute("x1", new Increment({ by: 4 }), { expectedVersion: 4 })
+        expect(accepted).toMatchObject({ version: 5, state: { count: 4 } })
+      })
+    )
+  )
+
+  it.effect("an expected version that is not the stream's fails with ConcurrencyError before deciding", () =>
+    run(
+      Effect.gen(function* () {
+        const cachedRepo = yield* Repository.make(Counter, { cache: { capacity: 10 } })
+        const other = yield* Repository.make(Counter)
+        yield* cachedRepo.execute("x2", new Open({ limit: 10 }))
+        yield* other.execute("x2", new Increment({ by: 1 }))
+        yield* other.execute("x2", new Increment({ by: 1 }))
+        // the cache says version 1, the caller says 2, the stream is at 3
+        for (const expectedVersion of [1, 2, 4]) {
+          const error = yield* Effect.flip(cachedRepo.execute("x2", new Increment({ by: 1 }), { expectedVersion }))
+          expect(error).toMatchObject({ _tag: "ConcurrencyError", expected: `${expectedVersion}`, actual: 3 })
+        }
+        expect((yield* other.load("x2")).version).toBe(3)
+        for (const expectedVersion of [-1, 1.5, Number.NaN]) {
+          const error = yield* Effect.flip(cachedRepo.execute("x2", new Increment({ by: 1 }), { expectedVersion }))
+          expect(error._tag).toBe("InvalidCommandError")
+        }
+      })
+    )
+  )
+
+  it.effect(
+    "the same command id with an expected version the stream has since passed is a duplicate, not a conflict",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const cachedRepo = yield* Repository.make(Counter, { cache: { capacity: 10 } })
+          const other = yield* Repository.make(Counter)
+          yield* cachedRepo.execute("x3", new Open({ limit: 10 }))
+          yield* other.execute("x3", new Increment({ by: 2 }), { commandId: "done-elsewhere" })
+          const again = yield* cachedRepo.execute("x3", new Increment({ by: 2 }), {
+            commandId: "done-elsewhere",
+            expectedVersion: 1
+          })
+          expect(again).toMatchObject({ duplicate: true, version: 2, state: { count: 2 } })
+        })
+      )
+  )
+
+  it.effect("with retries off, a stale entry is refreshed: the next command is decided on the newer events", () =>
+    run(
+      Effect.gen(function* () {
+        const cachedRepo = yield* Repository.make(Counter, { cache: { capacity: 10 }, retry: Schedule.stop })
+        const other = yield* Repository.make(Counter)
+        yield* cachedRepo.execute("x4", new Open({ limit: 10 }))
+        yield* other.execute("x4", new Increment({ by: 8 }))
+        const refused = yield* Effect.flip(cachedRepo.execute("x4", new Increment({ by: 3 })))
+        expect(refused).toMatchObject({ _tag: "OverLimit", wanted: 11 })
+        yield* other.execute("x4", new ResetCounter())
+        const accepted = yield* cachedRepo.execute("x4", new Increment({ by: 3 }))
+        expect(accepted).toMatchObject({ version: 4, state: { count: 3 } })
+        for (let i = 0; i < 3; i++) yield* cachedRepo.execute("x4", new Increment({ by: 1 }))
+        expect((yield* other.load("x4")).state.count).toBe(6)
+      })
+    )
+  )
+
+  it.effect("with retries off, a conflict that remains evicts the entry, so the next command succeeds", () =>
+    Effect.gen(function* () {
+      const inner = yield* InMemoryEventStore.make
+      const stream = StreamId.forAggregate("Counter", "x5")
+      // Another writer appends right before each of our next `interfere` appends.
+      let interfere = 0
+      const store = EventStore.EventStore.of({
+        ...inner,
+        append: (streamId, events, options) =>
+          Effect.gen(function* () {
+            if (interfere > 0 && streamId === stream) {
+              interfere--
+              yield* inner.append(streamId, [
+                { eventId: crypto.randomUUID(), type: "Incremented", schemaVersion: 1, data: { by: 1 } }
+              ])
+            }
+            return yield* inner.append(streamId, events, options)
+          })
+      })
+      yield* Effect.gen(function* () {
+        const cachedRepo = yield* Repository.make(Counter, { cache: { capacity: 10 }, retry: Schedule.stop })
+        yield* cachedRepo.execute("x5", new Open({ limit: 100 }))
+        interfere = 2
+        const conflict = yield* Effect.flip(cachedRepo.execute("x5", new Increment({ by: 10 })))
+        expect(conflict._tag).toBe("ConcurrencyError")
+        // Before the fix, the stale entry made every later command conflict.
+        const next = yield* cachedRepo.execute("x5", new Increment({ by: 10 }))
+        expect(next).toMatchObject({ version: 4, state: { count: 12 } })
+        const again = yield* cachedRepo.execute("x5", new Increment({ by: 10 }))
+        expect(again).toMatchObject({ version: 5, state: { count: 22 } })
+      }).pipe(Effect.provideService(EventStore.EventStore, store))
+    })
+  )
+
   it.live.prop(
     "a cached and an uncached repository interleaved on one stream always agree with the fold of its events",
     [FastCheck.array(FastCheck.tuple(FastCheck.boolean(), Arbitrary.make(CounterCommand)), { maxLength: 40 })],
