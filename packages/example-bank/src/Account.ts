@@ -3,7 +3,9 @@
  * the pure `decide` / `evolve` functions that Chronicle runs.
  *
  * Rules:
- * - an account is opened once, with an owner and an overdraft limit;
+ * - an account is opened once, with an owner (a name of at most
+ *   {@link ownerMaxLength} characters, without control characters) and an
+ *   overdraft limit;
  * - deposits and withdrawals are positive whole cents;
  * - no withdrawal may take the balance below minus the overdraft limit;
  * - nothing happens on an account that is not open (never opened, or closed);
@@ -26,6 +28,7 @@
 import { Aggregate, Upcaster } from "@chronicle/core"
 import { Data, Effect, Schema } from "effect"
 import * as Money from "./Money.js"
+import * as Text from "./Text.js"
 
 // ---------------------------------------------------------------------------
 // Identifiers
@@ -70,6 +73,47 @@ export const maxBalance = 1_000_000_000_000_000
  */
 export const accountCurrency: Money.Currency = Money.defaultCurrency
 
+/**
+ * The longest owner name an account may be opened with, in characters.
+ *
+ * @since 0.4.0
+ * @category constants
+ */
+export const ownerMaxLength = 200
+
+/**
+ * An owner name as `OpenAccount` takes it: 1 to {@link ownerMaxLength}
+ * characters, no leading or trailing spaces, and no control characters
+ * (newlines, tabs, the bell, terminal escape sequences, C1 controls), line
+ * or paragraph separators, or bidirectional embeddings, overrides and
+ * isolates (such as the right-to-left override), which would change how a
+ * name is shown wherever it is printed. Events recorded before this rule
+ * keep their names: `AccountOpened` reads any non-empty trimmed name.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * Schema.decodeUnknownSync(Account.Owner)("Ada Lovelace") // "Ada Lovelace"
+ * Schema.decodeUnknownEither(Account.Owner)("Ada\u001b[2J") // Either.left(...)
+ * ```
+ * @since 0.4.0
+ * @category schemas
+ */
+export const Owner = Schema.String.pipe(
+  Schema.nonEmptyString({ message: () => "an owner name must not be empty" }),
+  Schema.trimmed({ message: () => "an owner name must not start or end with spaces" }),
+  Schema.maxLength(ownerMaxLength, {
+    message: (issue) =>
+      `an owner name is at most ${ownerMaxLength} characters (got ${typeof issue.actual === "string" ? issue.actual.length : "?"})`
+  }),
+  Schema.filter((name) => !Text.hasControlCharacters(name), {
+    message: () =>
+      "an owner name must not contain control characters (newlines, tabs, terminal escapes), line separators or direction overrides"
+  })
+).annotations({ identifier: "Owner" })
+
 // ---------------------------------------------------------------------------
 // Commands
 // ---------------------------------------------------------------------------
@@ -88,7 +132,7 @@ export const accountCurrency: Money.Currency = Money.defaultCurrency
  * @category commands
  */
 export class OpenAccount extends Schema.TaggedClass<OpenAccount>()("OpenAccount", {
-  owner: Schema.NonEmptyTrimmedString.pipe(Schema.maxLength(200)),
+  owner: Owner,
   overdraftLimit: Money.NonNegativeCents
 }) {}
 

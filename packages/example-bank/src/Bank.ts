@@ -14,7 +14,7 @@
 import { Aggregate, EventStore, ExpectedVersion, Repository, Snapshot } from "@chronicle/core"
 import { Chunk, DateTime, Effect, Either, Option, Random, Schema, Stream } from "effect"
 import * as Account from "./Account.js"
-import type * as Money from "./Money.js"
+import * as Money from "./Money.js"
 
 /**
  * What a command did: the account, the events it recorded, and the state
@@ -28,6 +28,27 @@ export interface Executed {
   readonly events: ReadonlyArray<Account.AccountEvent>
   readonly state: Account.AccountState
   readonly version: number
+  /** The command's id: the one given in {@link CommandOptions}, or a generated one. */
+  readonly commandId: string
+  /** `true` when this command id had been executed already: nothing new was written. */
+  readonly duplicate: boolean
+}
+
+/**
+ * Options of the commands that write (`open`, `deposit`, `withdraw`,
+ * `close`).
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export interface CommandOptions {
+  /**
+   * Identifies the command: executing the same command id again on the same
+   * account writes nothing new and returns the first result (`duplicate`).
+   * Give one whenever a command may be retried, in particular after an
+   * `UnknownOutcomeError`. Defaults to a new random id.
+   */
+  readonly commandId?: string | undefined
 }
 
 /**
@@ -68,15 +89,29 @@ const accounts = Repository.make(Account.Account, {
   snapshots: { strategy: Snapshot.every(snapshotEvery), mode: "inline" }
 })
 
-const run = (accountId: string, command: Account.AccountCommand) =>
+const run = (accountId: string, command: Account.AccountCommand, options: CommandOptions | undefined) =>
   Effect.gen(function* () {
     const repo = yield* accounts
-    const result = yield* repo.execute(accountId, command)
-    return { accountId, events: result.events, state: result.state, version: result.version } satisfies Executed
+    const result = yield* repo.execute(accountId, command, { commandId: options?.commandId })
+    return {
+      accountId,
+      events: result.events,
+      state: result.state,
+      version: result.version,
+      commandId: result.commandId,
+      duplicate: result.duplicate
+    } satisfies Executed
   })
 
+// Commands are built without the constructor's validation: the repository
+// validates every field and fails with a typed `InvalidCommandError` (say,
+// for an owner name of 201 characters) instead of a constructor's throw.
+const unchecked = true
+
 /**
- * Opens an account.
+ * Opens an account. An owner name that `Account.Owner` refuses (empty,
+ * padded, longer than 200 characters, or holding control characters) or a
+ * negative limit is a typed `InvalidCommandError`, never a defect.
  *
  * @example
  * ```ts
@@ -85,15 +120,17 @@ const run = (accountId: string, command: Account.AccountCommand) =>
  * import { Bank } from "@chronicle/example-bank"
  *
  * Bank.open("alice", { owner: "Alice", overdraftLimit: 0 }).pipe(Effect.provide(InMemoryEventStore.layer))
+ * Bank.open("bob", { owner: "Bob", overdraftLimit: 0 }, { commandId: "signup-7" })
  * ```
  * @since 0.1.0
  * @category commands
  */
 export const open = Effect.fn("Bank.open")(function* (
   accountId: string,
-  options: { readonly owner: string; readonly overdraftLimit: number }
+  account: { readonly owner: string; readonly overdraftLimit: number },
+  options?: CommandOptions
 ) {
-  return yield* run(accountId, new Account.OpenAccount(options))
+  return yield* run(accountId, new Account.OpenAccount(account, unchecked), options)
 })
 
 /**
@@ -106,6 +143,8 @@ export const open = Effect.fn("Bank.open")(function* (
  *
  * const program = Bank.deposit("alice", 500)
  * const inEuros = Bank.deposit("alice", 500, "EUR")
+ * // safe to retry: the same command id deposits once
+ * const retryable = Bank.deposit("alice", 500, "EUR", { commandId: "transfer-2025-0042" })
  * ```
  * @since 0.1.0
  * @category commands
@@ -113,9 +152,14 @@ export const open = Effect.fn("Bank.open")(function* (
 export const deposit = Effect.fn("Bank.deposit")(function* (
   accountId: string,
   amount: number,
-  currency?: Money.Currency
+  currency?: Money.Currency,
+  options?: CommandOptions
 ) {
-  return yield* run(accountId, new Account.Deposit(currency === undefined ? { amount } : { amount, currency }))
+  return yield* run(
+    accountId,
+    new Account.Deposit({ amount, currency: currency ?? Money.defaultCurrency }, unchecked),
+    options
+  )
 })
 
 /**
@@ -130,8 +174,12 @@ export const deposit = Effect.fn("Bank.deposit")(function* (
  * @since 0.1.0
  * @category commands
  */
-export const withdraw = Effect.fn("Bank.withdraw")(function* (accountId: string, amount: number) {
-  return yield* run(accountId, new Account.Withdraw({ amount }))
+export const withdraw = Effect.fn("Bank.withdraw")(function* (
+  accountId: string,
+  amount: number,
+  options?: CommandOptions
+) {
+  return yield* run(accountId, new Account.Withdraw({ amount }, unchecked), options)
 })
 
 /**
@@ -146,8 +194,8 @@ export const withdraw = Effect.fn("Bank.withdraw")(function* (accountId: string,
  * @since 0.1.0
  * @category commands
  */
-export const close = Effect.fn("Bank.close")(function* (accountId: string) {
-  return yield* run(accountId, new Account.CloseAccount())
+export const close = Effect.fn("Bank.close")(function* (accountId: string, options?: CommandOptions) {
+  return yield* run(accountId, new Account.CloseAccount(), options)
 })
 
 /**
@@ -287,6 +335,33 @@ export const history = Effect.fn("Bank.history")(function* (accountId: string) {
   const entries: ReadonlyArray<HistoryEntry> = Chunk.toReadonlyArray(yield* Stream.runCollect(repo.history(accountId)))
   if (entries.length === 0) return yield* new Account.AccountNotOpen()
   return entries
+})
+
+/**
+ * Checks an account's stream: folds every event and compares the result with
+ * the version the store reports and with every stored snapshot of the
+ * account (through `Repository.verify`). A snapshot's content is trusted as
+ * a cache when an account is loaded; this is how to find one that was
+ * tampered with. An account with no events, no version and no snapshot fails
+ * with `AccountNotOpen`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Bank } from "@chronicle/example-bank"
+ *
+ * const healthy = Bank.verify("alice").pipe(Effect.map((report) => report.consistent))
+ * ```
+ * @since 0.4.0
+ * @category queries
+ */
+export const verify = Effect.fn("Bank.verify")(function* (accountId: string) {
+  const repo = yield* accounts
+  const report = yield* repo.verify(accountId)
+  if (report.events === 0 && report.streamVersion === 0 && report.snapshots.length === 0) {
+    return yield* new Account.AccountNotOpen()
+  }
+  return report
 })
 
 /**

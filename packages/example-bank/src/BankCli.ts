@@ -3,30 +3,53 @@
  * the mapping from outcomes to exit codes.
  *
  * - 0: success;
- * - 1: the command was rejected by a domain rule (or the store failed): one
- *   line on stderr names the error, and nothing is written;
+ * - 1: the command was rejected by a domain rule (nothing is written), the
+ *   store could not be opened or failed, or `verify` found an
+ *   inconsistency: one line on stderr names the error;
  * - 2: invalid input (a malformed argument, a missing one, an unknown
- *   command, `--as-of` with `--at-version`): the problem and the usage are
- *   printed, and the store is not even opened. The one case that needs the
- *   store first is a `--at-version` past the end of the account's stream.
+ *   command, `--as-of` with `--at-version`, `--wizard` without a terminal):
+ *   the problem and the usage are printed, and the store is not even
+ *   opened. The one case that needs the store first is a `--at-version`
+ *   past the end of the account's stream;
+ * - 3: the outcome of a write is unknown (the store lost the connection
+ *   after the command was sent): it may or may not have been recorded, and
+ *   the line printed gives the command to retry with the same
+ *   `--command-id`, which records it at most once.
+ *
+ * Nothing the CLI prints can carry a terminal escape sequence, an extra line
+ * or a direction override from the store or the input: see `Render`.
  *
  * Commands write events; `accounts`, `statement` and `totals` read the
- * projections' read models, each brought up to date first (a CLI process is
- * short-lived: no projection runs in the background). `projections` shows
- * each projection's lag without catching up, and `rebuild` rebuilds one
- * from the first event with a progress display.
+ * projections' read models, each brought up to date first when its lease is
+ * free (a CLI process is short-lived: no projection runs in the background),
+ * or read as it is, with its lag, when another process is updating it.
+ * `projections` shows each projection's lag without catching up, and
+ * `rebuild` rebuilds one from the first event with a progress display.
  *
  * @since 0.1.0
  */
-import { Projection } from "@chronicle/core"
+import { EventStore, Projection } from "@chronicle/core"
 import { Args, Command, Options, ValidationError } from "@effect/cli"
-import { Cause, Clock, Console, DateTime, Effect, Option, ParseResult, Schema, Stream } from "effect"
+import {
+  Cause,
+  Clock,
+  Console,
+  Context,
+  DateTime,
+  Effect,
+  type Layer,
+  Option,
+  ParseResult,
+  Schema,
+  Stream
+} from "effect"
 import * as Account from "./Account.js"
 import * as Bank from "./Bank.js"
 import * as BankStore from "./BankStore.js"
 import * as Money from "./Money.js"
 import * as Projections from "./Projections.js"
 import * as Render from "./Render.js"
+import * as Text from "./Text.js"
 
 /**
  * The exit codes of the CLI.
@@ -40,7 +63,7 @@ import * as Render from "./Render.js"
  * @since 0.1.0
  * @category constants
  */
-export const ExitCode = { ok: 0, rejected: 1, usage: 2 } as const
+export const ExitCode = { ok: 0, rejected: 1, usage: 2, unknownOutcome: 3 } as const
 
 /**
  * The short usage printed after invalid input.
@@ -49,22 +72,26 @@ export const ExitCode = { ok: 0, rejected: 1, usage: 2 } as const
  * @category constants
  */
 export const usage = `Usage:
-  pnpm bank open <accountId> --owner <name> [--overdraft <cents>]
-  pnpm bank deposit <accountId> <cents> [--currency ${Money.currencies.join("|")}]
-  pnpm bank withdraw <accountId> <cents>
-  pnpm bank close <accountId>
+  pnpm bank open <accountId> --owner <name> [--overdraft <cents>] [--command-id <id>]
+  pnpm bank deposit <accountId> <cents> [--currency ${Money.currencies.join("|")}] [--command-id <id>]
+  pnpm bank withdraw <accountId> <cents> [--command-id <id>]
+  pnpm bank close <accountId> [--command-id <id>]
   pnpm bank balance <accountId> [--as-of <ISO-8601 time> | --at-version <n>]
   pnpm bank events <accountId>
   pnpm bank history <accountId>
-  pnpm bank accounts                 (from the balances read model, caught up first)
-  pnpm bank statement <accountId>    (from the statements read model, caught up first)
-  pnpm bank totals                   (bank-wide totals per UTC day, caught up first)
+  pnpm bank verify <accountId>       (events vs the stream's version vs every snapshot)
+  pnpm bank accounts                 (from the balances read model, caught up first if no other process is)
+  pnpm bank statement <accountId>    (from the statements read model, likewise)
+  pnpm bank totals                   (bank-wide totals per UTC day, likewise)
   pnpm bank projections              (status and lag of each projection; catches nothing up)
   pnpm bank rebuild <${Projections.names.join("|")}>
   pnpm bank demo
 
-Amounts are positive whole cents (1250 = 12.50); accounts hold ${Money.defaultCurrency}.
+Amounts and the overdraft are whole cents, digits only (1250 = 12.50); accounts hold ${Money.defaultCurrency}.
+An owner name is 1 to ${Account.ownerMaxLength} characters, without control characters or direction overrides.
+--command-id makes a write safe to retry: the same id on the same account is recorded once.
 Times are ISO-8601 with a zone (2025-03-01T12:00:00Z) or a date (2025-03-01, midnight UTC).
+Exit codes: 0 done, 1 refused or failed, 2 invalid input, 3 outcome unknown (retry with the same --command-id).
 Run "pnpm bank --help" for details.
 Store: PostgreSQL if DATABASE_URL is set, else the SQLite file BANK_DB (default ${BankStore.defaultSqliteFile}).`
 
@@ -84,6 +111,30 @@ class Rejected extends Schema.TaggedError<Rejected>()("Rejected", {
   error: Account.AccountError
 }) {}
 
+/** A write whose outcome is unknown, with the command line that retries it safely. */
+class UnknownOutcome extends Schema.TaggedError<UnknownOutcome>()("UnknownOutcome", {
+  accountId: Schema.String,
+  reason: Schema.String,
+  retry: Schema.String
+}) {}
+
+/** `verify` found an inconsistency (the report is printed on stdout). */
+class Inconsistent extends Schema.TaggedError<Inconsistent>()("Inconsistent", {
+  accountId: Schema.String,
+  issues: Schema.Number
+}) {
+  override get message(): string {
+    return `account ${Text.printable(this.accountId)}: ${this.issues} ${this.issues === 1 ? "issue" : "issues"} found (see the report above)`
+  }
+}
+
+/** `--wizard` with no terminal to ask on. */
+class WizardNeedsTerminal extends Schema.TaggedError<WizardNeedsTerminal>()("WizardNeedsTerminal", {}) {
+  override get message(): string {
+    return "--wizard is interactive: it needs a terminal on standard input, which is closed or not a terminal here. Give the command and its arguments instead."
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Arguments
 // ---------------------------------------------------------------------------
@@ -93,16 +144,25 @@ const accountId = Args.text({ name: "accountId" }).pipe(
   Args.withDescription("the account id: letters, digits, '.', '_' or '-'")
 )
 
-/** Digits only, so "12.5", "1e3", "-5" and "abc" are refused before they become numbers. */
-const CentsArgument = Schema.compose(
-  Schema.String.pipe(Schema.pattern(/^[0-9]+$/)),
-  Schema.compose(Schema.NumberFromString, Money.Cents)
-).annotations({
-  message: (issue) => ({
-    message: `<cents> must be a positive whole number of cents, at most ${Money.maxAmount}, e.g. 1250 for 12.50 (got ${JSON.stringify(issue.actual)})`,
-    override: true
-  })
-})
+/** How a refused input is quoted in a message: as JSON, with control characters escaped. */
+const quoted = (actual: unknown): string => Text.printable(JSON.stringify(actual) ?? String(actual))
+
+/**
+ * Whole cents as the command line takes them, for amounts and the overdraft
+ * alike: digits only, so "12.5", "1e3", "0x10", "-5" and "abc" are refused
+ * before they become numbers.
+ */
+const centsText = <A>(amount: Schema.Schema<A, number>, message: (actual: unknown) => string) =>
+  Schema.compose(
+    Schema.String.pipe(Schema.pattern(/^[0-9]{1,16}$/)),
+    Schema.compose(Schema.NumberFromString, amount)
+  ).annotations({ message: (issue) => ({ message: message(issue.actual), override: true }) })
+
+const CentsArgument = centsText(
+  Money.Cents,
+  (actual) =>
+    `<cents> must be a positive whole number of cents, at most ${Money.maxAmount}, e.g. 1250 for 12.50 (got ${quoted(actual)})`
+)
 
 const cents = Args.text({ name: "cents" }).pipe(
   Args.withSchema(CentsArgument),
@@ -168,7 +228,7 @@ export const Instant: Schema.Schema<DateTime.Utc, string> = Schema.transformOrFa
 ).annotations({
   identifier: "Instant",
   message: (issue) => ({
-    message: `--as-of must be an ISO-8601 time with a zone, e.g. 2025-03-01T12:00:00Z or 2025-03-01T13:00:00+01:00, or a date such as 2025-03-01 (midnight UTC) (got ${JSON.stringify(issue.actual)})`,
+    message: `--as-of must be an ISO-8601 time with a zone, e.g. 2025-03-01T12:00:00Z or 2025-03-01T13:00:00+01:00, or a date such as 2025-03-01 (midnight UTC) (got ${quoted(issue.actual)})`,
     override: true
   })
 })
@@ -185,7 +245,7 @@ const VersionArgument = Schema.compose(
   Schema.compose(Schema.NumberFromString, Schema.NonNegativeInt)
 ).annotations({
   message: (issue) => ({
-    message: `--at-version must be a whole number of events, 0 or more (got ${JSON.stringify(issue.actual)})`,
+    message: `--at-version must be a whole number of events, 0 or more (got ${quoted(issue.actual)})`,
     override: true
   })
 })
@@ -204,37 +264,69 @@ const currency = Options.choice("currency", Money.currencies).pipe(
 )
 
 const owner = Options.text("owner").pipe(
-  Options.withSchema(
-    Schema.String.pipe(
-      Schema.trimmed({ message: () => "--owner must not start or end with spaces" }),
-      Schema.nonEmptyString({ message: () => "--owner must not be empty" })
-    )
-  ),
-  Options.withDescription("the account owner's name")
+  Options.withSchema(Account.Owner),
+  Options.withDescription(
+    `the account owner's name: 1 to ${Account.ownerMaxLength} characters, no leading or trailing spaces, no control characters or direction overrides`
+  )
 )
 
-const overdraft = Options.integer("overdraft").pipe(
+const overdraft = Options.text("overdraft").pipe(
   Options.withSchema(
-    Money.NonNegativeCents.annotations({
-      message: (issue) => ({
-        message: `--overdraft must be zero or a positive whole number of cents, at most ${Money.maxAmount} (got ${JSON.stringify(issue.actual)})`,
-        override: true
-      })
-    })
+    centsText(
+      Money.NonNegativeCents,
+      (actual) =>
+        `--overdraft must be zero or a positive whole number of cents, at most ${Money.maxAmount} (got ${quoted(actual)})`
+    )
   ),
   Options.withDefault(0),
-  Options.withDescription("how far below zero the balance may go, in cents (default 0)")
+  Options.withDescription("how far below zero the balance may go, in whole cents, digits only (default 0)")
+)
+
+const CommandIdArgument = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/)).annotations({
+  message: (issue) => ({
+    message: `--command-id must be 1 to 128 letters, digits, '.', '_', ':' or '-', starting with a letter or digit (got ${quoted(issue.actual)})`,
+    override: true
+  })
+})
+
+const commandId = Options.text("command-id").pipe(
+  Options.withSchema(CommandIdArgument),
+  Options.optional,
+  Options.withDescription(
+    "identifies this command: run again with the same id (say, after an unknown outcome), it is recorded at most once. Default: a new random id"
+  )
 )
 
 // ---------------------------------------------------------------------------
 // Commands
 // ---------------------------------------------------------------------------
 
+/**
+ * How the CLI opens the store it chose: `BankStore.layer` unless a test
+ * provides another (say, one whose appends fail with an unknown outcome).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { BankCli, BankStore } from "@chronicle/example-bank"
+ *
+ * const inMemory = Effect.provideService(BankCli.StoreLayer, () => BankStore.layer({ _tag: "Memory" }))
+ * ```
+ * @since 0.4.0
+ * @category running
+ */
+export class StoreLayer extends Context.Reference<StoreLayer>()("@chronicle/example-bank/BankCli/StoreLayer", {
+  defaultValue: (): ((choice: BankStore.StoreChoice) => Layer.Layer<BankStore.Stores, BankStore.BankStoreError>) =>
+    BankStore.layer
+}) {}
+
 /** Runs `effect` on the configured store, opened only now that the input is valid. */
 const withStore = <A, E>(effect: (store: string) => Effect.Effect<A, E, BankStore.Stores>) =>
-  Effect.flatMap(BankStore.choose, (choice) =>
-    effect(BankStore.describe(choice)).pipe(Effect.provide(BankStore.layer(choice)))
-  )
+  Effect.gen(function* () {
+    const choice = yield* BankStore.choose
+    const layerOf = yield* StoreLayer
+    return yield* effect(BankStore.describe(choice)).pipe(Effect.provide(layerOf(choice)))
+  })
 
 /** Tags a domain error with the account it concerns, for the one-line message. */
 const onAccount =
@@ -246,32 +338,76 @@ const onAccount =
       (error) => Effect.fail(new Rejected({ accountId, error }))
     )
 
-const open = Command.make("open", { accountId, owner, overdraft }, ({ accountId, owner, overdraft }) =>
-  withStore(() => Bank.open(accountId, { owner, overdraftLimit: overdraft })).pipe(
-    onAccount(accountId),
-    Effect.flatMap((result) => Console.log(Render.executed(result)))
-  )
+/** Quotes an argument for a POSIX shell when it needs it. */
+const shellQuote = (arg: string): string =>
+  /^[A-Za-z0-9._:=/@+-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'"'"'`)}'`
+
+/**
+ * Runs a write with its command id (the one given, or a new one), prints
+ * what it did, and turns an unknown outcome into the lines that say so with
+ * the exact command to retry: `args` are the command's own arguments, to
+ * which `--command-id <id>` is added.
+ */
+const write = <E>(
+  accountId: string,
+  args: ReadonlyArray<string>,
+  given: Option.Option<string>,
+  run: (options: Bank.CommandOptions) => Effect.Effect<Bank.Executed, E, BankStore.Stores>
+) =>
+  Effect.gen(function* () {
+    const id = Option.getOrElse(given, () => crypto.randomUUID())
+    const result = yield* withStore(() => run({ commandId: id })).pipe(
+      onAccount(accountId),
+      Effect.catchIf(
+        (error): error is Extract<typeof error, EventStore.UnknownOutcomeError> =>
+          error instanceof EventStore.UnknownOutcomeError,
+        (error) =>
+          Effect.fail(
+            new UnknownOutcome({
+              accountId,
+              reason: error.reason,
+              retry: ["pnpm bank", ...args, "--command-id", id]
+                .map((arg, i) => (i === 0 ? arg : shellQuote(arg)))
+                .join(" ")
+            })
+          )
+      )
+    )
+    yield* Console.log(Render.executed(result))
+  })
+
+const open = Command.make(
+  "open",
+  { accountId, owner, overdraft, commandId },
+  ({ accountId, owner, overdraft, commandId }) =>
+    write(
+      accountId,
+      ["open", accountId, "--owner", owner, ...(overdraft === 0 ? [] : ["--overdraft", `${overdraft}`])],
+      commandId,
+      (options) => Bank.open(accountId, { owner, overdraftLimit: overdraft }, options)
+    )
 ).pipe(Command.withDescription("Open an account for an owner, optionally with an overdraft limit."))
 
-const deposit = Command.make("deposit", { accountId, cents, currency }, ({ accountId, cents, currency }) =>
-  withStore(() => Bank.deposit(accountId, cents, currency)).pipe(
-    onAccount(accountId),
-    Effect.flatMap((result) => Console.log(Render.executed(result)))
-  )
+const deposit = Command.make(
+  "deposit",
+  { accountId, cents, currency, commandId },
+  ({ accountId, cents, currency, commandId }) =>
+    write(
+      accountId,
+      ["deposit", accountId, `${cents}`, ...(currency === Money.defaultCurrency ? [] : ["--currency", currency])],
+      commandId,
+      (options) => Bank.deposit(accountId, cents, currency, options)
+    )
 ).pipe(Command.withDescription("Deposit an amount into an open account."))
 
-const withdraw = Command.make("withdraw", { accountId, cents }, ({ accountId, cents }) =>
-  withStore(() => Bank.withdraw(accountId, cents)).pipe(
-    onAccount(accountId),
-    Effect.flatMap((result) => Console.log(Render.executed(result)))
+const withdraw = Command.make("withdraw", { accountId, cents, commandId }, ({ accountId, cents, commandId }) =>
+  write(accountId, ["withdraw", accountId, `${cents}`], commandId, (options) =>
+    Bank.withdraw(accountId, cents, options)
   )
 ).pipe(Command.withDescription("Withdraw an amount, within the overdraft limit."))
 
-const close = Command.make("close", { accountId }, ({ accountId }) =>
-  withStore(() => Bank.close(accountId)).pipe(
-    onAccount(accountId),
-    Effect.flatMap((result) => Console.log(Render.executed(result)))
-  )
+const close = Command.make("close", { accountId, commandId }, ({ accountId, commandId }) =>
+  write(accountId, ["close", accountId], commandId, (options) => Bank.close(accountId, options))
 ).pipe(Command.withDescription("Close an account whose balance is zero."))
 
 const balance = Command.make("balance", { accountId, asOf, atVersion }, ({ accountId, asOf, atVersion }) =>
@@ -311,6 +447,22 @@ const events = Command.make("events", { accountId }, ({ accountId }) =>
   )
 ).pipe(Command.withDescription("List every recorded event of an account: version, position, type, data, time."))
 
+const verify = Command.make("verify", { accountId }, ({ accountId }) =>
+  withStore(() => Bank.verify(accountId)).pipe(
+    onAccount(accountId),
+    Effect.flatMap((report) =>
+      Effect.zipRight(
+        Console.log(Render.verification(accountId, report)),
+        report.consistent ? Effect.void : Effect.fail(new Inconsistent({ accountId, issues: report.issues.length }))
+      )
+    )
+  )
+).pipe(
+  Command.withDescription(
+    "Check an account: fold its events and compare with the version the store reports and with every stored snapshot. Exits 1 on a mismatch."
+  )
+)
+
 const demo = Command.make("demo", {}, () =>
   withStore((store) => Effect.map(Bank.demo, (report) => Render.demo(report, store))).pipe(Effect.flatMap(Console.log))
 ).pipe(Command.withDescription("Run a scripted scenario on a fresh account and print its history."))
@@ -322,24 +474,24 @@ const demo = Command.make("demo", {}, () =>
 const accounts = Command.make("accounts", {}, () =>
   withStore(() =>
     Effect.gen(function* () {
-      const caught = yield* Projections.catchUp("balances")
+      const fresh = yield* Projections.refresh("balances")
       const rows = yield* Projections.accounts
-      return `${Render.caughtUp(Projections.Balances, caught)}\n\n${Render.accounts(rows)}`
+      return `${Render.freshness(Projections.Balances, fresh)}\n\n${Render.accounts(rows)}`
     })
   ).pipe(Effect.flatMap(Console.log))
 ).pipe(
   Command.withDescription(
-    "List every account with its balance, from the balances read model (brought up to date with the events first)."
+    "List every account with its balance, from the balances read model (brought up to date with the events first, or read as it is, with its lag, while another process updates it)."
   )
 )
 
 const statement = Command.make("statement", { accountId }, ({ accountId }) =>
   withStore(() =>
     Effect.gen(function* () {
-      const caught = yield* Projections.catchUp("statements")
+      const fresh = yield* Projections.refresh("statements")
       const lines = yield* Projections.statement(accountId)
       if (lines.length === 0) return yield* new Account.AccountNotOpen()
-      return `${Render.caughtUp(Projections.Statements, caught)}\n\n${Render.statement(lines)}`
+      return `${Render.freshness(Projections.Statements, fresh)}\n\n${Render.statement(lines)}`
     })
   ).pipe(onAccount(accountId), Effect.flatMap(Console.log))
 ).pipe(
@@ -351,9 +503,9 @@ const statement = Command.make("statement", { accountId }, ({ accountId }) =>
 const totals = Command.make("totals", {}, () =>
   withStore(() =>
     Effect.gen(function* () {
-      const caught = yield* Projections.catchUp("daily-totals")
+      const fresh = yield* Projections.refresh("daily-totals")
       const days = yield* Projections.dailyTotals
-      return `${Render.caughtUp(Projections.DailyTotals, caught)}\n\n${Render.dailyTotals(days)}`
+      return `${Render.freshness(Projections.DailyTotals, fresh)}\n\n${Render.dailyTotals(days)}`
     })
   ).pipe(Effect.flatMap(Console.log))
 ).pipe(Command.withDescription("Bank-wide deposits, withdrawals, net and count per UTC day, from a read model."))
@@ -362,7 +514,7 @@ const projections = Command.make("projections", {}, () =>
   withStore(() => Projections.status).pipe(
     Effect.flatMap((lines) =>
       Console.log(
-        `${Render.projections(lines)}\n\nLag: events appended after the checkpoint, not applied yet. accounts, statement and totals\nbring their read model up to date before reading it; rebuild <projection> rebuilds one from the first event.`
+        `${Render.projections(lines)}\n\nLag: events appended after the checkpoint, not applied yet. accounts, statement and totals\nbring their read model up to date before reading it (unless another process is updating it);\nrebuild <projection> rebuilds one from the first event.`
       )
     )
   )
@@ -439,6 +591,7 @@ const bank = Command.make("bank", {}, () => new MissingCommand()).pipe(
     balance,
     events,
     history,
+    verify,
     accounts,
     statement,
     totals,
@@ -470,7 +623,13 @@ const cli = Command.run(bank, { name: "Chronicle bank", version: "0.2.0" })
  * @category running
  */
 export const main = (argv: ReadonlyArray<string>) =>
-  Effect.suspend(() => cli(argv)).pipe(
+  Effect.suspend(() =>
+    // The wizard would wait for answers forever on a closed standard input.
+    argv.slice(2).includes("--wizard") && process.stdin.isTTY !== true
+      ? Effect.fail(new WizardNeedsTerminal())
+      : Effect.void
+  ).pipe(
+    Effect.zipRight(Effect.suspend(() => cli(argv))),
     Effect.as<number>(ExitCode.ok),
     Effect.catchAll((error) => {
       if (ValidationError.isValidationError(error)) {
@@ -482,15 +641,25 @@ export const main = (argv: ReadonlyArray<string>) =>
           return Effect.as(Console.error(`Missing command.\n\n${usage}`), ExitCode.usage)
         case "Rejected":
           return Effect.as(Console.error(Render.rejected(error.accountId, error.error)), ExitCode.rejected)
+        case "UnknownOutcome":
+          return Effect.as(Console.error(Render.unknownOutcome(error)), ExitCode.unknownOutcome)
         case "InvalidCommandError":
         case "ConflictingOptions":
         case "TemporalQueryError":
-          return Effect.as(Console.error(`${error.message}\n\n${usage}`), ExitCode.usage)
+        case "WizardNeedsTerminal":
+          return Effect.as(Console.error(`${oneLine(error.message)}\n\n${usage}`), ExitCode.usage)
         default:
-          return Effect.as(Console.error(`${error._tag}: ${error.message}`), ExitCode.rejected)
+          return Effect.as(Console.error(`${error._tag}: ${oneLine(error.message)}`), ExitCode.rejected)
       }
     }),
+    // A defect is a bug: still one line, never a stack trace.
     Effect.catchAllCause((cause) =>
-      Effect.as(Console.error(`Unexpected failure:\n${Cause.pretty(cause)}`), ExitCode.rejected)
+      Effect.as(Console.error(`Internal error: ${oneLine(describeDefect(Cause.squash(cause)))}`), ExitCode.rejected)
     )
   )
+
+/** A message on one line, with control characters escaped. */
+const oneLine = (message: string): string => Text.printable(message.replace(/\s*\n\s*/g, " ").trim())
+
+const describeDefect = (defect: unknown): string =>
+  defect instanceof Error ? `${defect.name}: ${defect.message}` : String(defect)

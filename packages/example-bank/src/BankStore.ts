@@ -25,7 +25,7 @@ import { SqlEventStore, SqlProjectionStore, SqlSnapshotStore } from "@chronicle/
 import type { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { SqliteClient } from "@effect/sql-sqlite-node"
-import { Config, Effect, Layer, Option, Redacted, Schema } from "effect"
+import { Cause, Config, Effect, Layer, Option, Redacted, Schema } from "effect"
 
 /**
  * The store the bank will use, read from the environment.
@@ -183,31 +183,153 @@ const sqlStores = <E>(client: Layer.Layer<SqlClient.SqlClient, E>) =>
  * @category layers
  */
 export const layer = (choice: StoreChoice): Layer.Layer<Stores, BankStoreError> => {
-  switch (choice._tag) {
-    case "Postgres":
-      return sqlStores(PgClient.layer({ url: choice.url, maxConnections: 4 })).pipe(
-        Layer.mapError((error) => new BankStoreError({ reason: error.message }))
-      )
-    case "Sqlite":
-      return Layer.unwrapEffect(
-        Effect.as(createFolderOf(choice.filename), sqlStores(SqliteClient.layer({ filename: choice.filename })))
-      ).pipe(
-        Layer.mapError((error) =>
-          error instanceof BankStoreError ? error : new BankStoreError({ reason: error.message })
+  const opening = ((): Layer.Layer<Stores, unknown> => {
+    switch (choice._tag) {
+      case "Postgres":
+        return Layer.unwrapEffect(
+          Effect.as(checkPostgresUrl(choice.url), sqlStores(PgClient.layer({ url: choice.url, maxConnections: 4 })))
         )
+      case "Sqlite":
+        return Layer.unwrapEffect(
+          Effect.as(checkSqliteFile(choice.filename), sqlStores(SqliteClient.layer({ filename: choice.filename })))
+        )
+      case "Memory":
+        return sqlStores(SqliteClient.layer({ filename: ":memory:" }))
+    }
+  })()
+  // Every failure while opening, typed or not (a driver that throws, a
+  // migration that fails), becomes one BankStoreError naming its cause.
+  return opening.pipe(
+    Layer.catchAllCause((cause) => {
+      const failure = Cause.failureOption(cause)
+      if (Option.isSome(failure) && failure.value instanceof BankStoreError) return Layer.fail(failure.value)
+      return Layer.fail(
+        new BankStoreError({ reason: `${describe(choice)}: ${explainCause(Cause.squash(cause), choice._tag)}` })
       )
-    case "Memory":
-      return sqlStores(SqliteClient.layer({ filename: ":memory:" })).pipe(
-        Layer.mapError((error) => new BankStoreError({ reason: error.message }))
-      )
-  }
+    })
+  )
 }
 
-const createFolderOf = (filename: string): Effect.Effect<void, BankStoreError> =>
-  Effect.tryPromise({
-    try: () => NodeFs.mkdir(NodePath.dirname(filename), { recursive: true }),
-    catch: (cause) =>
-      new BankStoreError({
-        reason: `cannot create the folder of ${filename}: ${cause instanceof Error ? cause.message : String(cause)}`
-      })
+const checkPostgresUrl = (url: Redacted.Redacted<string>): Effect.Effect<void, BankStoreError> =>
+  Effect.suspend(() => {
+    let protocol: string | undefined
+    try {
+      protocol = new URL(Redacted.value(url)).protocol
+    } catch {
+      protocol = undefined
+    }
+    return protocol === "postgres:" || protocol === "postgresql:"
+      ? Effect.void
+      : Effect.fail(
+          new BankStoreError({
+            reason: "DATABASE_URL is not a PostgreSQL URL (postgres://user:password@host:5432/database)"
+          })
+        )
   })
+
+/**
+ * The SQLite file must be absent (it is created), empty, or a SQLite
+ * database: a directory or another kind of file is refused before the
+ * driver is asked to open it. Its folder is created if missing.
+ */
+const checkSqliteFile = (filename: string): Effect.Effect<void, BankStoreError> =>
+  Effect.tryPromise({
+    try: async (): Promise<string | undefined> => {
+      const stat = await NodeFs.stat(filename).catch((error: unknown) => {
+        if (typeof error === "object" && error !== null && "code" in error && error.code === "ENOENT") return undefined
+        throw error
+      })
+      if (stat === undefined) {
+        await NodeFs.mkdir(NodePath.dirname(filename), { recursive: true })
+        return undefined
+      }
+      if (stat.isDirectory()) return `${filename} is a directory, not a SQLite file (set BANK_DB to a file path)`
+      if (!stat.isFile()) return `${filename} is not a regular file`
+      if (stat.size === 0) return undefined
+      const handle = await NodeFs.open(filename, "r")
+      try {
+        const header = Buffer.alloc(sqliteHeader.length)
+        await handle.read(header, 0, header.length, 0)
+        return header.equals(sqliteHeader) ? undefined : `${filename} is not a SQLite database`
+      } finally {
+        await handle.close()
+      }
+    },
+    catch: (cause) => new BankStoreError({ reason: `cannot use ${filename}: ${explainCause(cause, "Sqlite")}` })
+  }).pipe(
+    Effect.flatMap((problem) =>
+      problem === undefined ? Effect.void : Effect.fail(new BankStoreError({ reason: problem }))
+    )
+  )
+
+/** The first 16 bytes of every SQLite database file. */
+const sqliteHeader = Buffer.from("SQLite format 3\u0000", "latin1")
+
+const messageOf = (error: unknown): string => {
+  if (error instanceof AggregateError && error.errors.length > 0) {
+    return [...new Set(error.errors.map(messageOf))].join("; ")
+  }
+  if (error instanceof Error) return error.message
+  if (typeof error === "object" && error !== null && "message" in error && typeof error.message === "string") {
+    return error.message
+  }
+  return String(error)
+}
+
+const codeOf = (error: unknown): string | undefined => {
+  if (typeof error !== "object" || error === null) return undefined
+  if ("code" in error && typeof error.code === "string") return error.code
+  return error instanceof AggregateError ? codeOf(error.errors[0]) : undefined
+}
+
+/** What a network or PostgreSQL error code means, in a few words. */
+const meanings: Record<string, string> = {
+  ECONNREFUSED: "connection refused (is PostgreSQL running, and on that host and port?)",
+  ENOTFOUND: "unknown host",
+  EAI_AGAIN: "the host name could not be resolved",
+  ETIMEDOUT: "connection timed out",
+  EHOSTUNREACH: "host unreachable",
+  ECONNRESET: "the connection was reset",
+  "3D000": "the database does not exist",
+  "28P01": "authentication failed",
+  "28000": "authentication failed",
+  "42501": "permission denied",
+  SQLITE_CANTOPEN: "the file cannot be opened",
+  SQLITE_NOTADB: "not a SQLite database",
+  SQLITE_READONLY: "the file is read-only",
+  SQLITE_BUSY: "the database is locked by another process",
+  EACCES: "permission denied",
+  EROFS: "read-only file system"
+}
+
+/**
+ * One line that says why opening a store failed, from the error and its
+ * causes: "PgClient: Failed to connect" alone does not tell a stopped server
+ * from a missing database or a wrong password.
+ *
+ * @example
+ * ```ts
+ * import { BankStore } from "@chronicle/example-bank"
+ *
+ * const cause = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5999"), { code: "ECONNREFUSED" })
+ * BankStore.explainCause(new Error("PgClient: Failed to connect", { cause }), "Postgres")
+ * // "connection refused (is PostgreSQL running, and on that host and port?): PgClient: Failed to connect: connect ECONNREFUSED 127.0.0.1:5999"
+ * ```
+ * @since 0.4.0
+ * @category errors
+ */
+export const explainCause = (error: unknown, kind: StoreChoice["_tag"]): string => {
+  const messages: Array<string> = []
+  let meaning: string | undefined
+  let current: unknown = error
+  for (let depth = 0; depth < 8 && current !== undefined && current !== null; depth++) {
+    const message = messageOf(current).replaceAll("\n", " ").trim()
+    if (message !== "" && !messages.includes(message)) messages.push(message)
+    const code = codeOf(current)
+    if (code !== undefined && meanings[code] !== undefined) meaning = meanings[code]
+    current = typeof current === "object" && "cause" in current ? current.cause : undefined
+  }
+  const detail =
+    messages.length === 0 ? `unknown ${kind === "Postgres" ? "PostgreSQL" : "SQLite"} error` : messages.join(": ")
+  return meaning === undefined ? detail : `${meaning}: ${detail}`
+}

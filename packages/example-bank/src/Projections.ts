@@ -651,6 +651,62 @@ export const catchUp = Effect.fn("Bank.Projections.catchUp")(function* (
 })
 
 /**
+ * How fresh a read model is for a query (see {@link refresh}): brought up to
+ * date now, or being updated by another process and read as it is, with the
+ * lag it had.
+ *
+ * @since 0.4.0
+ * @category running
+ */
+export type Freshness =
+  | {
+      readonly _tag: "CaughtUp"
+      /** Events processed to catch up. */
+      readonly processed: number
+      readonly checkpoint: Option.Option<Position.Position>
+    }
+  | {
+      readonly _tag: "UpdatedElsewhere"
+      readonly checkpoint: Option.Option<Position.Position>
+      /** Events appended after the checkpoint (`Projection.status`'s lag). */
+      readonly lag: number
+    }
+
+/**
+ * Gets a read model ready for a query without ever waiting for another
+ * process: if the projection's lease is free, it catches up first (as
+ * {@link catchUp}); if another process holds it (say, projections running as
+ * a service), the read model is read as it is, and the answer says so, with
+ * its checkpoint and lag. Only a catch-up needs the lease.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Projections } from "@chronicle/example-bank"
+ *
+ * const rows = Effect.zip(Projections.refresh("balances"), Projections.accounts)
+ * ```
+ * @since 0.4.0
+ * @category running
+ */
+export const refresh = Effect.fn("Bank.Projections.refresh")(function* (name: Name) {
+  return yield* catchUp(name, { waitForLease: 0 }).pipe(
+    Effect.map((caught): Freshness => ({ _tag: "CaughtUp", ...caught })),
+    Effect.catchTag("ProjectionBusy", () =>
+      Effect.map(status, (lines): Freshness => {
+        const version = withProjection(name, (projection) => projection.version)
+        const line = lines.find((l) => l.name === name && l.version === version)
+        return {
+          _tag: "UpdatedElsewhere",
+          checkpoint: Option.flatMap(Option.fromNullable(line), (l) => l.checkpoint),
+          lag: line?.lag ?? 0
+        }
+      })
+    )
+  )
+})
+
+/**
  * One line of `pnpm bank projections`: a projection version's status as
  * `Projection.status` reports it, or, for a bank projection that no process
  * has run yet on this store, `never run` with the events it would have to

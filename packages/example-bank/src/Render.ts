@@ -2,15 +2,24 @@
  * How the bank CLI talks: every line and table it prints, as pure functions
  * from the results of `Bank` to strings.
  *
+ * Every string that comes from the store or the user (owner names, event
+ * types and data, ids, error messages) is escaped with `Text.printable` (tables
+ * escape each cell), so that nothing printed can inject terminal escape
+ * sequences, extra lines or direction overrides: events written by older
+ * releases or other writers may hold them.
+ *
  * @since 0.1.0
  */
-import type { Event, Position, Projection } from "@chronicle/core"
+import type { Event, Position, Projection, Repository } from "@chronicle/core"
 import { DateTime, Either, Option } from "effect"
 import * as Account from "./Account.js"
 import type * as Bank from "./Bank.js"
 import * as Money from "./Money.js"
 import type * as Projections from "./Projections.js"
 import * as Table from "./Table.js"
+import * as Text from "./Text.js"
+
+const safe = Text.printable
 
 /**
  * Describes a command in a few words: `Deposit 100.00`.
@@ -27,7 +36,7 @@ import * as Table from "./Table.js"
 export const command = (command: Account.AccountCommand): string => {
   switch (command._tag) {
     case "OpenAccount":
-      return `Open for ${command.owner}, overdraft limit ${Money.format(command.overdraftLimit)}`
+      return `Open for ${safe(command.owner)}, overdraft limit ${Money.format(command.overdraftLimit)}`
     case "Deposit":
       return `Deposit ${Money.format(command.amount)} ${command.currency}`
     case "Withdraw":
@@ -45,7 +54,8 @@ const status = (state: Account.AccountState): string =>
   })
 
 /**
- * The one line printed after a successful command.
+ * The one line printed after a successful command (two when the command id
+ * had been executed before: nothing new was written).
  *
  * @example
  * ```ts
@@ -55,23 +65,29 @@ const status = (state: Account.AccountState): string =>
  *   accountId: "alice",
  *   events: [new Account.MoneyDeposited({ amount: 500, currency: "EUR" })],
  *   state: Account.AccountState.Open({ owner: "Alice", overdraftLimit: 0, balance: 500 }),
- *   version: 2
+ *   version: 2,
+ *   commandId: "transfer-42",
+ *   duplicate: false
  * })
  * // "Deposited 5.00 EUR into alice. Balance: 5.00"
+ * // (with duplicate: true, a first line says the command id was executed before)
  * ```
  * @since 0.1.0
  * @category commands
  */
 export const executed = (result: Bank.Executed): string => {
   const balance = Money.format(Account.balanceOf(result.state))
-  const lines = result.events.map((event) => eventLine(result.accountId, balance, event))
-  return lines.length === 0 ? `Nothing to do for ${result.accountId}.` : lines.join("\n")
+  const lines = result.events.map((event) => eventLine(safe(result.accountId), balance, event))
+  const text = lines.length === 0 ? `Nothing to do for ${safe(result.accountId)}.` : lines.join("\n")
+  return result.duplicate
+    ? `Already done: command id ${safe(result.commandId)} was executed before; nothing new was written.\n${text}`
+    : text
 }
 
 const eventLine = (accountId: string, balance: string, event: Account.AccountEvent): string => {
   switch (event._tag) {
     case "AccountOpened":
-      return `Opened account ${accountId} for ${event.owner} (overdraft limit ${Money.format(event.overdraftLimit)}). Balance: ${balance}`
+      return `Opened account ${accountId} for ${safe(event.owner)} (overdraft limit ${Money.format(event.overdraftLimit)}). Balance: ${balance}`
     case "MoneyDeposited":
       return `Deposited ${Money.format(event.amount)} ${event.currency} into ${accountId}. Balance: ${balance}`
     case "MoneyWithdrawn":
@@ -99,7 +115,7 @@ const eventLine = (accountId: string, balance: string, event: Account.AccountEve
  * @category queries
  */
 export const balance = (current: Bank.CurrentBalance): string =>
-  `${current.accountId} (${current.state.owner}): ${status(current.state)}, overdraft limit ${Money.format(current.state.overdraftLimit)}, ${current.version} ${current.version === 1 ? "event" : "events"}`
+  `${safe(current.accountId)} (${safe(current.state.owner)}): ${status(current.state)}, overdraft limit ${Money.format(current.state.overdraftLimit)}, ${current.version} ${current.version === 1 ? "event" : "events"}`
 
 /**
  * The line printed by `balance --as-of` and `balance --at-version`: the
@@ -125,9 +141,9 @@ export const pastBalance = (past: Bank.PastBalance): string => {
   const when = "at" in past.point ? `as of ${DateTime.formatIso(past.point.at)}` : `at version ${past.point.version}`
   switch (past._tag) {
     case "NotYetOpen":
-      return `${past.accountId} did not exist ${when}: it was opened at ${DateTime.formatIso(past.openedAt)}.`
+      return `${safe(past.accountId)} did not exist ${when}: it was opened at ${DateTime.formatIso(past.openedAt)}.`
     case "Existed":
-      return `${past.accountId} (${past.state.owner}) ${when}: ${status(past.state)}, overdraft limit ${Money.format(past.state.overdraftLimit)}, ${past.version} ${past.version === 1 ? "event" : "events"}`
+      return `${safe(past.accountId)} (${safe(past.state.owner)}) ${when}: ${status(past.state)}, overdraft limit ${Money.format(past.state.overdraftLimit)}, ${past.version} ${past.version === 1 ? "event" : "events"}`
   }
 }
 
@@ -233,7 +249,7 @@ export const history = (
  * @category errors
  */
 export const rejected = (accountId: string, error: Account.AccountError): string =>
-  `${error._tag}: account ${accountId}: ${error.message}`
+  `${error._tag}: account ${safe(accountId)}: ${safe(error.message)}`
 
 /**
  * The demo's report: the account, its statement, and the rejected commands
@@ -275,14 +291,14 @@ export const demo = (report: Bank.DemoReport, store: string): string => {
       ? []
       : Either.match(step.outcome, {
           onRight: () => [],
-          onLeft: (error) => [`  ${command(step.command)} -> ${error._tag}: ${error.message}`]
+          onLeft: (error) => [`  ${command(step.command)} -> ${error._tag}: ${safe(error.message)}`]
         })
   )
   const legacy = report.history.filter((entry) => entry.schemaVersion < Account.Account.codec.versionOf(entry.type))
   return [
     "Chronicle bank demo",
     `Store: ${store}`,
-    `Account: ${report.accountId}`,
+    `Account: ${safe(report.accountId)}`,
     "",
     "Commands",
     "",
@@ -336,6 +352,33 @@ export const caughtUp = (
   result: { readonly processed: number; readonly checkpoint: Option.Option<Position.Position> }
 ): string =>
   `Read model ${projection.name} v${projection.version}: caught up ${count(result.processed, "event", "events")} (checkpoint ${checkpointText(result.checkpoint)}).`
+
+/**
+ * The line that says how fresh a read model is before a query: caught up
+ * now, or being updated by another process and read as it is, with its lag.
+ *
+ * @example
+ * ```ts
+ * import { Option } from "effect"
+ * import { Position } from "@chronicle/core"
+ * import { Render } from "@chronicle/example-bank"
+ *
+ * Render.freshness(
+ *   { name: "balances", version: 1 },
+ *   { _tag: "UpdatedElsewhere", checkpoint: Option.some(Position.make(0n, 12n)), lag: 3 }
+ * )
+ * // "Read model balances v1: being updated by another process; read as it is (checkpoint 12, lag 3 events)."
+ * ```
+ * @since 0.4.0
+ * @category read models
+ */
+export const freshness = (
+  projection: { readonly name: string; readonly version: number },
+  fresh: Projections.Freshness
+): string =>
+  fresh._tag === "CaughtUp"
+    ? caughtUp(projection, fresh)
+    : `Read model ${projection.name} v${projection.version}: being updated by another process; read as it is (checkpoint ${checkpointText(fresh.checkpoint)}, lag ${count(fresh.lag, "event", "events")}).`
 
 /**
  * The table printed by `accounts`: every account in the balances read model.
@@ -500,3 +543,118 @@ export const rebuilt = (last: Projection.Progress, millis: number): string => {
   const rate = millis > 0 ? ` (${Math.round((last.processed * 1000) / millis).toLocaleString("en-US")} events/s)` : ""
   return `Rebuilt ${last.name} v${last.version} from the first event: ${count(last.processed, "event", "events")} in ${millis < 1000 ? `${Math.round(millis)} ms` : `${(millis / 1000).toFixed(1)} s`}${rate}. Checkpoint ${last.checkpoint.toString()}, lag ${last.lag.toLocaleString("en-US")}${last.lag === 0 ? ": caught up" : ""}.`
 }
+
+// ---------------------------------------------------------------------------
+// Verification
+// ---------------------------------------------------------------------------
+
+const json = (value: unknown): string => (value === undefined ? "(none)" : (JSON.stringify(value) ?? String(value)))
+
+/**
+ * One inconsistency found by `verify`, in words.
+ *
+ * @example
+ * ```ts
+ * import { Render } from "@chronicle/example-bank"
+ *
+ * Render.issue({ _tag: "StreamVersionMismatch", eventsVersion: 5, streamVersion: 0 })
+ * // "the store reports version 0 for the stream, but its events end at version 5"
+ * ```
+ * @since 0.4.0
+ * @category verification
+ */
+export const issue = (found: Repository.VerifyIssue): string => {
+  switch (found._tag) {
+    case "StreamVersionMismatch":
+      return `the store reports version ${found.streamVersion} for the stream, but its events end at version ${found.eventsVersion}`
+    case "VersionGap":
+      return `expected an event at version ${found.expected}, found version ${found.found}`
+    case "UndecodableEvent":
+      return `the event at version ${found.version} (position ${found.position}) does not decode: ${safe(found.reason)}`
+    case "SnapshotMismatch":
+      return `the snapshot at version ${found.version} does not match: ${safe(found.reason)}`
+  }
+}
+
+/**
+ * The report printed by `verify`: the events and the version the store
+ * reports, each stored snapshot with its outcome (and, for a state that
+ * differs, each difference), and the verdict.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Bank, Render } from "@chronicle/example-bank"
+ *
+ * const text = Bank.verify("alice").pipe(Effect.map((report) => Render.verification("alice", report)))
+ * ```
+ * @since 0.4.0
+ * @category verification
+ */
+export const verification = (accountId: string, report: Repository.VerifyReport): string => {
+  const snapshots =
+    report.snapshots.length === 0
+      ? ["No snapshots."]
+      : [
+          Table.render<Repository.SnapshotCheck>(
+            [
+              { header: "Snapshot", align: "right", cell: (c) => `${c.version}` },
+              { header: "Position", align: "right", cell: (c) => c.position.toString() },
+              { header: "State version", align: "right", cell: (c) => `${c.stateVersion}` },
+              { header: "Outcome", cell: (c) => c.outcome },
+              { header: "Detail", cell: (c) => c.reason }
+            ],
+            report.snapshots
+          ),
+          ...report.snapshots.flatMap((check) =>
+            check.differences.map(
+              (change) =>
+                `  snapshot ${check.version}: ${change.path === "" ? "the state" : safe(change.path)} is ${safe(json(change.before))} in the events, ${safe(json(change.after))} in the snapshot`
+            )
+          )
+        ]
+  return [
+    `Account ${safe(accountId)} (stream ${safe(report.streamId)}): ${count(report.events, "event", "events")}, the last at version ${report.eventsVersion}; the store reports version ${report.streamVersion}.`,
+    "",
+    ...snapshots,
+    "",
+    report.consistent
+      ? "Consistent: the events, the stream's version and every snapshot agree."
+      : `Inconsistent: ${count(report.issues.length, "issue", "issues")} found:`,
+    ...report.issues.map((found) => `- ${issue(found)}`)
+  ].join("\n")
+}
+
+// ---------------------------------------------------------------------------
+// Unknown outcomes
+// ---------------------------------------------------------------------------
+
+/**
+ * What `pnpm bank` prints when a write's outcome is unknown (the connection
+ * died after the command was sent): that it may or may not have been
+ * recorded, and the exact command to retry with the same command id, which
+ * records it at most once.
+ *
+ * @example
+ * ```ts
+ * import { Render } from "@chronicle/example-bank"
+ *
+ * Render.unknownOutcome({
+ *   accountId: "acc-1",
+ *   reason: "the connection was lost after the append was sent",
+ *   retry: "pnpm bank deposit acc-1 2500 --command-id 5b1c0e1e-8f5d-4a43-9d0c-6f1f3b2a9c77"
+ * })
+ * ```
+ * @since 0.4.0
+ * @category errors
+ */
+export const unknownOutcome = (failure: {
+  readonly accountId: string
+  readonly reason: string
+  readonly retry: string
+}): string =>
+  [
+    `UnknownOutcome: account ${safe(failure.accountId)}: the command may or may not have been recorded (${safe(failure.reason)}).`,
+    `Check with "pnpm bank history ${safe(failure.accountId)}", or retry with the same command id, which records it at most once:`,
+    `  ${safe(failure.retry)}`
+  ].join("\n")

@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+import * as Text from "./Text.js"
 
 /**
  * One column: its header, how to render a row's cell, and its alignment
@@ -35,7 +36,9 @@ const pad = (text: string, width: number, align: "left" | "right"): string =>
 
 /**
  * Renders rows as a table: header, a rule of `─`, then one line per row.
- * Columns are separated by two spaces; trailing spaces are trimmed.
+ * Columns are separated by two spaces; trailing spaces are trimmed. Control
+ * characters and direction overrides in a cell are escaped (`Text.printable`),
+ * so that no cell can break a row, or change what the terminal shows.
  *
  * @example
  * ```ts
@@ -57,7 +60,7 @@ const pad = (text: string, width: number, align: "left" | "right"): string =>
  * @category rendering
  */
 export const render = <Row>(columns: ReadonlyArray<Column<Row>>, rows: ReadonlyArray<Row>): string => {
-  const cells = rows.map((row) => columns.map((column) => column.cell(row)))
+  const cells = rows.map((row) => columns.map((column) => Text.printable(column.cell(row))))
   const widths = columns.map((column, i) =>
     Math.max(column.header.length, ...cells.map((line) => (line[i] ?? "").length))
   )

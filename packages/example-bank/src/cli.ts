@@ -1,12 +1,22 @@
 /**
  * Entry point of `pnpm bank`: runs `BankCli.main` on Node and exits with the
- * code it returns (0 ok, 1 rejected, 2 invalid input).
+ * code it returns (0 ok, 1 refused or failed, 2 invalid input, 3 outcome
+ * unknown; 130 when interrupted).
  *
  * @since 0.1.0
  */
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Effect, Exit } from "effect"
 import * as BankCli from "./BankCli.js"
+
+// Output piped into a reader that stops early (`pnpm bank events a | head -1`):
+// stop quietly instead of crashing with a stack trace on EPIPE.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(process.exitCode ?? BankCli.ExitCode.ok)
+    throw error
+  })
+}
 
 NodeRuntime.runMain(BankCli.main(process.argv).pipe(Effect.provide(NodeContext.layer)), {
   disableErrorReporting: true,

@@ -11,6 +11,8 @@
  * - `Projections`: the read models (balances, statements, daily totals) and
  *   their queries;
  * - `Render` and `Table`: what the CLI prints;
+ * - `Text`: control characters in untrusted text, refused in owner names and
+ *   escaped in everything the CLI prints;
  * - `BankCli`: the `pnpm bank` command line.
  *
  * @since 0.1.0
@@ -32,3 +34,5 @@ export * as Projections from "./Projections.js"
 export * as Render from "./Render.js"
 /** @since 0.1.0 */
 export * as Table from "./Table.js"
+/** @since 0.4.0 */
+export * as Text from "./Text.js"

@@ -2,7 +2,7 @@ import { InMemoryEventStore, Repository } from "@chronicle/core"
 import { AggregateLaws, DeciderSpec } from "@chronicle/core/testing"
 import { describe, expect, it } from "@effect/vitest"
 import { Arbitrary, Effect, FastCheck, Schema } from "effect"
-import { Account, Money } from "../src/index.js"
+import { Account, Money, Text } from "../src/index.js"
 
 const {
   AccountClosed,
@@ -257,6 +257,61 @@ describe("Account", () => {
           expect(error._tag).toBe("InvalidCommandError")
         }
         expect((yield* accounts.load("alice")).version).toBe(1)
+      }).pipe(Effect.provide(InMemoryEventStore.layer))
+    )
+
+    const unsafe = FastCheck.oneof(
+      FastCheck.integer({ min: 0, max: 0x1f }),
+      FastCheck.integer({ min: 0x7f, max: 0x9f }),
+      FastCheck.constantFrom(0x2028, 0x2029, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069)
+    )
+
+    it.prop(
+      "an owner name with a control character or a direction override anywhere is refused",
+      [FastCheck.string({ maxLength: 80 }), unsafe, FastCheck.string({ maxLength: 80 })],
+      ([before, code, after]) => {
+        const name = `A${before}${String.fromCodePoint(code)}${after}Z`
+        expect(Schema.is(Account.Owner)(name)).toBe(false)
+        expect(() => new OpenAccount({ owner: name, overdraftLimit: 0 })).toThrow()
+      }
+    )
+
+    const printableChar = FastCheck.constantFrom(
+      "a",
+      "Z",
+      "é",
+      "ß",
+      "李",
+      "ш",
+      "ع",
+      "👩‍💻",
+      " ",
+      "-",
+      "'",
+      ".",
+      "\u200d"
+    )
+
+    it.prop(
+      "an owner name of 1 to 200 printable characters without surrounding spaces is accepted",
+      [FastCheck.string({ unit: printableChar, minLength: 1, maxLength: 60 })],
+      ([raw]) => {
+        const name = `N${raw}N`
+        expect(Schema.is(Account.Owner)(name)).toBe(name.length <= Account.ownerMaxLength)
+        expect(Text.hasControlCharacters(name)).toBe(false)
+      }
+    )
+
+    it.effect("an owner over 200 characters or with control characters is a typed InvalidCommandError", () =>
+      Effect.gen(function* () {
+        const accounts = yield* Repository.make(Account.Account)
+        for (const owner of ["x".repeat(201), "Eve\u001b[2J", "Ann\nBob", "evil\u202etxt"]) {
+          const error = yield* Effect.flip(accounts.execute("o-1", new OpenAccount({ owner, overdraftLimit: 0 }, true)))
+          expect(error._tag).toBe("InvalidCommandError")
+        }
+        expect((yield* accounts.load("o-1")).version).toBe(0)
+        // an event recorded before the rule still reads
+        expect(new AccountOpened({ owner: "Old\u0007name", overdraftLimit: 0 }).owner).toBe("Old\u0007name")
       }).pipe(Effect.provide(InMemoryEventStore.layer))
     )
   })

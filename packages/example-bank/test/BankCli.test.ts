@@ -7,11 +7,12 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { ProjectionStore } from "@chronicle/core"
+import { EventStore, ProjectionStore, StreamId } from "@chronicle/core"
 import { NodeContext } from "@effect/platform-node"
+import { SqlClient } from "@effect/sql"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Console, Duration, Effect } from "effect"
-import { BankCli, BankStore } from "../src/index.js"
+import { ConfigProvider, Console, Duration, Effect, Layer } from "effect"
+import { BankCli, BankStore, Text } from "../src/index.js"
 
 const dir = mkdtempSync(join(tmpdir(), "chronicle-bank-cli-inprocess-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -54,8 +55,10 @@ const capturing = (out: Array<string>, err: Array<string>): Console.Console => {
   }
 }
 
+type StoreLayer = (choice: BankStore.StoreChoice) => Layer.Layer<BankStore.Stores, BankStore.BankStoreError>
+
 const bankOn =
-  (database: string) =>
+  (database: string, stores?: StoreLayer) =>
   (...args: ReadonlyArray<string>): Effect.Effect<Run> =>
     Effect.gen(function* () {
       const out: Array<string> = []
@@ -63,10 +66,17 @@ const bankOn =
       const code = yield* BankCli.main(["node", "bank", ...args]).pipe(
         Effect.withConsole(capturing(out, err)),
         Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["BANK_DB", join(dir, database)]]))),
+        stores === undefined ? (effect) => effect : Effect.provideService(BankCli.StoreLayer, stores),
         Effect.provide(NodeContext.layer)
       )
       return { code, stdout: out.join(""), stderr: err.join("") }
     })
+
+/** The stores of a bank file, for writing behind the CLI's back. */
+const storesOf = (database: string) => BankStore.layer({ _tag: "Sqlite", filename: join(dir, database) })
+
+/** No line of the output holds a control character (other than the line breaks) or a direction override. */
+const printable = (text: string): boolean => text.split("\n").every((line) => !Text.hasControlCharacters(line))
 
 describe("BankCli in process", () => {
   it.live("points in time: as of an event's own time, conflicting and malformed options", () =>
@@ -216,6 +226,291 @@ describe("BankCli in process", () => {
         })
       ).pipe(Effect.provide(BankStore.layer({ _tag: "Sqlite", filename: join(dir, "busy.db") })))
       expect((yield* bank("rebuild", "balances")).code).toBe(0)
+    })
+  )
+
+  it.live(
+    "owner names: the 200-character limit and control characters are invalid input (exit 2), nothing is written",
+    () =>
+      Effect.gen(function* () {
+        const bank = bankOn("owners.db")
+        for (const owner of [
+          "x".repeat(201),
+          "Eve\u001b[2J",
+          "Bell\u0007",
+          "two\nlines",
+          "tab\there",
+          "csi\u009b31m",
+          "evil\u202etxt.exe",
+          "isolate\u2066x",
+          "line\u2028separator",
+          " padded",
+          ""
+        ]) {
+          const run = yield* bank("open", "o-1", "--owner", owner)
+          expect(run.code, JSON.stringify(owner)).toBe(2)
+          expect(run.stdout).toBe("")
+          expect(run.stderr).toContain("Usage:")
+          expect(run.stderr).not.toMatch(/Unexpected failure|ParseError|\n\s+at /)
+          expect(printable(run.stderr)).toBe(true)
+        }
+        const tooLong = yield* bank("open", "o-1", "--owner", "x".repeat(201))
+        expect(tooLong.stderr.split("\n")[0]).toBe("an owner name is at most 200 characters (got 201)")
+        expect(tooLong.stderr).toContain("An owner name is 1 to 200 characters")
+        expect((yield* bank("balance", "o-1")).code).toBe(1)
+        // 200 characters, and names beyond ASCII, are fine
+        expect((yield* bank("open", "o-1", "--owner", "y".repeat(200))).code).toBe(0)
+        const accented = yield* bank("open", "o-2", "--owner", "Zoë Ångström-李 👩‍💻")
+        expect(accented).toMatchObject({
+          code: 0,
+          stdout: "Opened account o-2 for Zoë Ångström-李 👩‍💻 (overdraft limit 0.00). Balance: 0.00\n"
+        })
+      })
+  )
+
+  it.live("--overdraft takes whole cents as digits only, like amounts", () =>
+    Effect.gen(function* () {
+      const bank = bankOn("overdraft.db")
+      for (const overdraft of ["1e3", "0x10", "1.5", "-5", "+5", " 5", "１０"]) {
+        const run = yield* bank("open", "d-1", "--owner", "Dee", "--overdraft", overdraft)
+        expect(run.code, overdraft).toBe(2)
+        expect(run.stderr).toContain("--overdraft must be zero or a positive whole number of cents")
+      }
+      expect((yield* bank("deposit", "d-1", "1e3")).code).toBe(2)
+      expect((yield* bank("open", "d-1", "--owner", "Dee", "--overdraft", "1000")).stdout).toBe(
+        "Opened account d-1 for Dee (overdraft limit 10.00). Balance: 0.00\n"
+      )
+    })
+  )
+
+  it.live("control characters already stored (an older release, another writer) are printed escaped", () =>
+    Effect.gen(function* () {
+      const bank = bankOn("escapes.db")
+      const owner = "Eve\u001b[2J\u0007\u202eevil"
+      yield* Effect.flatMap(EventStore.EventStore, (store) =>
+        store.append(
+          StreamId.forAggregate("Account", "e-1"),
+          [
+            {
+              eventId: crypto.randomUUID(),
+              type: "AccountOpened",
+              schemaVersion: 1,
+              data: { owner, overdraftLimit: 0 }
+            }
+          ],
+          { metadata: { correlationId: "corr\u001b[31m", user: { note: "\u009b2J" } } }
+        )
+      ).pipe(Effect.provide(storesOf("escapes.db")))
+      const runs = [
+        yield* bank("balance", "e-1"),
+        yield* bank("history", "e-1"),
+        yield* bank("events", "e-1"),
+        yield* bank("accounts"),
+        yield* bank("statement", "e-1"),
+        yield* bank("verify", "e-1"),
+        yield* bank("open", "e-1", "--owner", "Eve")
+      ]
+      for (const run of runs) {
+        expect(printable(run.stdout), run.stdout).toBe(true)
+        expect(printable(run.stderr), run.stderr).toBe(true)
+      }
+      expect(runs[0]?.stdout).toBe("e-1 (Eve\\x1b[2J\\x07\\u{202e}evil): balance 0.00, overdraft limit 0.00, 1 event\n")
+      expect(runs[1]?.stdout).toContain("corr\\x1b[31m")
+      expect(runs[3]?.stdout).toMatch(/^e-1\s+Eve\\x1b\[2J\\x07\\u\{202e\}evil\s+open/m)
+      expect(runs[6]).toMatchObject({ code: 1 })
+      expect(runs[6]?.stderr).toContain(
+        "AccountAlreadyOpen: account e-1: the account is already open (owner: Eve\\x1b[2J"
+      )
+    })
+  )
+
+  it.live("an unknown outcome exits 3 with the command to retry; the retry with that command id records it once", () =>
+    Effect.gen(function* () {
+      yield* bankOn("unknown.db")("open", "u-1", "--owner", "Uma")
+      // A store that commits the append, then loses the answer.
+      const losingAnswers: StoreLayer = (choice) =>
+        Layer.provideMerge(
+          Layer.effect(
+            EventStore.EventStore,
+            Effect.map(EventStore.EventStore, (inner) =>
+              EventStore.EventStore.of({
+                ...inner,
+                append: (streamId, events, options) =>
+                  Effect.zipRight(
+                    inner.append(streamId, events, options),
+                    new EventStore.UnknownOutcomeError({
+                      operation: "append",
+                      streamId,
+                      reason: "the connection was lost after the append was sent",
+                      cause: null
+                    })
+                  )
+              })
+            )
+          ),
+          BankStore.layer(choice)
+        )
+      const lost = yield* bankOn("unknown.db", losingAnswers)("deposit", "u-1", "2500")
+      expect(lost.code).toBe(BankCli.ExitCode.unknownOutcome)
+      expect(lost.stdout).toBe("")
+      const [first, second, retry, ...rest] = lost.stderr.split("\n")
+      expect(first).toBe(
+        "UnknownOutcome: account u-1: the command may or may not have been recorded (the connection was lost after the append was sent)."
+      )
+      expect(second).toBe(
+        'Check with "pnpm bank history u-1", or retry with the same command id, which records it at most once:'
+      )
+      expect(retry).toMatch(/^ {2}pnpm bank deposit u-1 2500 --command-id [0-9a-f-]{36}$/)
+      expect(rest).toEqual([""])
+      const args = (retry ?? "").trim().split(" ").slice(2)
+      const again = yield* bankOn("unknown.db")(...args)
+      expect(again.code).toBe(0)
+      expect(again.stdout).toMatch(
+        /^Already done: command id [0-9a-f-]{36} was executed before; nothing new was written\.\nDeposited 25\.00 EUR into u-1\. Balance: 25\.00\n$/
+      )
+      expect((yield* bankOn("unknown.db")("balance", "u-1")).stdout).toBe(
+        "u-1 (Uma): balance 25.00, overdraft limit 0.00, 2 events\n"
+      )
+      // A given command id is the one printed; an owner with spaces is quoted for the shell.
+      const opened = yield* bankOn("unknown.db", losingAnswers)(
+        "open",
+        "u-2",
+        "--owner",
+        "Ann O'Neil",
+        "--overdraft",
+        "500",
+        "--command-id",
+        "signup-7"
+      )
+      expect(opened.code).toBe(3)
+      expect(opened.stderr).toContain(
+        "  pnpm bank open u-2 --owner 'Ann O'\"'\"'Neil' --overdraft 500 --command-id signup-7\n"
+      )
+      const usd = yield* bankOn("unknown.db", losingAnswers)(
+        "deposit",
+        "u-1",
+        "100",
+        "--currency",
+        "EUR",
+        "--command-id",
+        "d.1"
+      )
+      expect(usd.stderr).toContain("  pnpm bank deposit u-1 100 --command-id d.1\n")
+    })
+  )
+
+  it.live("--command-id: the same id records a command once; a malformed id is invalid input", () =>
+    Effect.gen(function* () {
+      const bank = bankOn("command-ids.db")
+      yield* bank("open", "k-1", "--owner", "Kai", "--command-id", "open-k-1")
+      expect((yield* bank("open", "k-1", "--owner", "Kai", "--command-id", "open-k-1")).code).toBe(0)
+      expect((yield* bank("withdraw", "k-1", "1", "--command-id", "w-1")).code).toBe(1)
+      expect((yield* bank("deposit", "k-1", "700", "--command-id", "dep-1")).code).toBe(0)
+      expect((yield* bank("deposit", "k-1", "700", "--command-id", "dep-1")).code).toBe(0)
+      expect((yield* bank("balance", "k-1")).stdout).toBe("k-1 (Kai): balance 7.00, overdraft limit 0.00, 2 events\n")
+      for (const id of ["", "-x", "has space", "x".repeat(129), "a\u001bb"]) {
+        const run = yield* bank("deposit", "k-1", "700", "--command-id", id)
+        expect(run.code, JSON.stringify(id)).toBe(2)
+        expect(run.stderr).toContain("--command-id must be 1 to 128 letters")
+        expect(printable(run.stderr)).toBe(true)
+      }
+    })
+  )
+
+  it.live("queries read a read model another process is updating as it is, with its lag, instead of failing", () =>
+    Effect.gen(function* () {
+      const bank = bankOn("service.db")
+      yield* bank("open", "s-1", "--owner", "Sam")
+      yield* bank("deposit", "s-1", "1000")
+      expect((yield* bank("accounts")).stdout).toContain("caught up 2 events")
+      yield* bank("statement", "s-1")
+      yield* bank("totals")
+      yield* bank("deposit", "s-1", "500")
+      // Projections running as a service in another process hold every lease.
+      const owner = "projection-service"
+      const held = Effect.flatMap(ProjectionStore.ProjectionStore, (store) =>
+        Effect.forEach(["balances", "statements", "daily-totals"], (name) =>
+          Effect.acquireRelease(store.acquireLease({ name, version: 1 }, owner, Duration.minutes(1)), () =>
+            Effect.orDie(store.releaseLease({ name, version: 1 }, owner))
+          )
+        )
+      )
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          expect(yield* held).toEqual([true, true, true])
+          const accounts = yield* bank("accounts")
+          expect(accounts.code).toBe(0)
+          expect(accounts.stderr).toBe("")
+          expect(accounts.stdout).toMatch(
+            /^Read model balances v1: being updated by another process; read as it is \(checkpoint 2, lag 1 event\)\.$/m
+          )
+          expect(accounts.stdout).toMatch(/^s-1\s+Sam\s+open\s+10\.00/m)
+          const statement = yield* bank("statement", "s-1")
+          expect(statement).toMatchObject({ code: 0, stderr: "" })
+          expect(statement.stdout).toMatch(/^Read model statements v1: being updated by another process; read as it is/)
+          const totals = yield* bank("totals")
+          expect(totals).toMatchObject({ code: 0, stderr: "" })
+          expect(totals.stdout).toMatch(/^Read model daily-totals v1: being updated by another process; read as it is/)
+          // a rebuild still needs the lease
+          expect((yield* bank("rebuild", "balances")).code).toBe(1)
+        })
+      ).pipe(Effect.provide(storesOf("service.db")))
+      // Once the lease is free, a query catches up again.
+      expect((yield* bank("accounts")).stdout).toMatch(/caught up 1 event[\s\S]*s-1\s+Sam\s+open\s+15\.00/)
+    })
+  )
+
+  it.live(
+    "verify: consistent after commands and snapshots; a tampered snapshot is found (exit 1), a moved one ignored",
+    () =>
+      Effect.gen(function* () {
+        const bank = bankOn("verify.db")
+        yield* bank("open", "v-1", "--owner", "Vic")
+        for (let i = 0; i < 6; i++) yield* bank("deposit", "v-1", "2500") // a snapshot at version 5
+        const healthy = yield* bank("verify", "v-1")
+        expect(healthy).toMatchObject({ code: 0, stderr: "" })
+        expect(healthy.stdout).toMatch(
+          /^Account v-1 \(stream Account-v-1\): 7 events, the last at version 7; the store reports version 7\.$/m
+        )
+        expect(healthy.stdout).toMatch(/^\s+5\s+\d+\s+1\s+matches$/m)
+        expect(healthy.stdout).toContain("Consistent: the events, the stream's version and every snapshot agree.")
+
+        // Someone edits the snapshot's balance: loads trust it (a cache), verify finds it.
+        const sql = (statement: string) =>
+          Effect.flatMap(SqlClient.SqlClient, (client) => client.unsafe(statement)).pipe(
+            Effect.provide(storesOf("verify.db"))
+          )
+        yield* sql(
+          `UPDATE chronicle_snapshots SET state = '{"_tag":"Open","owner":"Vic","overdraftLimit":0,"balance":50000000}' WHERE stream_id = 'Account-v-1'`
+        )
+        const tampered = yield* bank("verify", "v-1")
+        expect(tampered.code).toBe(1)
+        expect(tampered.stdout).toMatch(/^\s+5\s+\d+\s+1\s+mismatch\s+its state differs from the fold of the events$/m)
+        expect(tampered.stdout).toContain("  snapshot 5: balance is 10000 in the events, 50000000 in the snapshot")
+        expect(tampered.stdout).toContain("Inconsistent: 1 issue found:")
+        expect(tampered.stderr).toBe("Inconsistent: account v-1: 1 issue found (see the report above)\n")
+
+        // A snapshot row moved to a version past the end: ignored by loads, reported by verify.
+        yield* sql(`UPDATE chronicle_snapshots SET version = 9 WHERE stream_id = 'Account-v-1'`)
+        expect((yield* bank("balance", "v-1")).stdout).toBe(
+          "v-1 (Vic): balance 150.00, overdraft limit 0.00, 7 events\n"
+        )
+        const moved = yield* bank("verify", "v-1")
+        expect(moved.code).toBe(1)
+        expect(moved.stdout).toContain(
+          "the snapshot at version 9 does not match: the stream has no event at version 9 (7 events)"
+        )
+        expect((yield* bank("verify", "nobody")).stderr).toBe(
+          "AccountNotOpen: account nobody: no account has been opened with this id\n"
+        )
+      })
+  )
+
+  it.live("--wizard without a terminal is invalid input, at once", () =>
+    Effect.gen(function* () {
+      const run = yield* bankOn("wizard.db")("--wizard")
+      expect(run.code).toBe(2)
+      expect(run.stderr).toMatch(/^--wizard is interactive: it needs a terminal on standard input/)
     })
   )
 })

@@ -6,10 +6,12 @@
  * cases of the same commands run in process, in `BankCli.test.ts`.
  */
 import { spawn } from "node:child_process"
-import { existsSync, mkdtempSync, rmSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "@effect/vitest"
+import * as Postgres from "./support/postgres.js"
 
 const root = join(import.meta.dirname, "..", "..", "..")
 const dir = mkdtempSync(join(tmpdir(), "chronicle-bank-cli-"))
@@ -22,15 +24,19 @@ interface Run {
   readonly stderr: string
 }
 
-const bankOn =
-  (database: string) =>
+const bankWith =
+  (settings: { readonly BANK_DB?: string; readonly DATABASE_URL?: string }) =>
   (...args: ReadonlyArray<string>): Promise<Run> =>
     new Promise((resolve, reject) => {
-      const env: NodeJS.ProcessEnv = { ...process.env, BANK_DB: join(dir, database), NO_COLOR: "1" }
+      const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" }
       delete env.DATABASE_URL
+      delete env.BANK_DB
+      Object.assign(env, settings)
       const child = spawn(join(root, "node_modules", ".bin", "tsx"), ["packages/example-bank/src/cli.ts", ...args], {
         cwd: root,
-        env
+        env,
+        // standard input closed, as in a script or a service
+        stdio: ["ignore", "pipe", "pipe"]
       })
       let stdout = ""
       let stderr = ""
@@ -43,6 +49,27 @@ const bankOn =
       child.on("error", reject)
       child.on("close", (code) => resolve({ code, stdout, stderr }))
     })
+
+const bankOn = (database: string) => bankWith({ BANK_DB: join(dir, database) })
+
+/** A TCP port nothing listens on (taken from the OS, then released). */
+const closedPort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer()
+    server.on("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(address)))
+    })
+  })
+
+/** One line on stderr, nothing on stdout, no stack trace. */
+const oneLine = (run: Run) => {
+  expect(run.stdout).toBe("")
+  expect(run.stderr.endsWith("\n")).toBe(true)
+  expect(run.stderr.trimEnd().split("\n")).toHaveLength(1)
+  expect(run.stderr).not.toMatch(/Unexpected failure|\s+at \S+ \(|node_modules/)
+}
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
@@ -205,5 +232,91 @@ describe.concurrent("pnpm bank", () => {
       'unknown projection "nope": the projections are balances, statements, daily-totals'
     )
     expect(existsSync(join(dir, "untouched.db"))).toBe(false)
+  })
+
+  it("a store that cannot be opened prints one line naming the cause, and exits 1", { timeout: 180_000 }, async () => {
+    const folder = join(dir, "a-folder")
+    mkdirSync(folder)
+    const notSqlite = join(dir, "notes.txt")
+    writeFileSync(notSqlite, "these are not the tables you are looking for\n")
+    const port = await closedPort()
+    const [directory, garbage, refused] = await Promise.all([
+      bankWith({ BANK_DB: folder })("balance", "acc-1"),
+      bankWith({ BANK_DB: notSqlite })("deposit", "acc-1", "100"),
+      bankWith({ DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/bank` })("balance", "acc-1")
+    ])
+    for (const run of [directory, garbage, refused]) {
+      expect(run.code).toBe(1)
+      oneLine(run)
+    }
+    expect(directory.stderr).toBe(
+      `BankStoreError: cannot open the bank's store: ${folder} is a directory, not a SQLite file (set BANK_DB to a file path)\n`
+    )
+    expect(garbage.stderr).toBe(`BankStoreError: cannot open the bank's store: ${notSqlite} is not a SQLite database\n`)
+    expect(refused.stderr).toMatch(
+      new RegExp(
+        `^BankStoreError: cannot open the bank's store: PostgreSQL postgres://postgres@127\\.0\\.0\\.1:${port}/bank: connection refused .*ECONNREFUSED`
+      )
+    )
+  })
+
+  it.skipIf(!Postgres.available)(
+    "PostgreSQL: a missing database and an unknown role are told apart from a server that is down",
+    { timeout: 180_000 },
+    async () => {
+      const url = new URL(Postgres.databaseUrl)
+      const missing = new URL(url)
+      missing.pathname = `/chronicle_missing_${crypto.randomUUID().slice(0, 8)}`
+      const stranger = new URL(url)
+      stranger.username = `chronicle_nobody_${crypto.randomUUID().slice(0, 8)}`
+      const [noDatabase, noRole] = await Promise.all([
+        bankWith({ DATABASE_URL: missing.toString() })("accounts"),
+        bankWith({ DATABASE_URL: stranger.toString() })("accounts")
+      ])
+      for (const run of [noDatabase, noRole]) {
+        expect(run.code).toBe(1)
+        oneLine(run)
+      }
+      expect(noDatabase.stderr).toContain(
+        `the database does not exist: PgClient: Failed to connect: database "${missing.pathname.slice(1)}" does not exist`
+      )
+      expect(noRole.stderr).toMatch(
+        /authentication failed: .*role "chronicle_nobody_\w+" does not exist|authentication failed: .*password authentication failed/
+      )
+    }
+  )
+
+  it("an owner name over 200 characters is invalid input: one message, the usage, exit 2", {
+    timeout: 180_000
+  }, async () => {
+    const bank = bankOn("owners.db")
+    const run = await bank("open", "acc-1", "--owner", "x".repeat(201))
+    expect(run.code).toBe(2)
+    expect(run.stdout).toBe("")
+    expect(run.stderr).toMatch(/^an owner name is at most 200 characters \(got 201\)\n\nUsage:\n/)
+    expect(run.stderr).not.toMatch(/Unexpected failure|ParseError|\s+at \S+ \(/)
+  })
+
+  it("--wizard with standard input closed fails at once with exit 2", { timeout: 180_000 }, async () => {
+    const run = await bankOn("wizard.db")("--wizard")
+    expect(run.code).toBe(2)
+    expect(run.stdout).toBe("")
+    expect(run.stderr).toMatch(/^--wizard is interactive: it needs a terminal on standard input/)
+    expect(existsSync(join(dir, "wizard.db"))).toBe(false)
+  })
+
+  it("--command-id: the same deposit sent twice with one id is recorded once", { timeout: 180_000 }, async () => {
+    const bank = bankOn("idempotent.db")
+    expect((await bank("open", "acc-1", "--owner", "Ida")).code).toBe(0)
+    const first = await bank("deposit", "acc-1", "2500", "--command-id", "transfer-42")
+    expect(first).toMatchObject({ code: 0, stdout: "Deposited 25.00 EUR into acc-1. Balance: 25.00\n", stderr: "" })
+    const again = await bank("deposit", "acc-1", "2500", "--command-id", "transfer-42")
+    expect(again).toMatchObject({
+      code: 0,
+      stdout:
+        "Already done: command id transfer-42 was executed before; nothing new was written.\nDeposited 25.00 EUR into acc-1. Balance: 25.00\n",
+      stderr: ""
+    })
+    expect((await bank("balance", "acc-1")).stdout).toBe("acc-1 (Ida): balance 25.00, overdraft limit 0.00, 2 events\n")
   })
 })
