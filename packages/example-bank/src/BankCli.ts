@@ -38,6 +38,8 @@ import {
   DateTime,
   Effect,
   type Layer,
+  Logger,
+  LogLevel,
   Option,
   ParseResult,
   Schema,
@@ -655,8 +657,17 @@ export const main = (argv: ReadonlyArray<string>) =>
     // A defect is a bug: still one line, never a stack trace.
     Effect.catchAllCause((cause) =>
       Effect.as(Console.error(`Internal error: ${oneLine(describeDefect(Cause.squash(cause)))}`), ExitCode.rejected)
-    )
+    ),
+    // Warnings (say, a snapshot ignored) go to stderr, one line each, away from the output.
+    Effect.provide(Logger.replace(Logger.defaultLogger, warnings)),
+    Logger.withMinimumLogLevel(LogLevel.Warning)
   )
+
+const warnings = Logger.make(({ logLevel, message }) =>
+  oneLine(
+    `${logLevel._tag === "Warning" ? "warning" : logLevel.label.toLowerCase()}: ${(Array.isArray(message) ? message : [message]).map(String).join(" ")}`
+  )
+).pipe(Logger.withConsoleError)
 
 /** A message on one line, with control characters escaped. */
 const oneLine = (message: string): string => Text.printable(message.replace(/\s*\n\s*/g, " ").trim())

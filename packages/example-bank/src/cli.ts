@@ -20,6 +20,7 @@ for (const stream of [process.stdout, process.stderr]) {
 
 NodeRuntime.runMain(BankCli.main(process.argv).pipe(Effect.provide(NodeContext.layer)), {
   disableErrorReporting: true,
+  disablePrettyLogger: true,
   // The teardown is generic in the program's result, hence the runtime check.
   teardown: (exit, onExit) =>
     onExit(

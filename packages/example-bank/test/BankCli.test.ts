@@ -51,7 +51,13 @@ const capturing = (out: Array<string>, err: Array<string>): Console.Console => {
     timeLog: ignore,
     trace: ignore,
     warn: print(err),
-    unsafe: globalThis.console
+    // what loggers write through (`Logger.withConsoleError`)
+    unsafe: {
+      ...globalThis.console,
+      error: (...args: ReadonlyArray<unknown>) => {
+        err.push(`${args.map(String).join(" ")}\n`)
+      }
+    }
   }
 }
 
@@ -492,9 +498,11 @@ describe("BankCli in process", () => {
 
         // A snapshot row moved to a version past the end: ignored by loads, reported by verify.
         yield* sql(`UPDATE chronicle_snapshots SET version = 9 WHERE stream_id = 'Account-v-1'`)
-        expect((yield* bank("balance", "v-1")).stdout).toBe(
-          "v-1 (Vic): balance 150.00, overdraft limit 0.00, 7 events\n"
-        )
+        expect(yield* bank("balance", "v-1")).toEqual({
+          code: 0,
+          stdout: "v-1 (Vic): balance 150.00, overdraft limit 0.00, 7 events\n",
+          stderr: "warning: ignoring snapshot of Account-v-1@9: the stream has fewer than 9 events\n"
+        })
         const moved = yield* bank("verify", "v-1")
         expect(moved.code).toBe(1)
         expect(moved.stdout).toContain(
