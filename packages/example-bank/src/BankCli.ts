@@ -358,21 +358,19 @@ const write = <E>(
 ) =>
   Effect.gen(function* () {
     const id = Option.getOrElse(given, () => crypto.randomUUID())
+    const retry = ["pnpm bank", ...args, "--command-id", id]
+      .map((arg, i) => (i === 0 ? arg : shellQuote(arg)))
+      .join(" ")
     const result = yield* withStore(() => run({ commandId: id })).pipe(
       onAccount(accountId),
       Effect.catchIf(
         (error): error is Extract<typeof error, EventStore.UnknownOutcomeError> =>
           error instanceof EventStore.UnknownOutcomeError,
-        (error) =>
-          Effect.fail(
-            new UnknownOutcome({
-              accountId,
-              reason: error.reason,
-              retry: ["pnpm bank", ...args, "--command-id", id]
-                .map((arg, i) => (i === 0 ? arg : shellQuote(arg)))
-                .join(" ")
-            })
-          )
+        (error) => Effect.fail(new UnknownOutcome({ accountId, reason: error.reason, retry }))
+      ),
+      // Stopped (Ctrl-C) while the command may have been sent: say how to retry it safely.
+      Effect.onInterrupt(() =>
+        Console.error(Render.unknownOutcome({ accountId, reason: "interrupted before the store answered", retry }))
       )
     )
     yield* Console.log(Render.executed(result))

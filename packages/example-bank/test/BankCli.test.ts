@@ -11,7 +11,7 @@ import { EventStore, ProjectionStore, StreamId } from "@chronicle/core"
 import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Console, Duration, Effect, Layer } from "effect"
+import { ConfigProvider, Console, Deferred, Duration, Effect, Fiber, Layer } from "effect"
 import { BankCli, BankStore, Text } from "../src/index.js"
 
 const dir = mkdtempSync(join(tmpdir(), "chronicle-bank-cli-inprocess-"))
@@ -402,6 +402,50 @@ describe("BankCli in process", () => {
         "d.1"
       )
       expect(usd.stderr).toContain("  pnpm bank deposit u-1 100 --command-id d.1\n")
+    })
+  )
+
+  it.live("interrupted while the store has not answered: prints the command to retry with its command id", () =>
+    Effect.gen(function* () {
+      yield* bankOn("interrupted.db")("open", "i-1", "--owner", "Ivo")
+      const sent = yield* Deferred.make<void>()
+      // A store that commits the append and then never answers.
+      const hanging: StoreLayer = (choice) =>
+        Layer.provideMerge(
+          Layer.effect(
+            EventStore.EventStore,
+            Effect.map(EventStore.EventStore, (inner) =>
+              EventStore.EventStore.of({
+                ...inner,
+                append: (streamId, events, options) =>
+                  inner
+                    .append(streamId, events, options)
+                    .pipe(Effect.zipRight(Deferred.succeed(sent, undefined)), Effect.zipRight(Effect.never))
+              })
+            )
+          ),
+          BankStore.layer(choice)
+        )
+      const out: Array<string> = []
+      const err: Array<string> = []
+      const fiber = yield* BankCli.main(["node", "bank", "deposit", "i-1", "1", "--command-id", "d-77"]).pipe(
+        Effect.withConsole(capturing(out, err)),
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["BANK_DB", join(dir, "interrupted.db")]]))),
+        Effect.provideService(BankCli.StoreLayer, hanging),
+        Effect.provide(NodeContext.layer),
+        Effect.fork
+      )
+      yield* Deferred.await(sent)
+      yield* Fiber.interrupt(fiber)
+      expect(out).toEqual([])
+      expect(err.join("")).toBe(
+        [
+          "UnknownOutcome: account i-1: the command may or may not have been recorded (interrupted before the store answered).",
+          'Check with "pnpm bank history i-1", or retry with the same command id, which records it at most once:',
+          "  pnpm bank deposit i-1 1 --command-id d-77",
+          ""
+        ].join("\n")
+      )
     })
   )
 
