@@ -1,16 +1,31 @@
+import { existsSync, readdirSync } from "node:fs"
+import { join } from "node:path"
 import { defineConfig } from "vitest/config"
 
-// One root command runs every package's tests. Inline projects with
-// `extends: true` inherit the settings below (a `projects: ["packages/*"]`
-// glob would not).
+// One root command runs every package's tests: each folder of packages/ with
+// a test/ folder is a project. Inline projects with `extends: true` inherit
+// the settings below (a `projects: ["packages/*"]` glob would not).
+const packages = readdirSync(join(import.meta.dirname, "packages"), { withFileTypes: true })
+  .filter((entry) => entry.isDirectory() && existsSync(join(entry.parentPath, entry.name, "test")))
+  .map((entry) => entry.name)
+  .sort()
+
+// Tests run on source, no build needed: the `@chronicle/source` export
+// condition resolves `@chronicle/*` imports to `src/*.ts`, in vitest and in
+// the Node processes that tests spawn (tsx), which inherit NODE_OPTIONS.
+const condition = "@chronicle/source"
+const nodeOptions = [process.env.NODE_OPTIONS, `--conditions=${condition}`].filter(Boolean).join(" ")
+
 export default defineConfig({
+  resolve: { conditions: [condition, "module", "node", "development|production"] },
+  ssr: { resolve: { conditions: [condition, "module", "node", "development|production"] } },
   test: {
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    projects: [
-      { extends: true, test: { name: "core", include: ["packages/core/test/**/*.test.ts"] } },
-      { extends: true, test: { name: "sql-store", include: ["packages/sql-store/test/**/*.test.ts"] } },
-      { extends: true, test: { name: "example-bank", include: ["packages/example-bank/test/**/*.test.ts"] } }
-    ]
+    env: { NODE_OPTIONS: nodeOptions },
+    projects: packages.map((name) => ({
+      extends: true,
+      test: { name, include: [`packages/${name}/test/**/*.test.ts`] }
+    }))
   }
 })

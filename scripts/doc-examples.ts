@@ -1,7 +1,8 @@
 /**
- * Extracts every ```ts example from the JSDoc of packages/<pkg>/src and from
- * README.md into .doc-examples/, one module per example, so that
- * `pnpm typecheck` compiles the documentation as well as the code.
+ * Extracts every ```ts example from the JSDoc of packages/<pkg>/src, from
+ * packages/<pkg>/README.md and from README.md into .doc-examples/, one module
+ * per example, so that `pnpm typecheck` compiles the documentation as well as
+ * the code.
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { join, relative } from "node:path"
@@ -44,7 +45,11 @@ mkdirSync(out, { recursive: true })
 const sources = [
   ...readdirSync(join(root, "packages")).flatMap((pkg) => {
     const src = join(root, "packages", pkg, "src")
-    return statSync(src, { throwIfNoEntry: false })?.isDirectory() ? walk(src) : []
+    const readme = join(root, "packages", pkg, "README.md")
+    return [
+      ...(statSync(src, { throwIfNoEntry: false })?.isDirectory() ? walk(src) : []),
+      ...(statSync(readme, { throwIfNoEntry: false })?.isFile() ? [readme] : [])
+    ]
   }),
   join(root, "README.md")
 ]

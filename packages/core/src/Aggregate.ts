@@ -46,7 +46,9 @@ export interface Aggregate<
   readonly commands: Schema.Schema<Command, CommandEncoded, never>
   readonly codec: EventCodec.EventCodec<Event>
   readonly initialState: State
+  /** Folds one event into the state: pure and total. */
   readonly evolve: (state: State, event: Event) => State
+  /** Turns a command into events, or fails with a domain error: pure, no services. */
   readonly decide: (command: Command, state: State) => Effect.Effect<Decision<Event>, DomainError, never>
   /** How the state is encoded in snapshots; none when the aggregate cannot be snapshotted. */
   readonly state: Option.Option<Snapshot.StateCodec<State>>
@@ -109,6 +111,7 @@ export type ErrorOf<A> =
  *     count + command.by > 100 ? Effect.fail(new TooBig({ limit: 100 })) : Effect.succeed(new Incremented({ by: command.by }))
  * })
  * ```
+ * @typeParam Decide - the type of `decide`, kept whole so that its domain errors are inferred.
  * @since 0.1.0
  * @category constructors
  */

@@ -51,7 +51,9 @@ export interface EventCodec<E extends Tagged> {
   readonly storedTypes: ReadonlyArray<string>
   /** The current schema version of each type. */
   readonly versionOf: (type: string) => number
+  /** Encodes a domain event into its stored type, current schema version and payload. */
   readonly encode: (event: E) => Either.Either<EncodedEvent, EventEncodeError>
+  /** Decodes a stored event, running the upcasters from its stored schema version. */
   readonly decode: (stored: StoredEvent) => Either.Either<RecordedEvent<E>, EventDecodeError>
   /** Decodes a payload of the current schema version, with no stored context. */
   readonly decodePayload: (type: string, data: unknown) => Either.Either<E, string>

@@ -37,6 +37,7 @@ export class Position extends Data.Class<{
   override toString(): string {
     return this.commit === 0n ? `${this.sequence}` : `${this.commit}/${this.sequence}`
   }
+  /** The JSON form: the same string as {@link encode}, so positions survive `JSON.stringify`. */
   toJSON(): string {
     return encode(this)
   }

@@ -121,6 +121,7 @@ export class ProjectionStore extends Context.Tag("@chronicle/core/ProjectionStor
     readonly transaction: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | StoreError, R>
     /** Creates the record of a projection version if missing, and records its filter. */
     readonly register: (key: Key, filter: EventFilter) => Effect.Effect<void, StoreError>
+    /** The record of a projection version, if it was registered. */
     readonly get: (key: Key) => Effect.Effect<Option.Option<Record>, StoreError>
     readonly list: Effect.Effect<ReadonlyArray<Record>, StoreError>
     /** Advances the checkpoint; fenced by the lease of `owner`. */
@@ -131,16 +132,21 @@ export class ProjectionStore extends Context.Tag("@chronicle/core/ProjectionStor
     ) => Effect.Effect<void, StoreError | LeaseLostError>
     /** Clears the checkpoint (the next run starts from the beginning); fenced by the lease. */
     readonly resetCheckpoint: (key: Key, owner: string) => Effect.Effect<void, StoreError | LeaseLostError>
+    /** Records a projection version's state, and the error that stopped it, if any. */
     readonly setState: (key: Key, state: State, error?: string) => Effect.Effect<void, StoreError>
     /** The version readers should use, if any was activated. */
     readonly activeVersion: (name: string) => Effect.Effect<Option.Option<number>, StoreError>
+    /** Makes this version the one readers use, and no other version of the projection. */
     readonly activate: (key: Key) => Effect.Effect<void, StoreError>
     /** Takes or renews the lease for `ttl`; `false` when another owner holds a live lease. */
     readonly acquireLease: (key: Key, owner: string, ttl: Duration.Duration) => Effect.Effect<boolean, StoreError>
+    /** Gives the lease up, when this owner holds it. */
     readonly releaseLease: (key: Key, owner: string) => Effect.Effect<void, StoreError>
     /** Sets an event aside with its reason; parking the same event again replaces the reason. */
     readonly park: (key: Key, event: StoredEvent, reason: string) => Effect.Effect<void, StoreError>
+    /** The events set aside for this projection version. */
     readonly parked: (key: Key) => Effect.Effect<ReadonlyArray<ParkedEvent>, StoreError>
+    /** Removes a parked event (once it was processed again). */
     readonly unpark: (key: Key, eventId: string) => Effect.Effect<void, StoreError>
     /** Forgets a projection version entirely (record, lease and parked events). */
     readonly remove: (key: Key) => Effect.Effect<void, StoreError>

@@ -61,7 +61,9 @@ export interface Bounds {
 export interface StateCodec<S> {
   /** Bump it whenever the encoded state's shape changes: older snapshots are then ignored. */
   readonly version: number
+  /** Encodes the state for storage; a failure is the reason the snapshot is skipped. */
   readonly encode: (state: S) => Either.Either<unknown, string>
+  /** Decodes a stored state; a failure is the reason the snapshot is ignored. */
   readonly decode: (encoded: unknown) => Either.Either<S, string>
 }
 

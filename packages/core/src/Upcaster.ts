@@ -42,6 +42,7 @@ export interface Upcaster {
   /** The type and version this step produces (for planning and error messages). */
   readonly toType: string
   readonly toVersion: number
+  /** Runs the step on a stored payload, giving it in its next stored shape; a failure is the reason decoding fails. */
   readonly apply: (data: unknown) => Either.Either<ReadonlyArray<Stored>, string>
 }
 

@@ -2,6 +2,7 @@
  * `@chronicle/core`: functional event sourcing for Effect.
  *
  * @since 0.1.0
+ * @module
  */
 
 /** @since 0.1.0 */

@@ -9,6 +9,7 @@
  * It depends on `@effect/vitest` and `vitest` (optional peer dependencies).
  *
  * @since 0.1.0
+ * @module
  */
 
 /** @since 0.1.0 */

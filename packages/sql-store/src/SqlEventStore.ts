@@ -34,7 +34,6 @@ import {
 } from "@chronicle/core"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
-import { PgClient } from "@effect/sql-pg/PgClient"
 import {
   Chunk,
   Clock,
@@ -53,6 +52,7 @@ import {
 import type { AppendInput, Driver, DriverError, WriteOutcome } from "./internal/driver.js"
 import { catchSqlDefects, isStaleConnection, toStoreError } from "./internal/errors.js"
 import * as Pg from "./internal/pg.js"
+import { PgClient } from "./internal/pgClient.js"
 import { configError, prepare } from "./internal/setup.js"
 import * as Sqlite from "./internal/sqlite.js"
 import type * as Tables from "./internal/tables.js"

@@ -203,7 +203,9 @@ export const make: (
   // On SQLite a no-op write takes the database's write lock first, so that a
   // transaction never has to upgrade a read lock (which fails at once with
   // SQLITE_BUSY when another process wrote meanwhile).
-  const takeWriteLock = pg ? Effect.void : sql`UPDATE ${projections} SET name = name WHERE 0`
+  const takeWriteLock: Effect.Effect<unknown, SqlError> = pg
+    ? Effect.void
+    : sql`UPDATE ${projections} SET name = name WHERE 0`
 
   const transaction = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | EventStore.StoreError, R> =>
     sql

@@ -3,6 +3,7 @@
  * projection store over `@effect/sql`, for PostgreSQL and SQLite.
  *
  * @since 0.1.0
+ * @module
  */
 
 /** @since 0.1.0 */

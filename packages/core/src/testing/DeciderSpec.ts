@@ -48,6 +48,7 @@ export interface When<S, E, Err> {
  * @category models
  */
 export interface Given<S, E, C, Err> {
+  /** The command to decide on, after the given events. */
   readonly when: (command: C) => When<S, E, Err>
 }
 
@@ -58,6 +59,7 @@ export interface Given<S, E, C, Err> {
  * @category models
  */
 export interface DeciderSpec<S, E, C, Err> {
+  /** The events already in the stream (none for a new one). */
   readonly given: (...events: ReadonlyArray<E>) => Given<S, E, C, Err>
 }
 
