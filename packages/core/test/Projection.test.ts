@@ -10,7 +10,8 @@ import {
 } from "@chronicle/core"
 import { AwaitProjections } from "@chronicle/core/testing"
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Layer, Option, Ref, Schedule, Stream } from "effect"
+import { Chunk, Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Ref, Schedule, Stream } from "effect"
+import * as Failure from "../src/internal/projection/failure.js"
 import { Counter, CounterEvent, Increment, Open } from "./fixtures/Counter.js"
 
 /** A read model in memory: the total per counter, and how often each event was applied. */
@@ -349,5 +350,22 @@ describe("Projections run independently", () => {
         })
       )
     }).pipe(Effect.provide(stores))
+  )
+})
+
+describe("The backoff after a passing fault", () => {
+  it.effect("grows from 50 ms and never waits longer than its cap (give or take its jitter), without end", () =>
+    Effect.gen(function* () {
+      const delays = Chunk.toReadonlyArray(
+        yield* Schedule.run(Schedule.delays(Failure.backoff(Duration.seconds(2))), 0, Array.from({ length: 200 }))
+      ).map(Duration.toMillis)
+      // one delay per attempt: it never gives up
+      expect(delays).toHaveLength(200)
+      expect(delays[0]).toBeGreaterThanOrEqual(40)
+      expect(delays[0]).toBeLessThanOrEqual(60)
+      expect(Math.max(...delays)).toBeLessThanOrEqual(2400)
+      // it reaches the cap: a runner probes every ~2 s, so it resumes within ~2 s of the database's return
+      expect(delays.slice(-10).every((d) => d >= 1600)).toBe(true)
+    })
   )
 })

@@ -10,11 +10,16 @@
  *   Batches are therefore atomic (`atomicBatches: true`).
  * - Leases live in the projection's row, with their expiry computed by the
  *   database clock, so every process (on PostgreSQL, every machine) judges
- *   them alike. Taking or renewing one is a single conditional UPDATE.
+ *   them alike. Taking or renewing one is a single conditional UPDATE; a
+ *   record read shows the lease only while it is live by that clock.
  * - Checkpoint writes are fenced: they match only while the writer holds an
  *   unexpired lease, and otherwise fail with `LeaseLostError`, writing
  *   nothing. Inside a transaction this rolls back the handler's writes too.
- * - A parked event is stored whole, so it can be replayed later.
+ *   Given a TTL, the same UPDATE renews the lease.
+ * - A parked event is stored whole, so it can be replayed later. `unpark` is
+ *   a `DELETE ... RETURNING`: of two transactions removing one event, the
+ *   second waits for the first's row lock (SQLite: its write lock) and then
+ *   finds nothing, so a replay claims an event exactly once.
  *
  * @since 0.1.0
  */

@@ -29,6 +29,7 @@ import {
   Schema,
   Stream
 } from "effect"
+import pg from "pg"
 import { SqlEventStore, SqlProjectionStore } from "../src/index.js"
 import { backends, freshFile } from "./support/backends.js"
 import { sqlJournal } from "./support/journal.js"
@@ -355,6 +356,54 @@ describe.skipIf(!Postgres.available)("SqlProjectionStore on PostgreSQL: faults o
         }).pipe(Effect.provide(stores))
       }).pipe(Effect.scoped),
     90_000
+  )
+
+  it.live(
+    "connections cut under load (pg_terminate_backend): the runner recovers by itself and applies every event once",
+    () =>
+      Effect.gen(function* () {
+        const applicationName = `chronicle-cut-${crypto.randomUUID().slice(0, 8)}`
+        const stores = Layer.mergeAll(
+          SqlEventStore.layer({ pollInterval: "50 millis" }),
+          SqlProjectionStore.layer()
+        ).pipe(Layer.provideMerge(Postgres.layer({ maxConnections: 6, applicationName })))
+        const terminate = Effect.promise(async () => {
+          const admin = new pg.Client({ connectionString: Postgres.databaseUrl })
+          await admin.connect()
+          try {
+            const result = await admin.query(
+              "SELECT pg_terminate_backend(pid) AS cut FROM pg_stat_activity WHERE application_name = $1",
+              [applicationName]
+            )
+            return result.rowCount ?? 0
+          } finally {
+            await admin.end()
+          }
+        })
+        yield* Effect.gen(function* () {
+          const { projection } = yield* ReadModel.make({ onApply: Effect.sleep("5 millis") })
+          yield* seed(4, 30)
+          const runner = yield* Effect.fork(
+            Projection.run(projection, { leaseTtl: "3 seconds", pollInterval: "50 millis", batchSize: 10 })
+          )
+          // the test's own reads and writes meet dead pooled connections too: it retries them
+          const retried = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+            Effect.retry(effect, { schedule: Schedule.spaced("100 millis"), times: 50 })
+          let cut = 0
+          for (let i = 0; i < 4; i++) {
+            yield* Effect.sleep("300 millis")
+            cut += yield* terminate
+            yield* retried(seed(1, 5, `during${i}-`))
+          }
+          expect(cut).toBeGreaterThan(0)
+          yield* retried(AwaitProjections.caughtUp({ projections: [projection], timeout: "60 seconds" }))
+          yield* retried(exactlyOnce("totals", 1))
+          expect(yield* retried(Projection.parked(projection))).toEqual([])
+          expect(Option.isNone(yield* Fiber.poll(runner))).toBe(true)
+          yield* Fiber.interrupt(runner)
+        }).pipe(Effect.provide(stores))
+      }),
+    120_000
   )
 
   it.live("the lag counts pending events where the feed's order differs from the identity order", () =>
