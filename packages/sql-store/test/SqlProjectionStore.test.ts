@@ -265,12 +265,13 @@ describe("SqlProjectionStore on one SQLite file from two connections (as two pro
           setup: () => Ref.update(starts, (n) => n + 1),
           handleBatch: (events) =>
             Effect.zipRight(
-              Effect.sleep("60 millis"),
+              Effect.sleep("120 millis"),
               Ref.update(applied, (n) => n + events.length)
             )
         })
+        // 60 batches of 120 ms: about 7 s, several lifetimes of a 2 s lease
         const runner = yield* Effect.fork(
-          Projection.run(projection, { leaseTtl: "900 millis", pollInterval: "20 millis", batchSize: 5 })
+          Projection.run(projection, { leaseTtl: "2 seconds", pollInterval: "20 millis", batchSize: 5 })
         )
         yield* AwaitProjections.caughtUp({ projections: [projection], timeout: "60 seconds" })
         yield* Fiber.interrupt(runner)

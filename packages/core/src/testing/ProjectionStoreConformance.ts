@@ -826,7 +826,7 @@ export const suite = <R>(
                 before: () => Ref.update(effects, (all) => [...all, owner])
               })
             const leases = yield* Ref.make(true)
-            const options = { leaseTtl: "1500 millis", pollInterval: "20 millis", batchSize: 2 } as const
+            const options = { leaseTtl: "3 seconds", pollInterval: "20 millis", batchSize: 2 } as const
             const a = yield* Effect.fork(
               Projection.run(projectionFor("a"), { ...options, owner: "a" }).pipe(
                 Effect.provideService(
@@ -840,7 +840,7 @@ export const suite = <R>(
             // from now on, "a" cannot renew its lease (nor take it again)
             yield* Ref.set(leases, false)
             // events keep coming for longer than the lease lives: "a" keeps it by committing them
-            for (let i = 0; i < 40; i++) {
+            for (let i = 0; i < 80; i++) {
               ids.push(...(yield* seed(category, 1, 1)))
               yield* Effect.sleep("50 millis")
             }
