@@ -15,7 +15,9 @@
  *   earlier inline handler made in memory for that append are not undone).
  *
  * A failing inline handler fails the append with a `StoreError` whose
- * operation names the projection. Inline projections see only the appends
+ * operation names the projection, whose reason reads the handler's error,
+ * and whose `cause` is that error itself (an `EventDecodeError` for an event
+ * the projection cannot decode). Inline projections see only the appends
  * made while they are installed: build an existing read model first with
  * `Projection.rebuild` on the same definition.
  *
@@ -26,6 +28,7 @@ import * as Backend from "./Backend.js"
 import type { StoredEvent } from "./Event.js"
 import type * as EventCodec from "./EventCodec.js"
 import { StoreError } from "./EventStore.js"
+import { describeError } from "./internal/describe.js"
 import type { Projection } from "./Projection.js"
 
 /**
@@ -49,11 +52,6 @@ export class InlineProjections extends Context.Tag("@chronicle/core/InlineProjec
     readonly apply: (events: ReadonlyArray<StoredEvent>) => Effect.Effect<void, StoreError>
   }
 >() {}
-
-const describe = (error: unknown): string =>
-  typeof error === "object" && error !== null && "message" in error && typeof error.message === "string"
-    ? error.message
-    : String(error)
 
 /**
  * Installs projections to run inline, inside every append.
@@ -92,16 +90,18 @@ export const layer = <E extends EventCodec.Tagged, Err, R>(
             ({ projection, selects }) => {
               const selected = events.filter(selects)
               if (selected.length === 0) return Effect.void
-              const fail = (reason: string) =>
-                new StoreError({ operation: `inline projection ${projection.name}`, reason, cause: null })
+              const fail = (cause: unknown) =>
+                new StoreError({
+                  operation: `inline projection ${projection.name}`,
+                  reason: describeError(cause),
+                  cause
+                })
               return Effect.flatMap(
-                Effect.forEach(selected, (event) =>
-                  Either.mapLeft(projection.codec.decode(event), (error) => fail(error.message))
-                ),
+                Effect.forEach(selected, (event) => Either.mapLeft(projection.codec.decode(event), fail)),
                 (decoded) =>
                   projection
                     .handle(decoded, { name: projection.name, version: projection.version })
-                    .pipe(Effect.mapError((error) => fail(describe(error))))
+                    .pipe(Effect.mapError(fail))
               )
             },
             { discard: true }

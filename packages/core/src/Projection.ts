@@ -13,25 +13,51 @@
  *   and the checkpoint advance share one transaction. For targets outside
  *   that transaction, handlers must be idempotent: each gets the event id
  *   and position to make that easy.
- * - A failing event is retried on a `Schedule`; then the policy decides:
- *   `stop` (status `failed`, a typed `ProjectionFailed`) or `park` (the event
- *   goes to the dead-letter list with its cause, and the projection goes on).
- *   Nothing is skipped silently.
+ * - A passing fault never skips an event. A handler error is retried without
+ *   end, with a capped exponential backoff, and the status says `retrying`
+ *   (why, and how many attempts). Only bad data follows the policy: an event
+ *   that does not decode, or a handler error that the projection's
+ *   `isBadData` accepts, is retried on the `retry` schedule, then `stop`
+ *   (status `failed`, a typed `ProjectionFailed`) or `park` (the event goes
+ *   to the dead-letter list with its cause, and the projection goes on). A
+ *   defect in a handler stops the projection at the event.
  * - Blue/green: bumping `version` builds the new read model from the start,
  *   beside the old one, and activates it once it has caught up. The old one
  *   is removed only by `Projection.drop`.
  * - One instance per name and version processes at a time across processes,
- *   held by a lease in the `ProjectionStore`.
+ *   held by a lease in the `ProjectionStore`. An instance that loses its
+ *   lease stops processing at once.
  * - `waitFor` gives read-your-writes; `status` reports state, checkpoint and
- *   lag; a `Metric` tracks the lag and every batch runs in a span.
+ *   lag (the events still to process), and shows a state no live runner
+ *   stands behind as `stale`; a `Metric` tracks the lag and every batch runs
+ *   in a span.
  *
  * @since 0.1.0
  */
-import { Chunk, Duration, Effect, Either, Layer, Metric, Option, Schedule, Schema, type Scope, Stream } from "effect"
+import {
+  Chunk,
+  Clock,
+  type DateTime,
+  Duration,
+  Effect,
+  Either,
+  Layer,
+  Metric,
+  Option,
+  Ref,
+  Schedule,
+  Schema,
+  type Scope,
+  Stream
+} from "effect"
 import * as Correlation from "./Correlation.js"
 import type { EventDecodeError, RecordedEvent, StoredEvent } from "./Event.js"
 import * as EventCodec from "./EventCodec.js"
 import { type EventFilter, EventStore, type StoreError } from "./EventStore.js"
+import { describeError } from "./internal/describe.js"
+import * as Failure from "./internal/projection/failure.js"
+import * as Lag from "./internal/projection/lag.js"
+import * as Lease from "./internal/projection/lease.js"
 import * as Position from "./Position.js"
 import * as ProjectionStore from "./ProjectionStore.js"
 
@@ -66,11 +92,24 @@ export interface Projection<E extends EventCodec.Tagged, Err, R> {
   readonly reset: (context: Context) => Effect.Effect<void, Err, R>
   /** Removes the read model of a version, for `drop`. */
   readonly teardown: (context: Context) => Effect.Effect<void, Err, R>
+  /**
+   * `true` for a handler error that the event itself causes, so that no
+   * retry can succeed (bad data): such an event follows the `onFailure`
+   * policy. Every other handler error is a passing fault, retried without
+   * end. Defaults to none.
+   */
+  readonly isBadData: (error: Err) => boolean
 }
 
 /**
  * Defines a projection. Give `handle` for one event at a time, or
  * `handleBatch` for handlers that write many rows at once.
+ *
+ * A handler error is a passing fault by default (a lost connection, a lock,
+ * a timeout): the runner retries it without end and never skips the event.
+ * Give `isBadData` to say which errors mean the event itself is bad: those
+ * follow the runner's `onFailure` policy (`stop` or `park`). An event that
+ * does not decode is always bad data.
  *
  * @example
  * ```ts
@@ -78,6 +117,7 @@ export interface Projection<E extends EventCodec.Tagged, Err, R> {
  * import { Projection } from "@chronicle/core"
  *
  * class Deposited extends Schema.TaggedClass<Deposited>()("Deposited", { amount: Schema.Int }) {}
+ * class NegativeAmount extends Schema.TaggedError<NegativeAmount>()("NegativeAmount", {}) {}
  *
  * const total = Ref.unsafeMake(0)
  * export const Totals = Projection.make({
@@ -85,7 +125,12 @@ export interface Projection<E extends EventCodec.Tagged, Err, R> {
  *   version: 1,
  *   events: Deposited,
  *   categories: ["Wallet"],
- *   handle: (recorded) => Ref.update(total, (t) => t + recorded.event.amount)
+ *   handle: (recorded) =>
+ *     recorded.event.amount < 0
+ *       ? Effect.fail(new NegativeAmount())
+ *       : Ref.update(total, (t) => t + recorded.event.amount),
+ *   // retrying cannot help with a negative amount: park or stop on it
+ *   isBadData: (error) => error._tag === "NegativeAmount"
  * })
  * ```
  * @since 0.1.0
@@ -113,7 +158,10 @@ export const make = <E extends EventCodec.Tagged, I, Err = never, R = never>(
         readonly handleBatch: (events: ReadonlyArray<RecordedEvent<E>>, context: Context) => Effect.Effect<void, Err, R>
         readonly handle?: undefined
       }
-  )
+  ) & {
+      /** Which handler errors mean bad data (the policy applies); all others are retried without end. */
+      readonly isBadData?: ((error: NoInfer<Err>) => boolean) | undefined
+    }
 ): Projection<E, Err, R> => {
   const version = definition.version ?? 1
   if (definition.name.length === 0 || definition.name.length > 100 || /[@\s]/.test(definition.name)) {
@@ -145,20 +193,24 @@ export const make = <E extends EventCodec.Tagged, I, Err = never, R = never>(
     handle,
     setup: definition.setup ?? (() => Effect.void),
     reset: definition.reset ?? (() => Effect.void),
-    teardown: definition.teardown ?? (() => Effect.void)
+    teardown: definition.teardown ?? (() => Effect.void),
+    isBadData: definition.isBadData ?? (() => false)
   }
 }
 
 /**
- * A projection's handler kept failing on one event and the policy is `stop`.
- * The projection stops at the event; its checkpoint stays before it.
+ * A projection stopped at one event: bad data under the `stop` policy (an
+ * event that does not decode, or a handler error its `isBadData` accepts,
+ * still failing after the `retry` schedule), or a defect in its handler.
+ * The checkpoint stays before the event. `reason` reads well; `cause` is the
+ * original error (or defect), kept whole.
  *
  * @example
  * ```ts
  * import { Effect } from "effect"
  * import { Projection } from "@chronicle/core"
  *
- * const alert = (e: Projection.ProjectionFailed) => Effect.logError(e.message)
+ * const alert = (e: Projection.ProjectionFailed) => Effect.logError(e.message, e.cause)
  * ```
  * @since 0.1.0
  * @category errors
@@ -168,13 +220,13 @@ export class ProjectionFailed extends Schema.TaggedError<ProjectionFailed>()("Pr
   version: Schema.Number,
   position: Schema.String,
   eventId: Schema.String,
-  cause: Schema.String
+  reason: Schema.String,
+  cause: Schema.Defect
 }) {
   override get message(): string {
-    return `Projection ${this.name} v${this.version} stopped at event ${this.eventId} (position ${this.position}): ${this.cause}`
+    return `Projection ${this.name} v${this.version} stopped at event ${this.eventId} (position ${this.position}): ${this.reason}`
   }
 }
-
 /**
  * `waitFor` gave up before the projection reached the position.
  *
@@ -248,16 +300,33 @@ export class ProjectionBusy extends Schema.TaggedError<ProjectionBusy>()("Projec
 export interface RunOptions {
   /** Events per batch (and per transaction on SQL stores). Default 500. */
   readonly batchSize?: number | undefined
-  /** How a failing event is retried before the policy applies. Default: 5 retries, exponential from 50 ms. */
+  /**
+   * How an event with bad data (see `isBadData`) is retried before the
+   * `onFailure` policy applies. Default: 5 retries, exponential from 50 ms.
+   * Passing faults do not use it: they are retried without end.
+   */
   readonly retry?: Schedule.Schedule<unknown, unknown> | undefined
-  /** What happens when retries are exhausted. Default `stop`. */
+  /** What happens to an event with bad data once `retry` is exhausted. Default `stop`. */
   readonly onFailure?: "stop" | "park" | undefined
-  /** How long a lease lasts without renewal; it is renewed every third of it. Default 10 s. */
+  /**
+   * The longest pause between two attempts after a passing fault (a failed
+   * batch, or a runner restart after an outage): the backoff is exponential
+   * from 50 ms up to this. Default 2 s, so that a runner resumes promptly
+   * once the database is back.
+   */
+  readonly maxBackoff?: Duration.DurationInput | undefined
+  /** How long a lease lasts without renewal; it is renewed every third of it, and by every checkpoint write. Default 10 s. */
   readonly leaseTtl?: Duration.DurationInput | undefined
   /** The owner name of this instance in leases. Default: a random id. */
   readonly owner?: string | undefined
   /** How often an idle runner re-checks for events and updates its status. Default 500 ms. */
   readonly pollInterval?: Duration.DurationInput | undefined
+  /**
+   * How many events a lag count reads at most before it reports a lower
+   * bound instead. Default 1,000 for a running projection's lag gauge,
+   * 10,000 for the progress of `catchUp` and `rebuild`.
+   */
+  readonly lagLimit?: number | undefined
 }
 
 /**
@@ -272,8 +341,13 @@ export interface Progress {
   /** Events handled so far in this run. */
   readonly processed: number
   readonly checkpoint: Position.Position
-  /** Events appended to the store after the checkpoint, up to the head it is catching up with. */
+  /**
+   * Events this run still has to process (those the projection reads, up to
+   * the head it is catching up with). A lower bound when `lagExact` is false.
+   */
   readonly lag: number
+  /** `false` when `lag` is a lower bound (more than `lagLimit` events to go). `catchUp` and `rebuild` always set it. */
+  readonly lagExact?: boolean | undefined
 }
 
 /**
@@ -286,12 +360,28 @@ export interface Status {
   readonly name: string
   readonly version: number
   readonly active: boolean
-  readonly state: ProjectionStore.State
+  /**
+   * What the projection is doing: the state its runner last wrote, except
+   * `stale` when no runner holds its lease and that state no longer holds
+   * (it claimed to be processing, or it says caught up while events wait),
+   * and `running` (or `rebuilding`) when a live runner is behind the head.
+   */
+  readonly state: ProjectionStore.State | "stale"
   readonly checkpoint: Option.Option<Position.Position>
-  /** Events appended to the store after the checkpoint (0 when caught up). */
+  /**
+   * Events the projection still has to process: those it reads after its
+   * checkpoint, counted (0 when caught up). A lower bound when `lagExact` is
+   * false.
+   */
   readonly lag: number
+  /** `false` when `lag` is a lower bound (more than the count's limit). `status` always sets it. */
+  readonly lagExact?: boolean | undefined
   readonly error: Option.Option<string>
   readonly parked: number
+  /** The live lease: which instance processes it now. `status` always sets it. */
+  readonly lease?: Option.Option<ProjectionStore.Lease> | undefined
+  /** When a runner last wrote its record (its state or checkpoint). `status` always sets it. */
+  readonly updatedAt?: DateTime.Utc | undefined
 }
 
 const defaultRetry: Schedule.Schedule<unknown, unknown> = Schedule.exponential("50 millis").pipe(
@@ -299,13 +389,22 @@ const defaultRetry: Schedule.Schedule<unknown, unknown> = Schedule.exponential("
 )
 
 /**
- * The lag gauge, tagged with `projection` and `version`.
+ * The lag gauge, tagged with `projection` and `version`: the events a
+ * running projection still has to process, counted up to its `lagLimit`
+ * (default 1,000), where it saturates.
  *
+ * @example
+ * ```ts
+ * import { Metric } from "effect"
+ * import { Projection } from "@chronicle/core"
+ *
+ * const balancesLag = Projection.lagMetric.pipe(Metric.tagged("projection", "balances"))
+ * ```
  * @since 0.1.0
  * @category metrics
  */
 export const lagMetric = Metric.gauge("chronicle_projection_lag", {
-  description: "Events appended to the store after the projection's checkpoint"
+  description: "Events a projection still has to process (counted up to its lag limit)"
 })
 
 const keyOf = <E extends EventCodec.Tagged, Err, R>(projection: Projection<E, Err, R>): ProjectionStore.Key => ({
@@ -313,88 +412,190 @@ const keyOf = <E extends EventCodec.Tagged, Err, R>(projection: Projection<E, Er
   version: projection.version
 })
 
-const lagBetween = (checkpoint: Position.Position, head: Position.Position): number =>
-  Position.isAtOrAfter(checkpoint, head) ? 0 : Math.max(0, Number(head.sequence - checkpoint.sequence))
+const labelOf = (key: ProjectionStore.Key): string => `projection ${key.name} v${key.version}`
 
-/** `true` when no event the filter selects lies after `checkpoint` (up to what readers can see now). */
-const caughtUp = (store: EventStore["Type"], filter: EventFilter, checkpoint: Position.Position) =>
-  Effect.map(Stream.runCollect(store.readAll({ ...filter, from: checkpoint, limit: 1, batchSize: 1 })), Chunk.isEmpty)
+/** The state to report for a stored record and its counted lag. */
+const reportedState = (record: ProjectionStore.Record, lag: Lag.Lag): Status["state"] => {
+  const stored = record.state
+  if (stored === "failed" || stored === "stopped") return stored
+  if (Option.isNone(record.lease)) return stored === "caught-up" && lag.count === 0 ? stored : "stale"
+  if (stored === "caught-up" && lag.count > 0) return record.active ? "running" : "rebuilding"
+  return stored
+}
 
-const describeCause = (error: unknown): string =>
-  typeof error === "object" && error !== null && "message" in error && typeof error.message === "string"
-    ? `${"_tag" in error && typeof error._tag === "string" ? `${error._tag}: ` : ""}${error.message}`
-    : String(error)
+/** Logs the first few attempts, then every tenth. */
+const worthLogging = (attempt: number): boolean => attempt <= 5 || attempt % 10 === 0
 
-/** Handles events with the policy: batch first, then event by event on failure. */
+/** Registers a projection version, and activates it when no version of its name is active. */
+const register = (key: ProjectionStore.Key, filter: EventFilter) =>
+  Effect.flatMap(ProjectionStore.ProjectionStore, (projections) =>
+    Effect.zipRight(
+      projections.register(key, filter),
+      Effect.flatMap(projections.activeVersion(key.name), (active) =>
+        Option.isNone(active) ? projections.activate(key) : Effect.void
+      )
+    )
+  )
+
+interface ProcessorOptions {
+  readonly owner: string
+  readonly retry: Schedule.Schedule<unknown, unknown>
+  readonly onFailure: "stop" | "park"
+  readonly maxBackoff: Duration.Duration
+  readonly lease: Lease.HeldLease
+  /** Set while a passing fault holds the processor (what and how often), for the status monitor. */
+  readonly retrying: Ref.Ref<Option.Option<string>>
+  /** The state to write back once a passing fault is over. */
+  readonly resumeState: Effect.Effect<ProjectionStore.State, StoreError>
+}
+
+/**
+ * Handles batches of events under the failure rules: a batch first (one
+ * transaction when the store makes batches atomic), then event by event to
+ * isolate bad data.
+ */
 const makeProcessor = <E extends EventCodec.Tagged, Err, R>(
   projection: Projection<E, Err, R>,
-  options: {
-    readonly owner: string
-    readonly retry: Schedule.Schedule<unknown, unknown>
-    readonly onFailure: "stop" | "park"
-  }
+  options: ProcessorOptions
 ) =>
   Effect.gen(function* () {
     const projections = yield* ProjectionStore.ProjectionStore
     const key = keyOf(projection)
+    const label = labelOf(key)
     const context: Context = key
+    const { lease, owner } = options
+    type Failed = Err | EventDecodeError | StoreError | ProjectionStore.LeaseLostError | Failure.HandlerDefect
+    const verdict = (error: Failed): Failure.Verdict => Failure.classify(error, projection.isBadData)
 
     const decode = (event: StoredEvent): Either.Either<RecordedEvent<E>, EventDecodeError> =>
       projection.codec.decode(event)
 
-    const commit = (
-      events: ReadonlyArray<StoredEvent>,
-      last: StoredEvent
-    ): Effect.Effect<void, Err | EventDecodeError | StoreError | ProjectionStore.LeaseLostError, R> =>
-      projections.transaction(
-        Effect.gen(function* () {
-          const decoded = yield* Effect.forEach(events, decode)
-          yield* projection.handle(decoded, context)
-          yield* projections.saveCheckpoint(key, last.position, options.owner)
+    // Handler and checkpoint in one transaction; the checkpoint write renews the lease.
+    const commit = (events: ReadonlyArray<StoredEvent>, last: StoredEvent): Effect.Effect<void, Failed, R> =>
+      Effect.gen(function* () {
+        yield* lease.check
+        const since = yield* Clock.currentTimeMillis
+        yield* projections.transaction(
+          Effect.gen(function* () {
+            const decoded = yield* Effect.forEach(events, decode)
+            yield* projection.handle(decoded, context)
+            yield* projections.saveCheckpoint(key, last.position, owner, lease.ttl)
+          })
+        )
+        yield* lease.renewed(since)
+      }).pipe(Effect.catchAllDefect((defect) => Effect.fail(new Failure.HandlerDefect(defect))))
+
+    const setStateQuietly = (state: ProjectionStore.State, error?: string) =>
+      Effect.ignore(projections.setState(key, state, error))
+
+    /** Retries `effect` without end while it fails with a passing fault, reporting each attempt. */
+    const untilNoPassingFault = <A, E2 extends Failed, R2>(
+      effect: Effect.Effect<A, E2, R2>,
+      at: StoredEvent
+    ): Effect.Effect<A, E2, R2> =>
+      Effect.suspend(() => {
+        let attempts = 0
+        return effect.pipe(
+          Effect.tapError((error) => {
+            if (verdict(error) !== "transient") return Effect.void
+            attempts++
+            const text = `retrying (attempt ${attempts}) at event ${at.eventId} (position ${at.position.toString()}): ${describeError(error)}`
+            return Effect.all(
+              [
+                Ref.set(options.retrying, Option.some(text)),
+                worthLogging(attempts) ? Effect.logWarning(`${label} ${text}`) : Effect.void,
+                setStateQuietly("retrying", text)
+              ],
+              { discard: true }
+            )
+          }),
+          Effect.retry({
+            schedule: Failure.backoff(options.maxBackoff),
+            while: (error) => verdict(error) === "transient"
+          }),
+          Effect.tap(() =>
+            attempts === 0
+              ? Effect.void
+              : Effect.all(
+                  [
+                    Ref.set(options.retrying, Option.none()),
+                    Effect.logInfo(`${label} recovered after ${attempts} failed attempts`),
+                    Effect.flatMap(options.resumeState, (state) => projections.setState(key, state)).pipe(Effect.ignore)
+                  ],
+                  { discard: true }
+                )
+          )
+        )
+      })
+
+    const stop = (event: StoredEvent, cause: unknown) =>
+      Effect.gen(function* () {
+        const failed = new ProjectionFailed({
+          name: key.name,
+          version: key.version,
+          position: event.position.toString(),
+          eventId: event.eventId,
+          reason: describeError(cause),
+          cause
         })
+        yield* Effect.logError(failed.message)
+        yield* untilNoPassingFault(projections.setState(key, "failed", failed.message), event)
+        return yield* Effect.fail(failed)
+      })
+
+    const park = (event: StoredEvent, cause: unknown) => {
+      const reason = describeError(cause)
+      return Effect.zipRight(
+        Effect.logWarning(`${label} parked event ${event.eventId} (position ${event.position.toString()}): ${reason}`),
+        untilNoPassingFault(
+          Effect.gen(function* () {
+            yield* lease.check
+            const since = yield* Clock.currentTimeMillis
+            yield* projections.transaction(
+              Effect.zipRight(
+                projections.park(key, event, reason),
+                projections.saveCheckpoint(key, event.position, owner, lease.ttl)
+              )
+            )
+            yield* lease.renewed(since)
+          }),
+          event
+        )
       )
+    }
 
     const one = (
       event: StoredEvent
     ): Effect.Effect<void, StoreError | ProjectionStore.LeaseLostError | ProjectionFailed, R> =>
-      commit([event], event).pipe(
-        Effect.retry({
-          schedule: options.retry,
-          while: (error) => !isLeaseLost(error)
-        }),
+      untilNoPassingFault(commit([event], event), event).pipe(
+        Effect.retry({ schedule: options.retry, while: (error) => verdict(error) === "bad-data" }),
         Effect.catchAll(
-          (error): Effect.Effect<void, StoreError | ProjectionStore.LeaseLostError | ProjectionFailed> => {
-            if (isLeaseLost(error)) return Effect.fail(error)
-            const cause = describeCause(error)
-            if (options.onFailure === "park") {
-              return Effect.zipRight(
-                Effect.logWarning(`projection ${key.name} v${key.version} parked event ${event.eventId}: ${cause}`),
-                projections.transaction(
-                  Effect.zipRight(
-                    projections.park(key, event, cause),
-                    projections.saveCheckpoint(key, event.position, options.owner)
-                  )
-                )
-              )
+          (error): Effect.Effect<void, StoreError | ProjectionStore.LeaseLostError | ProjectionFailed, R> => {
+            if (error instanceof ProjectionStore.LeaseLostError) return Effect.fail(error)
+            if (error instanceof Failure.HandlerDefect) return stop(event, error.defect)
+            switch (verdict(error)) {
+              case "bad-data":
+                return options.onFailure === "park" ? park(event, error) : stop(event, error)
+              default:
+                // a passing fault is retried above without end: start over
+                return one(event)
             }
-            const failed = new ProjectionFailed({
-              name: key.name,
-              version: key.version,
-              position: event.position.toString(),
-              eventId: event.eventId,
-              cause
-            })
-            return Effect.zipRight(projections.setState(key, "failed", failed.message), Effect.fail(failed))
           }
         )
       )
 
     return (batch: ReadonlyArray<StoredEvent>) => {
+      const first = batch[0]
       const last = batch[batch.length - 1]
-      if (last === undefined) return Effect.void
+      if (first === undefined || last === undefined) return Effect.void
       const perEvent = Effect.forEach(batch, one, { discard: true })
       const attempt = projections.atomicBatches
-        ? commit(batch, last).pipe(Effect.catchAll((error) => (isLeaseLost(error) ? Effect.fail(error) : perEvent)))
+        ? untilNoPassingFault(commit(batch, last), first).pipe(
+            // bad data or a defect somewhere in the batch: find the event, one by one
+            Effect.catchAll((error) =>
+              error instanceof ProjectionStore.LeaseLostError ? Effect.fail(error) : perEvent
+            )
+          )
         : perEvent
       return attempt.pipe(
         Effect.withSpan("Chronicle.Projection.batch", {
@@ -404,50 +605,19 @@ const makeProcessor = <E extends EventCodec.Tagged, Err, R>(
     }
   })
 
-const thirdOf = (duration: Duration.Duration): Duration.Duration => Duration.millis(Duration.toMillis(duration) / 3)
-
-const isLeaseLost = (error: unknown): error is ProjectionStore.LeaseLostError =>
-  typeof error === "object" && error !== null && "_tag" in error && error._tag === "LeaseLostError"
-
-/** Holds the lease for as long as the scope lives, renewing it; fails when it is lost. */
-const holdLease = (
-  key: ProjectionStore.Key,
-  owner: string,
-  ttl: Duration.Duration
-): Effect.Effect<
-  Effect.Effect<never, ProjectionStore.LeaseLostError | StoreError>,
-  never,
-  ProjectionStore.ProjectionStore | Scope.Scope
-> =>
-  Effect.gen(function* () {
-    const projections = yield* ProjectionStore.ProjectionStore
-    yield* Effect.addFinalizer(() => Effect.ignore(projections.releaseLease(key, owner)))
-    const renew = Effect.flatMap(projections.acquireLease(key, owner, ttl), (held) =>
-      held ? Effect.void : Effect.fail(new ProjectionStore.LeaseLostError({ ...key, owner }))
-    )
-    return renew.pipe(Effect.delay(thirdOf(ttl)), Effect.forever)
-  })
-
-/** Waits until the lease is ours, polling. */
-const acquireLease = (key: ProjectionStore.Key, owner: string, ttl: Duration.Duration) =>
-  Effect.flatMap(ProjectionStore.ProjectionStore, (projections) =>
-    projections.acquireLease(key, owner, ttl).pipe(
-      Effect.repeat({
-        schedule: Schedule.spaced(thirdOf(ttl)),
-        until: (held) => held
-      })
-    )
-  )
-
 /**
- * Runs a projection in the background as a scoped layer: it takes the
+ * Runs a projection in the background as a scoped layer: it registers the
+ * projection while the layer builds (so `AwaitProjections.caughtUp()` and
+ * `waitFor` know it from then on), then, in the background, takes the
  * projection's lease (waiting while another instance holds it), prepares the
- * read model, catches up from its checkpoint, then follows live events. It
+ * read model, catches up from its checkpoint and follows live events. It
  * stops cleanly, releasing the lease, when the layer's scope closes.
  *
- * With the `stop` policy a poison event stops the runner (status `failed`);
- * other errors (a lost connection, a lost lease) are logged and the runner
- * starts again after a pause.
+ * It recovers from any outage by itself: a passing fault in a batch is
+ * retried in place, a failed subscription or a lost lease restarts the
+ * runner, each with a backoff capped at `maxBackoff`, logged and shown in
+ * the status. Only bad data under the `stop` policy, or a defect in a
+ * handler, stops it for good (status `failed`).
  *
  * @example
  * ```ts
@@ -474,12 +644,25 @@ export const layer = <E extends EventCodec.Tagged, Err, R>(
   options?: RunOptions
 ): Layer.Layer<never, never, EventStore | ProjectionStore.ProjectionStore | Exclude<R, Scope.Scope>> =>
   Layer.scopedDiscard(
-    Effect.forkScoped(run(projection, options).pipe(Effect.tapError((error) => Effect.logError(error.message))))
+    Effect.gen(function* () {
+      const key = keyOf(projection)
+      yield* register(key, projection.filter).pipe(
+        Effect.catchAll((error) =>
+          Effect.logWarning(`${labelOf(key)} not registered yet (its runner retries): ${describeError(error)}`)
+        )
+      )
+      yield* Effect.forkScoped(
+        run(projection, options).pipe(
+          Effect.tapErrorCause((cause) => Effect.logError(`${labelOf(key)} stopped`, cause))
+        )
+      )
+    })
   )
 
 /**
  * The runner behind {@link layer}, as an Effect that runs until interrupted
- * (or until a poison event stops it under the `stop` policy).
+ * (or until bad data under the `stop` policy, or a defect in a handler,
+ * stops it with `ProjectionFailed`).
  *
  * @example
  * ```ts
@@ -500,89 +683,99 @@ export const run = <E extends EventCodec.Tagged, Err, R>(
   const owner = options?.owner ?? crypto.randomUUID()
   const ttl = Duration.decode(options?.leaseTtl ?? "10 seconds")
   const poll = Duration.decode(options?.pollInterval ?? "500 millis")
+  const maxBackoff = Duration.decode(options?.maxBackoff ?? Failure.defaultMaxBackoff)
+  const lagLimit = options?.lagLimit ?? 1000
   const key = keyOf(projection)
+  const label = labelOf(key)
   const once = Effect.scoped(
     Effect.gen(function* () {
       const store = yield* EventStore
       const projections = yield* ProjectionStore.ProjectionStore
-      yield* projections.register(key, projection.filter)
-      if (Option.isNone(yield* projections.activeVersion(key.name))) yield* projections.activate(key)
-      yield* acquireLease(key, owner, ttl)
-      const leaseLost = yield* holdLease(key, owner, ttl)
+      yield* register(key, projection.filter)
+      const acquiredAt = yield* Lease.acquire(key, owner, ttl)
+      const lease = yield* Lease.hold(key, owner, ttl, acquiredAt)
       yield* projection.setup(key)
+      const isActive = Effect.map(projections.activeVersion(key.name), Option.contains(key.version))
+      const retrying = yield* Ref.make(Option.none<string>())
       const process = yield* makeProcessor(projection, {
         owner,
         retry: options?.retry ?? defaultRetry,
-        onFailure: options?.onFailure ?? "stop"
+        onFailure: options?.onFailure ?? "stop",
+        maxBackoff,
+        lease,
+        retrying,
+        resumeState: Effect.map(isActive, (active): ProjectionStore.State => (active ? "running" : "rebuilding"))
       })
       const record = yield* projections.get(key)
       const from = ProjectionStore.checkpointOrStart(Option.flatMap(record, (r) => r.checkpoint))
-      const active = Option.exists(yield* projections.activeVersion(key.name), (v) => v === key.version)
-      yield* projections.setState(key, active ? "running" : "rebuilding")
+      yield* projections.setState(key, (yield* isActive) ? "running" : "rebuilding")
       const gauge = lagMetric.pipe(Metric.tagged("projection", key.name), Metric.tagged("version", `${key.version}`))
       // Status, lag metric and blue/green switch, refreshed while the runner lives.
       const monitor = Effect.gen(function* () {
         const current = yield* projections.get(key)
         const checkpoint = ProjectionStore.checkpointOrStart(Option.flatMap(current, (r) => r.checkpoint))
-        const head = yield* store.head
-        const done = yield* caughtUp(store, projection.filter, checkpoint)
-        const lag = done ? 0 : lagBetween(checkpoint, head)
-        yield* Metric.set(gauge, lag)
+        const lag = yield* Lag.count(store, projection.filter, checkpoint, { limit: lagLimit })
+        yield* Metric.set(gauge, lag.count)
+        const done = lag.count === 0
         const activeNow = yield* projections.activeVersion(key.name)
         if (done && (Option.isNone(activeNow) || activeNow.value < key.version)) {
           yield* projections.activate(key)
-          yield* Effect.logInfo(`projection ${key.name} v${key.version} caught up and is now active`)
+          yield* Effect.logInfo(`${label} caught up and is now active`)
         }
-        const isActive = done || Option.exists(activeNow, (v) => v === key.version)
+        // while a passing fault holds the processor, it reports the state itself
+        if (Option.isSome(yield* Ref.get(retrying))) return
         if (Option.exists(current, (r) => r.state === "failed")) return
-        yield* projections.setState(key, done ? "caught-up" : isActive ? "running" : "rebuilding")
-      }).pipe(Effect.catchAll((error) => Effect.logDebug(`projection ${key.name} status not refreshed`, error)))
-      yield* monitor.pipe(Effect.repeat(Schedule.spaced(poll)), Effect.forkScoped)
+        const active = done || Option.exists(activeNow, (v) => v === key.version)
+        yield* projections.setState(key, done ? "caught-up" : active ? "running" : "rebuilding")
+      }).pipe(Effect.catchAll((error) => Effect.logDebug(`${label} status not refreshed: ${describeError(error)}`)))
+      yield* monitor.pipe(Effect.repeat({ schedule: Schedule.spaced(poll) }), Effect.forkScoped)
       const follow = store
         .subscribe({ ...projection.filter, from, batchSize: options?.batchSize ?? 500, pollInterval: poll })
         .pipe(Stream.runForEachChunk((chunk) => process(Chunk.toReadonlyArray(chunk))))
-      // The renewal runs beside; losing the lease makes the next (fenced)
-      // checkpoint write fail, which restarts the runner. No race here: an
-      // interrupted runner finishes its current commit before its scope, and
-      // so its lease, is released.
-      yield* leaseLost.pipe(
-        Effect.catchAll((error) => Effect.logWarning(`projection ${key.name} v${key.version}: ${error.message}`)),
-        Effect.forkScoped
-      )
-      return yield* follow
+      // Processing stops the moment the lease is lost (an SQL transaction in
+      // flight rolls back; in memory, the current commit completes first),
+      // and before the lease is released.
+      return yield* lease.guard(follow)
     })
   )
-  const recordFailure = (failed: ProjectionFailed) =>
-    Effect.flatMap(ProjectionStore.ProjectionStore, (projections) =>
-      projections.setState(key, "failed", failed.message)
-    ).pipe(Effect.ignore, Effect.zipRight(Effect.fail(failed)))
-  return once.pipe(
-    Effect.catchAll(
-      (error): Effect.Effect<never, ProjectionFailed | Restart, ProjectionStore.ProjectionStore> =>
-        isProjectionFailed(error)
-          ? recordFailure(error)
-          : Effect.zipRight(
-              Effect.logWarning(
-                `projection ${key.name} v${key.version} interrupted: ${describeCause(error)}; restarting`
-              ),
-              Effect.fail(new Restart())
-            )
-    ),
-    Effect.retry({
-      while: (error) => !isProjectionFailed(error),
-      schedule: Schedule.exponential("200 millis").pipe(Schedule.union(Schedule.spaced("10 seconds")))
-    }),
-    Effect.catchAll((error) => (isProjectionFailed(error) ? Effect.fail(error) : Effect.void)),
-    Effect.asVoid
-  )
+  return Effect.suspend(() => {
+    let restarts = 0
+    return once.pipe(
+      Effect.catchAll((error): Effect.Effect<never, ProjectionFailed | Restart, ProjectionStore.ProjectionStore> => {
+        if (error instanceof ProjectionFailed) {
+          // written again now that the status monitor has stopped, so it has the last word
+          return Effect.flatMap(ProjectionStore.ProjectionStore, (projections) =>
+            Effect.zipRight(Effect.ignore(projections.setState(key, "failed", error.message)), Effect.fail(error))
+          )
+        }
+        restarts++
+        const why =
+          error instanceof ProjectionStore.LeaseLostError
+            ? "it lost its lease; it takes it again once free"
+            : describeError(error)
+        const text = `restarting (attempt ${restarts}): ${why}`
+        return Effect.flatMap(ProjectionStore.ProjectionStore, (projections) =>
+          Effect.all(
+            [
+              worthLogging(restarts) ? Effect.logWarning(`${label} ${text}`) : Effect.void,
+              error instanceof ProjectionStore.LeaseLostError
+                ? Effect.void
+                : Effect.ignore(projections.setState(key, "retrying", text))
+            ],
+            { discard: true }
+          )
+        ).pipe(Effect.zipRight(Effect.fail(new Restart())))
+      }),
+      Effect.retry({ while: (error) => error instanceof Restart, schedule: Failure.backoff(maxBackoff) }),
+      Effect.catchAll((error) => (error instanceof ProjectionFailed ? Effect.fail(error) : Effect.void)),
+      Effect.asVoid
+    )
+  })
 }
 
 class Restart {
   readonly _tag = "Restart"
 }
-
-const isProjectionFailed = (error: unknown): error is ProjectionFailed => error instanceof ProjectionFailed
-
 /**
  * The version being removed is the active one: activate another first.
  *
@@ -687,17 +880,18 @@ const runOnce = <E extends EventCodec.Tagged, Err, R>(
       const key = keyOf(projection)
       const owner = options?.owner ?? crypto.randomUUID()
       const ttl = Duration.decode(options?.leaseTtl ?? "10 seconds")
-      yield* projections.register(key, projection.filter)
-      if (Option.isNone(yield* projections.activeVersion(key.name))) yield* projections.activate(key)
+      const lagLimit = options?.lagLimit ?? Lag.defaultLimit
+      yield* register(key, projection.filter)
       const wait = Duration.decode(options?.waitForLease ?? 0)
       // Always ask once (a timeout of zero would cancel a query in flight), then keep asking while allowed.
-      const held =
-        (yield* projections.acquireLease(key, owner, ttl)) ||
-        (Duration.greaterThan(wait, Duration.zero) &&
-          (yield* acquireLease(key, owner, ttl).pipe(Effect.timeoutOption(wait), Effect.map(Option.isSome))))
-      if (!held) return yield* new ProjectionBusy(key)
-      const leaseLost = yield* holdLease(key, owner, ttl)
-      yield* leaseLost.pipe(Effect.forkScoped)
+      const askedAt = yield* Clock.currentTimeMillis
+      const acquiredAt = (yield* projections.acquireLease(key, owner, ttl))
+        ? Option.some(askedAt)
+        : Duration.greaterThan(wait, Duration.zero)
+          ? yield* Lease.acquire(key, owner, ttl).pipe(Effect.timeoutOption(wait))
+          : Option.none()
+      if (Option.isNone(acquiredAt)) return yield* new ProjectionBusy(key)
+      const lease = yield* Lease.hold(key, owner, ttl, acquiredAt.value)
       yield* projection.setup(key)
       if (reset) {
         yield* projections.transaction(Effect.zipRight(projection.reset(key), projections.resetCheckpoint(key, owner)))
@@ -706,19 +900,36 @@ const runOnce = <E extends EventCodec.Tagged, Err, R>(
       const process = yield* makeProcessor(projection, {
         owner,
         retry: options?.retry ?? defaultRetry,
-        onFailure: options?.onFailure ?? "stop"
+        onFailure: options?.onFailure ?? "stop",
+        maxBackoff: Duration.decode(options?.maxBackoff ?? Failure.defaultMaxBackoff),
+        lease,
+        retrying: yield* Ref.make(Option.none<string>()),
+        resumeState: Effect.succeed("rebuilding")
       })
       const head = yield* store.head
       const record = yield* projections.get(key)
       const from = ProjectionStore.checkpointOrStart(Option.flatMap(record, (r) => r.checkpoint))
+      // The lag is counted, up to the limit; past it, a lower bound that is
+      // counted again once this run has processed that many.
       let processed = 0
-      const progress = (checkpoint: Position.Position): Progress => ({
-        name: key.name,
-        version: key.version,
-        processed,
-        checkpoint,
-        lag: lagBetween(checkpoint, head)
-      })
+      let counted = yield* Lag.count(store, projection.filter, from, { upTo: head, limit: lagLimit })
+      let countedAt = 0
+      const progress = (checkpoint: Position.Position) =>
+        Effect.gen(function* () {
+          if (!counted.exact && counted.count - (processed - countedAt) <= 0) {
+            counted = yield* Lag.count(store, projection.filter, checkpoint, { upTo: head, limit: lagLimit })
+            countedAt = processed
+          }
+          const step: Progress = {
+            name: key.name,
+            version: key.version,
+            processed,
+            checkpoint,
+            lag: Math.max(0, counted.count - (processed - countedAt)),
+            lagExact: counted.exact
+          }
+          return step
+        })
       const finish = Effect.gen(function* () {
         // Everything this projection reads up to the head is handled: the
         // checkpoint moves to the head even when the last events were of
@@ -726,26 +937,35 @@ const runOnce = <E extends EventCodec.Tagged, Err, R>(
         const reached = ProjectionStore.checkpointOrStart(
           Option.flatMap(yield* projections.get(key), (r) => r.checkpoint)
         )
-        if (Position.isAfter(head, reached)) yield* projections.saveCheckpoint(key, head, owner)
+        if (Position.isAfter(head, reached)) yield* projections.saveCheckpoint(key, head, owner, ttl)
         yield* projections.setState(key, "caught-up")
         const active = yield* projections.activeVersion(key.name)
         if (Option.isNone(active) || active.value < key.version) yield* projections.activate(key)
+        const done: Progress = {
+          name: key.name,
+          version: key.version,
+          processed,
+          checkpoint: head,
+          lag: 0,
+          lagExact: true
+        }
+        return done
       })
       return Stream.concat(
-        Stream.make(progress(from)),
+        Stream.fromEffect(progress(from)),
         store.readAll({ ...projection.filter, from, batchSize: options?.batchSize ?? 500 }).pipe(
           Stream.takeWhile((event) => Position.isAtOrAfter(head, event.position)),
           Stream.mapChunksEffect((chunk) => {
             const batch = Chunk.toReadonlyArray(chunk)
             const last = batch[batch.length - 1]
             if (last === undefined) return Effect.succeed(Chunk.empty<Progress>())
-            return Effect.map(process(batch), () => {
+            return Effect.flatMap(lease.guard(process(batch)), () => {
               processed += batch.length
-              return Chunk.of(progress(last.position))
+              return Effect.map(progress(last.position), Chunk.of)
             })
           })
         )
-      ).pipe(Stream.concat(Stream.fromEffect(Effect.map(finish, () => progress(head)))))
+      ).pipe(Stream.concat(Stream.fromEffect(Effect.zipRight(lease.check, finish))))
     })
   )
 
@@ -826,7 +1046,11 @@ export const waitFor = (
   }).pipe(Effect.withSpan("Chronicle.Projection.waitFor", { attributes: { projection: name } }))
 
 /**
- * The status of every version of every projection (or of one name).
+ * The status of every version of every projection (or of one name). The lag
+ * is counted: the events each one still has to process (what it reads after
+ * its checkpoint), up to `lagLimit` (default 10,000), beyond which it is a
+ * lower bound (`lagExact: false`). A state that no live runner stands
+ * behind reads `stale`.
  *
  * @example
  * ```ts
@@ -834,38 +1058,46 @@ export const waitFor = (
  * import { Projection } from "@chronicle/core"
  *
  * const report = Effect.flatMap(Projection.status(), (all) =>
- *   Effect.forEach(all, (s) => Effect.log(`${s.name} v${s.version}: ${s.state}, lag ${s.lag}`))
+ *   Effect.forEach(all, (s) =>
+ *     Effect.log(`${s.name} v${s.version}: ${s.state}, lag ${s.lagExact === false ? "≥ " : ""}${s.lag}`)
+ *   )
  * )
  * ```
  * @since 0.1.0
  * @category observability
  */
 export const status = (
-  name?: string
+  name?: string,
+  options?: { readonly lagLimit?: number | undefined }
 ): Effect.Effect<ReadonlyArray<Status>, StoreError, EventStore | ProjectionStore.ProjectionStore> =>
   Effect.gen(function* () {
     const store = yield* EventStore
     const projections = yield* ProjectionStore.ProjectionStore
-    const head = yield* store.head
     const records = (yield* projections.list).filter((r) => name === undefined || r.name === name)
     return yield* Effect.forEach(records, (record) =>
       Effect.gen(function* () {
         const checkpoint = ProjectionStore.checkpointOrStart(record.checkpoint)
-        const done = yield* caughtUp(store, record.filter, checkpoint)
+        const lag = yield* Lag.count(store, record.filter, checkpoint, {
+          limit: options?.lagLimit ?? Lag.defaultLimit
+        })
         const parked = yield* projections.parked(record)
-        return {
+        const line: Status = {
           name: record.name,
           version: record.version,
           active: record.active,
-          state: record.state,
+          state: reportedState(record, lag),
           checkpoint: record.checkpoint,
-          lag: done ? 0 : lagBetween(checkpoint, head),
+          lag: lag.count,
+          lagExact: lag.exact,
           error: record.error,
-          parked: parked.length
+          parked: parked.length,
+          lease: record.lease,
+          updatedAt: record.updatedAt
         }
+        return line
       })
     )
-  })
+  }).pipe(Effect.withSpan("Chronicle.Projection.status"))
 
 /**
  * Removes an inactive version of a projection: its read model (the
@@ -921,9 +1153,10 @@ export const parked = (
 
 /**
  * Replays parked events (all, or one by id) through the projection's handler,
- * after the handler was fixed. Each replay commits with the removal of the
- * event from the parked list; an event that fails again stays parked, and its
- * error is reported.
+ * after the handler was fixed. Each replay first claims the event (removes
+ * it from the parked list, in the same transaction as the handler's writes),
+ * so two replays running at once never apply one event twice. An event that
+ * fails again stays parked, and its error is reported.
  *
  * @example
  * ```ts
@@ -958,16 +1191,28 @@ export const replayParked = <E extends EventCodec.Tagged, Err, R>(
     const stillFailing: Array<{ readonly eventId: string; readonly reason: string }> = []
     for (const { event } of candidates) {
       const outcome = yield* Effect.either(
-        projections.transaction(
-          Effect.gen(function* () {
-            const decoded = yield* projection.codec.decode(event)
-            yield* projection.handle([decoded], key)
-            yield* projections.unpark(key, event.eventId)
-          })
-        )
+        projections
+          .transaction(
+            Effect.gen(function* () {
+              // Claim it first: a concurrent replay that claimed it already wins,
+              // and on a database the row lock makes this one wait for its outcome.
+              if (!(yield* projections.unpark(key, event.eventId))) return false
+              const decoded = yield* projection.codec.decode(event)
+              yield* projection.handle([decoded], key)
+              return true
+            })
+          )
+          .pipe(Effect.catchAllDefect((defect) => Effect.fail(new Failure.HandlerDefect(defect))))
       )
-      if (Either.isRight(outcome)) replayed++
-      else stillFailing.push({ eventId: event.eventId, reason: describeCause(outcome.left) })
+      if (Either.isRight(outcome)) {
+        if (outcome.right) replayed++
+        continue
+      }
+      const error = outcome.left
+      const reason = describeError(error instanceof Failure.HandlerDefect ? error.defect : error)
+      stillFailing.push({ eventId: event.eventId, reason })
+      // A store whose transactions cannot roll back has removed it: park it again.
+      if (!projections.atomicBatches) yield* projections.park(key, event, reason)
     }
     return { replayed, stillFailing }
-  })
+  }).pipe(Effect.withSpan("Chronicle.Projection.replayParked", { attributes: { projection: projection.name } }))

@@ -32,12 +32,36 @@ export interface Key {
 }
 
 /**
- * What a projection instance is doing.
+ * What a projection instance last said it was doing:
+ *
+ * - `starting`: registered, not processing yet;
+ * - `running`: processing, behind the head;
+ * - `caught-up`: processed everything it reads up to the head;
+ * - `rebuilding`: building a version that is not active yet (or a rebuild in place);
+ * - `retrying`: a passing fault (a lost connection, a lock, a timeout) holds
+ *   it at one batch; it retries by itself, and `error` says why and how often;
+ * - `failed`: stopped at a bad event under the `stop` policy, or on a defect;
+ * - `stopped`: stopped on purpose.
+ *
+ * A stored state is what a runner wrote; `Projection.status` tells whether a
+ * runner is still alive behind it.
  *
  * @since 0.1.0
  * @category models
  */
-export type State = "starting" | "running" | "caught-up" | "rebuilding" | "failed" | "stopped"
+export type State = "starting" | "running" | "caught-up" | "rebuilding" | "retrying" | "failed" | "stopped"
+
+/**
+ * A lease that is live now (by the store's clock): who holds it, and until
+ * when unless renewed.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Lease {
+  readonly owner: string
+  readonly expiresAt: DateTime.Utc
+}
 
 /**
  * The stored record of one projection version.
@@ -54,7 +78,10 @@ export interface Record {
   /** The events the projection reads, as registered by its runner. */
   readonly filter: EventFilter
   readonly active: boolean
+  /** When a runner last wrote the record (state or checkpoint). */
   readonly updatedAt: DateTime.Utc
+  /** The live lease, if an instance holds one now; none once it expired or was released. */
+  readonly lease: Option.Option<Lease>
 }
 
 /**
@@ -123,12 +150,18 @@ export class ProjectionStore extends Context.Tag("@chronicle/core/ProjectionStor
     readonly register: (key: Key, filter: EventFilter) => Effect.Effect<void, StoreError>
     /** The record of a projection version, if it was registered. */
     readonly get: (key: Key) => Effect.Effect<Option.Option<Record>, StoreError>
+    /** Every record, ordered by name, then version. */
     readonly list: Effect.Effect<ReadonlyArray<Record>, StoreError>
-    /** Advances the checkpoint; fenced by the lease of `owner`. */
+    /**
+     * Advances the checkpoint; fenced by the lease of `owner`. With
+     * `leaseTtl`, the same write renews the lease for that long, so a runner
+     * whose connection is busy with back-to-back batches keeps its lease.
+     */
     readonly saveCheckpoint: (
       key: Key,
       position: Position.Position,
-      owner: string
+      owner: string,
+      leaseTtl?: Duration.Duration
     ) => Effect.Effect<void, StoreError | LeaseLostError>
     /** Clears the checkpoint (the next run starts from the beginning); fenced by the lease. */
     readonly resetCheckpoint: (key: Key, owner: string) => Effect.Effect<void, StoreError | LeaseLostError>
@@ -138,7 +171,10 @@ export class ProjectionStore extends Context.Tag("@chronicle/core/ProjectionStor
     readonly activeVersion: (name: string) => Effect.Effect<Option.Option<number>, StoreError>
     /** Makes this version the one readers use, and no other version of the projection. */
     readonly activate: (key: Key) => Effect.Effect<void, StoreError>
-    /** Takes or renews the lease for `ttl`; `false` when another owner holds a live lease. */
+    /**
+     * Takes or renews the lease for `ttl`; `false` when another owner holds a
+     * live lease (or no such projection is registered).
+     */
     readonly acquireLease: (key: Key, owner: string, ttl: Duration.Duration) => Effect.Effect<boolean, StoreError>
     /** Gives the lease up, when this owner holds it. */
     readonly releaseLease: (key: Key, owner: string) => Effect.Effect<void, StoreError>
@@ -146,8 +182,12 @@ export class ProjectionStore extends Context.Tag("@chronicle/core/ProjectionStor
     readonly park: (key: Key, event: StoredEvent, reason: string) => Effect.Effect<void, StoreError>
     /** The events set aside for this projection version. */
     readonly parked: (key: Key) => Effect.Effect<ReadonlyArray<ParkedEvent>, StoreError>
-    /** Removes a parked event (once it was processed again). */
-    readonly unpark: (key: Key, eventId: string) => Effect.Effect<void, StoreError>
+    /**
+     * Removes an event from the parked list; `true` when this call removed
+     * it. Inside `transaction`, two concurrent calls for one event never both
+     * get `true` (a replay claims the event with it).
+     */
+    readonly unpark: (key: Key, eventId: string) => Effect.Effect<boolean, StoreError>
     /** Forgets a projection version entirely (record, lease and parked events). */
     readonly remove: (key: Key) => Effect.Effect<void, StoreError>
   }
@@ -185,14 +225,25 @@ export const makeMemory: Effect.Effect<ProjectionStore["Type"]> = Effect.sync(()
   const entryOf = (key: Key) => Option.fromNullable(records.get(keyOf(key)))
   const holds = (entry: MemoryRecord, owner: string, now: number) =>
     Option.isSome(entry.lease) && entry.lease.value.owner === owner && entry.lease.value.expiresAt > now
-  const fenced = (key: Key, owner: string, change: (entry: MemoryRecord) => Partial<Record>) =>
+  const fenced = (key: Key, owner: string, change: Partial<Record>, leaseTtl?: Duration.Duration) =>
     Effect.flatMap(DateTime.now, (now) => {
       const entry = records.get(keyOf(key))
       if (entry === undefined || !holds(entry, owner, now.epochMillis)) {
         return Effect.fail(new LeaseLostError({ name: key.name, version: key.version, owner }))
       }
-      return touch(entry, change(entry))
+      if (leaseTtl !== undefined) {
+        entry.lease = Option.some({ owner, expiresAt: now.epochMillis + Duration.toMillis(leaseTtl) })
+      }
+      return touch(entry, change)
     })
+  const withLease = (entry: MemoryRecord, now: number): Record => ({
+    ...entry.record,
+    lease: Option.flatMap(entry.lease, (lease) =>
+      lease.expiresAt > now
+        ? Option.some({ owner: lease.owner, expiresAt: DateTime.unsafeMake(lease.expiresAt) })
+        : Option.none()
+    )
+  })
 
   return ProjectionStore.of({
     atomicBatches: false,
@@ -214,17 +265,23 @@ export const makeMemory: Effect.Effect<ProjectionStore["Type"]> = Effect.sync(()
               error: Option.none(),
               filter,
               active: false,
-              updatedAt: now
+              updatedAt: now,
+              lease: Option.none()
             },
             lease: Option.none(),
             parked: []
           })
         })
       ),
-    get: (key) => Effect.sync(() => Option.map(entryOf(key), (e) => e.record)),
-    list: Effect.sync(() => [...records.values()].map((e) => e.record)),
-    saveCheckpoint: (key, position, owner) => fenced(key, owner, () => ({ checkpoint: Option.some(position) })),
-    resetCheckpoint: (key, owner) => fenced(key, owner, () => ({ checkpoint: Option.none() })),
+    get: (key) => Effect.map(DateTime.now, (now) => Option.map(entryOf(key), (e) => withLease(e, now.epochMillis))),
+    list: Effect.map(DateTime.now, (now) =>
+      [...records.values()]
+        .map((e) => withLease(e, now.epochMillis))
+        .sort((a, b) => (a.name === b.name ? a.version - b.version : a.name < b.name ? -1 : 1))
+    ),
+    saveCheckpoint: (key, position, owner, leaseTtl) =>
+      fenced(key, owner, { checkpoint: Option.some(position) }, leaseTtl),
+    resetCheckpoint: (key, owner) => fenced(key, owner, { checkpoint: Option.none() }),
     setState: (key, state, error) =>
       Option.match(entryOf(key), {
         onNone: () => Effect.void,
@@ -280,7 +337,10 @@ export const makeMemory: Effect.Effect<ProjectionStore["Type"]> = Effect.sync(()
     unpark: (key, eventId) =>
       Effect.sync(() => {
         const entry = records.get(keyOf(key))
-        if (entry !== undefined) entry.parked = entry.parked.filter((p) => p.event.eventId !== eventId)
+        if (entry === undefined) return false
+        const before = entry.parked.length
+        entry.parked = entry.parked.filter((p) => p.event.eventId !== eventId)
+        return entry.parked.length < before
       }),
     remove: (key) =>
       Effect.sync(() => {

@@ -1,4 +1,12 @@
-import { EventStore, InlineProjection, InMemoryEventStore, Projection, Repository, StreamId } from "@chronicle/core"
+import {
+  Event,
+  EventStore,
+  InlineProjection,
+  InMemoryEventStore,
+  Projection,
+  Repository,
+  StreamId
+} from "@chronicle/core"
 import { EventStoreConformance } from "@chronicle/core/testing"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Ref, Schema } from "effect"
@@ -16,6 +24,8 @@ EventStoreConformance.suite(
   InMemoryEventStore.layer.pipe(Layer.provide(InlineProjection.layer([Noop])))
 )
 
+class Refused extends Schema.TaggedError<Refused>()("Refused", { by: Schema.Number }) {}
+
 const withTotals = (failOn?: number) =>
   Effect.gen(function* () {
     const totals = yield* Ref.make(new Map<string, number>())
@@ -27,7 +37,7 @@ const withTotals = (failOn?: number) =>
         recorded.event._tag !== "Incremented"
           ? Effect.void
           : recorded.event.by === failOn
-            ? Effect.fail("refused")
+            ? Effect.fail(new Refused({ by: recorded.event.by }))
             : Ref.update(totals, (m) => {
                 const by = recorded.event._tag === "Incremented" ? recorded.event.by : 0
                 return new Map(m).set(recorded.streamId, (m.get(recorded.streamId) ?? 0) + by)
@@ -65,9 +75,29 @@ describe("InlineProjection", () => {
         yield* counters.execute("b", new Open({ limit: 100 }))
         const error = yield* Effect.flip(counters.execute("b", new Increment({ by: 13 })))
         expect(error).toMatchObject({ _tag: "StoreError", operation: "inline projection inline-totals" })
-        expect(error.message).toMatch(/refused/)
+        expect(error.message).toMatch(/Refused/)
+        // the handler's own error is kept whole
+        expect(error._tag === "StoreError" ? error.cause : undefined).toEqual(new Refused({ by: 13 }))
         expect((yield* counters.load("b")).version).toBe(1)
         expect((yield* Ref.get(totals)).get("Counter-b")).toBeUndefined()
+      }).pipe(Effect.provide(store))
+    })
+  )
+
+  it.effect("an event the projection cannot decode fails the append, with the EventDecodeError as its cause", () =>
+    Effect.gen(function* () {
+      const { totals, store } = yield* withTotals()
+      yield* Effect.gen(function* () {
+        const raw = yield* EventStore.EventStore
+        const error = yield* Effect.flip(
+          raw.append(StreamId.forAggregate("Counter", "d"), [
+            { eventId: crypto.randomUUID(), type: "Incremented", schemaVersion: 1, data: { by: "many" } }
+          ])
+        )
+        expect(error).toMatchObject({ _tag: "StoreError", operation: "inline projection inline-totals" })
+        expect(error._tag === "StoreError" ? error.cause : undefined).toBeInstanceOf(Event.EventDecodeError)
+        expect(yield* raw.streamVersion(StreamId.forAggregate("Counter", "d"))).toBe(0)
+        expect((yield* Ref.get(totals)).size).toBe(0)
       }).pipe(Effect.provide(store))
     })
   )

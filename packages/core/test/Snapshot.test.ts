@@ -1,9 +1,12 @@
 import { EventStore, InMemoryEventStore, Repository, Snapshot, StreamId } from "@chronicle/core"
+import { SnapshotStoreConformance } from "@chronicle/core/testing"
 import { describe, expect, it } from "@effect/vitest"
 import { Arbitrary, Chunk, DateTime, Effect, FastCheck, Layer, Logger, Option, Schedule, Stream } from "effect"
 import { Counter, CounterCommand, Increment, Open } from "./fixtures/Counter.js"
 
 const stores = Layer.merge(InMemoryEventStore.layer, Snapshot.layerMemory)
+
+SnapshotStoreConformance.suite("in memory", Snapshot.layerMemory)
 
 /** Captures warnings logged while `self` runs. */
 const capturingWarnings = <A, E, R>(self: Effect.Effect<A, E, R>) =>

@@ -10,11 +10,16 @@
  *   Batches are therefore atomic (`atomicBatches: true`).
  * - Leases live in the projection's row, with their expiry computed by the
  *   database clock, so every process (on PostgreSQL, every machine) judges
- *   them alike. Taking or renewing one is a single conditional UPDATE.
+ *   them alike. Taking or renewing one is a single conditional UPDATE; a
+ *   record read shows the lease only while it is live by that clock.
  * - Checkpoint writes are fenced: they match only while the writer holds an
  *   unexpired lease, and otherwise fail with `LeaseLostError`, writing
  *   nothing. Inside a transaction this rolls back the handler's writes too.
- * - A parked event is stored whole, so it can be replayed later.
+ *   Given a TTL, the same UPDATE renews the lease.
+ * - A parked event is stored whole, so it can be replayed later. `unpark` is
+ *   a `DELETE ... RETURNING`: of two transactions removing one event, the
+ *   second waits for the first's row lock (SQLite: its write lock) and then
+ *   finds nothing, so a replay claims an event exactly once.
  *
  * @since 0.1.0
  */
@@ -50,7 +55,7 @@ export interface Options {
   readonly migrate?: boolean | undefined
 }
 
-const StateSchema = Schema.Literal("starting", "running", "caught-up", "rebuilding", "failed", "stopped")
+const StateSchema = Schema.Literal("starting", "running", "caught-up", "rebuilding", "retrying", "failed", "stopped")
 
 const FilterSchema = Schema.Struct({
   categories: Schema.optional(Schema.Array(Schema.String)),
@@ -65,22 +70,30 @@ const recordFields = {
   error: Schema.OptionFromNullOr(Schema.String)
 }
 
+const SqliteBoolean = Schema.transform(Schema.Literal(0, 1), Schema.Boolean, {
+  strict: true,
+  decode: (n) => n === 1,
+  encode: (b) => (b ? 1 : 0)
+})
+
 const PgRecordRow = Schema.Struct({
   ...recordFields,
   filter: FilterSchema,
   active: Schema.Boolean,
-  updated_at: Schema.DateTimeUtcFromDate
+  updated_at: Schema.DateTimeUtcFromDate,
+  lease_owner: Schema.NullOr(Schema.String),
+  lease_expires_at: Schema.NullOr(Schema.DateTimeUtcFromDate),
+  lease_live: Schema.Boolean
 })
 
 const SqliteRecordRow = Schema.Struct({
   ...recordFields,
   filter: Schema.parseJson(FilterSchema),
-  active: Schema.transform(Schema.Literal(0, 1), Schema.Boolean, {
-    strict: true,
-    decode: (n) => n === 1,
-    encode: (b) => (b ? 1 : 0)
-  }),
-  updated_at: Schema.DateTimeUtcFromNumber
+  active: SqliteBoolean,
+  updated_at: Schema.DateTimeUtcFromNumber,
+  lease_owner: Schema.NullOr(Schema.String),
+  lease_expires_at: Schema.NullOr(Schema.DateTimeUtcFromNumber),
+  lease_live: SqliteBoolean
 })
 
 /** A stored event as JSON, for the parked list. */
@@ -122,7 +135,12 @@ const toRecord = (row: typeof PgRecordRow.Type): ProjectionStore.Record => ({
   error: row.error,
   filter: row.filter,
   active: row.active,
-  updatedAt: row.updated_at
+  updatedAt: row.updated_at,
+  // judged by the database's clock when the row was read
+  lease:
+    row.lease_live && row.lease_owner !== null && row.lease_expires_at !== null
+      ? Option.some({ owner: row.lease_owner, expiresAt: row.lease_expires_at })
+      : Option.none()
 })
 
 const toParked = (row: typeof PgParkedRow.Type): ProjectionStore.ParkedEvent => ({
@@ -183,7 +201,12 @@ export const make: (
       ? Effect.map(Schema.decodeUnknown(Schema.Array(PgRecordRow))(rows), (records) => records.map(toRecord))
       : Effect.map(Schema.decodeUnknown(Schema.Array(SqliteRecordRow))(rows), (records) => records.map(toRecord))
 
-  const selectRecords = sql`SELECT name, version, checkpoint, state, error, filter, active, updated_at FROM ${projections}`
+  const leaseLive = pg
+    ? sql.literal("(lease_expires_at IS NOT NULL AND lease_expires_at > clock_timestamp())")
+    : sql`(CASE WHEN lease_expires_at IS NOT NULL AND lease_expires_at > ${now} THEN 1 ELSE 0 END)`
+  const selectRecords = sql`SELECT name, version, checkpoint, state, error, filter, active, updated_at,
+      lease_owner, lease_expires_at, ${leaseLive} AS lease_live
+    FROM ${projections}`
 
   const failWith =
     (operation: string) =>
@@ -250,10 +273,15 @@ export const make: (
     Effect.withSpan("Chronicle.SqlProjectionStore.list")
   )
 
-  /** A conditional UPDATE that matches only while `owner` holds a live lease. */
-  const fenced = (key: ProjectionStore.Key, owner: string, checkpoint: string | null) =>
+  /**
+   * A conditional UPDATE that matches only while `owner` holds a live lease;
+   * with `leaseTtl`, it renews the lease in the same write.
+   */
+  const fenced = (key: ProjectionStore.Key, owner: string, checkpoint: string | null, leaseTtl?: Duration.Duration) =>
     Effect.flatMap(
-      sql`UPDATE ${projections} SET checkpoint = ${checkpoint}, updated_at = ${now}
+      sql`UPDATE ${projections} SET checkpoint = ${checkpoint}, updated_at = ${now}${
+        leaseTtl === undefined ? sql.literal("") : sql`, lease_expires_at = ${expiresIn(leaseTtl)}`
+      }
         WHERE ${keyIs(key)} AND lease_owner = ${owner} AND lease_expires_at > ${now}
         RETURNING name`,
       (rows) =>
@@ -263,8 +291,8 @@ export const make: (
     )
 
   const saveCheckpoint = Effect.fn("Chronicle.SqlProjectionStore.saveCheckpoint")(
-    (key: ProjectionStore.Key, position: Position.Position, owner: string) =>
-      fenced(key, owner, Position.encode(position)),
+    (key: ProjectionStore.Key, position: Position.Position, owner: string, leaseTtl?: Duration.Duration) =>
+      fenced(key, owner, Position.encode(position), leaseTtl),
     fencedErrors
   )
 
@@ -342,11 +370,16 @@ export const make: (
       : (yield* Schema.decodeUnknown(Schema.Array(SqliteParkedRow))(rows)).map(toParked)
   }, failWith("projection parked"))
 
-  const unpark = Effect.fn("Chronicle.SqlProjectionStore.unpark")(
-    (key: ProjectionStore.Key, eventId: string) =>
-      sql`DELETE FROM ${parkedTable} WHERE ${keyIs(key)} AND event_id = ${eventId}`,
-    failWith("projection unpark")
-  )
+  // RETURNING tells whether this call removed the row; on PostgreSQL a
+  // concurrent DELETE of the same row waits for this transaction, then finds
+  // nothing (SQLite takes the write lock first, so one runs after the other).
+  const unpark = Effect.fn("Chronicle.SqlProjectionStore.unpark")(function* (
+    key: ProjectionStore.Key,
+    eventId: string
+  ) {
+    const rows = yield* sql`DELETE FROM ${parkedTable} WHERE ${keyIs(key)} AND event_id = ${eventId} RETURNING event_id`
+    return rows.length > 0
+  }, failWith("projection unpark"))
 
   const remove = Effect.fn("Chronicle.SqlProjectionStore.remove")(
     (key: ProjectionStore.Key) =>
@@ -374,7 +407,7 @@ export const make: (
     releaseLease: (key, owner) => Effect.asVoid(releaseLease(key, owner)),
     park,
     parked,
-    unpark: (key, eventId) => Effect.asVoid(unpark(key, eventId)),
+    unpark,
     remove: (key) => Effect.asVoid(remove(key))
   })
 })

@@ -57,6 +57,8 @@ for (const backend of backends) {
           yield* wallets.execute("w2", new Open({ owner: "bob" }))
           const error = yield* Effect.flip(wallets.execute("w2", new Deposit({ amount: 13, currency: "EUR" })))
           expect(error).toMatchObject({ _tag: "StoreError", operation: "inline projection inline" })
+          // the handler's own error is the cause
+          expect(error._tag === "StoreError" ? error.cause : undefined).toBe("cannot apply 13")
           expect((yield* wallets.load("w2")).version).toBe(1)
           // the handler inserted into the applied table before failing: rolled back too
           const applied = yield* ReadModel.applied("inline", 1)

@@ -3,6 +3,7 @@
  * and temporal queries, on SQLite (memory and file) and PostgreSQL.
  */
 import { EventStore, Position, Repository, Snapshot, StreamId } from "@chronicle/core"
+import { SnapshotStoreConformance } from "@chronicle/core/testing"
 import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
 import { Arbitrary, Chunk, DateTime, Effect, FastCheck, Layer, Logger, Option, Schema, Stream, TestClock } from "effect"
@@ -48,6 +49,10 @@ for (const backend of backends) {
   const stores = Layer.mergeAll(SqlEventStore.layer({ settleTimeout: 0 }), SqlSnapshotStore.layer()).pipe(
     Layer.provideMerge(backend.sql)
   )
+
+  describe.skipIf(backend.skip)(`SqlSnapshotStore (${backend.name})`, () => {
+    SnapshotStoreConformance.suite(backend.name, SqlSnapshotStore.layer().pipe(Layer.provide(backend.sql)))
+  })
 
   describe.skipIf(backend.skip)(`Versioning, snapshots and temporal queries (${backend.name})`, () => {
     layer(stores, { timeout: "30 seconds" })((it) => {
@@ -203,69 +208,6 @@ for (const backend of backends) {
           expect(loaded.state.balance).toBe(5)
           expect(warnings.join("\n")).toMatch(/ignoring snapshot of Wallet-/)
         })
-      )
-
-      it.effect.prop(
-        "load picks the same snapshot as the in-memory store, for any snapshots and bounds",
-        [
-          FastCheck.array(
-            FastCheck.record({
-              version: FastCheck.integer({ min: 0, max: 12 }),
-              commit: FastCheck.integer({ min: 0, max: 3 }),
-              sequence: FastCheck.integer({ min: 0, max: 40 }),
-              millis: FastCheck.integer({ min: 0, max: 100_000 })
-            }),
-            { maxLength: 8 }
-          ),
-          FastCheck.array(
-            FastCheck.record(
-              {
-                maxVersion: FastCheck.integer({ min: -1, max: 13 }),
-                maxPosition: FastCheck.tuple(
-                  FastCheck.integer({ min: 0, max: 3 }),
-                  FastCheck.integer({ min: 0, max: 40 })
-                ),
-                maxRecordedAt: FastCheck.integer({ min: 0, max: 100_000 })
-              },
-              { requiredKeys: [] }
-            ),
-            { minLength: 1, maxLength: 6 }
-          )
-        ],
-        ([saved, queries]) =>
-          Effect.gen(function* () {
-            const sqlStore = yield* Snapshot.SnapshotStore
-            const memory = yield* Effect.provide(Snapshot.SnapshotStore, Snapshot.layerMemory)
-            const streamId = StreamId.forAggregate("Bounds", crypto.randomUUID())
-            for (const [index, s] of saved.entries()) {
-              const snapshot: Snapshot.Snapshot = {
-                streamId,
-                version: s.version,
-                stateVersion: 1,
-                state: { index, nested: [s.version, "x"] },
-                position: Position.make(BigInt(s.commit), BigInt(s.sequence)),
-                recordedAt: DateTime.unsafeMake(s.millis)
-              }
-              yield* sqlStore.save(snapshot)
-              yield* memory.save(snapshot)
-            }
-            for (const query of queries) {
-              const bounds: Snapshot.Bounds = {
-                maxVersion: query.maxVersion,
-                maxPosition:
-                  query.maxPosition === undefined
-                    ? undefined
-                    : Position.make(BigInt(query.maxPosition[0]), BigInt(query.maxPosition[1])),
-                maxRecordedAt: query.maxRecordedAt === undefined ? undefined : DateTime.unsafeMake(query.maxRecordedAt)
-              }
-              const fromSql = yield* sqlStore.load(streamId, bounds)
-              const fromMemory = yield* memory.load(streamId, bounds)
-              expect(Option.map(fromSql, (s) => [s.version, s.state, s.position, s.recordedAt.epochMillis])).toEqual(
-                Option.map(fromMemory, (s) => [s.version, s.state, s.position, s.recordedAt.epochMillis])
-              )
-            }
-          }),
-        { fastCheck: { numRuns: 25 } }
       )
 
       it.effect("a snapshot that cannot be stored fails save with a typed StoreError", () =>

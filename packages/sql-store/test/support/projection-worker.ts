@@ -36,7 +36,9 @@ const stores = Layer.mergeAll(SqlEventStore.layer({ pollInterval: "100 millis" }
 )
 
 const main = Effect.gen(function* () {
-  yield* Layer.build(Projection.layer(Shared, { owner, leaseTtl: "1 second", pollInterval: "50 millis", batchSize: 5 }))
+  yield* Layer.build(
+    Projection.layer(Shared, { owner, leaseTtl: "3 seconds", pollInterval: "50 millis", batchSize: 5 })
+  )
   process.stdout.write("started\n")
   return yield* Effect.never
 }).pipe(Effect.scoped, Effect.provide(stores))

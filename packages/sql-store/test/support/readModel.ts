@@ -19,7 +19,7 @@ export const make = (options?: {
   readonly name?: string
   readonly version?: number
   readonly owner?: string
-  /** The handler fails (after its write) on these amounts while broken. */
+  /** The handler fails (after its write) on these amounts while broken, with bad data. */
   readonly failOn?: (amount: number) => boolean
   /** Runs after the write, before the checkpoint. */
   readonly onApply?: Effect.Effect<void>
@@ -69,7 +69,9 @@ export const make = (options?: {
             ON CONFLICT (stream_id) DO UPDATE SET total = ${sql(totalsTable(context.name, context.version))}.total + excluded.total,
               events = ${sql(totalsTable(context.name, context.version))}.events + 1`
           if (options?.onApply !== undefined) yield* options.onApply
-        })
+        }),
+      // "cannot apply" is the event's fault: no retry helps (any other error is a passing fault)
+      isBadData: (error) => typeof error === "string" && error.startsWith("cannot apply")
     })
     return { projection, fix: Ref.set(broken, false) }
   })
