@@ -178,7 +178,7 @@ describe("BankCli in process", () => {
       expect((yield* bank("projections")).stdout).toMatch(/^balances\s+1\s+yes\s+caught-up\s+4\s+0\s+0\s+-$/m)
       // A write leaves the read model behind until the next catch-up.
       yield* bank("deposit", "q-1", "100")
-      expect((yield* bank("projections")).stdout).toMatch(/^balances\s+1\s+yes\s+caught-up\s+4\s+1\s+0\s+-$/m)
+      expect((yield* bank("projections")).stdout).toMatch(/^balances\s+1\s+yes\s+stale\s+4\s+1\s+0\s+-$/m)
       expect((yield* bank("accounts")).stdout).toMatch(
         /caught up 1 event \(checkpoint 5\)[\s\S]*q-1\s+Quinn\s+open\s+51\.00/
       )
