@@ -52,6 +52,10 @@ export interface EventCodec<E extends Tagged> {
   /** The current schema version of each type. */
   readonly versionOf: (type: string) => number
   readonly encode: (event: E) => Either.Either<EncodedEvent, EventEncodeError>
+  /**
+   * Decodes a stored event, upcasting it first. A row the store marked
+   * `corrupt` is always an `EventDecodeError` naming it.
+   */
   readonly decode: (stored: StoredEvent) => Either.Either<RecordedEvent<E>, EventDecodeError>
   /** Decodes a payload of the current schema version, with no stored context. */
   readonly decodePayload: (type: string, data: unknown) => Either.Either<E, string>
@@ -182,6 +186,7 @@ export const make = <E extends Tagged, I>(schema: Schema.Schema<E, I, never>, op
   }
 
   const decode = (stored: StoredEvent): Either.Either<RecordedEvent<E>, EventDecodeError> => {
+    if (stored.corrupt !== undefined) return decodeFailure(stored, `the stored row is corrupt: ${stored.corrupt}`)
     let type = stored.type
     let data = stored.data
     let member = members.get(type)
