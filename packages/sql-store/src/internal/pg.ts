@@ -333,10 +333,14 @@ export const make = (options: {
     (rows): EventStore.FeedStatus => {
       const row = rows[0]
       if (row === undefined || row.hidden === 0) return EventStore.feedCurrent
+      // Hidden events committed after the blocker took its transaction id,
+      // so the feed is held back no longer than the blocker is open (this
+      // also bounds a recorded_at from another clock, or from an import).
+      const waited = secondsToDuration(row.waited)
       return {
         hiddenEvents: row.hidden,
         heldBackSince: Option.fromNullable(row.since),
-        heldBackFor: secondsToDuration(row.waited),
+        heldBackFor: row.open_for === null ? waited : Duration.min(waited, secondsToDuration(row.open_for)),
         blocker:
           row.state === null
             ? Option.none()
