@@ -321,8 +321,11 @@ export const make: (
   const inline = yield* Effect.serviceOption(InlineProjection.InlineProjections)
 
   // A pooled PostgreSQL connection can be handed out after its backend died
-  // (the pool learns it a moment later): outside a transaction, a statement
-  // that failed that way is tried once more on a fresh one.
+  // (the pool learns it a moment later), or die under a statement: outside
+  // a transaction, a statement that failed that way is tried once more on a
+  // fresh one. Everything run through `failWith` is safe to repeat (reads,
+  // and the streams-row repair, which only moves a row forward); the append's
+  // own write has its own handling of a lost answer.
   // (Checked only on failure: no retry machinery on the path of every statement.)
   const reconnectingIf =
     (retryable: (error: unknown) => boolean) =>
@@ -335,7 +338,7 @@ export const make: (
               Effect.zipRight(Effect.withClock(Effect.sleep("25 millis"), liveClock), effect)
         )
       )
-  const reconnecting = reconnectingIf(isStaleConnection)
+  const reconnecting = reconnectingIf((error) => isStaleConnection(error) || driver.isOutcomeUnknown(error))
 
   const failWith =
     (operation: string) =>
