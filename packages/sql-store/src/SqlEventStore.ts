@@ -525,8 +525,15 @@ export const make: (
     const input: AppendInput = { streamId, events: prepared, expected, metadataJson, recordedAt }
     const eventIds = prepared.map((e) => e.eventId)
     const inTransaction = Option.isSome(yield* Effect.serviceOption(SqlClient.TransactionConnection))
-    const guard = yield* Schedule.driver(guardRetry)
-    const retryGuard = guard.next(undefined).pipe(
+    // made on the first conflict only: nothing on the path of an append that succeeds
+    let guard: Schedule.ScheduleDriver<unknown, unknown> | undefined
+    const retryGuard = Effect.suspend(() =>
+      guard === undefined ? Schedule.driver(guardRetry) : Effect.succeed(guard)
+    ).pipe(
+      Effect.flatMap((driver) => {
+        guard = driver
+        return driver.next(undefined)
+      }),
       Effect.as(true),
       Effect.orElseSucceed(() => false),
       Effect.withClock(liveClock)
