@@ -170,6 +170,14 @@ export interface FeedStatus {
 /**
  * The transaction that holds the feed back (see {@link FeedStatus}).
  *
+ * @example
+ * ```ts
+ * import { Duration, Option } from "effect"
+ * import type { EventStore } from "@chronicle/core"
+ *
+ * const describe = (blocker: EventStore.FeedBlocker) =>
+ *   `${blocker.state} for ${Duration.format(blocker.openFor)} in ${Option.getOrElse(blocker.database, () => "?")}`
+ * ```
  * @since 0.2.0
  * @category models
  */

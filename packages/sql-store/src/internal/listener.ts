@@ -69,6 +69,7 @@ export const start = (options: Options): Effect.Effect<PubSub.PubSub<void>, neve
     const own = `${probePrefix}${crypto.randomUUID()}:`
     let sent = 0
     let lostAt: number | undefined
+    let established = false
     const probeTimeout = Duration.max(Duration.seconds(1), Duration.min(options.checkInterval, Duration.seconds(10)))
 
     const session = Effect.scoped(
@@ -121,6 +122,7 @@ export const start = (options: Options): Effect.Effect<PubSub.PubSub<void>, neve
         })
         const checks = Effect.gen(function* () {
           yield* establish
+          established = true
           options.onHealth(true)
           if (lostAt !== undefined) {
             const seconds = ((liveClock.unsafeCurrentTimeMillis() - lostAt) / 1000).toFixed(1)
@@ -143,7 +145,8 @@ export const start = (options: Options): Effect.Effect<PubSub.PubSub<void>, neve
         if (lostAt !== undefined) return Effect.void
         lostAt = liveClock.unsafeCurrentTimeMillis()
         return Effect.logInfo(
-          `PostgreSQL LISTEN on ${options.channel} lost (${causeText(cause)}); subscribers poll until it is back`
+          `PostgreSQL LISTEN on ${options.channel} ${established ? "lost" : "not available"} (${causeText(cause)}); ` +
+            "subscribers poll until it is back"
         )
       })
 
