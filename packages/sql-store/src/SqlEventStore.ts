@@ -584,8 +584,12 @@ export const make: (
           break
         }
         case "VersionTaken": {
-          // The streams row is behind the events (deleted or edited by hand).
-          if (repairs++ < 2 && (yield* repair)) break
+          // The streams row is behind the events (deleted or edited by hand):
+          // repair it (or find it repaired by a concurrent append) and write again.
+          if (repairs++ < 3) {
+            yield* repair
+            break
+          }
           return yield* new EventStore.StoreError({
             operation: "append",
             reason: `a stream version of ${streamId} is already taken: ${describe(outcome.error)}`,
@@ -605,7 +609,15 @@ export const make: (
           // be retried by the caller (its transaction id is too old).
           if (!inTransaction && ExpectedVersion.isSatisfiedBy(expected, outcome.actual) && (yield* retryGuard)) break
           const state = yield* failWith("append")(driver.streamState(streamId))
-          if (state.events > (state.row ?? 0) && repairs++ < 2 && (yield* repair)) break
+          // A row behind the events: repair it (a concurrent append may have
+          // just done so) and write again; the check then runs on a true row.
+          if (state.events > (state.row ?? 0) && repairs++ < 3) {
+            yield* repair
+            break
+          }
+          // The stream is as expected after all (its row was missing when the
+          // write ran, and a concurrent append has repaired it since).
+          if (!inTransaction && ExpectedVersion.isSatisfiedBy(expected, state.events) && (yield* retryGuard)) break
           return yield* conflict(streamId, expected, state.events)
         }
       }
