@@ -22,6 +22,107 @@ import * as StreamId from "./StreamId.js"
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /**
+ * The deepest nesting of arrays and objects that an event payload or user
+ * metadata may have. Deeper values are refused with an `InvalidAppendError`
+ * by every backend alike (SQLite's JSON functions stop at 1,000 levels,
+ * PostgreSQL's parser at its stack limit, `JSON.stringify` at the call
+ * stack's), so no backend stores what another would refuse.
+ *
+ * @example
+ * ```ts
+ * import { Backend } from "@chronicle/core"
+ *
+ * const limit = Backend.maxJsonDepth // 256
+ * ```
+ * @since 0.2.0
+ * @category validation
+ */
+export const maxJsonDepth = 256
+
+const isIdentifier = /^[A-Za-z_$][A-Za-z0-9_$]*$/
+
+const renderPath = (root: string, path: ReadonlyArray<string | number>): string => {
+  let out = root
+  for (const segment of path) {
+    out +=
+      typeof segment === "number"
+        ? `[${segment}]`
+        : isIdentifier.test(segment)
+          ? `.${segment}`
+          : `[${JSON.stringify(segment)}]`
+  }
+  return out
+}
+
+const describeValue = (value: unknown): string => {
+  if (typeof value === "number") return String(value)
+  if (typeof value === "object" && value !== null) {
+    const name: unknown = Object.getPrototypeOf(value)?.constructor?.name
+    return typeof name === "string" && name.length > 0 ? `a ${name}` : "an object with a custom prototype"
+  }
+  return `a ${typeof value}`
+}
+
+/**
+ * Finds the first part of `value` that JSON cannot hold exactly, or
+ * `undefined` when it is plain JSON. `JSON.stringify` would silently change
+ * such a value (`NaN` and `Infinity` become `null`, `undefined` fields
+ * vanish, a `Date` becomes a string, a `Map` an empty object), so that what
+ * a reader gets back would differ from what was appended.
+ */
+const jsonProblem = (value: unknown, root: string): string | undefined => {
+  const path: Array<string | number> = []
+  const visit = (value: unknown, depth: number): string | undefined => {
+    switch (typeof value) {
+      case "string":
+      case "boolean":
+        return undefined
+      case "number":
+        return Number.isFinite(value)
+          ? undefined
+          : `${renderPath(root, path)} is ${value}, which JSON cannot hold (it would be stored as null)`
+      case "undefined":
+        return `${renderPath(root, path)} is undefined, which JSON cannot hold (omit the field or use null)`
+      case "bigint":
+        return `${renderPath(root, path)} is a bigint, which JSON cannot hold (encode it as a string)`
+      case "function":
+      case "symbol":
+        return `${renderPath(root, path)} is a ${typeof value}, which JSON cannot hold`
+      case "object": {
+        if (value === null) return undefined
+        if (depth >= maxJsonDepth) {
+          return `${renderPath(root, path)} nests deeper than ${maxJsonDepth} levels (the most any backend stores)`
+        }
+        if (Array.isArray(value)) {
+          for (let i = 0; i < value.length; i++) {
+            path.push(i)
+            const problem = i in value ? visit(value[i], depth + 1) : `${renderPath(root, path)} is a hole in the array`
+            path.pop()
+            if (problem !== undefined) return problem
+          }
+          return undefined
+        }
+        const proto: unknown = Object.getPrototypeOf(value)
+        if (proto !== Object.prototype && proto !== null) {
+          return `${renderPath(root, path)} is ${describeValue(value)}, not plain JSON (encode it first, e.g. with its Schema)`
+        }
+        if (Object.getOwnPropertySymbols(value).length > 0) {
+          return `${renderPath(root, path)} has symbol keys, which JSON cannot hold`
+        }
+        for (const key of Object.keys(value)) {
+          path.push(key)
+          const problem = visit(Reflect.get(value, key), depth + 1)
+          path.pop()
+          if (problem !== undefined) return problem
+        }
+        return undefined
+      }
+    }
+  }
+  return visit(value, 0)
+}
+
+/**
  * An append batch whose payloads have been serialised to JSON text.
  *
  * @since 0.1.0
@@ -35,7 +136,10 @@ export interface PreparedEvent extends EventData {
 /**
  * Checks an append before it touches storage: at least one event, UUID event
  * ids without repeats, a type name, a positive integer schema version and a
- * JSON-serialisable payload. Returns the events with their JSON text.
+ * payload that is plain JSON (no `NaN`, `Infinity`, `undefined`, bigint,
+ * `Date` or other class instance, nested at most {@link maxJsonDepth}
+ * levels: refused, naming the path, rather than silently changed). Returns
+ * the events with their JSON text.
  *
  * @example
  * ```ts
@@ -57,18 +161,22 @@ export const prepareAppend = (
     const seen = new Set<string>()
     const prepared: Array<PreparedEvent> = []
     for (const [index, event] of events.entries()) {
-      if (!uuidPattern.test(event.eventId)) {
-        return invalid(`event ${index}: event id "${event.eventId}" is not a UUID`)
+      if (typeof event.eventId !== "string" || !uuidPattern.test(event.eventId)) {
+        return invalid(`event ${index}: event id "${String(event.eventId)}" is not a UUID`)
       }
       const id = event.eventId.toLowerCase()
       if (seen.has(id)) return invalid(`event ${index}: event id ${id} appears twice in one append`)
       seen.add(id)
-      if (event.type.length === 0) return invalid(`event ${index}: the event type is empty`)
+      if (typeof event.type !== "string" || event.type.length === 0) {
+        return invalid(`event ${index}: the event type is empty`)
+      }
       if (!Number.isInteger(event.schemaVersion) || event.schemaVersion < 1) {
         return invalid(
           `event ${index} (${event.type}): schema version ${event.schemaVersion} is not a positive integer`
         )
       }
+      const problem = jsonProblem(event.data, "data")
+      if (problem !== undefined) return invalid(`event ${index} (${event.type}): ${problem}`)
       let json: string | undefined
       try {
         json = JSON.stringify(event.data)
@@ -101,6 +209,47 @@ export const resolveMetadata = (firstEventId: string, options: AppendOptions | u
 })
 
 /**
+ * Resolves an append's metadata (see {@link resolveMetadata}) and checks it
+ * as {@link prepareAppend} checks payloads: string ids, and user metadata
+ * that is a plain JSON object. Returns it with its JSON text.
+ *
+ * @example
+ * ```ts
+ * import { Backend, StreamId } from "@chronicle/core"
+ *
+ * const refused = Backend.prepareMetadata(StreamId.forAggregate("A", "1"), "6f1c1a4e-8a0e-4a57-9d1a-9b8ad2b6c001", {
+ *   metadata: { user: { score: Number.NaN } }
+ * }) // fails: metadata.user.score is NaN
+ * ```
+ * @since 0.2.0
+ * @category metadata
+ */
+export const prepareMetadata = (
+  streamId: StreamId.StreamId,
+  firstEventId: string,
+  options: AppendOptions | undefined
+): Effect.Effect<{ readonly metadata: EventMetadata; readonly json: string }, InvalidAppendError> =>
+  Effect.suspend(() => {
+    const invalid = (reason: string) => Effect.fail(new InvalidAppendError({ streamId, reason }))
+    const metadata = resolveMetadata(firstEventId, options)
+    if (typeof metadata.correlationId !== "string") return invalid("metadata.correlationId is not a string")
+    if (metadata.causationId !== null && typeof metadata.causationId !== "string") {
+      return invalid("metadata.causationId is neither a string nor null")
+    }
+    const { user } = metadata
+    if (typeof user !== "object" || user === null || Array.isArray(user)) {
+      return invalid("metadata.user is not a JSON object")
+    }
+    const problem = jsonProblem(user, "metadata.user")
+    if (problem !== undefined) return invalid(problem)
+    try {
+      return Effect.succeed({ metadata, json: JSON.stringify(metadata) })
+    } catch (error) {
+      return invalid(`metadata is not JSON-serialisable: ${String(error)}`)
+    }
+  })
+
+/**
  * A stored event, as found when looking up an append's event ids.
  *
  * @since 0.1.0
@@ -112,49 +261,111 @@ export interface ExistingEvent {
   readonly version: number
   readonly position: Position.Position
   readonly recordedAt: DateTime.Utc
+  readonly type: string
+  readonly schemaVersion: number
+  /** The stored payload, as read back. */
+  readonly data: unknown
 }
+
+/** Structural equality of two JSON values (object keys in any order). */
+const jsonEquals = (a: unknown, b: unknown): boolean => {
+  if (a === b) return true
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false
+    return a.every((value, i) => jsonEquals(value, b[i]))
+  }
+  const keys = Object.keys(a)
+  if (keys.length !== Object.keys(b).length) return false
+  return keys.every((key) => Object.hasOwn(b, key) && jsonEquals(Reflect.get(a, key), Reflect.get(b, key)))
+}
+
+const at = (e: ExistingEvent) => `${e.streamId}@${e.version}`
 
 /**
  * Decides what an append whose event ids were looked up must do:
  * - none stored yet: `Option.none()`, go ahead and write;
- * - all stored, in this stream, as one contiguous run in the same order: the
- *   first append's result, marked `duplicate`, and nothing is written;
- * - anything else (some stored, or stored elsewhere): an `InvalidAppendError`,
- *   since the ids were already used for other events.
+ * - all stored, in this stream, as one contiguous run in the same order,
+ *   with the same types, schema versions and payloads: the first append's
+ *   result, marked `duplicate`, and nothing is written;
+ * - anything else is an `InvalidAppendError` whose reason says which case
+ *   it is: only some ids stored, ids stored in another stream, the same ids
+ *   in another order, or an id stored with a different event (an event id
+ *   names one event for good; metadata may differ on a retry).
  *
  * @example
  * ```ts
  * import { Option } from "effect"
  * import { Backend, StreamId } from "@chronicle/core"
  *
- * Backend.idempotentResult(StreamId.forAggregate("A", "1"), ["6f1c1a4e-8a0e-4a57-9d1a-9b8ad2b6c001"], [])
+ * Backend.idempotentResult(StreamId.forAggregate("A", "1"), [], [])
  * ```
  * @since 0.1.0
  * @category idempotency
  */
 export const idempotentResult = (
   streamId: StreamId.StreamId,
-  eventIds: ReadonlyArray<string>,
+  events: ReadonlyArray<PreparedEvent>,
   existing: ReadonlyArray<ExistingEvent>
 ): Effect.Effect<Option.Option<AppendResult>, InvalidAppendError> => {
   if (existing.length === 0) return Effect.succeed(Option.none())
+  const invalid = (reason: string) => Effect.fail(new InvalidAppendError({ streamId, reason }))
   const byId = new Map(existing.map((e) => [e.eventId.toLowerCase(), e]))
-  const found = eventIds.map((id) => byId.get(id.toLowerCase()))
-  const first = found[0]
-  const sameRun =
-    first !== undefined &&
-    found.every((e, i) => e !== undefined && e.streamId === streamId && e.version === first.version + i)
-  if (!sameRun) {
-    const used = existing.map((e) => `${e.eventId} (${e.streamId}@${e.version})`).join(", ")
-    return Effect.fail(new InvalidAppendError({ streamId, reason: `event ids already used by other events: ${used}` }))
+  const found = events.map((e) => byId.get(e.eventId.toLowerCase()))
+  const stored = found.flatMap((e) => (e === undefined ? [] : [e]))
+  if (stored.length < events.length) {
+    return invalid(
+      `${stored.length} of the ${events.length} event ids are already stored (${stored.map((e) => `${e.eventId} at ${at(e)}`).join(", ")}): ` +
+        "an append is idempotent only when it re-sends exactly the events of an earlier append"
+    )
   }
-  const positions = found.flatMap((e) => (e === undefined ? [] : [e.position]))
+  const elsewhere = stored.filter((e) => e.streamId !== streamId)
+  if (elsewhere.length > 0) {
+    return invalid(
+      `event ids already used in another stream: ${elsewhere.map((e) => `${e.eventId} at ${at(e)}`).join(", ")}`
+    )
+  }
+  const versions = stored.map((e) => e.version)
+  const sorted = [...versions].sort((a, b) => a - b)
+  const first = sorted[0] ?? 0
+  if (!sorted.every((v, i) => v === first + i)) {
+    return invalid(
+      `the event ids belong to events that were not appended together (versions ${versions.join(", ")} of ${streamId})`
+    )
+  }
+  if (!versions.every((v, i) => v === first + i)) {
+    const inOrder = [...stored].sort((a, b) => a.version - b.version).map((e) => e.eventId)
+    return invalid(
+      `the same event ids were appended at ${streamId}@${first}..${first + stored.length - 1} in another order ` +
+        `(stored: ${inOrder.join(", ")}; given: ${stored.map((e) => e.eventId).join(", ")})`
+    )
+  }
+  for (const [i, event] of events.entries()) {
+    const previous = stored[i]
+    if (previous === undefined) continue
+    const differs =
+      previous.type !== event.type
+        ? `type ${previous.type}, not ${event.type}`
+        : previous.schemaVersion !== event.schemaVersion
+          ? `schema version ${previous.schemaVersion}, not ${event.schemaVersion}`
+          : jsonEquals(previous.data, JSON.parse(event.json))
+            ? undefined
+            : "a different payload"
+    if (differs !== undefined) {
+      return invalid(
+        `event id ${previous.eventId} is already stored at ${at(previous)} with ${differs}: ` +
+          "an event id names one event for good, so a different event needs a new id"
+      )
+    }
+  }
+  const head = stored[0]
+  if (head === undefined) return Effect.succeed(Option.none())
   return Effect.succeed(
     Option.some({
       streamId,
-      nextExpectedVersion: first.version + eventIds.length - 1,
-      positions,
-      recordedAt: first.recordedAt,
+      nextExpectedVersion: first + events.length - 1,
+      positions: stored.map((e) => e.position),
+      recordedAt: head.recordedAt,
       duplicate: true
     })
   )

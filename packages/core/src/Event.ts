@@ -118,6 +118,15 @@ export interface StoredEvent {
   readonly data: unknown
   readonly metadata: EventMetadata
   readonly recordedAt: DateTime.Utc
+  /**
+   * Set only on a row the store could not read as stored: it says what is
+   * wrong (for example `metadata: is missing correlationId`). The fields it
+   * names then hold safe stand-ins (empty metadata, the epoch, a `null`
+   * payload), so the row still takes its place in the feed; every
+   * `EventCodec` refuses it with an `EventDecodeError` that names the row,
+   * so a projection parks or stops on it by its policy instead of stalling.
+   */
+  readonly corrupt?: string
 }
 
 /**

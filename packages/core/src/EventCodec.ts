@@ -53,7 +53,10 @@ export interface EventCodec<E extends Tagged> {
   readonly versionOf: (type: string) => number
   /** Encodes a domain event into its stored type, current schema version and payload. */
   readonly encode: (event: E) => Either.Either<EncodedEvent, EventEncodeError>
-  /** Decodes a stored event, running the upcasters from its stored schema version. */
+  /**
+   * Decodes a stored event, upcasting it first. A row the store marked
+   * `corrupt` is always an `EventDecodeError` naming it.
+   */
   readonly decode: (stored: StoredEvent) => Either.Either<RecordedEvent<E>, EventDecodeError>
   /** Decodes a payload of the current schema version, with no stored context. */
   readonly decodePayload: (type: string, data: unknown) => Either.Either<E, string>
@@ -184,6 +187,7 @@ export const make = <E extends Tagged, I>(schema: Schema.Schema<E, I, never>, op
   }
 
   const decode = (stored: StoredEvent): Either.Either<RecordedEvent<E>, EventDecodeError> => {
+    if (stored.corrupt !== undefined) return decodeFailure(stored, `the stored row is corrupt: ${stored.corrupt}`)
     let type = stored.type
     let data = stored.data
     let member = members.get(type)

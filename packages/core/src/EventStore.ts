@@ -17,13 +17,14 @@
  * - appending the same event ids again returns the first result and writes
  *   nothing;
  * - `readAll` and `subscribe` never skip an event that commits after the
- *   reader has passed its position, and keep each stream's order.
+ *   reader has passed its position, and keep each stream's order;
+ * - `subscribe` rides out database outages by itself;
+ * - payloads are plain JSON, refused (never silently changed) otherwise.
  *
  * @since 0.1.0
  */
 
-import type { DateTime, Duration } from "effect"
-import { Context, Effect, Schema, Stream } from "effect"
+import { Context, type DateTime, Duration, Effect, Option, Schema, Stream } from "effect"
 import type { EventData, StoredEvent, UserMetadata } from "./Event.js"
 import type { ExpectedVersion } from "./ExpectedVersion.js"
 import type { Position } from "./Position.js"
@@ -128,8 +129,138 @@ export interface SubscribeOptions extends EventFilter {
 }
 
 /**
+ * Whether readers of the global feed (`readAll`, `subscribe`, and so
+ * projections) can see every committed event, and if not, why.
+ *
+ * On PostgreSQL, readers only take events of transactions older than every
+ * transaction still running in the cluster (that is what makes the feed
+ * gap-safe): a transaction that stays open, in any database of the cluster
+ * (an idle-in-transaction session, a long batch job, a forgotten prepared
+ * transaction), holds back every event committed after it began writing.
+ * Nothing is lost (readers deliver them once it ends), but readers fall
+ * behind. In memory and on SQLite the feed is never held back.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { EventStore } from "@chronicle/core"
+ *
+ * const warnIfStale = Effect.flatMap(EventStore.feedStatus, (status) =>
+ *   status.hiddenEvents > 0 ? Effect.logWarning(EventStore.formatFeedStatus(status)) : Effect.void
+ * )
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface FeedStatus {
+  /** Committed events that `readAll` and `subscribe` cannot deliver yet (0: the feed is current). */
+  readonly hiddenEvents: number
+  /** When the oldest of them was recorded; none when the feed is current. */
+  readonly heldBackSince: Option.Option<DateTime.Utc>
+  /** How long the oldest of them has been waiting (zero when the feed is current). */
+  readonly heldBackFor: Duration.Duration
+  /**
+   * The oldest transaction still open, which holds the feed back, when the
+   * backend can name it (on PostgreSQL, naming another role's session needs
+   * `pg_read_all_stats`). None when the feed is current.
+   */
+  readonly blocker: Option.Option<FeedBlocker>
+}
+
+/**
+ * The transaction that holds the feed back (see {@link FeedStatus}).
+ *
+ * @example
+ * ```ts
+ * import { Duration, Option } from "effect"
+ * import type { EventStore } from "@chronicle/core"
+ *
+ * const describe = (blocker: EventStore.FeedBlocker) =>
+ *   `${blocker.state} for ${Duration.format(blocker.openFor)} in ${Option.getOrElse(blocker.database, () => "?")}`
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface FeedBlocker {
+  /** The server process of the session, none for a prepared transaction. */
+  readonly processId: Option.Option<number>
+  /** The database it runs in (any database of the cluster holds the feed back). */
+  readonly database: Option.Option<string>
+  /** The session's `application_name` (the prepared transaction's `gid`). */
+  readonly applicationName: string
+  /** For example `idle in transaction`, `active` or `prepared`. */
+  readonly state: string
+  /** How long the transaction has been open. */
+  readonly openFor: Duration.Duration
+}
+
+/**
+ * The status of a feed that nothing holds back.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { EventStore } from "@chronicle/core"
+ *
+ * const always = Effect.succeed(EventStore.feedCurrent)
+ * ```
+ * @since 0.2.0
+ * @category constructors
+ */
+export const feedCurrent: FeedStatus = {
+  hiddenEvents: 0,
+  heldBackSince: Option.none(),
+  heldBackFor: Duration.zero,
+  blocker: Option.none()
+}
+
+const seconds = (duration: Duration.Duration): string => {
+  const s = Duration.toSeconds(duration)
+  return s < 10 ? `${s.toFixed(1)} s` : `${Math.round(s)} s`
+}
+
+/**
+ * One line for humans: `the feed is current`, or how far and by what it is
+ * held back, for example `the feed is held back: 1 committed event is not
+ * readable yet (for 12 s), by a transaction open for 40 s (process 4242 in
+ * database "reports", application "psql", idle in transaction)`.
+ *
+ * @example
+ * ```ts
+ * import { EventStore } from "@chronicle/core"
+ *
+ * EventStore.formatFeedStatus(EventStore.feedCurrent) // "the feed is current"
+ * ```
+ * @since 0.2.0
+ * @category rendering
+ */
+export const formatFeedStatus = (status: FeedStatus): string => {
+  if (status.hiddenEvents === 0) return "the feed is current"
+  const events = status.hiddenEvents === 1 ? "1 committed event is" : `${status.hiddenEvents} committed events are`
+  const held = `the feed is held back: ${events} not readable yet (for ${seconds(status.heldBackFor)})`
+  return Option.match(status.blocker, {
+    onNone: () => `${held}, by a transaction still open elsewhere`,
+    onSome: (blocker) => {
+      const where = [
+        Option.match(blocker.processId, { onNone: () => "prepared transaction", onSome: (pid) => `process ${pid}` }),
+        Option.match(blocker.database, { onNone: () => "", onSome: (db) => ` in database "${db}"` })
+      ].join("")
+      const app = blocker.applicationName.length > 0 ? `, application "${blocker.applicationName}"` : ""
+      return `${held}, by a transaction open for ${seconds(blocker.openFor)} (${where}${app}, ${blocker.state})`
+    }
+  })
+}
+
+/**
  * An append was refused because the stream is not at the expected version.
  * `retryable` is always true: reload, decide again and retry.
+ *
+ * On PostgreSQL, an append made inside a transaction of the caller's that
+ * wrote something else first can also get a `ConcurrencyError` (even with
+ * `ExpectedVersion.Any`) when a younger transaction appended to the same
+ * stream meanwhile: that keeps the global feed in each stream's order. Retry
+ * the whole transaction. Appends outside a caller's transaction retry that
+ * case by themselves.
  *
  * @example
  * ```ts
@@ -178,6 +309,8 @@ export class InvalidAppendError extends Schema.TaggedError<InvalidAppendError>()
 /**
  * The backend failed: a lost connection, a timeout, a database error. The
  * operation did not take effect (appends are atomic) and may be retried.
+ * When an append's outcome cannot be known (the connection died after the
+ * request was sent), the store fails with an `UnknownOutcomeError` instead.
  *
  * @example
  * ```ts
@@ -288,8 +421,28 @@ export class EventStore extends Context.Tag("@chronicle/core/EventStore")<
     readonly streamVersion: (streamId: StreamId) => Effect.Effect<number, StoreError>
     /** The position of the newest event a reader can see now (`Position.start` when empty). */
     readonly head: Effect.Effect<Position, StoreError>
+    /** Whether readers of the global feed are held back, since when and by what (see `FeedStatus`). */
+    readonly feedStatus: Effect.Effect<FeedStatus, StoreError>
   }
 >() {}
+
+/**
+ * The feed status of the `EventStore` from the context.
+ *
+ * @example
+ * ```ts
+ * import { Console, Effect } from "effect"
+ * import { EventStore } from "@chronicle/core"
+ *
+ * const report = Effect.flatMap(EventStore.feedStatus, (status) => Console.log(EventStore.formatFeedStatus(status)))
+ * ```
+ * @since 0.2.0
+ * @category accessors
+ */
+export const feedStatus: Effect.Effect<FeedStatus, StoreError, EventStore> = Effect.flatMap(
+  EventStore,
+  (store) => store.feedStatus
+)
 
 /**
  * Appends with the `EventStore` from the context.

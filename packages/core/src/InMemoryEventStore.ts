@@ -7,13 +7,14 @@
  */
 import { DateTime, Effect, Layer, Option, PubSub, Stream } from "effect"
 import * as Backend from "./Backend.js"
-import type { StoredEvent } from "./Event.js"
+import type { EventMetadata, StoredEvent } from "./Event.js"
 import {
   type AppendOptions,
   type AppendResult,
   ConcurrencyError,
   type EventFilter,
   EventStore,
+  feedCurrent,
   type InvalidAppendError,
   type StoreError
 } from "./EventStore.js"
@@ -55,13 +56,14 @@ export const make: Effect.Effect<EventStore["Type"]> = Effect.gen(function* () {
   const append: EventStore["Type"]["append"] = (streamId, events, options) =>
     Effect.gen(function* () {
       const prepared = yield* Backend.prepareAppend(streamId, events)
+      const { metadata } = yield* Backend.prepareMetadata(streamId, prepared[0]?.eventId ?? "", options)
       const recordedAt = yield* DateTime.now
       const result = yield* Option.match(inline, {
         // Check and write in one synchronous step: no other fiber can run between them.
-        onNone: () => Effect.suspend(() => write(streamId, prepared, options, recordedAt, Option.none())),
+        onNone: () => Effect.suspend(() => write(streamId, prepared, metadata, options, recordedAt, Option.none())),
         onSome: (projections) =>
           oneAtATime.withPermits(1)(
-            Effect.suspend(() => write(streamId, prepared, options, recordedAt, Option.some(projections)))
+            Effect.suspend(() => write(streamId, prepared, metadata, options, recordedAt, Option.some(projections)))
           )
       })
       if (!result.duplicate) yield* PubSub.publish(appended, undefined)
@@ -71,6 +73,7 @@ export const make: Effect.Effect<EventStore["Type"]> = Effect.gen(function* () {
   const write = (
     streamId: StreamId.StreamId,
     prepared: ReadonlyArray<Backend.PreparedEvent>,
+    resolved: EventMetadata,
     options: AppendOptions | undefined,
     recordedAt: DateTime.Utc,
     inlineProjections: Option.Option<InlineProjection.InlineProjections["Type"]>
@@ -80,16 +83,10 @@ export const make: Effect.Effect<EventStore["Type"]> = Effect.gen(function* () {
       return found === undefined ? [] : [found]
     })
     if (existing.length > 0) {
-      return Effect.flatMap(
-        Backend.idempotentResult(
-          streamId,
-          prepared.map((e) => e.eventId),
-          existing
-        ),
-        (duplicate) =>
-          Option.isSome(duplicate)
-            ? Effect.succeed(duplicate.value)
-            : Effect.dieMessage("idempotency check found stored ids but no result")
+      return Effect.flatMap(Backend.idempotentResult(streamId, prepared, existing), (duplicate) =>
+        Option.isSome(duplicate)
+          ? Effect.succeed(duplicate.value)
+          : Effect.dieMessage("idempotency check found stored ids but no result")
       )
     }
     const expected = options?.expectedVersion ?? ExpectedVersion.Any
@@ -99,7 +96,8 @@ export const make: Effect.Effect<EventStore["Type"]> = Effect.gen(function* () {
         new ConcurrencyError({ streamId, expected: ExpectedVersion.format(expected), actual: stream.length })
       )
     }
-    const metadata = Backend.deepFreeze(Backend.resolveMetadata(prepared[0]?.eventId ?? "", options))
+    // stored as the SQL stores store it: through JSON
+    const metadata: EventMetadata = Backend.deepFreeze(JSON.parse(JSON.stringify(resolved)))
     const stored = prepared.map(
       (event, i): StoredEvent =>
         Object.freeze({
@@ -181,7 +179,9 @@ export const make: Effect.Effect<EventStore["Type"]> = Effect.gen(function* () {
         wakeups: Stream.fromPubSub(appended)
       }),
     streamVersion: (streamId) => Effect.sync(() => streams.get(streamId)?.length ?? 0),
-    head: Effect.sync(() => all[all.length - 1]?.position ?? Position.start)
+    head: Effect.sync(() => all[all.length - 1]?.position ?? Position.start),
+    // every committed event is readable at once: nothing can hold the feed back
+    feedStatus: Effect.succeed(feedCurrent)
   })
 })
 

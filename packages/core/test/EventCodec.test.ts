@@ -18,6 +18,23 @@ const stored = (type: string, data: unknown, schemaVersion = 1) => ({
 })
 
 describe("EventCodec", () => {
+  it("refuses a row the store marked corrupt, naming it, even when its payload would decode", () => {
+    const row = { ...stored("Opened", { limit: 4 }), corrupt: "metadata: correlationId: is missing" }
+    const decoded = codec.decode(row)
+    expect(Either.isLeft(decoded)).toBe(true)
+    if (Either.isLeft(decoded)) {
+      expect(decoded.left).toMatchObject({
+        _tag: "EventDecodeError",
+        streamId: "Counter-1",
+        version: 3,
+        position: "17",
+        eventId: "6f1c1a4e-8a0e-4a57-9d1a-9b8ad2b6c001",
+        eventType: "Opened"
+      })
+      expect(decoded.left.reason).toBe("the stored row is corrupt: metadata: correlationId: is missing")
+    }
+  })
+
   it("lists the event types of the union", () => {
     expect(codec.types).toEqual(["Opened", "Incremented", "Reset"])
   })

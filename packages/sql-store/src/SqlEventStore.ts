@@ -16,8 +16,20 @@
  *   running one, and a `Position` is the pair `(transaction id, position)`;
  *   on SQLite the single writer makes an AUTOINCREMENT position gap-safe;
  * - subscribers wake on PostgreSQL `LISTEN` (when a `PgClient` is in the
- *   context) or on appends of this process, and always poll with a bounded
- *   interval, catching up from their last position.
+ *   context; listened to again by itself after the connection is lost) or on
+ *   appends of this process, and always poll with a bounded interval,
+ *   catching up from their last position; they ride out outages by
+ *   themselves, retrying with a backoff capped at about a second;
+ * - an append whose answer is lost with the connection is checked on a new
+ *   one (its event ids are looked up): found, it succeeds; not found, it is
+ *   written again; when even the check fails, the caller gets an
+ *   `UnknownOutcomeError`, never a `StoreError` that would read as "nothing
+ *   was written";
+ * - the streams row only caches a stream's version: the events are the
+ *   truth, and a row found missing or behind them is repaired;
+ * - a row that no longer decodes reaches readers marked `corrupt`, and
+ *   `feedStatus` (with a gauge and a warning log) tells when an open
+ *   transaction holds the PostgreSQL feed back.
  *
  * @since 0.1.0
  */
@@ -33,8 +45,9 @@ import {
   type StreamId
 } from "@chronicle/core"
 import * as SqlClient from "@effect/sql/SqlClient"
-import type { SqlError } from "@effect/sql/SqlError"
+import { SqlError } from "@effect/sql/SqlError"
 import {
+  Cause,
   Chunk,
   Clock,
   Config,
@@ -43,14 +56,26 @@ import {
   Duration,
   Effect,
   Layer,
+  Metric,
   Option,
   PubSub,
+  RcRef,
   Schedule,
   Schema,
+  Scope,
   Stream
 } from "effect"
 import type { AppendInput, Driver, DriverError, WriteOutcome } from "./internal/driver.js"
-import { catchSqlDefects, isStaleConnection, toStoreError } from "./internal/errors.js"
+import {
+  catchSqlDefects,
+  describe,
+  isAcquireFailure,
+  isNotSent,
+  isStaleConnection,
+  isTransient,
+  toStoreError
+} from "./internal/errors.js"
+import * as Listener from "./internal/listener.js"
 import * as Pg from "./internal/pg.js"
 import { PgClient } from "./internal/pgClient.js"
 import { configError, prepare } from "./internal/setup.js"
@@ -95,7 +120,94 @@ export interface Options {
    * to 2 seconds; `0` disables the wait.
    */
   readonly settleTimeout?: Duration.DurationInput | undefined
+  /**
+   * PostgreSQL only: while anyone subscribes, how often the store checks
+   * that its LISTEN connection still delivers (listening again on a new one
+   * when it does not) and whether the feed is held back (updating
+   * {@link heldBackMetric}). Defaults to 5 seconds.
+   */
+  readonly healthCheckInterval?: Duration.DurationInput | undefined
+  /**
+   * PostgreSQL only: log a warning once the feed has been held back this
+   * long by an open transaction (see `EventStore.feedStatus`), and again
+   * every minute while it lasts. Defaults to 10 seconds.
+   */
+  readonly heldBackWarning?: Duration.DurationInput | undefined
 }
+
+/**
+ * How long the oldest committed event that readers of the feed cannot see
+ * yet has waited, in seconds (0 when the feed is current), tagged with the
+ * store's `table_prefix`. Set whenever the feed status is read: on
+ * `feedStatus`, every `healthCheckInterval` while anyone subscribes, and
+ * when `readAll` or `head` gave up waiting for older transactions.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Metric } from "effect"
+ * import { SqlEventStore } from "@chronicle/sql-store"
+ *
+ * const current = Metric.value(SqlEventStore.heldBackMetric.pipe(Metric.tagged("table_prefix", "chronicle_")))
+ * ```
+ * @since 0.2.0
+ * @category metrics
+ */
+export const heldBackMetric = Metric.gauge("chronicle_feed_held_back_seconds", {
+  description: "How long the oldest committed event that readers of the feed cannot see yet has waited"
+})
+
+/**
+ * How many committed events readers of the feed cannot see yet, tagged
+ * like {@link heldBackMetric}.
+ *
+ * @example
+ * ```ts
+ * import { Metric } from "effect"
+ * import { SqlEventStore } from "@chronicle/sql-store"
+ *
+ * const hidden = Metric.value(SqlEventStore.hiddenEventsMetric.pipe(Metric.tagged("table_prefix", "chronicle_")))
+ * ```
+ * @since 0.2.0
+ * @category metrics
+ */
+export const hiddenEventsMetric = Metric.gauge("chronicle_feed_hidden_events", {
+  description: "Committed events that readers of the feed cannot see yet"
+})
+
+/**
+ * What one try at an append did: a driver outcome, or an answer lost with
+ * the connection (`Unknown`), or a stream version found taken because the
+ * streams row is behind its events (`VersionTaken`).
+ */
+type Attempt =
+  | WriteOutcome
+  | { readonly _tag: "Unknown"; readonly error: unknown }
+  | { readonly _tag: "VersionTaken"; readonly error: SqlError }
+
+/**
+ * Retries of a write that the PostgreSQL transaction-id guard refused
+ * although the expected version held: a younger transaction took the
+ * stream's row lock first, which says nothing about the stream's state.
+ * Prompt, jittered so that racing writers spread out, and bounded.
+ */
+const guardRetry = Schedule.exponential("2 millis", 1.5).pipe(
+  Schedule.union(Schedule.spaced("50 millis")),
+  Schedule.jittered,
+  Schedule.intersect(Schedule.recurs(50))
+)
+
+/** Reconnect-and-check after an append's answer was lost: about 3.5 s in all. */
+const outcomeCheck = Schedule.exponential("100 millis").pipe(
+  Schedule.union(Schedule.spaced("1 second")),
+  Schedule.jittered,
+  Schedule.intersect(Schedule.recurs(6))
+)
+
+/** A subscription's read retries during an outage: prompt, then about once a second, forever. */
+const subscriptionRetry = Schedule.exponential("50 millis").pipe(
+  Schedule.union(Schedule.spaced("1 second")),
+  Schedule.jittered
+)
 
 const defaultBatchSize = 500
 const maxBatchSize = 10_000
@@ -203,33 +315,93 @@ export const make: (
   const batchSize = clampBatch(options?.batchSize, defaultBatchSize)
   const pollInterval = options?.pollInterval ?? "1 second"
   const settleTimeout = Duration.decode(options?.settleTimeout ?? "2 seconds")
+  const healthCheckInterval = Duration.decode(options?.healthCheckInterval ?? "5 seconds")
+  const heldBackWarning = Duration.decode(options?.heldBackWarning ?? "10 seconds")
   const local = yield* PubSub.sliding<void>(16)
   const inline = yield* Effect.serviceOption(InlineProjection.InlineProjections)
 
   // A pooled PostgreSQL connection can be handed out after its backend died
-  // (the pool learns it a moment later): outside a transaction, a statement
-  // that failed that way never ran, so it is tried once more on a fresh one.
-  // Appends are safe to repeat in any case: their event ids make them
-  // idempotent.
+  // (the pool learns it a moment later), or die under a statement: outside
+  // a transaction, a statement that failed that way is tried once more on a
+  // fresh one. Everything run through `failWith` is safe to repeat (reads,
+  // and the streams-row repair, which only moves a row forward); the append's
+  // own write has its own handling of a lost answer.
   // (Checked only on failure: no retry machinery on the path of every statement.)
-  const reconnecting = <A>(effect: Effect.Effect<A, DriverError>): Effect.Effect<A, DriverError> =>
-    Effect.catchIf(effect, isStaleConnection, (error) =>
-      Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (transaction) =>
-        Option.isSome(transaction)
-          ? Effect.fail(error)
-          : // real time, even under a test clock: the pause waits on the pool, not the application
-            Effect.zipRight(Effect.withClock(Effect.sleep("25 millis"), liveClock), effect)
+  const reconnectingIf =
+    (retryable: (error: unknown) => boolean) =>
+    <A>(effect: Effect.Effect<A, DriverError>): Effect.Effect<A, DriverError> =>
+      Effect.catchIf(effect, retryable, (error) =>
+        Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (transaction) =>
+          Option.isSome(transaction)
+            ? Effect.fail(error)
+            : // real time, even under a test clock: the pause waits on the pool, not the application
+              Effect.zipRight(Effect.withClock(Effect.sleep("25 millis"), liveClock), effect)
+        )
       )
-    )
+  const reconnecting = reconnectingIf((error) => isStaleConnection(error) || driver.isOutcomeUnknown(error))
 
   const failWith =
     (operation: string) =>
     <A>(effect: Effect.Effect<A, DriverError>): Effect.Effect<A, EventStore.StoreError> =>
       Effect.mapError(reconnecting(effect), toStoreError(operation))
 
+  // Feed status: the gauges, and a warning (at most once a minute) while
+  // the feed is held back longer than `heldBackWarning`.
+  const heldBackGauge = heldBackMetric.pipe(Metric.tagged("table_prefix", tables.prefix))
+  const hiddenGauge = hiddenEventsMetric.pipe(Metric.tagged("table_prefix", tables.prefix))
+  let warnedAt: number | undefined
+  const observe = (status: EventStore.FeedStatus) =>
+    Effect.gen(function* () {
+      yield* Metric.set(heldBackGauge, Duration.toSeconds(status.heldBackFor))
+      yield* Metric.set(hiddenGauge, status.hiddenEvents)
+      const now = liveClock.unsafeCurrentTimeMillis()
+      if (status.hiddenEvents > 0 && Duration.greaterThanOrEqualTo(status.heldBackFor, heldBackWarning)) {
+        if (warnedAt !== undefined && now - warnedAt < 60_000) return
+        warnedAt = now
+        yield* Effect.logWarning(
+          `${tables.eventsName}: ${EventStore.formatFeedStatus(status)}; readAll, subscriptions and projections ` +
+            "deliver nothing newer until it ends (see idle_in_transaction_session_timeout)"
+        )
+      } else if (status.hiddenEvents === 0 && warnedAt !== undefined) {
+        warnedAt = undefined
+        yield* Effect.logInfo(`${tables.eventsName}: the feed is current again`)
+      }
+    })
+  const feedStatus = span("Chronicle.SqlEventStore.feedStatus")(
+    Effect.tap(failWith("feedStatus")(driver.feedStatus), observe)
+  )
+
   const settle = Duration.greaterThan(settleTimeout, Duration.zero)
-    ? failWith("readAll")(driver.settle(settleTimeout))
+    ? Effect.flatMap(failWith("readAll")(driver.settle(settleTimeout)), (settled) =>
+        settled ? Effect.void : Effect.ignore(feedStatus)
+      )
     : Effect.void
+
+  // One LISTEN connection for all of this store's subscribers, started with
+  // the first and stopped with the last (the RcRef), listened to again after
+  // it is lost. While it delivers, it also carries this process's own
+  // wake-ups; while it does not, appends wake local subscribers directly.
+  let listening = false
+  const listenerScope = yield* Scope.make()
+  const listener = yield* Option.match(driver.notifications, {
+    onNone: () => Effect.succeedNone,
+    onSome: (notifications) =>
+      Effect.map(
+        RcRef.make({
+          acquire: Listener.start({
+            channel: notifications.channel,
+            listen: notifications.listen,
+            notify: notifications.notify,
+            checkInterval: healthCheckInterval,
+            onHealth: (up) => {
+              listening = up
+            }
+          })
+        }),
+        Option.some
+      )
+  }).pipe(Scope.extend(listenerScope))
+  const wake = Effect.suspend(() => (listening ? Effect.void : PubSub.publish(local, undefined)))
 
   // PostgreSQL text cannot hold NUL: such a stream or type can never be stored.
   const hasNul = (text: string) => driver.dialect === "pg" && text.includes("\u0000")
@@ -240,42 +412,98 @@ export const make: (
   const conflict = (streamId: StreamId.StreamId, expected: ExpectedVersion.ExpectedVersion, actual: number) =>
     new EventStore.ConcurrencyError({ streamId, expected: ExpectedVersion.format(expected), actual })
 
-  const guardedWrite = (input: AppendInput): Effect.Effect<WriteOutcome, EventStore.StoreError> =>
+  /** What a failed write means: a known outcome, or a `StoreError`. */
+  const classify =
+    (inTransaction: boolean) =>
+    (error: DriverError): Effect.Effect<Attempt, EventStore.StoreError> => {
+      if (error instanceof SqlError) {
+        // Another append with the same ids committed while this one ran.
+        if (driver.isEventIdViolation(error)) return Effect.succeed({ _tag: "Duplicate" })
+        if (driver.isStreamVersionViolation(error)) return Effect.succeed({ _tag: "VersionTaken", error })
+        // Inside a caller's transaction a lost connection rolls everything back.
+        if (!inTransaction && driver.isOutcomeUnknown(error)) return Effect.succeed({ _tag: "Unknown", error })
+      }
+      return Effect.fail(toStoreError("append")(error))
+    }
+
+  const guardedWrite = (input: AppendInput, inTransaction: boolean): Effect.Effect<Attempt, EventStore.StoreError> =>
     validExact(input.expected)
-      ? driver.write(input).pipe(
-          Effect.catchIf(
-            (error): error is SqlError => error._tag === "SqlError" && driver.isEventIdViolation(error),
-            // Another append with the same ids committed while this one ran.
-            () => Effect.succeed<WriteOutcome>({ _tag: "Duplicate" })
-          ),
-          failWith("append"),
-          catchSqlDefects("append")
-        )
+      ? driver
+          .write(input)
+          .pipe(reconnectingIf(isNotSent), Effect.catchAll(classify(inTransaction)), catchSqlDefects("append"))
       : // An Exact version that no stream can be at: only idempotency can succeed.
         Effect.flatMap(failWith("append")(driver.lookup(input.events.map((e) => e.eventId))), (existing) =>
           existing.length > 0
-            ? Effect.succeed<WriteOutcome>({ _tag: "Duplicate" })
-            : Effect.map(current(input.streamId), (actual): WriteOutcome => ({ _tag: "Conflict", actual }))
+            ? Effect.succeed<Attempt>({ _tag: "Duplicate" })
+            : Effect.map(current(input.streamId), (actual): Attempt => ({ _tag: "Conflict", actual }))
         )
 
   // With inline projections, the write and the projections' handlers run in
   // one database transaction: the handlers use the same SqlClient, so their
   // writes commit with the events, and a failing handler rolls the append back.
+  // A COMMIT that fails with the connection may have committed: `Unknown`.
   const writeWithInline = (
     input: AppendInput,
-    metadata: Event.EventMetadata
-  ): Effect.Effect<WriteOutcome, EventStore.StoreError> =>
+    metadata: Event.EventMetadata,
+    inTransaction: boolean
+  ): Effect.Effect<Attempt, EventStore.StoreError> =>
     Option.match(inline, {
-      onNone: () => guardedWrite(input),
+      onNone: () => guardedWrite(input, inTransaction),
       onSome: (projections) =>
-        sql
-          .withTransaction(
-            Effect.tap(guardedWrite(input), (outcome) =>
-              outcome._tag === "Written" ? projections.apply(storedOf(input, metadata, outcome)) : Effect.void
+        Effect.suspend(() => {
+          let committing = false
+          return sql
+            .withTransaction(
+              Effect.tap(guardedWrite(input, true), (outcome) =>
+                outcome._tag === "Written"
+                  ? Effect.tap(projections.apply(storedOf(input, metadata, outcome)), () => {
+                      committing = true
+                    })
+                  : Effect.void
+              )
             )
-          )
-          .pipe(Effect.mapError(toStoreError("append")), catchSqlDefects("append"))
+            .pipe(
+              Effect.mapError(toStoreError("append")),
+              Effect.catchAllCause((cause): Effect.Effect<Attempt, EventStore.StoreError> => {
+                const defect = Cause.dieOption(cause)
+                if (
+                  committing &&
+                  !inTransaction &&
+                  defect._tag === "Some" &&
+                  defect.value instanceof SqlError &&
+                  driver.isOutcomeUnknown(defect.value)
+                ) {
+                  return Effect.succeed({ _tag: "Unknown", error: defect.value })
+                }
+                return Effect.failCause(cause)
+              }),
+              catchSqlDefects("append")
+            )
+        })
     })
+
+  const unknownOutcome = (streamId: StreamId.StreamId, lost: unknown, reason: string, cause: unknown) =>
+    new EventStore.UnknownOutcomeError({
+      operation: "append",
+      streamId,
+      reason: `the connection was lost after the append was sent (${describe(lost)}), and ${reason}; retrying with the same event ids is safe`,
+      cause
+    })
+
+  // After a lost answer: look the event ids up on a new connection, for a
+  // few seconds if need be. Found: the append committed. Not found: it did
+  // not (or has not yet: the write is tried again, and idempotency sorts it).
+  const resolveOutcome = (input: AppendInput, lost: unknown) =>
+    driver.lookup(input.events.map((e) => e.eventId)).pipe(
+      Effect.retry({
+        schedule: outcomeCheck,
+        while: (error) => isAcquireFailure(error) || isNotSent(error) || driver.isOutcomeUnknown(error)
+      }),
+      Effect.withClock(liveClock),
+      Effect.mapError((error) =>
+        unknownOutcome(input.streamId, lost, `checking whether it was committed failed too: ${describe(error)}`, error)
+      )
+    )
 
   const append = Effect.fnUntraced(function* (
     streamId: StreamId.StreamId,
@@ -288,21 +516,40 @@ export const make: (
     const badType = prepared.find((e) => hasNul(e.type))
     if (badType !== undefined) return yield* invalid("PostgreSQL cannot store an event type containing NUL (\\u0000)")
     const expected = options?.expectedVersion ?? ExpectedVersion.Any
-    const metadata = Backend.resolveMetadata(prepared[0]?.eventId ?? "", options)
-    const metadataJson = yield* Effect.try({
-      try: () => JSON.stringify(metadata),
-      catch: (error) => invalid(`metadata is not JSON-serialisable: ${String(error)}`)
-    })
+    const { metadata, json: metadataJson } = yield* Backend.prepareMetadata(
+      streamId,
+      prepared[0]?.eventId ?? "",
+      options
+    )
     const recordedAt = yield* DateTime.now
     const input: AppendInput = { streamId, events: prepared, expected, metadataJson, recordedAt }
     const eventIds = prepared.map((e) => e.eventId)
-    // A duplicate whose first append has vanished can only come from a
-    // concurrent append with the same ids that rolled back: write again.
-    for (let attempt = 1; ; attempt++) {
-      const outcome = yield* writeWithInline(input, metadata)
+    const inTransaction = Option.isSome(yield* Effect.serviceOption(SqlClient.TransactionConnection))
+    // made on the first conflict only: nothing on the path of an append that succeeds
+    let guard: Schedule.ScheduleDriver<unknown, unknown> | undefined
+    const retryGuard = Effect.suspend(() =>
+      guard === undefined ? Schedule.driver(guardRetry) : Effect.succeed(guard)
+    ).pipe(
+      Effect.flatMap((driver) => {
+        guard = driver
+        return driver.next(undefined)
+      }),
+      Effect.as(true),
+      Effect.orElseSucceed(() => false),
+      Effect.withClock(liveClock)
+    )
+    const repair = failWith("append")(driver.repairStream(streamId))
+    const idempotent = (existing: ReadonlyArray<Backend.ExistingEvent>) =>
+      Backend.idempotentResult(streamId, prepared, existing)
+    let lost: unknown
+    let duplicates = 0
+    let repairs = 0
+    let rewrites = 0
+    for (;;) {
+      const outcome = yield* writeWithInline(input, metadata, inTransaction)
       switch (outcome._tag) {
         case "Written": {
-          if (!driver.wakeupsIncludeLocal) yield* PubSub.publish(local, undefined)
+          yield* wake
           return {
             streamId,
             nextExpectedVersion: outcome.version,
@@ -312,10 +559,10 @@ export const make: (
           } satisfies EventStore.AppendResult
         }
         case "Duplicate": {
-          const existing = yield* failWith("append")(driver.lookup(eventIds))
-          const result = yield* Backend.idempotentResult(streamId, eventIds, existing)
+          const result = yield* idempotent(yield* failWith("append")(driver.lookup(eventIds)))
           if (Option.isSome(result)) return result.value
-          if (attempt >= 3) {
+          // The first append with these ids rolled back meanwhile: write again.
+          if (++duplicates >= 3) {
             return yield* new EventStore.StoreError({
               operation: "append",
               reason: "event ids reported as stored could not be found",
@@ -324,13 +571,54 @@ export const make: (
           }
           break
         }
+        case "Unknown": {
+          lost = outcome.error
+          const result = yield* idempotent(yield* resolveOutcome(input, lost))
+          if (Option.isSome(result)) {
+            yield* wake
+            return result.value
+          }
+          if (++rewrites > 3) {
+            return yield* unknownOutcome(streamId, lost, "the answer was lost on every try", lost)
+          }
+          break
+        }
+        case "VersionTaken": {
+          // The streams row is behind the events (deleted or edited by hand):
+          // repair it (or find it repaired by a concurrent append) and write again.
+          if (repairs++ < 3) {
+            yield* repair
+            break
+          }
+          return yield* new EventStore.StoreError({
+            operation: "append",
+            reason: `a stream version of ${streamId} is already taken: ${describe(outcome.error)}`,
+            cause: outcome.error
+          })
+        }
         case "Conflict": {
-          // A write that waited on the stream's row lock saw the version of
-          // its own snapshot: read it again for an accurate error.
-          const actual = ExpectedVersion.isSatisfiedBy(expected, outcome.actual)
-            ? yield* current(streamId)
-            : outcome.actual
-          return yield* conflict(streamId, expected, actual)
+          // A write tried again after a lost answer may find its own first try.
+          if (lost !== undefined) {
+            const result = yield* idempotent(yield* failWith("append")(driver.lookup(eventIds)))
+            if (Option.isSome(result)) return result.value
+          }
+          // The stream was as expected: on PostgreSQL, the transaction-id
+          // guard refused the write (a younger transaction took the row
+          // first), or the version moved while the write waited for the row
+          // lock. A new transaction settles it. A caller's transaction must
+          // be retried by the caller (its transaction id is too old).
+          if (!inTransaction && ExpectedVersion.isSatisfiedBy(expected, outcome.actual) && (yield* retryGuard)) break
+          const state = yield* failWith("append")(driver.streamState(streamId))
+          // A row behind the events: repair it (a concurrent append may have
+          // just done so) and write again; the check then runs on a true row.
+          if (state.events > (state.row ?? 0) && repairs++ < 3) {
+            yield* repair
+            break
+          }
+          // The stream is as expected after all (its row was missing when the
+          // write ran, and a concurrent append has repaired it since).
+          if (!inTransaction && ExpectedVersion.isSatisfiedBy(expected, state.events) && (yield* retryGuard)) break
+          return yield* conflict(streamId, expected, state.events)
         }
       }
     }
@@ -389,19 +677,59 @@ export const make: (
     (from, limit) =>
       span("Chronicle.SqlEventStore.readBatch")(failWith("readAll")(driver.readAll(from, limit, filter)))
 
-  // A subscription rides out a brief outage (a dropped connection, a restart):
-  // it retries its read a few times before failing with the StoreError.
-  const resilient =
-    (readBatch: Backend.ReadBatch): Backend.ReadBatch =>
-    (from, limit) =>
-      Effect.retry(readBatch(from, limit), {
-        schedule: Schedule.exponential("50 millis").pipe(Schedule.either(Schedule.spaced("1 second"))),
-        times: 8
-      })
+  // A subscription rides out any outage by itself: a read that fails for a
+  // passing reason (see isTransient) is retried with a backoff capped at
+  // about a second, for as long as it takes. It says so once per outage (a
+  // warning), and again when it reads again (info). Other failures (a
+  // missing table or privilege) end the subscription with the StoreError.
+  const resilient = (readBatch: Backend.ReadBatch, label: string): Backend.ReadBatch => {
+    let outageSince: number | undefined
+    return (from, limit) =>
+      readBatch(from, limit).pipe(
+        Effect.tapError((error) =>
+          Effect.suspend(() => {
+            if (outageSince !== undefined || !isTransient(error)) return Effect.void
+            outageSince = liveClock.unsafeCurrentTimeMillis()
+            return Effect.logWarning(
+              `subscription to ${label} cannot read (${error.reason}); retrying until the database answers`
+            )
+          })
+        ),
+        Effect.retry({ while: isTransient, schedule: subscriptionRetry }),
+        Effect.withClock(liveClock),
+        Effect.tap(() =>
+          Effect.suspend(() => {
+            if (outageSince === undefined) return Effect.void
+            const seconds = ((liveClock.unsafeCurrentTimeMillis() - outageSince) / 1000).toFixed(1)
+            outageSince = undefined
+            return Effect.logInfo(`subscription to ${label} reads again after ${seconds} s`)
+          })
+        )
+      )
+  }
 
-  const localWakeups: Stream.Stream<unknown, EventStore.StoreError> = driver.wakeupsIncludeLocal
-    ? Stream.never
-    : Stream.fromPubSub(local)
+  // While a PostgreSQL subscription runs, the feed status is checked every
+  // `healthCheckInterval` (for the gauges and the warning).
+  const watchFeed =
+    driver.dialect === "pg"
+      ? Effect.ignore(feedStatus).pipe(
+          Effect.delay(healthCheckInterval),
+          Effect.forever,
+          Effect.withClock(liveClock),
+          Effect.forkScoped,
+          Effect.asVoid
+        )
+      : Effect.void
+
+  const describeFilter = (filter: EventStore.EventFilter): string => {
+    const parts = [
+      filter.categories !== undefined && filter.categories.length > 0
+        ? `categories ${filter.categories.join(", ")}`
+        : "",
+      filter.types !== undefined && filter.types.length > 0 ? `types ${filter.types.join(", ")}` : ""
+    ].filter((part) => part.length > 0)
+    return parts.length > 0 ? `${tables.eventsName} (${parts.join("; ")})` : tables.eventsName
+  }
 
   return EventStore.EventStore.of({
     append,
@@ -419,14 +747,21 @@ export const make: (
         )
       ),
     subscribe: (options) =>
-      Backend.followFeed(resilient(readBatch(options ?? {})), {
-        from: options?.from ?? Position.start,
-        batchSize: clampBatch(options?.batchSize, batchSize),
-        pollInterval: options?.pollInterval ?? pollInterval,
-        wakeups: Stream.merge(driver.wakeups, localWakeups)
-      }),
+      Stream.unwrapScoped(
+        Effect.gen(function* () {
+          const remote = Option.isSome(listener) ? Stream.fromPubSub(yield* RcRef.get(listener.value)) : Stream.never
+          yield* watchFeed
+          return Backend.followFeed(resilient(readBatch(options ?? {}), describeFilter(options ?? {})), {
+            from: options?.from ?? Position.start,
+            batchSize: clampBatch(options?.batchSize, batchSize),
+            pollInterval: options?.pollInterval ?? pollInterval,
+            wakeups: Stream.merge(remote, Stream.fromPubSub(local))
+          })
+        })
+      ),
     streamVersion: (streamId) => span("Chronicle.SqlEventStore.streamVersion")(current(streamId)),
-    head: span("Chronicle.SqlEventStore.head")(Effect.zipRight(settle, failWith("head")(driver.head)))
+    head: span("Chronicle.SqlEventStore.head")(Effect.zipRight(settle, failWith("head")(driver.head))),
+    feedStatus
   })
 })
 

@@ -57,6 +57,49 @@ describe("SqlEventStore on SQLite", () => {
       })
     )
 
+    it.effect("the database refuses INSERT OR REPLACE, REPLACE INTO and upserts that would rewrite an event", () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore.EventStore
+        const sql = yield* SqlClient.SqlClient
+        const stream = uniqueStream("Replace")
+        const fact = eventData("Fact", { amount: 1 })
+        const [position] = (yield* store.append(stream, [fact])).positions
+        const other = crypto.randomUUID()
+        const columns = "(event_id, stream_id, stream_version, event_type, schema_version, data, metadata, recorded_at)"
+        const metadata = '{"correlationId":"x","causationId":null,"user":{}}'
+        const rewrites = [
+          // the same event id
+          `INSERT OR REPLACE INTO chronicle_events ${columns} VALUES ('${fact.eventId}', '${stream}', 1, 'Fact', 1, '{"amount":999}', '${metadata}', '2020-01-01T00:00:00Z')`,
+          // the same stream version under another id
+          `REPLACE INTO chronicle_events ${columns} VALUES ('${other}', '${stream}', 1, 'Fact', 1, '{"amount":999}', '${metadata}', '2020-01-01T00:00:00Z')`,
+          // the same position under another id and stream
+          `REPLACE INTO chronicle_events (position, event_id, stream_id, stream_version, event_type, schema_version, data, metadata, recorded_at) VALUES (${position?.sequence}, '${other}', 'Other-1', 1, 'Fact', 1, '{"amount":999}', '${metadata}', '2020-01-01T00:00:00Z')`,
+          `INSERT OR IGNORE INTO chronicle_events ${columns} VALUES ('${fact.eventId}', '${stream}', 1, 'Fact', 1, '{"amount":999}', '${metadata}', '2020-01-01T00:00:00Z')`,
+          `INSERT INTO chronicle_events ${columns} VALUES ('${fact.eventId}', '${stream}', 1, 'Fact', 1, '{}', '${metadata}', '2020-01-01T00:00:00Z') ON CONFLICT DO UPDATE SET data = '{"amount":999}'`,
+          `UPDATE OR REPLACE chronicle_events SET data = '{"amount":999}' WHERE event_id = '${fact.eventId}'`
+        ]
+        for (const statement of rewrites) {
+          const refused = yield* Effect.flip(sql.unsafe(statement))
+          expect(String(refused.cause)).toContain("events are immutable")
+        }
+        const [stored] = yield* collect(store.read(stream))
+        expect(stored?.data).toEqual({ amount: 1 })
+        expect(stored?.eventId).toBe(fact.eventId)
+        expect(stored?.position).toEqual(position)
+        expect(yield* collect(store.read(StreamId.forAggregate("Other", "1")))).toEqual([])
+        // appends carry on
+        expect((yield* store.append(stream, [eventData("Next")])).nextExpectedVersion).toBe(2)
+      })
+    )
+
+    it.effect("the feed is never held back: every committed event is readable at once", () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore.EventStore
+        yield* store.append(uniqueStream("Feed"), [eventData("E")])
+        expect(yield* store.feedStatus).toEqual(EventStore.feedCurrent)
+      })
+    )
+
     it.effect("positions count up from the AUTOINCREMENT key with commit 0", () =>
       Effect.gen(function* () {
         const store = yield* EventStore.EventStore

@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process"
+import { execFile, spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -7,7 +7,7 @@ import { EventStore, StreamId } from "@chronicle/core"
 import { SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Schema } from "effect"
+import { Effect, Schedule, Schema } from "effect"
 import { afterAll } from "vitest"
 import { SqlEventStore, SqlMigrations } from "../src/index.js"
 import * as Postgres from "./support/postgres.js"
@@ -35,7 +35,8 @@ const pgTables = Effect.gen(function* () {
 const created = [
   [1, "create_event_store"],
   [2, "create_snapshots"],
-  [3, "create_projections"]
+  [3, "create_projections"],
+  [4, "refuse_replacing_events"]
 ]
 
 describe("SqlMigrations on SQLite", () => {
@@ -48,6 +49,7 @@ describe("SqlMigrations on SQLite", () => {
       expect(yield* sqliteTables).toEqual([
         "chronicle_events",
         "chronicle_events_no_delete",
+        "chronicle_events_no_replace",
         "chronicle_events_no_update",
         "chronicle_migrations",
         "chronicle_projection_parked",
@@ -56,6 +58,7 @@ describe("SqlMigrations on SQLite", () => {
         "chronicle_streams",
         "other_events",
         "other_events_no_delete",
+        "other_events_no_replace",
         "other_events_no_update",
         "other_migrations",
         "other_projection_parked",
@@ -111,6 +114,54 @@ describe("SqlMigrations on SQLite", () => {
         expect(tables).toContain("chronicle_events")
       }),
     30_000
+  )
+})
+
+describe("SqlMigrations on SQLite, beside another process's write transaction", () => {
+  it.live(
+    "an up-to-date store starts and reads without taking the write lock; only pending migrations need it",
+    () =>
+      Effect.gen(function* () {
+        const file = join(dir, "held.db")
+        const stream = StreamId.forAggregate("Held", "1")
+        yield* Effect.gen(function* () {
+          const store = yield* SqlEventStore.make()
+          yield* store.append(stream, [{ eventId: crypto.randomUUID(), type: "X", schemaVersion: 1, data: {} }])
+        }).pipe(Effect.provide(SqliteClient.layer({ filename: file })))
+        const script = fileURLToPath(new URL("./support/sqlite-hold-write.ts", import.meta.url))
+        const holder = yield* Effect.acquireRelease(
+          Effect.sync(() => spawn(process.execPath, ["--import", "tsx", script, file], { stdio: "pipe" })),
+          (child) => Effect.sync(() => child.kill("SIGKILL"))
+        )
+        let output = ""
+        holder.stdout.on("data", (chunk) => {
+          output += String(chunk)
+        })
+        holder.stderr.on("data", (chunk) => {
+          output += String(chunk)
+        })
+        yield* Effect.suspend(() => (output.includes("holding") ? Effect.void : Effect.fail(output))).pipe(
+          Effect.retry(Schedule.spaced("50 millis").pipe(Schedule.upTo("30 seconds")))
+        )
+        yield* Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          // fail at once rather than after the default 5 s busy timeout
+          yield* sql.unsafe("PRAGMA busy_timeout = 100")
+          // the lock is real: a write, or a pending migration, cannot proceed
+          const pending = yield* Effect.flip(SqlMigrations.run({ tablePrefix: "pending_" }))
+          expect(pending.message).toContain("database is locked")
+          // an up-to-date schema is checked read-only: the store starts and reads
+          expect(yield* SqlMigrations.run()).toEqual([])
+          const store = yield* SqlEventStore.make()
+          expect(yield* store.streamVersion(stream)).toBe(1)
+          expect(yield* store.readEvents(stream)).toHaveLength(1)
+          const appended = yield* Effect.flip(
+            store.append(stream, [{ eventId: crypto.randomUUID(), type: "X", schemaVersion: 1, data: {} }])
+          )
+          expect(appended.message).toContain("database is locked")
+        }).pipe(Effect.provide(SqliteClient.layer({ filename: file })))
+      }).pipe(Effect.scoped),
+    60_000
   )
 })
 

@@ -10,9 +10,10 @@
  * @since 0.1.0
  */
 import { describe, expect, layer } from "@effect/vitest"
-import { Chunk, DateTime, Effect, Either, Fiber, type Layer, Option, Schedule, Stream } from "effect"
+import { Chunk, DateTime, Effect, Either, Fiber, type Layer, Option, Ref, Schedule, Stream } from "effect"
+import { maxJsonDepth } from "../Backend.js"
 import type { EventData, StoredEvent } from "../Event.js"
-import { EventStore } from "../EventStore.js"
+import { EventStore, InvalidAppendError } from "../EventStore.js"
 import * as ExpectedVersion from "../ExpectedVersion.js"
 import * as Position from "../Position.js"
 import * as StreamId from "../StreamId.js"
@@ -68,6 +69,21 @@ const appendWithRetry = (store: EventStore["Type"], streamId: StreamId.StreamId,
         Schedule.intersect(Schedule.recurs(500))
       )
     })
+  )
+
+/** A JSON value of `levels` nested objects and arrays. */
+const nested = (levels: number): unknown => {
+  let value: unknown = {}
+  for (let level = 1; level < levels; level++) value = level % 2 === 0 ? { inner: value } : [value]
+  return value
+}
+
+/** The reason of an append refused as invalid (fails the test otherwise). */
+const refusal = <A, E>(effect: Effect.Effect<A, E>) =>
+  Effect.flatMap(Effect.flip(effect), (error) =>
+    error instanceof InvalidAppendError
+      ? Effect.succeed(error.reason)
+      : Effect.dieMessage(`expected an InvalidAppendError, got ${String(error)}`)
   )
 
 const expectIncreasing = (events: ReadonlyArray<StoredEvent>) => {
@@ -267,6 +283,66 @@ export const suite = (name: string, storeLayer: Layer.Layer<EventStore, unknown>
         })
       )
 
+      it.effect("refuses payloads and metadata that JSON cannot hold exactly, naming the path", () =>
+        Effect.gen(function* () {
+          const store = yield* EventStore
+          const stream = uniqueStream()
+          const sparse: Array<number> = []
+          sparse[1] = 1
+          const cases: ReadonlyArray<readonly [unknown, string]> = [
+            [{ score: Number.NaN }, "data.score"],
+            [{ nested: { ratio: Number.POSITIVE_INFINITY } }, "data.nested.ratio"],
+            [{ list: [1, Number.NEGATIVE_INFINITY] }, "data.list[1]"],
+            [{ missing: undefined }, "data.missing"],
+            [{ list: [undefined] }, "data.list[0]"],
+            [{ sparse }, "data.sparse[0]"],
+            [{ when: new Date(0) }, "data.when"],
+            [{ map: new Map([["a", 1]]) }, "data.map"],
+            [{ run: () => 1 }, "data.run"],
+            [{ "odd key": { big: 1n } }, 'data["odd key"].big'],
+            [{ [Symbol("s")]: 1, plain: 1 }, "data"]
+          ]
+          for (const [data, path] of cases) {
+            const reason = yield* refusal(store.append(stream, [eventData("Bad", data)]))
+            expect(reason).toContain(path)
+          }
+          const inMetadata = yield* refusal(
+            store.append(stream, [eventData("Ok")], { metadata: { user: { tenant: { score: Number.NaN } } } })
+          )
+          expect(inMetadata).toContain("metadata.user.tenant.score")
+          expect(
+            yield* refusal(store.append(stream, [eventData("Ok")], { metadata: { user: { at: undefined } } }))
+          ).toContain("metadata.user.at")
+          expect(yield* store.streamVersion(stream)).toBe(0)
+          // plain JSON, null and negative zero included, is stored as given
+          const fine = { n: null, zero: -0, list: [1, "two", { three: [true] }], empty: {} }
+          yield* store.append(stream, [eventData("Fine", fine)], { metadata: { user: { tags: ["a"], n: null } } })
+          const [stored] = yield* collect(store.read(stream))
+          expect(stored?.data).toEqual({ n: null, zero: 0, list: [1, "two", { three: [true] }], empty: {} })
+          expect(stored?.metadata.user).toEqual({ tags: ["a"], n: null })
+        })
+      )
+
+      it.effect(`refuses payloads nested deeper than ${maxJsonDepth} levels, on every backend alike`, () =>
+        Effect.gen(function* () {
+          const store = yield* EventStore
+          const stream = uniqueStream()
+          const deepest = nested(maxJsonDepth)
+          yield* store.append(stream, [eventData("Deep", deepest)])
+          const [stored] = yield* collect(store.read(stream))
+          expect(stored?.data).toEqual(deepest)
+          for (const levels of [maxJsonDepth + 2, 1500]) {
+            const reason = yield* refusal(store.append(stream, [eventData("Deeper", { tree: nested(levels) })]))
+            expect(reason).toContain(`deeper than ${maxJsonDepth} levels`)
+          }
+          const inMetadata = yield* refusal(
+            store.append(stream, [eventData("Ok")], { metadata: { user: { tree: nested(1500) } } })
+          )
+          expect(inMetadata).toContain("metadata.user.tree")
+          expect(yield* store.streamVersion(stream)).toBe(1)
+        })
+      )
+
       it.effect("is idempotent by event id: a re-sent batch returns the first result and writes nothing", () =>
         Effect.gen(function* () {
           const store = yield* EventStore
@@ -288,20 +364,38 @@ export const suite = (name: string, storeLayer: Layer.Layer<EventStore, unknown>
         })
       )
 
-      it.effect("refuses event ids already used by other events, writing nothing", () =>
+      it.effect("refuses event ids already used by other events, writing nothing, and says how", () =>
         Effect.gen(function* () {
           const store = yield* EventStore
           const stream = uniqueStream()
-          const batch = numbered(2)
+          const batch = [eventData("Numbered", { a: 1, b: [2, 3] }), eventData("Numbered", { n: 1 })]
           yield* store.append(stream, batch)
-          const partial = [batch[1] ?? eventData("X"), eventData("Fresh")]
-          expect((yield* Effect.flip(store.append(stream, partial)))._tag).toBe("InvalidAppendError")
-          const reordered = [batch[1] ?? eventData("X"), batch[0] ?? eventData("X")]
-          expect((yield* Effect.flip(store.append(stream, reordered)))._tag).toBe("InvalidAppendError")
+          const [first, second] = batch
+          if (first === undefined || second === undefined) return yield* Effect.dieMessage("no batch")
+          const partial = yield* refusal(store.append(stream, [second, eventData("Fresh")]))
+          expect(partial).toContain("1 of the 2 event ids are already stored")
+          const reordered = yield* refusal(store.append(stream, [second, first]))
+          expect(reordered).toContain("in another order")
+          expect(reordered).toContain(`stored: ${first.eventId}, ${second.eventId}`)
           const elsewhere = uniqueStream()
-          expect((yield* Effect.flip(store.append(elsewhere, batch)))._tag).toBe("InvalidAppendError")
+          expect(yield* refusal(store.append(elsewhere, batch))).toContain("already used in another stream")
+          // the same ids with another payload, type or schema version are other events
+          const otherPayload = yield* refusal(store.append(stream, [first, { ...second, data: { n: 99 } }]))
+          expect(otherPayload).toContain(
+            `event id ${second.eventId} is already stored at ${stream}@2 with a different payload`
+          )
+          const otherType = yield* refusal(store.append(stream, [{ ...first, type: "Renamed" }, second]))
+          expect(otherType).toContain("with type Numbered, not Renamed")
+          const otherVersion = yield* refusal(store.append(stream, [first, { ...second, schemaVersion: 2 }]))
+          expect(otherVersion).toContain("schema version 1, not 2")
           expect(yield* store.streamVersion(stream)).toBe(2)
           expect(yield* store.streamVersion(elsewhere)).toBe(0)
+          // the same events with the keys of a payload in another order, and other metadata, are a retry
+          const same = yield* store.append(stream, [{ ...first, data: { b: [2, 3], a: 1 } }, second], {
+            metadata: { correlationId: "another-request" }
+          })
+          expect(same.duplicate).toBe(true)
+          expect(same.nextExpectedVersion).toBe(2)
         })
       )
 
@@ -481,6 +575,44 @@ export const suite = (name: string, storeLayer: Layer.Layer<EventStore, unknown>
             expectIncreasing(events)
           })
       )
+
+      for (const mode of ["Any", "StreamExists"] as const) {
+        it.effect(`${writers} concurrent ${mode} appends to one stream never fail`, () =>
+          Effect.gen(function* () {
+            const store = yield* EventStore
+            const stream = uniqueStream(mode)
+            yield* store.append(stream, [eventData("Opened")], { expectedVersion: ExpectedVersion.NoStream })
+            const expectedVersion = mode === "Any" ? ExpectedVersion.Any : ExpectedVersion.StreamExists
+            const written = Array.from({ length: writers }, (_, w) => numbered(perWriter, `Writer${w}`))
+            const failures = yield* Ref.make<ReadonlyArray<string>>([])
+            // no retry by the caller: these appends hold whatever the stream's version
+            yield* Effect.forEach(
+              written,
+              (events) =>
+                Effect.forEach(
+                  events,
+                  (event) =>
+                    store
+                      .append(stream, [event], { expectedVersion })
+                      .pipe(Effect.catchAll((e) => Ref.update(failures, (all) => [...all, e.message]))),
+                  { discard: true }
+                ),
+              { concurrency: "unbounded", discard: true }
+            )
+            expect(yield* Ref.get(failures)).toEqual([])
+            const events = yield* collect(store.read(stream))
+            expect(events.map((e) => e.version)).toEqual(
+              Array.from({ length: writers * perWriter + 1 }, (_, i) => i + 1)
+            )
+            for (const [w, mine] of written.entries()) {
+              const order = events.filter((e) => e.type === `Writer${w}`).map((e) => e.eventId)
+              expect(order).toEqual(mine.map((e) => e.eventId))
+            }
+            const feed = yield* collect(store.readAll({ categories: [StreamId.category(stream)] }))
+            expect(feed.map((e) => e.version)).toEqual(events.map((e) => e.version))
+          })
+        )
+      }
 
       it.effect("a subscription started while writes are running sees every event exactly once, in order", () =>
         Effect.gen(function* () {

@@ -7,7 +7,7 @@
  */
 import type { Backend, Event, EventStore, ExpectedVersion, Position, StreamId } from "@chronicle/core"
 import type { SqlError } from "@effect/sql/SqlError"
-import type { DateTime, Duration, Effect, ParseResult, Stream } from "effect"
+import type { DateTime, Duration, Effect, Option, ParseResult, Stream } from "effect"
 
 /** @internal */
 export type DriverError = SqlError | ParseResult.ParseError | EventStore.StoreError
@@ -47,14 +47,35 @@ export interface StreamPage {
   readonly limit: number
 }
 
+/**
+ * A stream's version as the streams row says and as its events say. The
+ * events are the truth; a row that is missing or behind them (deleted or
+ * edited by hand) is repaired by {@link Driver.repairStream}.
+ *
+ * @internal
+ */
+export interface StreamState {
+  /** The streams row's version, `null` when there is no row. */
+  readonly row: number | null
+  /** The highest stored version of the stream's events, 0 when it has none. */
+  readonly events: number
+}
+
 /** @internal */
 export interface Driver {
   readonly dialect: "pg" | "sqlite"
   /** Guarded write: the stream row first, then the events, atomically. */
   readonly write: (input: AppendInput) => Effect.Effect<WriteOutcome, DriverError>
-  /** One query: the stored events with these ids. */
+  /** One query: the stored events with these ids (with their type, schema version and payload). */
   readonly lookup: (eventIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Backend.ExistingEvent>, DriverError>
+  /** The stream's version: the highest version among its events (the truth), 0 when it has none. */
   readonly streamVersion: (streamId: string) => Effect.Effect<number, DriverError>
+  readonly streamState: (streamId: string) => Effect.Effect<StreamState, DriverError>
+  /**
+   * Moves the streams row up to the stream's events (creating it if it is
+   * missing); never moves it down. Returns whether it changed anything.
+   */
+  readonly repairStream: (streamId: string) => Effect.Effect<boolean, DriverError>
   readonly readStream: (
     streamId: string,
     page: StreamPage
@@ -68,15 +89,33 @@ export interface Driver {
   /**
    * Waits, up to `timeout`, until every transaction that was running when it
    * started has ended, so that a following read includes every append
-   * committed before the call (PostgreSQL; a no-op on SQLite).
+   * committed before the call (PostgreSQL; a no-op on SQLite). Returns
+   * `false` when it gave up at the timeout.
    */
-  readonly settle: (timeout: Duration.Duration) => Effect.Effect<void, DriverError>
+  readonly settle: (timeout: Duration.Duration) => Effect.Effect<boolean, DriverError>
+  /** Whether readers of the feed are held back (PostgreSQL), or `feedCurrent`. */
+  readonly feedStatus: Effect.Effect<EventStore.FeedStatus, DriverError>
   /** `true` when the error is the event id unique constraint (an idempotency race). */
   readonly isEventIdViolation: (error: SqlError) => boolean
-  /** Wake-ups from other processes (PostgreSQL LISTEN), or `Stream.never`. */
-  readonly wakeups: Stream.Stream<unknown, EventStore.StoreError>
-  /** Whether `wakeups` covers appends made by this process too. */
-  readonly wakeupsIncludeLocal: boolean
+  /**
+   * `true` when the error says the stream version an append was about to
+   * write is taken: the streams row is behind the stream's events.
+   */
+  readonly isStreamVersionViolation: (error: SqlError) => boolean
+  /**
+   * `true` when a failed write may nevertheless have committed (its answer
+   * was lost with the connection). Always `false` on SQLite.
+   */
+  readonly isOutcomeUnknown: (error: unknown) => boolean
+  /**
+   * PostgreSQL with a `PgClient`: the notifications of the store's channel
+   * (one LISTEN connection, shared) and how to send one, for the listener.
+   */
+  readonly notifications: Option.Option<{
+    readonly channel: string
+    readonly listen: Stream.Stream<string, SqlError>
+    readonly notify: (payload: string) => Effect.Effect<void, DriverError>
+  }>
 }
 
 /** Filters with no entries mean "no filter". @internal */

@@ -80,6 +80,56 @@ export const inconsistent = (reason: string): EventStore.StoreError =>
 
 const staleConnection = /not queryable|Connection terminated|ECONNRESET|EPIPE|Client was closed/i
 
+/** The client never got a connection, so nothing was sent. @internal */
+export const isAcquireFailure = (error: unknown): boolean =>
+  error instanceof SqlError && error.message.startsWith("Failed to acquire connection")
+
+const notSent = /not queryable|Client was closed/i
+
+/**
+ * The client refused to send on a connection it already knew was closed:
+ * the statement never reached the server.
+ *
+ * @internal
+ */
+export const isNotSent = (error: unknown): boolean =>
+  error instanceof SqlError && sqlState(error) === undefined && notSent.test(describe(error))
+
+/**
+ * A PostgreSQL failure after which a statement (or a COMMIT) that was sent
+ * may nevertheless have been committed: the connection broke while the
+ * request was in flight, so its answer was lost. That is any failure with no
+ * SQLSTATE (the socket closed or reset), or one of class 08 (connection
+ * exception) or 57P01-57P03 (the server ended the session), except when the
+ * client never had a connection or refused to send on a closed one.
+ *
+ * @internal
+ */
+export const isOutcomeUnknown = (error: unknown): boolean => {
+  if (!(error instanceof SqlError) || isAcquireFailure(error)) return false
+  const state = sqlState(error)
+  if (state === undefined) return !notSent.test(describe(error))
+  return state.startsWith("08") || state === "57P01" || state === "57P02" || state === "57P03"
+}
+
+const transientStates = ["08", "40", "53", "57", "58", "55P03", "SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR"]
+
+/**
+ * A failure that passes by itself: the database is unreachable, restarting,
+ * overloaded, locked, or ended the session or the statement (a lost
+ * connection, a deadlock, a serialization failure, a statement timeout).
+ * Bad SQL, missing tables, missing privileges and rows that do not decode
+ * are not.
+ *
+ * @internal
+ */
+export const isTransient = (error: unknown): boolean => {
+  const cause = error instanceof EventStore.StoreError ? error.cause : error
+  if (!(cause instanceof SqlError)) return false
+  const state = sqlState(cause)
+  return state === undefined || transientStates.some((prefix) => state.startsWith(prefix))
+}
+
 /**
  * A client-side connection failure with no server SQLSTATE: typically a
  * pooled connection whose backend is already gone, so the statement never

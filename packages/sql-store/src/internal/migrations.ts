@@ -153,6 +153,19 @@ const sqliteCreateProjections = (t: Tables): ReadonlyArray<string> => [
   )`
 ]
 
+// SQLite's REPLACE conflict resolution deletes the conflicting row without
+// firing DELETE triggers (unless `recursive_triggers` is on), so
+// `INSERT OR REPLACE` / `REPLACE INTO` could rewrite an event. This trigger
+// refuses any insert whose event id, stream version or position is already
+// stored, before conflict resolution runs. (Each test is an index lookup.)
+const sqliteRefuseReplace = (t: Tables): ReadonlyArray<string> => [
+  `CREATE TRIGGER "${t.eventsName}_no_replace" BEFORE INSERT ON ${t.events}
+    WHEN EXISTS (SELECT 1 FROM ${t.events} WHERE event_id = NEW.event_id)
+      OR EXISTS (SELECT 1 FROM ${t.events} WHERE stream_id = NEW.stream_id AND stream_version = NEW.stream_version)
+      OR EXISTS (SELECT 1 FROM ${t.events} WHERE position = NEW.position)
+    BEGIN SELECT RAISE(ABORT, 'events are immutable: an event with this id, stream version or position is already stored'); END`
+]
+
 const byDialect = (
   sql: SqlClient,
   statements: {
@@ -179,5 +192,15 @@ export const record = (sql: SqlClient, tables: Tables): Record<string, Effect.Ef
     orElse: () => Effect.dieMessage("Chronicle's SQL event store supports PostgreSQL and SQLite only")
   }),
   "2_create_snapshots": byDialect(sql, { pg: pgCreateSnapshots(tables), sqlite: sqliteCreateSnapshots(tables) }),
-  "3_create_projections": byDialect(sql, { pg: pgCreateProjections(tables), sqlite: sqliteCreateProjections(tables) })
+  "3_create_projections": byDialect(sql, { pg: pgCreateProjections(tables), sqlite: sqliteCreateProjections(tables) }),
+  "4_refuse_replacing_events": byDialect(sql, { pg: [], sqlite: sqliteRefuseReplace(tables) })
 })
+
+/**
+ * The id of the newest migration: a schema whose migrations table records
+ * it (or a newer one) is up to date.
+ *
+ * @internal
+ */
+export const latestId = (sql: SqlClient, tables: Tables): number =>
+  Math.max(...Object.keys(record(sql, tables)).map((key) => Number.parseInt(key, 10)))

@@ -18,15 +18,19 @@
  * then a multi-row insert from `unnest` arrays and `pg_notify`, and nothing
  * is read back after the insert (`RETURNING`).
  *
+ * The streams row is a cache of the stream's version for the guarded write;
+ * the events are the truth: the version a reader is told is the highest
+ * stored one, and a row found missing or behind is repaired from them.
+ *
  * @internal
  */
-import { Position } from "@chronicle/core"
+import { EventStore, Position } from "@chronicle/core"
 import type { SqlClient } from "@effect/sql/SqlClient"
 import type * as Statement from "@effect/sql/Statement"
 import type { PgClient } from "@effect/sql-pg/PgClient"
-import { Clock, DateTime, Duration, Effect, Option, Schema, Stream } from "effect"
+import { Clock, DateTime, Duration, Effect, Option, Schema } from "effect"
 import { type AppendInput, activeFilter, type Driver, type DriverError, type WriteOutcome } from "./driver.js"
-import { constraintName, inconsistent, sqlState, toStoreError } from "./errors.js"
+import { constraintName, inconsistent, isOutcomeUnknown, sqlState } from "./errors.js"
 import * as Rows from "./rows.js"
 
 const liveClock = Clock.make()
@@ -58,8 +62,26 @@ const decodeWriteRows = Rows.decodeRows(
   (row: WriteRow) => row
 )
 
-const VersionRow = Schema.Struct({ version: Schema.NumberFromString })
+const VersionRow = Schema.Struct({ version: Schema.NullOr(Schema.NumberFromString) })
 const decodeVersionRows = Schema.decodeUnknown(Schema.Array(VersionRow))
+
+const StateRow = Schema.Struct({ row: Schema.NullOr(Schema.NumberFromString), events: Schema.NumberFromString })
+const decodeStateRows = Schema.decodeUnknown(Schema.Array(StateRow))
+
+const FeedRow = Schema.Struct({
+  hidden: Schema.Number,
+  since: Schema.NullOr(Schema.DateTimeUtcFromDate),
+  waited: Schema.NullOr(Schema.Number),
+  pid: Schema.NullOr(Schema.Number),
+  database: Schema.NullOr(Schema.String),
+  application: Schema.NullOr(Schema.String),
+  state: Schema.NullOr(Schema.String),
+  open_for: Schema.NullOr(Schema.Number)
+})
+const decodeFeedRows = Schema.decodeUnknown(Schema.Array(FeedRow))
+
+const secondsToDuration = (seconds: number | null): Duration.Duration =>
+  Duration.millis(Math.max(0, Math.round((seconds ?? 0) * 1000)))
 
 const HeadRow = Schema.Struct({ transaction_id: Schema.BigInt, position: Schema.BigInt })
 const decodeHeadRows = Schema.decodeUnknown(Schema.Array(HeadRow))
@@ -167,20 +189,46 @@ export const make = (options: {
     Effect.map(
       Effect.flatMap(
         sql`SELECT event_id::text AS event_id, stream_id, stream_version::text AS stream_version,
-            transaction_id::text AS transaction_id, position::text AS position, recorded_at
+            transaction_id::text AS transaction_id, position::text AS position, recorded_at,
+            event_type, schema_version, data
           FROM ${events} WHERE event_id = ANY(${eventIds}::uuid[])`,
         decodeExistingRows
       ),
       (rows) => rows.map((r) => Rows.toExistingEvent(r, r.transaction_id))
     )
 
+  // The highest stored version (the unique index on (stream_id, stream_version) answers it).
   const streamVersion = (streamId: string) =>
     Effect.map(
       Effect.flatMap(
-        sql`SELECT version::text AS version FROM ${streams} WHERE stream_id = ${streamId}`,
+        sql`SELECT max(stream_version)::text AS version FROM ${events} WHERE stream_id = ${streamId}`,
         decodeVersionRows
       ),
       (rows) => rows[0]?.version ?? 0
+    )
+
+  const streamState = (streamId: string) =>
+    Effect.map(
+      Effect.flatMap(
+        sql`SELECT (SELECT version::text FROM ${streams} WHERE stream_id = ${streamId}) AS row,
+          coalesce((SELECT max(stream_version) FROM ${events} WHERE stream_id = ${streamId}), 0)::text AS events`,
+        decodeStateRows
+      ),
+      (rows) => ({ row: rows[0]?.row ?? null, events: rows[0]?.events ?? 0 })
+    )
+
+  // The repairing transaction becomes the row's last writer: younger than
+  // every event already stored, so the guard keeps the feed in stream order.
+  const repairStream = (streamId: string) =>
+    Effect.map(
+      sql`INSERT INTO ${streams} AS s (stream_id, version, last_transaction_id)
+        SELECT stream_id, max(stream_version), pg_current_xact_id() FROM ${events}
+          WHERE stream_id = ${streamId} GROUP BY stream_id
+        ON CONFLICT (stream_id) DO UPDATE
+          SET version = EXCLUDED.version, last_transaction_id = EXCLUDED.last_transaction_id
+          WHERE s.version < EXCLUDED.version
+        RETURNING version`,
+      (rows) => rows.length > 0
     )
 
   const readStream: Driver["readStream"] = (streamId, page) =>
@@ -192,7 +240,7 @@ export const make = (options: {
         : sql`SELECT ${columns} FROM ${events} AS e
             WHERE stream_id = ${streamId} AND stream_version BETWEEN ${String(page.from)}::bigint AND ${String(page.to)}::bigint
             ORDER BY e.stream_version DESC LIMIT ${page.limit}`,
-      Rows.decodePgEvents
+      (rows) => Rows.decodePgEvents(rows, { needVersion: true })
     )
 
   const readAll: Driver["readAll"] = (from, limit, filter) => {
@@ -205,7 +253,7 @@ export const make = (options: {
         WHERE (transaction_id, position) > (${String(from.commit)}::xid8, ${String(from.sequence)}::bigint)
           AND ${visible} ${byCategory} ${byType}
         ORDER BY e.transaction_id, e.position LIMIT ${limit}`,
-      Rows.decodePgEvents
+      (rows) => Rows.decodePgEvents(rows, { needVersion: false })
     )
   }
 
@@ -239,35 +287,94 @@ export const make = (options: {
     Effect.withClock(
       Effect.gen(function* () {
         const start = (yield* snapshot)[0]
-        if (start === undefined || start.own || start.xmin >= start.xmax) return
+        if (start === undefined || start.own || start.xmin >= start.xmax) return true
         const deadline = (yield* Clock.currentTimeMillis) + Duration.toMillis(timeout)
         let delay = 1
         while ((yield* Clock.currentTimeMillis) < deadline) {
           yield* Effect.sleep(Duration.millis(delay))
           delay = Math.min(delay * 2, 20)
           const now = (yield* snapshot)[0]
-          if (now === undefined || now.xmin >= start.xmax) return
+          if (now === undefined || now.xmin >= start.xmax) return true
         }
+        return false
       }),
       liveClock
     )
 
-  const wakeups = Option.match(options.pg, {
-    onNone: () => Stream.never,
-    onSome: (pg) => Stream.mapError(pg.listen(channel), toStoreError("subscribe"))
-  })
+  // Hidden: committed events of transactions at or after the readers'
+  // horizon (the oldest running transaction id, cluster-wide). The blocker:
+  // the running transaction with the oldest id, in any database, or a
+  // prepared one (sessions of other roles show no xid without
+  // pg_read_all_stats, and are then left out).
+  const feedStatus = Effect.map(
+    Effect.flatMap(
+      sql`WITH horizon AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
+      hidden AS (
+        SELECT count(*)::int AS hidden, min(e.recorded_at) AS since,
+          extract(epoch FROM clock_timestamp() - min(e.recorded_at))::float8 AS waited
+        FROM ${events} AS e, horizon h
+        WHERE e.transaction_id >= h.xmin AND e.transaction_id IS DISTINCT FROM pg_current_xact_id_if_assigned()
+      ),
+      blocker AS (
+        SELECT pid, database, application, state, extract(epoch FROM clock_timestamp() - started)::float8 AS open_for
+        FROM (
+          SELECT pid, datname::text AS database, application_name AS application, coalesce(state, 'unknown') AS state,
+            xact_start AS started, age(backend_xid) AS age
+          FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()
+          UNION ALL
+          SELECT NULL, database::text, gid, 'prepared', prepared, age(transaction) FROM pg_prepared_xacts
+        ) AS running
+        ORDER BY age DESC LIMIT 1
+      )
+      SELECT h.hidden, h.since, h.waited, b.pid, b.database, b.application, b.state, b.open_for
+      FROM hidden h LEFT JOIN blocker b ON h.hidden > 0`,
+      decodeFeedRows
+    ),
+    (rows): EventStore.FeedStatus => {
+      const row = rows[0]
+      if (row === undefined || row.hidden === 0) return EventStore.feedCurrent
+      // Hidden events committed after the blocker took its transaction id,
+      // so the feed is held back no longer than the blocker is open (this
+      // also bounds a recorded_at from another clock, or from an import).
+      const waited = secondsToDuration(row.waited)
+      return {
+        hiddenEvents: row.hidden,
+        heldBackSince: Option.fromNullable(row.since),
+        heldBackFor: row.open_for === null ? waited : Duration.min(waited, secondsToDuration(row.open_for)),
+        blocker:
+          row.state === null
+            ? Option.none()
+            : Option.some({
+                processId: Option.fromNullable(row.pid),
+                database: Option.fromNullable(row.database),
+                applicationName: row.application ?? "",
+                state: row.state,
+                openFor: secondsToDuration(row.open_for)
+              })
+      }
+    }
+  )
 
   return {
     dialect: "pg",
     write,
     lookup,
     streamVersion,
+    streamState,
+    repairStream,
     readStream,
     readAll,
     head,
     settle,
+    feedStatus,
     isEventIdViolation: (error) => sqlState(error) === "23505" && constraintName(error) === tables.eventIdConstraint,
-    wakeups,
-    wakeupsIncludeLocal: Option.isSome(options.pg)
+    isStreamVersionViolation: (error) =>
+      sqlState(error) === "23505" && constraintName(error) === `${tables.eventsName}_stream_version_key`,
+    isOutcomeUnknown,
+    notifications: Option.map(options.pg, (pg) => ({
+      channel,
+      listen: pg.listen(channel),
+      notify: (payload: string) => Effect.asVoid(sql`SELECT pg_notify(${channel}, ${payload})`)
+    }))
   }
 }

@@ -7,76 +7,18 @@
  * Reads are hot (every command loads its stream, a rehydration decodes
  * thousands of rows), so the event rows are first checked by hand, column by
  * column, with `typeof` tests that accept only the exact shapes the driver
- * returns. When any row fails such a check, the whole result is decoded by
- * its Schema instead: a malformed row still becomes the Schema's
- * `ParseError` (hence a typed `StoreError`), with the same message, and an
- * unusual but valid value gets exactly the Schema's decoding.
+ * returns. A row that fails such a check is decoded again column by column,
+ * leniently: a column that does not decode (metadata of the wrong shape, a
+ * timestamp or a payload that does not parse) gets a safe stand-in, and the
+ * row is marked `corrupt` with what is wrong, so it still takes its place in
+ * the feed and every codec refuses it with an error naming it. Only a row
+ * that cannot be placed at all (no readable position, or, for a stream read,
+ * no readable version) fails the read, with a `StoreError` naming the row.
  *
  * @internal
  */
-import { Backend, Event, Position, StreamId } from "@chronicle/core"
-import { DateTime, Effect, type ParseResult, Schema } from "effect"
-
-/** @internal */
-export const PgEventRow = Schema.Struct({
-  transaction_id: Schema.BigInt,
-  position: Schema.BigInt,
-  event_id: Schema.String,
-  stream_id: StreamId.StreamId,
-  stream_version: Schema.NumberFromString,
-  event_type: Schema.String,
-  schema_version: Schema.Number,
-  data: Schema.Unknown,
-  metadata: Event.EventMetadataSchema,
-  recorded_at: Schema.DateTimeUtcFromDate
-})
-
-/**
- * SQLite integers are read as JavaScript numbers (no `SafeIntegers`): exact
- * up to 2^53, far beyond any position or version a SQLite store reaches.
- *
- * @internal
- */
-export const SqliteEventRow = Schema.Struct({
-  position: Schema.BigIntFromNumber,
-  event_id: Schema.String,
-  stream_id: StreamId.StreamId,
-  stream_version: Schema.Number,
-  event_type: Schema.String,
-  schema_version: Schema.Number,
-  data: Schema.parseJson(),
-  metadata: Schema.parseJson(Event.EventMetadataSchema),
-  recorded_at: Schema.DateTimeUtc
-})
-
-const decodePgEventsBySchema = Schema.decodeUnknown(Schema.Array(PgEventRow))
-
-const decodeSqliteEventsBySchema = Schema.decodeUnknown(Schema.Array(SqliteEventRow))
-
-/** @internal */
-export const toStoredEvent = (
-  row: Omit<typeof SqliteEventRow.Type, "position">,
-  position: Position.Position
-): Event.StoredEvent =>
-  Object.freeze({
-    eventId: row.event_id,
-    streamId: row.stream_id,
-    version: row.stream_version,
-    position,
-    type: row.event_type,
-    schemaVersion: row.schema_version,
-    data: Backend.deepFreeze(row.data),
-    metadata: Backend.deepFreeze(row.metadata),
-    recordedAt: row.recorded_at
-  })
-
-/** @internal */
-export const fromPgRow = (row: typeof PgEventRow.Type): Event.StoredEvent =>
-  toStoredEvent(row, Position.make(row.transaction_id, row.position))
-
-/** @internal */
-export const fromSqliteRow = (row: typeof SqliteEventRow.Type): Event.StoredEvent =>
-  toStoredEvent(row, Position.make(0n, row.position))
+import { Backend, Event, EventStore, Position, StreamId } from "@chronicle/core"
+import { DateTime, Effect, Either, ParseResult, Schema } from "effect"
 
 /** The columns every event read selects (pg casts its bigints to text). @internal */
 export const pgEventColumns =
@@ -93,7 +35,10 @@ export const PgExistingRow = Schema.Struct({
   stream_version: Schema.NumberFromString,
   transaction_id: Schema.BigInt,
   position: Schema.BigInt,
-  recorded_at: Schema.DateTimeUtcFromDate
+  recorded_at: Schema.DateTimeUtcFromDate,
+  event_type: Schema.String,
+  schema_version: Schema.Number,
+  data: Schema.Unknown
 })
 
 /** @internal */
@@ -102,7 +47,10 @@ export const SqliteExistingRow = Schema.Struct({
   stream_id: Schema.String,
   stream_version: Schema.Number,
   position: Schema.BigIntFromNumber,
-  recorded_at: Schema.DateTimeUtc
+  recorded_at: Schema.DateTimeUtc,
+  event_type: Schema.String,
+  schema_version: Schema.Number,
+  data: Schema.parseJson()
 })
 
 /**
@@ -118,6 +66,9 @@ export const toExistingEvent = (
     readonly stream_version: number
     readonly position: bigint
     readonly recorded_at: DateTime.Utc
+    readonly event_type: string
+    readonly schema_version: number
+    readonly data: unknown
   },
   commit: bigint
 ): Backend.ExistingEvent => ({
@@ -125,7 +76,10 @@ export const toExistingEvent = (
   streamId: row.stream_id,
   version: row.stream_version,
   position: Position.make(commit, row.position),
-  recordedAt: row.recorded_at
+  recordedAt: row.recorded_at,
+  type: row.event_type,
+  schemaVersion: row.schema_version,
+  data: row.data
 })
 
 /** A driver row, as an object whose columns may be read (row decoding). @internal */
@@ -227,19 +181,6 @@ const fastPgEvent = (row: RawRow): Event.StoredEvent | undefined => {
   })
 }
 
-/**
- * PostgreSQL event rows to `StoredEvent`s (a `ParseError` for a malformed row).
- *
- * @internal
- */
-export const decodePgEvents: (
-  rows: unknown
-) => Effect.Effect<ReadonlyArray<Event.StoredEvent>, ParseResult.ParseError> = decodeRows(
-  fastPgEvent,
-  decodePgEventsBySchema,
-  (row) => fromPgRow(row)
-)
-
 /** `JSON.parse`, as `Schema.parseJson()` runs it, or `undefined` when the text does not parse. */
 const parseJsonText = (value: unknown): { readonly parsed: unknown } | undefined => {
   if (typeof value !== "string") return undefined
@@ -264,7 +205,9 @@ const fastSqliteEvent = (row: RawRow): Event.StoredEvent | undefined => {
   const { position, event_id, stream_id, stream_version, event_type, schema_version } = row
   if (typeof position !== "number" || !Number.isSafeInteger(position)) return undefined
   if (typeof event_id !== "string" || !isStreamId(stream_id) || typeof event_type !== "string") return undefined
-  if (typeof stream_version !== "number" || typeof schema_version !== "number") return undefined
+  if (typeof stream_version !== "number" || !Number.isSafeInteger(stream_version) || stream_version < 1)
+    return undefined
+  if (typeof schema_version !== "number" || !Number.isInteger(schema_version)) return undefined
   const data = parseJsonText(row.data)
   const metadataJson = parseJsonText(row.metadata)
   const recordedAt = dateTimeOfText(row.recorded_at)
@@ -284,15 +227,197 @@ const fastSqliteEvent = (row: RawRow): Event.StoredEvent | undefined => {
   })
 }
 
+/** The metadata of a corrupt row: empty, so that nothing downstream trips on it. */
+const standInMetadata: Event.EventMetadata = Object.freeze({ correlationId: "", causationId: null, user: {} })
+
+const standInTime = DateTime.unsafeMake(0)
+
+const decodeMetadata = Schema.decodeUnknownEither(Event.EventMetadataSchema)
+
+const shortly = (value: unknown): string => {
+  const text = typeof value === "string" ? JSON.stringify(value) : String(value)
+  return text.length > 60 ? `${text.slice(0, 60)}…` : text
+}
+
+/** Why a value is not the metadata, one line: `correlationId: is missing; user: ...`. */
+const metadataProblem = (value: unknown): string | undefined => {
+  const decoded = decodeMetadata(value)
+  if (Either.isRight(decoded)) return undefined
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
+  return issues.map((i) => (i.path.length > 0 ? `${i.path.join(".")}: ${i.message}` : i.message)).join("; ")
+}
+
 /**
- * SQLite event rows to `StoredEvent`s (a `ParseError` for a malformed row).
+ * The columns of one event row, as the driver returned them, in neutral
+ * form: what {@link lenient} needs to rebuild a row the fast path refused.
+ */
+interface LooseRow {
+  readonly position: Position.Position | undefined
+  readonly eventId: unknown
+  readonly streamId: unknown
+  readonly version: number | undefined
+  readonly type: unknown
+  readonly schemaVersion: unknown
+  /** The payload, parsed, or why it does not parse. */
+  readonly data: Either.Either<unknown, string>
+  /** The metadata, parsed from JSON (not yet checked), or why it does not parse. */
+  readonly metadata: Either.Either<unknown, string>
+  readonly recordedAt: DateTime.Utc | undefined
+  readonly rawRecordedAt: unknown
+}
+
+/** The row's identity for an error message: whatever of it is readable. */
+const nameRow = (row: LooseRow): string =>
+  [
+    row.position === undefined ? undefined : `position ${row.position.toString()}`,
+    typeof row.eventId === "string" ? `event id ${row.eventId}` : undefined,
+    typeof row.streamId === "string"
+      ? `stream ${shortly(row.streamId)}${row.version === undefined ? "" : `@${row.version}`}`
+      : undefined
+  ]
+    .filter((part) => part !== undefined)
+    .join(", ")
+
+/**
+ * Rebuilds an event row column by column: a column that does not decode gets
+ * a stand-in and is named in `corrupt`. Fails (with the reason) only when the
+ * row cannot be placed: no readable position, or, when `needVersion`, no
+ * readable stream version.
+ */
+const lenient = (row: LooseRow, needVersion: boolean): Either.Either<Event.StoredEvent, string> => {
+  if (row.position === undefined) return Either.left(`a stored row has no readable position (${nameRow(row)})`)
+  if (row.version === undefined && needVersion) {
+    return Either.left(`the stored row at ${nameRow(row)} has no readable stream version`)
+  }
+  const problems: Array<string> = []
+  const text = (value: unknown, column: string): string => {
+    if (typeof value === "string") return value
+    problems.push(`${column}: expected text, got ${shortly(value)}`)
+    return String(value)
+  }
+  const eventId = text(row.eventId, "event_id")
+  const rawStream = text(row.streamId, "stream_id")
+  if (rawStream.length === 0) problems.push("stream_id: empty")
+  const type = text(row.type, "event_type")
+  let schemaVersion = 0
+  if (typeof row.schemaVersion === "number" && Number.isInteger(row.schemaVersion)) schemaVersion = row.schemaVersion
+  else problems.push(`schema_version: expected an integer, got ${shortly(row.schemaVersion)}`)
+  if (row.version === undefined) problems.push("stream_version: not a positive integer")
+  const data = Either.getOrElse(row.data, (reason) => {
+    problems.push(`data: ${reason}`)
+    return null
+  })
+  const metadata = Either.match(row.metadata, {
+    onLeft: (reason) => {
+      problems.push(`metadata: ${reason}`)
+      return standInMetadata
+    },
+    onRight: (parsed) => {
+      const checked = metadataOf(parsed)
+      if (checked !== undefined) return checked
+      problems.push(`metadata: ${metadataProblem(parsed) ?? "not the metadata object"}`)
+      return standInMetadata
+    }
+  })
+  if (row.recordedAt === undefined) problems.push(`recorded_at: not a timestamp (${shortly(row.rawRecordedAt)})`)
+  const event: Event.StoredEvent = {
+    eventId,
+    streamId: StreamId.StreamId.make(rawStream, { disableValidation: true }),
+    version: row.version ?? 0,
+    position: row.position,
+    type,
+    schemaVersion,
+    data: Backend.deepFreeze(data),
+    metadata,
+    recordedAt: row.recordedAt ?? standInTime,
+    ...(problems.length > 0 ? { corrupt: problems.join("; ") } : {})
+  }
+  return Either.right(Object.freeze(event))
+}
+
+const looseOfPg = (row: RawRow): LooseRow => {
+  const commit = bigIntOfText(row.transaction_id)
+  const sequence = bigIntOfText(row.position)
+  const recordedAt = row.recorded_at
+  return {
+    position: commit === undefined || sequence === undefined ? undefined : Position.make(commit, sequence),
+    eventId: row.event_id,
+    streamId: row.stream_id,
+    version: numberOfText(row.stream_version),
+    type: row.event_type,
+    schemaVersion: row.schema_version,
+    data: row.data === undefined ? Either.left("missing") : Either.right(row.data),
+    metadata: row.metadata === undefined ? Either.left("missing") : Either.right(row.metadata),
+    recordedAt:
+      recordedAt instanceof Date && !Number.isNaN(recordedAt.getTime())
+        ? DateTime.unsafeFromDate(recordedAt)
+        : undefined,
+    rawRecordedAt: recordedAt
+  }
+}
+
+const jsonColumn = (value: unknown): Either.Either<unknown, string> => {
+  const parsed = parseJsonText(value)
+  return parsed === undefined ? Either.left(`not JSON text (${shortly(value)})`) : Either.right(parsed.parsed)
+}
+
+const looseOfSqlite = (row: RawRow): LooseRow => {
+  const { position, stream_version } = row
+  return {
+    position:
+      typeof position === "number" && Number.isSafeInteger(position) ? Position.make(0n, BigInt(position)) : undefined,
+    eventId: row.event_id,
+    streamId: row.stream_id,
+    version:
+      typeof stream_version === "number" && Number.isSafeInteger(stream_version) && stream_version > 0
+        ? stream_version
+        : undefined,
+    type: row.event_type,
+    schemaVersion: row.schema_version,
+    data: jsonColumn(row.data),
+    metadata: jsonColumn(row.metadata),
+    recordedAt: dateTimeOfText(row.recorded_at),
+    rawRecordedAt: row.recorded_at
+  }
+}
+
+const rowFailure = (reason: string) => new EventStore.StoreError({ operation: "read", reason, cause: null })
+
+const decodeEvents =
+  (fast: (row: RawRow) => Event.StoredEvent | undefined, loose: (row: RawRow) => LooseRow) =>
+  (
+    rows: unknown,
+    options: { readonly needVersion: boolean }
+  ): Effect.Effect<ReadonlyArray<Event.StoredEvent>, EventStore.StoreError> => {
+    if (!Array.isArray(rows)) return Effect.fail(rowFailure("the driver returned no rows array"))
+    const decoded: Array<Event.StoredEvent> = []
+    for (const row of rows) {
+      if (!isRow(row))
+        return Effect.fail(rowFailure(`the driver returned a row that is not an object: ${shortly(row)}`))
+      const event = fast(row)
+      if (event !== undefined) {
+        decoded.push(event)
+        continue
+      }
+      const rebuilt = lenient(loose(row), options.needVersion)
+      if (Either.isLeft(rebuilt)) return Effect.fail(rowFailure(rebuilt.left))
+      decoded.push(rebuilt.right)
+    }
+    return Effect.succeed(decoded)
+  }
+
+/**
+ * PostgreSQL event rows to `StoredEvent`s; a row that does not decode comes
+ * back marked `corrupt` (or, when it cannot be placed, fails naming it).
  *
  * @internal
  */
-export const decodeSqliteEvents: (
-  rows: unknown
-) => Effect.Effect<ReadonlyArray<Event.StoredEvent>, ParseResult.ParseError> = decodeRows(
-  fastSqliteEvent,
-  decodeSqliteEventsBySchema,
-  (row) => fromSqliteRow(row)
-)
+export const decodePgEvents = decodeEvents(fastPgEvent, looseOfPg)
+
+/**
+ * SQLite event rows to `StoredEvent`s; a row that does not decode comes back
+ * marked `corrupt` (or, when it cannot be placed, fails naming it).
+ *
+ * @internal
+ */
+export const decodeSqliteEvents = decodeEvents(fastSqliteEvent, looseOfSqlite)

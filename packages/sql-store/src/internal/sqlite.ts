@@ -12,9 +12,9 @@
  *
  * @internal
  */
-import { Position } from "@chronicle/core"
+import { EventStore, Position } from "@chronicle/core"
 import type { SqlClient } from "@effect/sql/SqlClient"
-import { DateTime, Effect, Schema, Stream } from "effect"
+import { DateTime, Effect, Option, Schema } from "effect"
 import { type AppendInput, activeFilter, type Driver, type DriverError, type WriteOutcome } from "./driver.js"
 import { constraintName, inconsistent, sqlState } from "./errors.js"
 import * as Rows from "./rows.js"
@@ -22,6 +22,9 @@ import type { Tables } from "./tables.js"
 
 const VersionRow = Schema.Struct({ version: Schema.Number })
 const decodeVersionRows = Schema.decodeUnknown(Schema.Array(VersionRow))
+
+const StateRow = Schema.Struct({ row: Schema.NullOr(Schema.Number), events: Schema.Number })
+const decodeStateRows = Schema.decodeUnknown(Schema.Array(StateRow))
 
 const SlowPathRow = Schema.Struct({ version: Schema.NullOr(Schema.Number), dup: Schema.Number })
 const decodeSlowPathRows = Schema.decodeUnknown(Schema.Array(SlowPathRow))
@@ -110,17 +113,40 @@ export const make = (options: { readonly sql: SqlClient; readonly tables: Tables
   const lookup = (eventIds: ReadonlyArray<string>) =>
     Effect.map(
       Effect.flatMap(
-        sql`SELECT event_id, stream_id, stream_version, position, recorded_at FROM ${events}
-          WHERE event_id IN (SELECT value FROM json_each(${JSON.stringify(eventIds)}))`,
+        sql`SELECT event_id, stream_id, stream_version, position, recorded_at, event_type, schema_version, data
+          FROM ${events} WHERE event_id IN (SELECT value FROM json_each(${JSON.stringify(eventIds)}))`,
         decodeExistingRows
       ),
       (rows) => rows.map((r) => Rows.toExistingEvent(r, 0n))
     )
 
+  // The highest stored version (the unique index on (stream_id, stream_version) answers it).
   const streamVersion = (streamId: string) =>
     Effect.map(
-      Effect.flatMap(sql`SELECT version FROM ${streams} WHERE stream_id = ${streamId}`, decodeVersionRows),
+      Effect.flatMap(
+        sql`SELECT coalesce(max(stream_version), 0) AS version FROM ${events} WHERE stream_id = ${streamId}`,
+        decodeVersionRows
+      ),
       (rows) => rows[0]?.version ?? 0
+    )
+
+  const streamState = (streamId: string) =>
+    Effect.map(
+      Effect.flatMap(
+        sql`SELECT (SELECT version FROM ${streams} WHERE stream_id = ${streamId}) AS row,
+          coalesce((SELECT max(stream_version) FROM ${events} WHERE stream_id = ${streamId}), 0) AS events`,
+        decodeStateRows
+      ),
+      (rows) => ({ row: rows[0]?.row ?? null, events: rows[0]?.events ?? 0 })
+    )
+
+  const repairStream = (streamId: string) =>
+    Effect.map(
+      sql`INSERT INTO ${streams} (stream_id, version)
+        SELECT stream_id, max(stream_version) FROM ${events} WHERE stream_id = ${streamId} GROUP BY stream_id
+        ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version WHERE version < excluded.version
+        RETURNING version`,
+      (rows) => rows.length > 0
     )
 
   const readStream: Driver["readStream"] = (streamId, page) =>
@@ -132,7 +158,7 @@ export const make = (options: { readonly sql: SqlClient; readonly tables: Tables
         : sql`SELECT ${columns} FROM ${events}
             WHERE stream_id = ${streamId} AND stream_version BETWEEN ${page.from} AND ${page.to}
             ORDER BY stream_version DESC LIMIT ${page.limit}`,
-      Rows.decodeSqliteEvents
+      (rows) => Rows.decodeSqliteEvents(rows, { needVersion: true })
     )
 
   const readAll: Driver["readAll"] = (from, limit, filter) => {
@@ -149,7 +175,7 @@ export const make = (options: { readonly sql: SqlClient; readonly tables: Tables
       sql`SELECT ${columns} FROM ${events}
         WHERE position > ${from.sequence} ${byCategory} ${byType}
         ORDER BY position LIMIT ${limit}`,
-      Rows.decodeSqliteEvents
+      (rows) => Rows.decodeSqliteEvents(rows, { needVersion: false })
     )
   }
 
@@ -169,12 +195,23 @@ export const make = (options: { readonly sql: SqlClient; readonly tables: Tables
     readStream,
     readAll,
     head,
-    settle: () => Effect.void,
+    streamState,
+    repairStream,
+    settle: () => Effect.succeed(true),
+    // one writer at a time: a committed event is readable at once
+    feedStatus: Effect.succeed(EventStore.feedCurrent),
     isEventIdViolation: (error) =>
       sqlState(error) === "SQLITE_CONSTRAINT_UNIQUE" &&
       constraintName(error) === undefined &&
       String(error.cause).includes(`${tables.eventsName}.event_id`),
-    wakeups: Stream.never,
-    wakeupsIncludeLocal: false
+    // The insert's own event ids were checked free in the same write
+    // transaction: a refused insert can only be a taken stream version (the
+    // trigger that refuses overwriting a stored event, or the unique key).
+    isStreamVersionViolation: (error) =>
+      (sqlState(error) === "SQLITE_CONSTRAINT_TRIGGER" && String(error.cause).includes("already stored")) ||
+      (sqlState(error) === "SQLITE_CONSTRAINT_UNIQUE" &&
+        String(error.cause).includes(`${tables.eventsName}.stream_version`)),
+    isOutcomeUnknown: () => false,
+    notifications: Option.none()
   }
 }

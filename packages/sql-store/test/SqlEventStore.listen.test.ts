@@ -1,0 +1,97 @@
+/**
+ * Issue 8, item 12: after its LISTEN connection dies (a server restart, a
+ * terminated backend), the store listens again by itself, says so at info
+ * level, and wake-ups from other processes come back. The subscriber here
+ * polls once an hour, so only a notification can deliver in time.
+ */
+import { type Event, EventStore, StreamId } from "@chronicle/core"
+import { EventStoreConformance } from "@chronicle/core/testing"
+import { describe, expect, it } from "@effect/vitest"
+import { Context, Effect, Layer, Option, Queue, Schedule, Stream } from "effect"
+import { SqlEventStore } from "../src/index.js"
+import * as Logs from "./support/logs.js"
+import * as Postgres from "./support/postgres.js"
+
+const { eventData, uniqueCategory } = EventStoreConformance
+
+describe.skipIf(!Postgres.available)("SqlEventStore LISTEN (PostgreSQL)", () => {
+  it.live(
+    "a terminated LISTEN connection is replaced, with info logs, and other processes' appends wake subscribers again",
+    () =>
+      Effect.gen(function* () {
+        const { lines, layer: logger } = yield* Logs.capture
+        const schema = yield* Postgres.schema
+        const app = `chronicle-listen-${crypto.randomUUID().slice(0, 8)}`
+        const listening = yield* Layer.build(
+          SqlEventStore.layer({ healthCheckInterval: "200 millis" }).pipe(
+            Layer.provide(Postgres.layerOn(schema, { applicationName: app, maxConnections: 4 }))
+          )
+        )
+        const other = yield* Layer.build(
+          SqlEventStore.layer({ migrate: false }).pipe(
+            Layer.provide(Postgres.layerOn(schema, { applicationName: `${app}-other`, maxConnections: 2 }))
+          )
+        )
+        const subscriber = Context.get(listening, EventStore.EventStore)
+        const writer = Context.get(other, EventStore.EventStore)
+        const category = uniqueCategory("Listen")
+        const stream = StreamId.forAggregate(category, "1")
+        const received = yield* Queue.unbounded<Event.StoredEvent>()
+        yield* subscriber.subscribe({ categories: [category], pollInterval: "1 hour" }).pipe(
+          Stream.runForEach((event) => Queue.offer(received, event)),
+          Effect.provide(logger),
+          Effect.forkScoped
+        )
+        // Another process appends until a notification wakes the subscriber
+        // (LISTEN takes effect a moment after the subscription starts).
+        const appendUntilWoken = Effect.gen(function* () {
+          yield* writer.append(stream, [eventData("Ping")])
+          return yield* Queue.take(received).pipe(
+            Effect.timeoutFail({ duration: "500 millis", onTimeout: () => "not woken" })
+          )
+        }).pipe(Effect.retry({ times: 40 }))
+        yield* appendUntilWoken
+        yield* Queue.takeAll(received)
+
+        const admin = yield* Postgres.raw(schema)
+        const listenPid = () =>
+          Effect.promise(() =>
+            admin.query<{ pid: number }>(
+              "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'",
+              [app]
+            )
+          ).pipe(Effect.flatMap((r) => Option.fromNullable(r.rows[0]?.pid)))
+        const before = yield* listenPid().pipe(
+          Effect.retry(Schedule.spaced("50 millis").pipe(Schedule.upTo("10 seconds")))
+        )
+        const terminated = yield* Effect.promise(() =>
+          admin.query<{ done: boolean }>("SELECT pg_terminate_backend($1) AS done", [before])
+        )
+        expect(terminated.rows[0]?.done).toBe(true)
+
+        const lost = yield* Logs.waitFor(
+          lines,
+          (l) => l.message.includes("LISTEN") && l.message.includes("lost"),
+          "about LISTEN lost"
+        )
+        expect(lost.level).toBe("INFO")
+        const back = yield* Logs.waitFor(
+          lines,
+          (l) => l.message.includes("re-established"),
+          "about LISTEN re-established"
+        )
+        expect(back.level).toBe("INFO")
+        const after = yield* listenPid().pipe(
+          Effect.retry(Schedule.spaced("50 millis").pipe(Schedule.upTo("10 seconds")))
+        )
+        expect(after).not.toBe(before)
+
+        // Wake-ups from another process reach the subscriber again, long before its hourly poll.
+        const event = eventData("AfterRestart")
+        yield* writer.append(stream, [event])
+        const woken = yield* Queue.take(received).pipe(Effect.timeout("20 seconds"))
+        expect(woken.eventId).toBe(event.eventId)
+      }).pipe(Effect.scoped),
+    90_000
+  )
+})
