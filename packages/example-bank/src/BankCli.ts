@@ -511,12 +511,13 @@ const totals = Command.make("totals", {}, () =>
 ).pipe(Command.withDescription("Bank-wide deposits, withdrawals, net and count per UTC day, from a read model."))
 
 const projections = Command.make("projections", {}, () =>
-  withStore(() => Projections.status).pipe(
-    Effect.flatMap((lines) =>
-      Console.log(
-        `${Render.projections(lines)}\n\nLag: events appended after the checkpoint, not applied yet. accounts, statement and totals\nbring their read model up to date before reading it (unless another process is updating it);\nrebuild <projection> rebuilds one from the first event.`
+  withStore(() => Effect.zip(Projections.status, EventStore.feedStatus)).pipe(
+    Effect.flatMap(([lines, feed]) => {
+      const held = Render.feedHeldBack(feed)
+      return Console.log(
+        `${Render.projections(lines)}\n\n${held === undefined ? "" : `${held}\n\n`}Lag: events appended after the checkpoint, not applied yet. accounts, statement and totals\nbring their read model up to date before reading it (unless another process is updating it);\nrebuild <projection> rebuilds one from the first event.`
       )
-    )
+    })
   )
 ).pipe(
   Command.withDescription(

@@ -658,7 +658,7 @@ export const catchUp = Effect.fn("Bank.Projections.catchUp")(function* (
  * @since 0.4.0
  * @category running
  */
-export type Freshness =
+export type Freshness = (
   | {
       readonly _tag: "CaughtUp"
       /** Events processed to catch up. */
@@ -671,6 +671,15 @@ export type Freshness =
       /** Events appended after the checkpoint (`Projection.status`'s lag). */
       readonly lag: number
     }
+) & {
+  /**
+   * Whether the global feed was held back when the read model was read
+   * (PostgreSQL: a transaction open elsewhere hides newer commits from every
+   * reader). When it was, "caught up" only means "caught up with what is
+   * readable", and the read model may miss committed events.
+   */
+  readonly feed: EventStore.FeedStatus
+}
 
 /**
  * Gets a read model ready for a query without ever waiting for another
@@ -690,20 +699,24 @@ export type Freshness =
  * @category running
  */
 export const refresh = Effect.fn("Bank.Projections.refresh")(function* (name: Name) {
-  return yield* catchUp(name, { waitForLease: 0 }).pipe(
-    Effect.map((caught): Freshness => ({ _tag: "CaughtUp", ...caught })),
+  const read = yield* catchUp(name, { waitForLease: 0 }).pipe(
+    Effect.map((caught) => ({ _tag: "CaughtUp" as const, ...caught })),
     Effect.catchTag("ProjectionBusy", () =>
-      Effect.map(status, (lines): Freshness => {
+      Effect.map(status, (lines) => {
         const version = withProjection(name, (projection) => projection.version)
         const line = lines.find((l) => l.name === name && l.version === version)
         return {
-          _tag: "UpdatedElsewhere",
+          _tag: "UpdatedElsewhere" as const,
           checkpoint: Option.flatMap(Option.fromNullable(line), (l) => l.checkpoint),
           lag: line?.lag ?? 0
         }
       })
     )
   )
+  // Asked after reading: a feed held back now was held back during the read too.
+  const feed = yield* EventStore.feedStatus
+  const fresh: Freshness = { ...read, feed }
+  return fresh
 })
 
 /**

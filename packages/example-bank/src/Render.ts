@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import type { Event, Position, Projection, Repository } from "@chronicle/core"
+import { type Event, EventStore, type Position, type Projection, type Repository } from "@chronicle/core"
 import { DateTime, Either, Option } from "effect"
 import * as Account from "./Account.js"
 import type * as Bank from "./Bank.js"
@@ -360,12 +360,12 @@ export const caughtUp = (
  * @example
  * ```ts
  * import { Option } from "effect"
- * import { Position } from "@chronicle/core"
+ * import { EventStore, Position } from "@chronicle/core"
  * import { Render } from "@chronicle/example-bank"
  *
  * Render.freshness(
  *   { name: "balances", version: 1 },
- *   { _tag: "UpdatedElsewhere", checkpoint: Option.some(Position.make(0n, 12n)), lag: 3 }
+ *   { _tag: "UpdatedElsewhere", checkpoint: Option.some(Position.make(0n, 12n)), lag: 3, feed: EventStore.feedCurrent }
  * )
  * // "Read model balances v1: being updated by another process; read as it is (checkpoint 12, lag 3 events)."
  * ```
@@ -375,10 +375,36 @@ export const caughtUp = (
 export const freshness = (
   projection: { readonly name: string; readonly version: number },
   fresh: Projections.Freshness
-): string =>
-  fresh._tag === "CaughtUp"
-    ? caughtUp(projection, fresh)
-    : `Read model ${projection.name} v${projection.version}: being updated by another process; read as it is (checkpoint ${checkpointText(fresh.checkpoint)}, lag ${count(fresh.lag, "event", "events")}).`
+): string => {
+  const line =
+    fresh._tag === "CaughtUp"
+      ? caughtUp(projection, fresh)
+      : `Read model ${projection.name} v${projection.version}: being updated by another process; read as it is (checkpoint ${checkpointText(fresh.checkpoint)}, lag ${count(fresh.lag, "event", "events")}).`
+  const held = feedHeldBack(fresh.feed)
+  return held === undefined ? line : `${line}\n${held}`
+}
+
+/**
+ * The warning printed under a query's freshness line, and by
+ * `projections`, when the global feed is held back (PostgreSQL: a
+ * transaction open elsewhere hides newer commits from every reader);
+ * `undefined` when the feed is current.
+ *
+ * @example
+ * ```ts
+ * import { Duration, Option } from "effect"
+ * import { Render } from "@chronicle/example-bank"
+ *
+ * Render.feedHeldBack({ hiddenEvents: 1, heldBackSince: Option.none(), heldBackFor: Duration.seconds(12), blocker: Option.none() })
+ * // "Warning: the feed is held back: 1 committed event is not readable yet (for 12 s), ... Read models and lags do not include it yet."
+ * ```
+ * @since 0.5.0
+ * @category read models
+ */
+export const feedHeldBack = (feed: EventStore.FeedStatus): string | undefined =>
+  feed.hiddenEvents === 0
+    ? undefined
+    : `Warning: ${Text.printable(EventStore.formatFeedStatus(feed))}. Read models and lags do not include ${feed.hiddenEvents === 1 ? "it" : "them"} yet.`
 
 /**
  * The table printed by `accounts`: every account in the balances read model.

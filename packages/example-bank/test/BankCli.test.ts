@@ -11,7 +11,7 @@ import { EventStore, ProjectionStore, StreamId } from "@chronicle/core"
 import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Console, Deferred, Duration, Effect, Fiber, Layer } from "effect"
+import { ConfigProvider, Console, Deferred, Duration, Effect, Fiber, Layer, Option } from "effect"
 import { BankCli, BankStore, Text } from "../src/index.js"
 
 const dir = mkdtempSync(join(tmpdir(), "chronicle-bank-cli-inprocess-"))
@@ -563,6 +563,50 @@ describe("BankCli in process", () => {
       const run = yield* bankOn("wizard.db")("--wizard")
       expect(run.code).toBe(2)
       expect(run.stderr).toMatch(/^--wizard is interactive: it needs a terminal on standard input/)
+    })
+  )
+
+  it.live("queries and projections say when the feed is held back, instead of claiming all is current", () =>
+    Effect.gen(function* () {
+      yield* bankOn("held.db")("open", "h-1", "--owner", "Hana")
+      // A store whose feed reports a transaction open elsewhere (as on PostgreSQL).
+      const heldBack: EventStore.FeedStatus = {
+        hiddenEvents: 2,
+        heldBackSince: Option.none(),
+        heldBackFor: Duration.seconds(40),
+        blocker: Option.some({
+          processId: Option.some(4242),
+          database: Option.some("reports"),
+          applicationName: "psql",
+          state: "idle in transaction",
+          openFor: Duration.seconds(41)
+        })
+      }
+      const holding: StoreLayer = (choice) =>
+        Layer.provideMerge(
+          Layer.effect(
+            EventStore.EventStore,
+            Effect.map(EventStore.EventStore, (inner) =>
+              EventStore.EventStore.of({ ...inner, feedStatus: Effect.succeed(heldBack) })
+            )
+          ),
+          BankStore.layer(choice)
+        )
+      const warning =
+        'Warning: the feed is held back: 2 committed events are not readable yet (for 40 s), by a transaction open for 41 s (process 4242 in database "reports", application "psql", idle in transaction). Read models and lags do not include them yet.'
+      const accounts = yield* bankOn("held.db", holding)("accounts")
+      expect(accounts.code).toBe(0)
+      expect(accounts.stdout.split("\n").slice(0, 2)).toEqual([
+        "Read model balances v1: caught up 1 event (checkpoint 1).",
+        warning
+      ])
+      const projections = yield* bankOn("held.db", holding)("projections")
+      expect(projections.code).toBe(0)
+      expect(projections.stdout).toContain(`\n\n${warning}\n\n`)
+      // A current feed adds nothing.
+      const current = yield* bankOn("held.db")("accounts")
+      expect(current.stdout).not.toContain("Warning")
+      expect((yield* bankOn("held.db")("projections")).stdout).not.toContain("held back")
     })
   )
 })
