@@ -12,9 +12,12 @@
  * connection inside `BEGIN … ROLLBACK` (so an explained write is undone, and
  * a `pg_notify` in it is never delivered), then the real statement runs as
  * usual. Each statement is therefore explained against the very state it
- * meets. A statement that follows a write inside its own transaction cannot
- * be explained that way (the other connection would not see the write, and
- * could wait on its locks): it is counted and reported as not explained.
+ * meets. Inside a transaction, only the statements before its first write,
+ * lock or DDL are explained (after that the other connection would not see
+ * what the transaction did, and could wait on its locks); the others are
+ * counted and reported as not explained, and so are statements that take a
+ * session-level advisory lock. As a safety net the explaining connection
+ * has a 2 s `lock_timeout`: an explain that would wait fails and is reported.
  *
  * Reported per distinct statement text: how many calls, the median and p90
  * of planning and execution time, shared buffers hit/read per call, and the
@@ -43,13 +46,18 @@ interface Kind {
 
 interface Transaction {
   open: boolean
-  wrote: boolean
+  /** A write, lock or DDL was sent in this transaction. */
+  tainted: boolean
 }
 
 const normalize = (text: string): string => text.replace(/\s+/g, " ").trim()
 
-const isExplainable = (text: string): boolean => /^\s*(WITH|SELECT|INSERT|UPDATE|DELETE)\b/i.test(text)
-const isWrite = (text: string): boolean => /\b(INSERT|UPDATE|DELETE)\b/i.test(text)
+const isExplainable = (text: string): boolean =>
+  /^\s*(WITH|SELECT|INSERT|UPDATE|DELETE)\b/i.test(text) && !/pg_advisory_lock|pg_try_advisory_lock/i.test(text)
+/** A plain read: anything else inside a transaction (a write, a lock, DDL) stops the explaining of its statements. */
+const isPlainRead = (text: string): boolean =>
+  /^\s*(WITH|SELECT)\b/i.test(text) &&
+  !/\b(INSERT|UPDATE|DELETE)\b|\bFOR\s+(UPDATE|SHARE|NO\s+KEY|KEY)\b|pg_advisory/i.test(text)
 
 /** The text and values of a `query` call, or undefined for a `Query`/`Cursor` object (not explained). */
 const statementOf = (args: ReadonlyArray<unknown>): { text: string; values: ReadonlyArray<unknown> } | undefined => {
@@ -95,6 +103,7 @@ export interface Explainer {
 export const make = async (url: string): Promise<Explainer> => {
   const explainer = new pg.Client({ connectionString: url, application_name: "chronicle-bench-explain" })
   await explainer.connect()
+  await explainer.query("SET lock_timeout = '2s'")
   const proto = pg.Client.prototype
   const found: unknown = Reflect.get(proto, "query")
   if (typeof found !== "function") throw new Error("explain: pg.Client.prototype.query is not a function")
@@ -140,19 +149,21 @@ export const make = async (url: string): Promise<Explainer> => {
     if (phase === undefined || this === explainer || statement === undefined) {
       return Reflect.apply(original, this, args)
     }
-    const transaction = transactions.get(this) ?? { open: false, wrote: false }
+    const transaction = transactions.get(this) ?? { open: false, tainted: false }
     transactions.set(this, transaction)
     const { text, values } = statement
     if (/^\s*(BEGIN|START TRANSACTION)\b/i.test(text)) {
       transaction.open = true
-      transaction.wrote = false
+      transaction.tainted = false
       return Reflect.apply(original, this, args)
     }
     if (/^\s*(COMMIT|ROLLBACK|END)\s*;?\s*$/i.test(text)) {
       transaction.open = false
-      transaction.wrote = false
+      transaction.tainted = false
       return Reflect.apply(original, this, args)
     }
+    const wasTainted = transaction.tainted
+    if (transaction.open && !isPlainRead(text)) transaction.tainted = true
     if (!isExplainable(text)) return Reflect.apply(original, this, args)
     const key = `${phase}\u0000${normalize(text)}`
     const kind = kinds.get(key) ?? {
@@ -164,8 +175,7 @@ export const make = async (url: string): Promise<Explainer> => {
       errors: []
     }
     kinds.set(key, kind)
-    if (transaction.open && isWrite(text)) transaction.wrote = true
-    if (transaction.open && transaction.wrote && !isWrite(text)) {
+    if (transaction.open && wasTainted) {
       kind.notExplained++
       return Reflect.apply(original, this, args)
     }
@@ -212,7 +222,7 @@ export const make = async (url: string): Promise<Explainer> => {
           )
         }
         if (kind.notExplained > 0) {
-          lines.push(`${kind.notExplained} call(s) not explained (after a write in their own transaction)`)
+          lines.push(`${kind.notExplained} call(s) not explained (after a write, lock or DDL in their own transaction)`)
         }
         for (const error of kind.errors) lines.push(`explain failed: ${error}`)
         if (kind.plan !== undefined) {

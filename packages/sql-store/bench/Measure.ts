@@ -25,6 +25,11 @@ export interface Measurement {
   /** CPU time of PostgreSQL's background processes (WAL writer, checkpointer, …) during the pass. */
   readonly pgBackgroundMillis?: number
   /**
+   * CPU time of PostgreSQL processes that exited during the pass (parallel
+   * workers of this side's queries, but also other clients' backends).
+   */
+  readonly pgExitedMillis?: number
+  /**
    * CPU time used on the machine during the pass by everything else (other
    * processes, other PostgreSQL clients), in milliseconds: the noise.
    */
@@ -107,6 +112,7 @@ export const latencyOf = (millis: ReadonlyArray<number>): Latency => {
 export interface ProbeReading {
   readonly pgCpuMillis?: number
   readonly pgBackgroundMillis?: number
+  readonly pgExitedMillis?: number
   readonly machineBusyMillis?: number
   readonly lostBackends?: number
 }

@@ -96,8 +96,8 @@ const loader = async (job: Job) => {
   const pool = new pg.Pool({ connectionString: job.url, max: 1, application_name: job.applicationName })
   const page = `SELECT transaction_id::text AS transaction_id, position::text AS position, event_id::text AS event_id,
       stream_id, stream_version::text AS stream_version, event_type, schema_version, data, metadata, recorded_at
-    FROM "${job.tablePrefix}events" WHERE stream_id = $1 AND stream_version > $2::bigint
-    ORDER BY stream_version LIMIT 1000`
+    FROM "${job.tablePrefix}events" AS e WHERE e.stream_id = $1 AND e.stream_version > $2::bigint
+    ORDER BY e.stream_version LIMIT 1000`
   return {
     load: async (key: string) => {
       let state = Domain.initialState

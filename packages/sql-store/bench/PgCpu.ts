@@ -15,6 +15,12 @@
  * it are counted with their whole CPU time, and backends that exited during
  * it are reported as lost (their CPU is missing).
  *
+ * Parallel workers are processes of their own that live for one query: they
+ * are not in the side's number. The CPU of every PostgreSQL process that
+ * exited during the pass (parallel workers, but also other clients'
+ * backends that disconnected) is reported beside, as `pgExitedMillis`, from
+ * the postmaster's reaped-children time (10 ms ticks).
+ *
  * Limits: the side's number covers its own backends only: parsing, planning,
  * executing, WAL insertion and the commit's WAL flush done by the backend
  * (the CPU part; waiting for the disk is not CPU). The background processes
@@ -70,6 +76,23 @@ export const parentPid = (pid: number): number | undefined => {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
     const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1])
     return Number.isInteger(ppid) ? ppid : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * CPU time of the children a process has reaped (`cutime + cstime` of
+ * `/proc/<pid>/stat`), in milliseconds: for the postmaster, the CPU of every
+ * PostgreSQL process that has exited (backends, parallel workers,
+ * autovacuum workers).
+ */
+export const reapedChildrenCpuMillis = (pid: number): number | undefined => {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    const ticks = Number(fields[13]) + Number(fields[14])
+    return Number.isFinite(ticks) ? (ticks * 1000) / ticksPerSecond : undefined
   } catch {
     return undefined
   }
@@ -147,6 +170,9 @@ export const makeProbe = (admin: pg.Client, applicationPrefix: string): SideProb
   let backgroundAfter = new Map<number, number>()
   let busyBefore: number | undefined
   let busyAfter: number | undefined
+  let postmaster: number | undefined
+  let reapedBefore: number | undefined
+  let reapedAfter: number | undefined
   const mine = (a: Activity) =>
     a.backend_type === "client backend" && (a.application_name ?? "").startsWith(applicationPrefix)
   return {
@@ -158,7 +184,7 @@ export const makeProbe = (admin: pg.Client, applicationPrefix: string): SideProb
       const others = rows
         .filter((a) => a.backend_type !== null && a.backend_type !== "client backend")
         .map((a) => a.pid)
-      const postmaster = others.length > 0 && others[0] !== undefined ? parentPid(others[0]) : undefined
+      postmaster = others.length > 0 && others[0] !== undefined ? parentPid(others[0]) : undefined
       background = postmaster === undefined ? others : [...others, postmaster]
     },
     begin: () => {
@@ -166,6 +192,7 @@ export const makeProbe = (admin: pg.Client, applicationPrefix: string): SideProb
       sideBefore = readAll(side)
       backgroundBefore = readAll(background)
       busyBefore = machineBusyMillis()
+      reapedBefore = postmaster === undefined ? undefined : reapedChildrenCpuMillis(postmaster)
       sideAfter = new Map()
       backgroundAfter = new Map()
       busyAfter = undefined
@@ -175,6 +202,7 @@ export const makeProbe = (admin: pg.Client, applicationPrefix: string): SideProb
       sideAfter = readAll(side)
       backgroundAfter = readAll(background)
       busyAfter = machineBusyMillis()
+      reapedAfter = postmaster === undefined ? undefined : reapedChildrenCpuMillis(postmaster)
     },
     result: async () => {
       if (!enabled || busyBefore === undefined || busyAfter === undefined) return {}
@@ -187,7 +215,10 @@ export const makeProbe = (admin: pg.Client, applicationPrefix: string): SideProb
         pgCpuMillis: sideCpu.total + newCpu,
         pgBackgroundMillis: backgroundCpu.total,
         machineBusyMillis: busyAfter - busyBefore,
-        lostBackends: sideCpu.lost
+        lostBackends: sideCpu.lost,
+        ...(reapedBefore !== undefined && reapedAfter !== undefined
+          ? { pgExitedMillis: reapedAfter - reapedBefore }
+          : {})
       }
     }
   }
@@ -202,11 +233,13 @@ export const makeProbe = (admin: pg.Client, applicationPrefix: string): SideProb
 export const complete = (m: Measurement, r: ProbeReading): Measurement => {
   if (r.pgCpuMillis === undefined || r.machineBusyMillis === undefined) return m
   const background = r.pgBackgroundMillis ?? 0
+  const exited = r.pgExitedMillis ?? 0
   return {
     ...m,
     pgCpuMillis: r.pgCpuMillis,
     pgBackgroundMillis: background,
-    otherCpuMillis: Math.max(0, r.machineBusyMillis - m.cpuMillis - r.pgCpuMillis - background),
+    ...(r.pgExitedMillis === undefined ? {} : { pgExitedMillis: r.pgExitedMillis }),
+    otherCpuMillis: Math.max(0, r.machineBusyMillis - m.cpuMillis - r.pgCpuMillis - background - exited),
     ...(r.lostBackends !== undefined && r.lostBackends > 0 ? { lostBackends: r.lostBackends } : {})
   }
 }

@@ -203,7 +203,10 @@ export const make = (url: string, maxConnections: number, applicationName: strin
 
   const rehydrate = async (): Promise<number> => {
     const result = await pool.query(
-      `SELECT ${eventColumns} FROM ${events} WHERE stream_id = $1 ORDER BY stream_version`,
+      // Qualified: ORDER BY stream_version alone names the text alias of the
+      // select list, so PostgreSQL would sort the rows as text (and in the
+      // wrong order: "10" before "9").
+      `SELECT ${eventColumns} FROM ${events} AS e WHERE stream_id = $1 ORDER BY e.stream_version`,
       [longStream]
     )
     let state = Domain.initialState

@@ -90,6 +90,9 @@ export const describePass = (m: Measurement): string => {
       ? ""
       : `, peak RSS +${fmt(m.memory.peakRssGrowthMb)} MB (heap +${fmt(m.memory.heapGrowthMb)} MB)`) +
     (m.conflicts === undefined ? "" : `, ${m.conflicts} conflicts, ${m.failed ?? 0} gave up`) +
+    (m.pgExitedMillis === undefined || m.pgExitedMillis === 0
+      ? ""
+      : `, exited PG processes (parallel workers, …) ${fmt(m.pgExitedMillis)} ms`) +
     (m.lostBackends === undefined ? "" : `, ${m.lostBackends} backend(s) exited: their CPU is missing`)
   )
 }
@@ -155,7 +158,7 @@ export const print = (results: Results, runs: number): ReadonlyArray<string> => 
   out.push(
     `Noise: load average ${results.loadRange.min.toFixed(2)}–${results.loadRange.max.toFixed(2)} between passes, ` +
       `${results.loadAfter.map((l) => l.toFixed(2)).join(" ")} after; CPU used by other processes during the passes: ` +
-      `${otherCores(rows)}`
+      `${otherCores(rows)} (compare rounds only at similar values: CPU per operation rises with it)`
   )
   out.push(`busiest other processes during the run: ${Environment.formatBusy(results.busyDuring)}`)
   const missed = [
@@ -210,13 +213,25 @@ const header = (label: string, r: Results): string => {
   )
 }
 
+/** Median over a row's passes (both sides) of the cores other processes kept busy. */
+const others = (row: Row): string =>
+  fmt(
+    summarize(
+      row.pairs.flatMap((p) =>
+        [p.chronicle, p.other].flatMap((m) =>
+          m.otherCpuMillis === undefined || !(m.seconds > 0) ? [] : [m.otherCpuMillis / 1000 / m.seconds]
+        )
+      )
+    ).median
+  )
+
 /** `--compare A.json B.json`: A is "before", B "after". */
 export const compare = (a: Results, b: Results): ReadonlyArray<string> => {
   const out: Array<string> = [header("A (before)", a), header("B (after)", b), ""]
   out.push(
-    "| Workload | Chronicle rate A → B | Ratio A → B | Client CPU ms/op A → B | PG CPU ms/op A → B | Baseline rate A → B | Baseline client + PG CPU ms/op A → B |"
+    "| Workload | Chronicle rate A → B | Ratio A → B | Client CPU ms/op A → B | PG CPU ms/op A → B | Baseline rate A → B | Baseline client + PG CPU ms/op A → B | Others' CPU (cores) A → B |"
   )
-  out.push("| --- | --- | --- | --- | --- | --- | --- |")
+  out.push("| --- | --- | --- | --- | --- | --- | --- | --- |")
   for (const rb of b.rows) {
     const ra = a.rows.find((r) => r.id === rb.id)
     if (ra === undefined || ra.pairs.length === 0 || rb.pairs.length === 0) continue
@@ -225,7 +240,7 @@ export const compare = (a: Results, b: Results): ReadonlyArray<string> => {
     out.push(
       `| ${rb.name} | ${pair((row) => median(row, "chronicle", rate))} | ${pair((row) => ratioSummary(row).median)} | ` +
         `${pair((row) => median(row, "chronicle", cpuPerOp))} | ${pair((row) => median(row, "chronicle", pgPerOp))} | ` +
-        `${pair((row) => median(row, "other", rate))} | ${both(ra)} → ${both(rb)} |`
+        `${pair((row) => median(row, "other", rate))} | ${both(ra)} → ${both(rb)} | ${others(ra)} → ${others(rb)} |`
     )
   }
   const onlyOne = [

@@ -32,6 +32,8 @@
  * - `--json FILE`: also write the results (environment, every pass) as JSON;
  * - `--compare A.json B.json`: print two results files side by side
  *   (A before, B after) and exit, without touching the database;
+ * - `--keep-schema`: leave the schema in place at the end (to inspect the
+ *   tables; drop it by hand afterwards);
  * - `--explain`: instead of the workloads, `EXPLAIN (ANALYZE, BUFFERS)` every
  *   statement both sides send for commands, a rehydration and a filtered
  *   catch-up (see `Explain.ts`).
@@ -147,6 +149,24 @@ const main = async () => {
   const applicationName = { chronicle: `cb-${runId}-chr`, raw: `cb-${runId}-raw` }
   const admin = new pg.Client({ connectionString: databaseUrl, application_name: `cb-${runId}-admin` })
   await admin.connect()
+  // Interrupted (Ctrl-C, a timeout): end this run's own backends and drop its schema.
+  const interrupted = (signal: NodeJS.Signals) => {
+    const cleanup = new pg.Client({ connectionString: databaseUrl, application_name: `cb-${runId}-cleanup` })
+    console.error(`bench: ${signal}: dropping schema ${schema}`)
+    cleanup
+      .connect()
+      .then(() =>
+        cleanup.query(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE $1 AND pid <> pg_backend_pid()",
+          [`cb-${runId}-%`]
+        )
+      )
+      .then(() => cleanup.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`))
+      .catch((error: unknown) => console.error(`bench: could not drop schema ${schema}:`, error))
+      .finally(() => process.exit(130))
+  }
+  process.once("SIGINT", interrupted)
+  process.once("SIGTERM", interrupted)
   const adminPid = Number((await admin.query("SELECT pg_backend_pid() AS pid")).rows[0]?.pid)
   const environment = await Environment.collect(admin, new Set([adminPid]))
   await admin.query(`CREATE SCHEMA "${schema}"`)
@@ -461,7 +481,8 @@ const main = async () => {
   } finally {
     await chronicle?.end().catch(() => undefined)
     await raw?.end().catch(() => undefined)
-    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined)
+    if (flag("keep-schema")) console.log(`bench: --keep-schema: schema ${schema} left in place`)
+    else await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined)
     await admin.end().catch(() => undefined)
   }
 }
@@ -613,8 +634,8 @@ const explainMode = async (url: string, c: Chronicle.ChronicleBench, r: Raw.RawB
   const explainer = await Explain.make(url)
   try {
     // The warm-up's streams again: every command now appends to an existing stream.
-    await explainer.capture("chronicle: commands (Repository.execute)", () => c.warmUp())
-    await explainer.capture("raw: commands", () => r.warmUp())
+    await explainer.capture("chronicle: commands (Repository.execute)", () => c.warmUp({ concurrent: false }))
+    await explainer.capture("raw: commands", () => r.warmUp({ concurrent: false }))
     await explainer.capture("chronicle: rehydrate 10,000 events (Repository.load)", () => c.w4(1))
     await explainer.capture("raw: rehydrate 10,000 events", () => r.w4(1))
     await explainer.capture("chronicle: catch-up of 1% of 100,000 (Projection.catchUp)", () =>
