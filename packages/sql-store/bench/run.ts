@@ -19,7 +19,7 @@
  * - `--only W1,W4,S1` / `BENCH_ONLY` (default: every workload: W1–W8, S1, P1);
  * - `--loads N` / `BENCH_LOADS`: rehydrations per run in W4 (default 3);
  * - `--w6-size N`: events stored before W6's second measurement (default
- *   2,000,000; the first is at 10,000); `--w6-appends N` per pass (default 2,000);
+ *   2,000,000; the first is at 10,000); `--w6-appends N` per pass (default 5,000);
  * - `--w7-size N`: events of W7's large store (default 1,000,000, a multiple
  *   of 1,000; the small store holds a tenth);
  * - `--w8-events N`: length of W8's stream (default 200,000);
@@ -136,7 +136,7 @@ const main = async () => {
   const loads = positiveInt("loads", "BENCH_LOADS", 3)
   const w6Size = positiveInt("w6-size", undefined, 2_000_000)
   const w6Small = Math.min(10_000, w6Size)
-  const w6Appends = positiveInt("w6-appends", undefined, 2_000)
+  const w6Appends = positiveInt("w6-appends", undefined, 5_000)
   const w7Size = positiveInt("w7-size", undefined, 1_000_000)
   if (w7Size % 1000 !== 0) throw new Error(`--w7-size must be a multiple of 1,000, got ${w7Size}`)
   const w8Events = positiveInt("w8-events", undefined, 200_000)
