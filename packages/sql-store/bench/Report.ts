@@ -243,6 +243,37 @@ export const compare = (a: Results, b: Results): ReadonlyArray<string> => {
         `${pair((row) => median(row, "other", rate))} | ${both(ra)} → ${both(rb)} | ${others(ra)} → ${others(rb)} |`
     )
   }
+  const latencyRows = b.rows.filter((row) => row.pairs.some((p) => p.chronicle.latency !== undefined))
+  const memoryRows = b.rows.filter((row) => row.pairs.some((p) => p.chronicle.memory !== undefined))
+  const matched = (rb: Row) => {
+    const ra = a.rows.find((r) => r.id === rb.id)
+    return ra === undefined || ra.pairs.length === 0 || rb.pairs.length === 0 ? [] : [{ ra, rb }]
+  }
+  const arrow = (ra: Row, rb: Row, side: "chronicle" | "other", f: (m: Measurement) => number | undefined) => {
+    const before = median(ra, side, f)
+    const after = median(rb, side, f)
+    return `${fmt(before)} → ${fmt(after)} (${change(before, after)})`
+  }
+  const latencies = latencyRows.flatMap(matched)
+  if (latencies.length > 0) {
+    out.push("", "| Latency | Chronicle p50 ms A → B | Chronicle p99 ms A → B | Baseline p99 ms A → B |")
+    out.push("| --- | --- | --- | --- |")
+    for (const { ra, rb } of latencies) {
+      out.push(
+        `| ${rb.name} | ${arrow(ra, rb, "chronicle", (m) => m.latency?.p50)} | ${arrow(ra, rb, "chronicle", (m) => m.latency?.p99)} | ${arrow(ra, rb, "other", (m) => m.latency?.p99)} |`
+      )
+    }
+  }
+  const memories = memoryRows.flatMap(matched)
+  if (memories.length > 0) {
+    out.push("", "| Memory | Chronicle peak RSS growth MB A → B | Baseline peak RSS growth MB A → B |")
+    out.push("| --- | --- | --- |")
+    for (const { ra, rb } of memories) {
+      out.push(
+        `| ${rb.name} | ${arrow(ra, rb, "chronicle", (m) => m.memory?.peakRssGrowthMb)} | ${arrow(ra, rb, "other", (m) => m.memory?.peakRssGrowthMb)} |`
+      )
+    }
+  }
   const onlyOne = [
     ...a.rows.filter((r) => !b.rows.some((x) => x.id === r.id)).map((r) => `${r.id} (A only)`),
     ...b.rows.filter((r) => !a.rows.some((x) => x.id === r.id)).map((r) => `${r.id} (B only)`)
