@@ -199,9 +199,13 @@ const commandLine = (pid: number): string => {
 
 /** A short name for a group of processes: the command, and for node the script it runs. */
 const groupOf = (comm: string, cmdline: string): string => {
-  if (comm.startsWith("postgres") || cmdline.startsWith("postgres:")) {
-    return cmdline.startsWith("postgres:") ? `postgres: ${cmdline.split(" ").slice(2, 3).join(" ")}` : "postgres"
+  if (cmdline.startsWith("postgres:")) {
+    // "postgres: 15/main: <user> <database> <client> <state>" or "postgres: 15/main: walwriter".
+    const rest = cmdline.replace(/^postgres: [^:]+: /, "")
+    const words = rest.split(" ")
+    return /\(\d+\)|\[local\]/.test(rest) ? `postgres backends (database ${words[1] ?? "?"})` : `postgres ${rest}`
   }
+  if (comm.startsWith("postgres")) return "postgres"
   if (!comm.startsWith("node")) return comm
   const script = cmdline
     .split(" ")

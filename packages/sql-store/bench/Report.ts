@@ -90,6 +90,9 @@ export const describePass = (m: Measurement): string => {
       ? ""
       : `, peak RSS +${fmt(m.memory.peakRssGrowthMb)} MB (heap +${fmt(m.memory.heapGrowthMb)} MB)`) +
     (m.conflicts === undefined ? "" : `, ${m.conflicts} conflicts, ${m.failed ?? 0} gave up`) +
+    (m.pgBackgroundMillis === undefined || m.pgBackgroundMillis === 0
+      ? ""
+      : `, PG background ${fmt(m.pgBackgroundMillis)} ms`) +
     (m.pgExitedMillis === undefined || m.pgExitedMillis === 0
       ? ""
       : `, exited PG processes (parallel workers, …) ${fmt(m.pgExitedMillis)} ms`) +
