@@ -1,15 +1,25 @@
 /**
  * The Chronicle side of the benchmark: the same workloads as `Raw.ts`,
- * through the public API (`Repository` over `SqlEventStore` on a `PgClient`).
- * Each workload runs as one Effect, so the runtime is entered once per pass.
+ * through the public API (`Repository` over `SqlEventStore` on a `PgClient`),
+ * with default options unless the benchmark is told otherwise (`--cache on`,
+ * `--tracer off`). Each workload runs as one Effect, so the runtime is
+ * entered once per pass.
  */
-import { EventStore, ExpectedVersion, Projection, Repository, Snapshot, StreamId } from "@chronicle/core"
+import {
+  EventStore,
+  ExpectedVersion,
+  Projection,
+  type ProjectionStore,
+  Repository,
+  Snapshot,
+  StreamId
+} from "@chronicle/core"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Layer, ManagedRuntime, Redacted, Schedule, Stream } from "effect"
+import { type Context, Duration, Effect, Exit, Layer, ManagedRuntime, Redacted, Schedule, Scope, Stream } from "effect"
 import { SqlEventStore, SqlMigrations, SqlProjectionStore, SqlSnapshotStore } from "../src/index.js"
 import * as Domain from "./Domain.js"
-import { type Measurement, maxRetries, startClock } from "./Measure.js"
+import { latencyOf, type Measurement, maxRetries, prng, startClock } from "./Measure.js"
 import * as Raw from "./Raw.js"
 
 /** The prefix of Chronicle's tables. */
@@ -47,7 +57,25 @@ export interface ChronicleBench {
   readonly p1: (run: number) => Promise<Measurement>
   /** Writes the 10,000-event stream W4 and S1 read, and its snapshots every 100 events (not timed). */
   readonly setupLongStream: () => Promise<void>
-  readonly warmUp: () => Promise<void>
+  /** Creates the tables of another prefix (W6, W7, W8) with Chronicle's migrations. */
+  readonly migrate: (tablePrefix: string) => Promise<void>
+  /**
+   * W6: `appends` single-event appends (`EventStore.append` with the exact
+   * expected version) to streams of a seeded store (prefix), picked at random
+   * by a generator seeded with `seed`; the latency of each.
+   */
+  readonly w6: (tablePrefix: string, target: W6Target, appends: number, seed: number) => Promise<Measurement>
+  /**
+   * W7: `Projection.catchUp` from scratch of a projection on one category of
+   * a seeded store (prefix) that holds `expected` events of it.
+   */
+  readonly w7: (tablePrefix: string, category: string, expected: number, name: string) => Promise<Measurement>
+  /**
+   * 300 sequential commands, then (unless `concurrent` is false) 16 workers ×
+   * 20 commands, so that every pool connection is open and has served the
+   * command statements before the first timed pass.
+   */
+  readonly warmUp: (options?: { readonly concurrent?: boolean }) => Promise<void>
   readonly end: () => Promise<void>
 }
 
@@ -63,14 +91,31 @@ export interface Options {
    * state cache, so a command on a cached stream appends without reading it.
    */
   readonly cache: boolean
+  /** The `application_name` of this side's connections (its PostgreSQL CPU is read by it). */
+  readonly applicationName: string
 }
+
+/** W6: the seeded streams of a store, `<category>-0` … `<category>-<streams - 1>`, each at `version`. */
+export interface W6Target {
+  readonly category: string
+  readonly streams: number
+  /** The version of every stream after seeding. */
+  readonly version: number
+}
+
+/**
+ * The pools keep their connections between passes (no idle timeout), so that
+ * no pass pays for, or loses the CPU of, backends that come and go.
+ */
+const idleTimeout = Duration.hours(6)
 
 /** Builds the Chronicle side, running the migrations for both sides' tables. */
 export const make = async (url: string, maxConnections: number, options: Options): Promise<ChronicleBench> => {
   const sql = PgClient.layer({
     url: Redacted.make(url),
     maxConnections,
-    applicationName: "chronicle-bench-chronicle"
+    idleTimeout,
+    applicationName: options.applicationName
   })
   const runtime = ManagedRuntime.make(
     Layer.merge(SqlEventStore.layer({ tablePrefix: prefix }), SqlProjectionStore.layer({ tablePrefix: prefix })).pipe(
@@ -83,7 +128,12 @@ export const make = async (url: string, maxConnections: number, options: Options
   const snapshotRuntime = ManagedRuntime.make(
     SqlSnapshotStore.layer({ tablePrefix: prefix }).pipe(
       Layer.provide(
-        PgClient.layer({ url: Redacted.make(url), maxConnections: 4, applicationName: "chronicle-bench-snapshots" })
+        PgClient.layer({
+          url: Redacted.make(url),
+          maxConnections: 4,
+          idleTimeout,
+          applicationName: `${options.applicationName}-snapshots`
+        })
       ),
       Layer.provideMerge(options.tracer ? Layer.empty : Layer.setTracerEnabled(false))
     )
@@ -217,8 +267,105 @@ export const make = async (url: string, maxConnections: number, options: Options
       })
     )
 
+  // The stores of other prefixes (W6, W7), built once over the same pool and
+  // kept until the end.
+  const storesScope = await runtime.runPromise(Scope.make())
+  const built = new Map<string, Context.Context<EventStore.EventStore | ProjectionStore.ProjectionStore>>()
+  const storesOf = async (tablePrefix: string) => {
+    const existing = built.get(tablePrefix)
+    if (existing !== undefined) return existing
+    const context = await runtime.runPromise(
+      Layer.buildWithScope(
+        Layer.merge(SqlEventStore.layer({ tablePrefix }), SqlProjectionStore.layer({ tablePrefix })),
+        storesScope
+      )
+    )
+    built.set(tablePrefix, context)
+    return context
+  }
+
+  // W6: the next expected version of each stream appended to, per prefix
+  // (the raw side keeps the same, so both append the same sequence).
+  const w6Versions = new Map<string, Map<number, number>>()
+  const w6 = async (tablePrefix: string, target: W6Target, appends: number, seed: number) => {
+    const context = await storesOf(tablePrefix)
+    const versions = w6Versions.get(tablePrefix) ?? new Map<number, number>()
+    w6Versions.set(tablePrefix, versions)
+    const random = prng(seed)
+    const picks = Array.from({ length: appends }, (_, i) => {
+      const stream = Math.floor(random() * target.streams)
+      const version = versions.get(stream) ?? target.version
+      versions.set(stream, version + 1)
+      return { stream, version, event: batch(seed * 1_000_000 + i, 1) }
+    })
+    const latencies: Array<number> = []
+    return runtime.runPromise(
+      Effect.gen(function* () {
+        const store = yield* EventStore.EventStore
+        const measured = yield* timed(
+          appends,
+          Effect.forEach(
+            picks,
+            ({ stream, version, event }) =>
+              Effect.suspend(() => {
+                const start = performance.now()
+                return Effect.map(
+                  store.append(StreamId.forAggregate(target.category, String(stream)), event, {
+                    expectedVersion: ExpectedVersion.exact(version)
+                  }),
+                  () => {
+                    latencies.push(performance.now() - start)
+                  }
+                )
+              }),
+            { discard: true }
+          )
+        )
+        return { ...measured, latency: latencyOf(latencies) }
+      }).pipe(Effect.provide(context))
+    )
+  }
+
+  const w7 = async (tablePrefix: string, category: string, expected: number, name: string) => {
+    const context = await storesOf(tablePrefix)
+    let counted = 0
+    const projection = Projection.make({
+      name,
+      events: Domain.Deposited,
+      categories: [category],
+      handleBatch: (events) =>
+        Effect.sync(() => {
+          counted += events.length
+        })
+    })
+    return runtime.runPromise(
+      Effect.gen(function* () {
+        let processed = 0
+        const measured = yield* timed(
+          0,
+          Projection.catchUp(projection, { waitForLease: "5 seconds" }).pipe(
+            Stream.runForEach((progress) =>
+              Effect.sync(() => {
+                processed = progress.processed
+              })
+            )
+          )
+        )
+        if (processed !== expected || counted !== expected) {
+          return yield* Effect.dieMessage(
+            `chronicle W7 ${name}: processed ${processed} events (handler saw ${counted}), expected ${expected}`
+          )
+        }
+        return { ...measured, ops: processed }
+      }).pipe(Effect.provide(context))
+    )
+  }
+
   return {
     p1,
+    w6,
+    w7,
+    migrate: (tablePrefix) => runtime.runPromise(Effect.asVoid(SqlMigrations.run({ tablePrefix }))),
     w1: (r) => run(timed(2000, commands(w1Keys(r, "w1")))),
     w2: (r) => {
       const keys = w1Keys(r, "w2")
@@ -307,7 +454,17 @@ export const make = async (url: string, maxConnections: number, options: Options
           }
         })
       ),
-    warmUp: () => run(commands(w1Keys(0, "warm").slice(0, 300))),
-    end: () => Promise.all([runtime.dispose(), snapshotRuntime.dispose()]).then(() => undefined)
+    warmUp: async (options) => {
+      await run(commands(w1Keys(0, "warm").slice(0, 300)))
+      if (options?.concurrent === false) return
+      const workers = Array.from({ length: 16 }, (_, w) =>
+        Array.from({ length: 20 }, (_, i) => Domain.streamKey(0, "warm-concurrent", w * 20 + (i % 20)))
+      )
+      await run(Effect.forEach(workers, commands, { concurrency: "unbounded", discard: true }))
+    },
+    end: async () => {
+      await runtime.runPromise(Scope.close(storesScope, Exit.void))
+      await Promise.all([runtime.dispose(), snapshotRuntime.dispose()])
+    }
   }
 }

@@ -1,19 +1,71 @@
 /**
  * Measurements and their statistics: one timed pass of a workload, and the
  * median, min and max over runs.
+ *
+ * A pass is timed by {@link startClock} (or {@link time}): wall time and this
+ * process's CPU time. When a {@link Probe} is active (set by `run.ts` around
+ * each side's pass), the same start and stop also read the CPU time of the
+ * PostgreSQL backends serving that side and of the whole machine
+ * (`PgCpu.ts`), synchronously, so that the server's CPU is taken over exactly
+ * the timed region.
  */
 
 /** One timed pass of a workload on one side (Chronicle or raw). */
 export interface Measurement {
-  /** Operations completed (commands, appends, loads). */
+  /** Operations completed (commands, appends, loads, events). */
   readonly ops: number
   readonly seconds: number
   /** CPU time of this process (user + system) during the pass, in milliseconds. */
   readonly cpuMillis: number
+  /**
+   * CPU time of the PostgreSQL backends serving this side's pools during the
+   * pass, in milliseconds (see `PgCpu.ts`); absent when it cannot be read.
+   */
+  readonly pgCpuMillis?: number
+  /** CPU time of PostgreSQL's background processes (WAL writer, checkpointer, …) during the pass. */
+  readonly pgBackgroundMillis?: number
+  /**
+   * CPU time of PostgreSQL processes that exited during the pass (parallel
+   * workers of this side's queries, but also other clients' backends).
+   */
+  readonly pgExitedMillis?: number
+  /**
+   * CPU time used on the machine during the pass by everything else (other
+   * processes, other PostgreSQL clients), in milliseconds: the noise.
+   */
+  readonly otherCpuMillis?: number
+  /** Backends of this side that exited during the pass (their CPU is then missing). */
+  readonly lostBackends?: number
   /** W5: conflicts seen (each one a retry). */
   readonly conflicts?: number
   /** W5: commands that gave up after their last retry. */
   readonly failed?: number
+  /** W6: per-operation latencies in milliseconds. */
+  readonly latency?: Latency
+  /** W8: memory of the loading process, in MB. */
+  readonly memory?: Memory
+}
+
+/** Percentiles of per-operation latencies, in milliseconds. */
+export interface Latency {
+  readonly p50: number
+  readonly p90: number
+  readonly p99: number
+  readonly max: number
+}
+
+/** W8: what loading one long stream costs in memory, in MB (1 MB = 2^20 bytes). */
+export interface Memory {
+  /** RSS after start-up, warm-up and a full GC, before the load. */
+  readonly baselineRssMb: number
+  /** Peak RSS during the load (the kernel's `VmHWM`, reset before the load), minus the baseline. */
+  readonly peakRssGrowthMb: number
+  /** The highest RSS sampled every few milliseconds during the load, minus the baseline. */
+  readonly sampledRssGrowthMb: number
+  /** The highest `heapUsed` sampled during the load, minus `heapUsed` after the pre-load GC. */
+  readonly heapGrowthMb: number
+  /** Samples taken during the load. */
+  readonly samples: number
 }
 
 /** Operations per second of a measurement. */
@@ -38,13 +90,64 @@ export const summarize = (values: ReadonlyArray<number>): Summary => {
   return { median, min: sorted[0] ?? Number.NaN, max: sorted[sorted.length - 1] ?? Number.NaN }
 }
 
-/** A running clock: wall time and this process's CPU time. */
+/** The `q`-quantile (0–1) of sorted values, nearest rank. */
+const quantile = (sorted: ReadonlyArray<number>, q: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN
+
+/** p50, p90, p99 and max of a list of latencies. */
+export const latencyOf = (millis: ReadonlyArray<number>): Latency => {
+  const sorted = [...millis].sort((a, b) => a - b)
+  return {
+    p50: quantile(sorted, 0.5),
+    p90: quantile(sorted, 0.9),
+    p99: quantile(sorted, 0.99),
+    max: sorted[sorted.length - 1] ?? Number.NaN
+  }
+}
+
+/**
+ * What a probe read over a timed region: the server's side of it. Read at
+ * start and stop synchronously; completed after the pass by `run.ts`.
+ */
+export interface ProbeReading {
+  readonly pgCpuMillis?: number
+  readonly pgBackgroundMillis?: number
+  readonly pgExitedMillis?: number
+  readonly machineBusyMillis?: number
+  readonly lostBackends?: number
+}
+
+/** Reads the server's CPU at the start and at the end of a timed region. */
+export interface Probe {
+  /** Called synchronously when a timed region starts. */
+  readonly begin: () => void
+  /** Called synchronously when it stops. */
+  readonly end: () => void
+}
+
+let activeProbe: Probe | undefined
+
+/** Runs `f` with `probe` reading every timed region `f` starts (one side's pass). */
+export const withProbe = async <A>(probe: Probe | undefined, f: () => Promise<A>): Promise<A> => {
+  activeProbe = probe
+  try {
+    return await f()
+  } finally {
+    activeProbe = undefined
+  }
+}
+
+/** A running clock: wall time and this process's CPU time (and the active probe's readings). */
 export const startClock = (): (() => { readonly seconds: number; readonly cpuMillis: number }) => {
+  const probe = activeProbe
+  probe?.begin()
   const start = performance.now()
   const cpu = process.cpuUsage()
   return () => {
     const used = process.cpuUsage(cpu)
-    return { seconds: (performance.now() - start) / 1000, cpuMillis: (used.user + used.system) / 1000 }
+    const seconds = (performance.now() - start) / 1000
+    probe?.end()
+    return { seconds, cpuMillis: (used.user + used.system) / 1000 }
   }
 }
 
@@ -67,3 +170,18 @@ export const backoffMillis = (attempt: number): number =>
 
 /** Retries per command before W5 gives up on it (both sides). */
 export const maxRetries = 50
+
+/**
+ * A small deterministic pseudo-random generator (mulberry32), so that both
+ * sides of a pass pick the same sequence (W6's target streams).
+ */
+export const prng = (seed: number): (() => number) => {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}

@@ -14,10 +14,16 @@
  * - A rehydration (W4) is one `SELECT` of the stream (the columns Chronicle
  *   reads), `pg`'s own `JSON.parse` of the json columns, and a fold with no
  *   validation.
+ * - A single-event append to a known stream (W6) is the command's insert
+ *   alone, in one implicit transaction, with the version the caller knows.
+ * - A filtered catch-up (W7) is P1's loop without the read model: `SELECT`
+ *   500 events of the category after the checkpoint, then move the
+ *   checkpoint; its tables have an expression index on the category, as a
+ *   careful implementation would add.
  */
 import pg from "pg"
 import * as Domain from "./Domain.js"
-import { backoffMillis, type Measurement, maxRetries, time } from "./Measure.js"
+import { backoffMillis, latencyOf, type Measurement, maxRetries, prng, time } from "./Measure.js"
 
 /** W5: workers on the one stream, and commands each. */
 export const w5Workers = 8
@@ -35,15 +41,21 @@ const eventColumns =
 
 const selectVersion = `SELECT version::text AS version FROM ${streams} WHERE stream_id = $1`
 
-const insertNext = `WITH s AS (
-    INSERT INTO ${streams} AS s (stream_id, version, last_transaction_id)
+/** The command's insert of version $2 of stream $1 into the tables of `tablePrefix`. */
+const insertNextInto = (tablePrefix: string) => `WITH s AS (
+    INSERT INTO "${tablePrefix}streams" AS s (stream_id, version, last_transaction_id)
     VALUES ($1, $2::bigint, pg_current_xact_id())
     ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version, last_transaction_id = EXCLUDED.last_transaction_id
       WHERE s.version = $2::bigint - 1
     RETURNING version
   )
-  INSERT INTO ${events} (event_id, stream_id, stream_version, event_type, schema_version, data, metadata, recorded_at)
+  INSERT INTO "${tablePrefix}events" (event_id, stream_id, stream_version, event_type, schema_version, data, metadata, recorded_at)
   SELECT $3::uuid, $1, s.version, $4, 1, $5::json, $6::json, now() FROM s`
+
+const insertNext = insertNextInto(prefix)
+
+/** The statements of a raw command, for `--explain`. */
+export const statements = { selectVersion, insertNext }
 
 const metadataJson = (commandId: string): string =>
   JSON.stringify({ correlationId: commandId, causationId: commandId, user: {} })
@@ -73,7 +85,19 @@ export interface RawBench {
    * batch and move the checkpoint.
    */
   readonly p1: (run: number) => Promise<Measurement>
-  readonly warmUp: () => Promise<void>
+  /** W6: the same single-event appends as Chronicle's, with the command's insert alone (one statement). */
+  readonly w6: (
+    tablePrefix: string,
+    target: { readonly category: string; readonly streams: number; readonly version: number },
+    appends: number,
+    seed: number
+  ) => Promise<Measurement>
+  /** W7: adds the category index to a seeded store of the baseline (not timed). */
+  readonly indexCategories: (tablePrefix: string) => Promise<void>
+  /** W7: catches a checkpoint up with every event of `category`, batches of 500, from scratch. */
+  readonly w7: (tablePrefix: string, category: string, expected: number, name: string) => Promise<Measurement>
+  /** The same warm-up as Chronicle's: 300 sequential commands, then 16 workers × 20. */
+  readonly warmUp: (options?: { readonly concurrent?: boolean }) => Promise<void>
   readonly end: () => Promise<void>
 }
 
@@ -84,8 +108,14 @@ const VersionRow = (row: unknown): number => {
 }
 
 /** Builds the baseline on a pool of `maxConnections` connections to `url`. */
-export const make = (url: string, maxConnections: number): RawBench => {
-  const pool = new pg.Pool({ connectionString: url, max: maxConnections, application_name: "chronicle-bench-raw" })
+export const make = (url: string, maxConnections: number, applicationName: string): RawBench => {
+  // idleTimeoutMillis 0: the pool keeps its connections between passes, as Chronicle's does.
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: maxConnections,
+    application_name: applicationName,
+    idleTimeoutMillis: 0
+  })
   pool.on("error", () => undefined)
 
   /** One command: `true` when it committed, `false` on a conflict (rolled back). */
@@ -173,7 +203,10 @@ export const make = (url: string, maxConnections: number): RawBench => {
 
   const rehydrate = async (): Promise<number> => {
     const result = await pool.query(
-      `SELECT ${eventColumns} FROM ${events} WHERE stream_id = $1 ORDER BY stream_version`,
+      // Qualified: ORDER BY stream_version alone names the text alias of the
+      // select list, so PostgreSQL would sort the rows as text (and in the
+      // wrong order: "10" before "9").
+      `SELECT ${eventColumns} FROM ${events} AS e WHERE stream_id = $1 ORDER BY e.stream_version`,
       [longStream]
     )
     let state = Domain.initialState
@@ -272,10 +305,93 @@ export const make = (url: string, maxConnections: number): RawBench => {
     return { ops: processed, seconds, cpuMillis }
   }
 
+  const w6Versions = new Map<string, Map<number, number>>()
+  const w6: RawBench["w6"] = async (tablePrefix, target, appends, seed) => {
+    const versions = w6Versions.get(tablePrefix) ?? new Map<number, number>()
+    w6Versions.set(tablePrefix, versions)
+    const random = prng(seed)
+    const insert = insertNextInto(tablePrefix)
+    const metadata = metadataJson(crypto.randomUUID())
+    const picks = Array.from({ length: appends }, (_, i) => {
+      const stream = Math.floor(random() * target.streams)
+      const version = versions.get(stream) ?? target.version
+      versions.set(stream, version + 1)
+      return { stream, version, n: seed * 1_000_000 + i }
+    })
+    const latencies: Array<number> = []
+    const { seconds, cpuMillis } = await time(async () => {
+      for (const { stream, version, n } of picks) {
+        const start = performance.now()
+        const written = await pool.query(insert, [
+          `${target.category}-${stream}`,
+          String(version + 1),
+          crypto.randomUUID(),
+          Domain.eventType,
+          JSON.stringify(Domain.payload(n)),
+          metadata
+        ])
+        if (written.rowCount !== 1) throw new Error(`raw W6: unexpected conflict on ${target.category}-${stream}`)
+        latencies.push(performance.now() - start)
+      }
+    })
+    return { ops: appends, seconds, cpuMillis, latency: latencyOf(latencies) }
+  }
+
+  const indexCategories = async (tablePrefix: string) => {
+    await pool.query(
+      `CREATE INDEX IF NOT EXISTS "${tablePrefix}events_category" ON "${tablePrefix}events" (split_part(stream_id, '-', 1), transaction_id, position)`
+    )
+    await pool.query(`ANALYZE "${tablePrefix}events"`)
+  }
+
+  const w7: RawBench["w7"] = async (tablePrefix, category, expected, name) => {
+    const checkpoints = `"${tablePrefix}w7_checkpoints"`
+    await pool.query(
+      `CREATE TABLE IF NOT EXISTS ${checkpoints} (name text PRIMARY KEY, transaction_id xid8 NOT NULL, position bigint NOT NULL)`
+    )
+    await pool.query(`INSERT INTO ${checkpoints} VALUES ($1, '0'::xid8, 0)`, [name])
+    const select = `SELECT e.transaction_id::text AS transaction_id, e.position::text AS position, e.stream_id, e.data
+      FROM "${tablePrefix}events" AS e
+      WHERE split_part(e.stream_id, '-', 1) = $3
+        AND (e.transaction_id, e.position) > ($1::xid8, $2::bigint)
+        AND e.transaction_id < (SELECT pg_snapshot_xmin(pg_current_snapshot()))
+        AND e.event_type = $4
+      ORDER BY split_part(e.stream_id, '-', 1), e.transaction_id, e.position LIMIT 500`
+    let processed = 0
+    const { seconds, cpuMillis } = await time(async () => {
+      let commit = "0"
+      let sequence = "0"
+      for (;;) {
+        const batch = await pool.query(select, [commit, sequence, category, Domain.eventType])
+        if (batch.rows.length === 0) return
+        let sum = 0
+        for (const row of batch.rows) {
+          // Decoding a driver row: pg has parsed the json column already.
+          sum += (row as { readonly data: { readonly amount: number } }).data.amount
+        }
+        if (!Number.isFinite(sum)) throw new Error("raw W7: bad amounts")
+        const last = batch.rows[batch.rows.length - 1] as { readonly transaction_id: string; readonly position: string }
+        commit = last.transaction_id
+        sequence = last.position
+        await pool.query(`UPDATE ${checkpoints} SET transaction_id = $2::xid8, position = $3::bigint WHERE name = $1`, [
+          name,
+          commit,
+          sequence
+        ])
+        processed += batch.rows.length
+      }
+    })
+    if (processed !== expected) throw new Error(`raw W7 ${name}: processed ${processed} events, expected ${expected}`)
+    return { ops: processed, seconds, cpuMillis }
+  }
+
   return {
     pool,
     setupP1Events,
     p1,
+    w6,
+    w7,
+    indexCategories,
     w1: async (run) => {
       const keys = w1Keys(run, "w1")
       const { seconds, cpuMillis } = await time(() => commands(keys, 0))
@@ -335,7 +451,18 @@ export const make = (url: string, maxConnections: number): RawBench => {
     setupLongStream: async () => {
       for (let b = 0; b < 100; b++) await appendBatch(longStream, b * 100, 100, b * 100)
     },
-    warmUp: () => commands(w1Keys(0, "warm").slice(0, 300), 0),
+    warmUp: async (options) => {
+      await commands(w1Keys(0, "warm").slice(0, 300), 0)
+      if (options?.concurrent === false) return
+      await Promise.all(
+        Array.from({ length: 16 }, (_, w) =>
+          commands(
+            Array.from({ length: 20 }, (_, i) => Domain.streamKey(0, "warm-concurrent", w * 20 + (i % 20))),
+            0
+          )
+        )
+      )
+    },
     end: () => pool.end()
   }
 }
