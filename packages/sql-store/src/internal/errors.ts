@@ -112,7 +112,15 @@ export const isOutcomeUnknown = (error: unknown): boolean => {
   return state.startsWith("08") || state === "57P01" || state === "57P02" || state === "57P03"
 }
 
-const transientStates = ["08", "40", "53", "57", "58", "55P03", "SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR"]
+const transientSqliteCodes = ["SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR"]
+
+// PostgreSQL classes that no retry can fix: a missing table, column, schema
+// or database, a missing privilege, failed authentication, bad SQL, data
+// that is not valid for its column. Every other SQLSTATE (a lost or refused
+// connection, a shutdown, a deadlock, a serialization failure, a timeout, a
+// lock, an overloaded server, and whatever the driver reports without one)
+// is taken as passing: a reader retries it rather than ending.
+const permanentPgClasses = ["0A", "22", "23", "26", "28", "2B", "3D", "3F", "42", "44"]
 
 /**
  * A failure that passes by itself: the database is unreachable, restarting,
@@ -127,7 +135,9 @@ export const isTransient = (error: unknown): boolean => {
   const cause = error instanceof EventStore.StoreError ? error.cause : error
   if (!(cause instanceof SqlError)) return false
   const state = sqlState(cause)
-  return state === undefined || transientStates.some((prefix) => state.startsWith(prefix))
+  if (state === undefined) return true
+  if (state.startsWith("SQLITE_")) return transientSqliteCodes.some((code) => state.startsWith(code))
+  return !permanentPgClasses.some((prefix) => state.startsWith(prefix))
 }
 
 /**
