@@ -23,6 +23,9 @@ export const Json = (props: { readonly value: unknown }) => (
   <pre class="json">{JSON.stringify(props.value, null, 2)}</pre>
 )
 
+/** Input the page itself refuses before sending anything. */
+export class InputError extends Error {}
+
 /** What went wrong, readably: the API's message, with its kind (a refusal names the rule). */
 export const ErrorNote = (props: { readonly error: unknown }) => {
   const error = props.error
@@ -47,7 +50,8 @@ export const ErrorNote = (props: { readonly error: unknown }) => {
   }
   return (
     <div class="alert" role="alert" data-testid="error">
-      <strong>Error</strong> {error instanceof Error ? error.message : String(error)}
+      <strong>{error instanceof InputError ? "Invalid input" : "Error"}</strong>{" "}
+      {error instanceof Error ? error.message : String(error)}
     </div>
   )
 }

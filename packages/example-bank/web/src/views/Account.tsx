@@ -6,7 +6,7 @@
  */
 import { useEffect, useState } from "preact/hooks"
 import { type AccountView, api, type CommandResult, type DiffView, fullHistory, type HistoryEntry } from "../api.js"
-import { Badge, Changes, ErrorNote, Json, Money, showAccountField } from "../components.js"
+import { Badge, Changes, ErrorNote, InputError, Json, Money, showAccountField } from "../components.js"
 import { money, parseAmount, time } from "../format.js"
 
 const Commands = (props: { readonly account: AccountView; readonly onDone: () => void }) => {
@@ -16,7 +16,7 @@ const Commands = (props: { readonly account: AccountView; readonly onDone: () =>
   const run = async (command: (cents: number) => Promise<CommandResult>, needsAmount: boolean) => {
     const cents = needsAmount ? parseAmount(amount) : 0
     if (cents === undefined || (needsAmount && cents <= 0)) {
-      setOutcome({ error: new Error("enter an amount in euros, e.g. 25 or 12.50") })
+      setOutcome({ error: new InputError("enter an amount in euros, e.g. 25 or 12.50") })
       return
     }
     setBusy(true)

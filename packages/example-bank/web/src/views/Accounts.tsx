@@ -1,7 +1,7 @@
 /** Accounts: the list from the balances read model, and the form to open one. */
 import { useState } from "preact/hooks"
 import { type AccountsPage, api } from "../api.js"
-import { Badge, ErrorNote, Money, useLoad } from "../components.js"
+import { Badge, ErrorNote, InputError, Money, useLoad } from "../components.js"
 import { parseAmount } from "../format.js"
 import { navigate } from "../route.js"
 
@@ -15,7 +15,7 @@ const OpenForm = () => {
     event.preventDefault()
     const overdraftLimit = parseAmount(overdraft)
     if (overdraftLimit === undefined) {
-      setError(new Error("the overdraft limit is an amount in euros, e.g. 50 or 12.50"))
+      setError(new InputError("the overdraft limit is an amount in euros, e.g. 50 or 12.50"))
       return
     }
     setBusy(true)
