@@ -22,7 +22,7 @@
  * A new program adds an entry to `programs` (and, for a command, a root
  * script like `bank`: see scripts/bank.mjs).
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from "node:fs"
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs"
 import { dirname, join, relative } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 
@@ -82,11 +82,38 @@ export const isStale = (program) => {
   return inputs(program).some((input) => newest(input) > built)
 }
 
+/**
+ * Writes a file through a temporary one and a rename, so that a reader (a
+ * server starting, another process bundling the same program at the same
+ * time) never sees half of it.
+ *
+ * @param {string} path
+ * @param {Uint8Array | string} contents
+ */
+const writeAtomically = (path, contents) => {
+  mkdirSync(dirname(path), { recursive: true })
+  const temporary = `${path}.${process.pid}.${Date.now()}.tmp`
+  writeFileSync(temporary, contents)
+  renameSync(temporary, path)
+}
+
 /** @param {Program} program @returns {Promise<void>} */
 export const bundle = async (program) => {
   const { build } = await import("esbuild")
+  const outfile = join(root, program.outfile)
+  /**
+   * Writes the outputs, the bundle itself last: its time stamp tells whether the bundle is fresh.
+   * @param {{ outputFiles?: Array<{ path: string, contents: Uint8Array }> }} result
+   */
+  const write = (result) => {
+    const files = [...(result.outputFiles ?? [])].sort(
+      (a, b) => Number(a.path === outfile) - Number(b.path === outfile)
+    )
+    for (const file of files) writeAtomically(file.path, file.contents)
+  }
   if (program.platform === "browser") {
-    await build({
+    const result = await build({
+      write: false,
       absWorkingDir: root,
       entryPoints: [program.entry],
       outfile: program.outfile,
@@ -104,13 +131,16 @@ export const bundle = async (program) => {
     })
     if (program.page !== undefined) {
       // The page goes beside the assets folder: dist/web/index.html.
-      const page = join(root, dirname(dirname(program.outfile)), "index.html")
-      mkdirSync(dirname(page), { recursive: true })
-      copyFileSync(join(root, program.page), page)
+      writeAtomically(
+        join(root, dirname(dirname(program.outfile)), "index.html"),
+        readFileSync(join(root, program.page))
+      )
     }
+    write(result)
     return
   }
-  await build({
+  const result = await build({
+    write: false,
     absWorkingDir: root,
     entryPoints: [program.entry],
     outfile: program.outfile,
@@ -129,6 +159,7 @@ export const bundle = async (program) => {
     sourcesContent: false,
     logLevel: "warning"
   })
+  write(result)
 }
 
 /**

@@ -102,7 +102,8 @@ const make = Effect.gen(function* () {
       )
       return HttpServerResponse.stream(body, {
         contentType: "text/event-stream",
-        headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }
+        // Not kept alive once the feed ends: a server shutting down does not wait for an idle reconnection.
+        headers: { "cache-control": "no-cache", "x-accel-buffering": "no", connection: "close" }
       })
     })
   return LiveFeed.of({
