@@ -26,6 +26,13 @@ export const cacheCapacity = 10_000
 /**
  * The account repository of the server.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { AccountRepository } from "@chronicle/example-bank/http"
+ *
+ * const balance = Effect.flatMap(AccountRepository.AccountRepository, (accounts) => accounts.load("alice"))
+ * ```
  * @since 0.5.0
  * @category services
  */

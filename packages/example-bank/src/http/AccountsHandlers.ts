@@ -48,6 +48,14 @@ const notFound = (accountId: string) =>
  * Waits until a projection has applied `position` (for read-your-writes),
  * at most {@link waitForTimeout}.
  *
+ * @example
+ * ```ts
+ * import { Position } from "@chronicle/core"
+ * import { Option } from "effect"
+ * import { AccountsHandlers } from "@chronicle/example-bank/http"
+ *
+ * const fresh = AccountsHandlers.waitFor("balances", Option.some(Position.make(0n, 42n)))
+ * ```
  * @since 0.5.0
  * @category consistency
  */
@@ -65,6 +73,14 @@ export const waitFor = (projection: string, position: Option.Option<Position.Pos
 /**
  * The `accounts` handlers.
  *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { HttpApiBuilder } from "@effect/platform"
+ * import { AccountsHandlers, BankApi } from "@chronicle/example-bank/http"
+ *
+ * const api = HttpApiBuilder.api(BankApi.BankApi).pipe(Layer.provide(AccountsHandlers.layer))
+ * ```
  * @since 0.5.0
  * @category handlers
  */

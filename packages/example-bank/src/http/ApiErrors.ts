@@ -51,6 +51,12 @@ export class NotFound extends Schema.TaggedError<NotFound>()(
 /**
  * `If-Match` named a version the account is not at: nothing was written.
  *
+ * @example
+ * ```ts
+ * import { ApiErrors } from "@chronicle/example-bank/http"
+ *
+ * new ApiErrors.VersionConflict({ streamId: "Account-alice", expected: "3", actual: 4, message: "reload it" })
+ * ```
  * @since 0.5.0
  * @category errors
  */
@@ -70,6 +76,12 @@ export class VersionConflict extends Schema.TaggedError<VersionConflict>()(
 /**
  * A rebuild was asked while another process holds the projection's lease.
  *
+ * @example
+ * ```ts
+ * import { ApiErrors } from "@chronicle/example-bank/http"
+ *
+ * new ApiErrors.ProjectionBusy({ projection: "balances", message: "another process runs balances" })
+ * ```
  * @since 0.5.0
  * @category errors
  */
@@ -84,6 +96,14 @@ export class ProjectionBusy extends Schema.TaggedError<ProjectionBusy>()(
  * its fields (for `InsufficientFunds`: `balance`, `requested`,
  * `overdraftLimit`) and `message` says it in words.
  *
+ * @example
+ * ```ts
+ * import { Account } from "@chronicle/example-bank"
+ * import { ApiErrors } from "@chronicle/example-bank/http"
+ *
+ * const error = new Account.InsufficientFunds({ balance: 100, requested: 500, overdraftLimit: 0 })
+ * new ApiErrors.Refused({ accountId: "alice", error, message: error.message })
+ * ```
  * @since 0.5.0
  * @category errors
  */
@@ -97,6 +117,12 @@ export class Refused extends Schema.TaggedError<Refused>()(
  * The store failed or did not answer. Nothing was written; the request may
  * be retried.
  *
+ * @example
+ * ```ts
+ * import { ApiErrors } from "@chronicle/example-bank/http"
+ *
+ * new ApiErrors.Unavailable({ operation: "append", message: "connection refused" })
+ * ```
  * @since 0.5.0
  * @category errors
  */
@@ -111,6 +137,12 @@ export class Unavailable extends Schema.TaggedError<Unavailable>()(
  * have been recorded. Send it again with the same `Idempotency-Key` (it is
  * the `commandId` here): it is recorded at most once.
  *
+ * @example
+ * ```ts
+ * import { ApiErrors } from "@chronicle/example-bank/http"
+ *
+ * new ApiErrors.OutcomeUnknown({ commandId: "pay-1", message: "send it again with the same Idempotency-Key" })
+ * ```
  * @since 0.5.0
  * @category errors
  */
@@ -124,6 +156,12 @@ export class OutcomeUnknown extends Schema.TaggedError<OutcomeUnknown>()(
  * A query with `waitFor` whose read model did not reach that position in
  * time.
  *
+ * @example
+ * ```ts
+ * import { ApiErrors } from "@chronicle/example-bank/http"
+ *
+ * new ApiErrors.ReadModelBehind({ projection: "balances", position: "0:42", timeoutMillis: 5000, message: "not yet" })
+ * ```
  * @since 0.5.0
  * @category errors
  */
@@ -136,6 +174,23 @@ export class ReadModelBehind extends Schema.TaggedError<ReadModelBehind>()(
 /**
  * The store does not answer: the health report, as a 503.
  *
+ * @example
+ * ```ts
+ * import { DateTime } from "effect"
+ * import { ApiErrors } from "@chronicle/example-bank/http"
+ *
+ * new ApiErrors.Unhealthy({
+ *   health: {
+ *     status: "down",
+ *     store: { reachable: false, head: null, error: "connection refused" },
+ *     feed: null,
+ *     projections: [],
+ *     liveClients: 0,
+ *     checkedAt: DateTime.unsafeNow()
+ *   },
+ *   message: "the store does not answer"
+ * })
+ * ```
  * @since 0.5.0
  * @category errors
  */
@@ -172,6 +227,13 @@ export type StoreFailure = Unavailable
 /**
  * A store error as a 503.
  *
+ * @example
+ * ```ts
+ * import { EventStore } from "@chronicle/core"
+ * import { ApiErrors } from "@chronicle/example-bank/http"
+ *
+ * ApiErrors.fromStoreError(new EventStore.StoreError({ operation: "read", reason: "timeout", cause: undefined }))
+ * ```
  * @since 0.5.0
  * @category mapping
  */
@@ -186,6 +248,14 @@ export const fromStoreError = (error: EventStore.StoreError): Unavailable =>
  * (503). A stored event that does not decode (or one the codec cannot
  * encode) is a defect: a 500, since no request can fix it.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Account } from "@chronicle/example-bank"
+ * import { ApiErrors } from "@chronicle/example-bank/http"
+ *
+ * const refused = ApiErrors.fromCommandError("alice", "cmd-1")(new Account.AccountIsClosed()) // fails with Refused
+ * ```
  * @since 0.5.0
  * @category mapping
  */
@@ -239,6 +309,15 @@ export const fromCommandError =
 /**
  * What loading an account's errors become (see {@link fromCommandError}).
  *
+ * @example
+ * ```ts
+ * import { Repository } from "@chronicle/core"
+ * import { ApiErrors } from "@chronicle/example-bank/http"
+ *
+ * const badRequest = ApiErrors.fromLoadError(
+ *   new Repository.TemporalQueryError({ aggregate: "Account", id: "alice", reason: "past the end" })
+ * )
+ * ```
  * @since 0.5.0
  * @category mapping
  */
@@ -260,6 +339,13 @@ export const fromLoadError = (
  * What waiting for a read model's errors become: a timeout is
  * `ReadModelBehind` (503), as is a projection that no runner registered.
  *
+ * @example
+ * ```ts
+ * import { Projection } from "@chronicle/core"
+ * import { ApiErrors } from "@chronicle/example-bank/http"
+ *
+ * ApiErrors.fromWaitError("balances", "0:42", 5000)(new Projection.ProjectionNotFound({ name: "balances" }))
+ * ```
  * @since 0.5.0
  * @category mapping
  */
@@ -281,6 +367,13 @@ export const fromWaitError =
  * What a read-model query's errors become: a SQL error is `Unavailable`
  * (503); a row of the read model that does not decode is a defect (500).
  *
+ * @example
+ * ```ts
+ * import { Projections } from "@chronicle/example-bank"
+ * import { ApiErrors } from "@chronicle/example-bank/http"
+ *
+ * const rows = Projections.accounts.pipe(ApiErrors.fromReadModel("list accounts"))
+ * ```
  * @since 0.5.0
  * @category mapping
  */

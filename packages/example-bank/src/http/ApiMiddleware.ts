@@ -52,6 +52,14 @@ const echo = (id: string) =>
  * Takes the correlation id from `X-Correlation-Id` (or makes one), runs the
  * request with it, and echoes it in the response.
  *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { HttpApiBuilder } from "@effect/platform"
+ * import { ApiMiddleware } from "@chronicle/example-bank/http"
+ *
+ * const served = HttpApiBuilder.serve().pipe(Layer.provide(ApiMiddleware.correlationId))
+ * ```
  * @since 0.5.0
  * @category middleware
  */
@@ -85,6 +93,14 @@ const readable = (error: HttpApiError.HttpApiDecodeError): HttpApiError.HttpApiD
  * Answers a body that cannot be read as JSON with a 400, and words every 400
  * one problem per line.
  *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { HttpApiBuilder } from "@effect/platform"
+ * import { ApiMiddleware } from "@chronicle/example-bank/http"
+ *
+ * const served = HttpApiBuilder.serve().pipe(Layer.provide(ApiMiddleware.badInput))
+ * ```
  * @since 0.5.0
  * @category middleware
  */
@@ -106,6 +122,14 @@ export const badInput: Layer.Layer<never> = HttpApiBuilder.middleware(BankApi, (
 /**
  * Both middlewares.
  *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { HttpApiBuilder } from "@effect/platform"
+ * import { ApiMiddleware } from "@chronicle/example-bank/http"
+ *
+ * const served = HttpApiBuilder.serve().pipe(Layer.provide(ApiMiddleware.layer))
+ * ```
  * @since 0.5.0
  * @category middleware
  */

@@ -50,6 +50,13 @@ export const PositionParam: Schema.Schema<Position.Position, string> = Position.
 /**
  * A position as the API returns it (its text form).
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * Schema.decodeUnknownSync(ApiModels.PositionText)("0:42") // "0:42"
+ * ```
  * @since 0.5.0
  * @category scalars
  */
@@ -102,6 +109,14 @@ export const maxPageSize = 500
 /**
  * The query parameter `limit`: 1 to {@link maxPageSize} (default 50).
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * Schema.decodeUnknownSync(ApiModels.Limit)("20") // 20
+ * Schema.decodeUnknownEither(ApiModels.Limit)("1e3") // Either.left: digits only
+ * ```
  * @since 0.5.0
  * @category pagination
  */
@@ -110,6 +125,13 @@ export const Limit = intParam("limit", 1, maxPageSize)
 /**
  * A stream version in a query string: 0 (before the first event) or more.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * Schema.decodeUnknownSync(ApiModels.VersionParam)("3") // 3
+ * ```
  * @since 0.5.0
  * @category scalars
  */
@@ -119,6 +141,13 @@ export const VersionParam = intParam("version", 0, Number.MAX_SAFE_INTEGER)
  * An instant in a query string: ISO-8601 with a zone, or a date (midnight
  * UTC).
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * Schema.decodeUnknownSync(ApiModels.InstantParam)("2025-03-01T12:00:00Z")
+ * ```
  * @since 0.5.0
  * @category scalars
  */
@@ -135,6 +164,13 @@ export const InstantParam: Schema.Schema<DateTime.Utc, string> = Schema.DateTime
  * A category of streams (`Account`, …): the part of a stream id before its
  * first `-`.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * Schema.decodeUnknownSync(ApiModels.Category)("Account") // "Account"
+ * ```
  * @since 0.5.0
  * @category scalars
  */
@@ -153,6 +189,13 @@ export const Category = Schema.String.pipe(
  * records the command once; a repeat answers with the first result and
  * `duplicate: true`.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * Schema.decodeUnknownSync(ApiModels.IdempotencyKey)("payment-2025-0042")
+ * ```
  * @since 0.5.0
  * @category headers
  */
@@ -208,6 +251,13 @@ export const IfMatch: Schema.Schema<number, string> = Schema.transformOrFail(Sch
  * either way the response echoes it, and every event a command records
  * carries it as its `correlationId`.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * Schema.decodeUnknownSync(ApiModels.CorrelationId)("checkout-42/step-1")
+ * ```
  * @since 0.5.0
  * @category headers
  */
@@ -224,6 +274,14 @@ export const CorrelationId = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9][A-Z
  * The headers a command takes (names in lower case, as HTTP/1.1 servers
  * see them; they match in any case).
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * Schema.decodeUnknownSync(ApiModels.CommandHeaders)({ "idempotency-key": "pay-1", "if-match": '"3"' })
+ * // { "idempotency-key": "pay-1", "if-match": 3 }
+ * ```
  * @since 0.5.0
  * @category headers
  */
@@ -240,6 +298,14 @@ export const CommandHeaders = Schema.Struct({
 /**
  * The body of `POST /api/accounts`.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * Schema.decodeUnknownSync(ApiModels.OpenAccountBody)({ accountId: "alice", owner: "Alice" })
+ * // { accountId: "alice", owner: "Alice", overdraftLimit: 0 }
+ * ```
  * @since 0.5.0
  * @category requests
  */
@@ -252,6 +318,13 @@ export const OpenAccountBody = Schema.Struct({
 /**
  * The body of `POST /api/accounts/{accountId}/deposits`.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * Schema.decodeUnknownSync(ApiModels.DepositBody)({ amount: 1250 }) // { amount: 1250, currency: "EUR" }
+ * ```
  * @since 0.5.0
  * @category requests
  */
@@ -263,6 +336,13 @@ export const DepositBody = Schema.Struct({
 /**
  * The body of `POST /api/accounts/{accountId}/withdrawals`.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * Schema.decodeUnknownSync(ApiModels.WithdrawBody)({ amount: 500 })
+ * ```
  * @since 0.5.0
  * @category requests
  */
@@ -276,6 +356,13 @@ export const WithdrawBody = Schema.Struct({ amount: Money.Cents }).annotations({
  * An account's state as the API shows it: what `Account.AccountStateSchema`
  * encodes.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * Schema.decodeUnknownSync(ApiModels.AccountStateView)({ _tag: "Open", owner: "Ada", overdraftLimit: 0, balance: 5 })
+ * ```
  * @since 0.5.0
  * @category accounts
  */
@@ -313,6 +400,22 @@ export const stateView = (state: Account.AccountState): AccountStateView => enco
  * One account now: `GET /api/accounts/{accountId}` (its `ETag` is the
  * version).
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * const account = Schema.decodeUnknownSync(ApiModels.AccountView)({
+ *   accountId: "alice",
+ *   owner: "Alice",
+ *   status: "open",
+ *   balance: 500,
+ *   overdraftLimit: 0,
+ *   currency: "EUR",
+ *   version: 2,
+ *   position: "0:7"
+ * })
+ * ```
  * @since 0.5.0
  * @category accounts
  */
@@ -332,6 +435,18 @@ export const AccountView = Schema.Struct({
 /**
  * The API form of an account that exists (none for one never opened).
  *
+ * @example
+ * ```ts
+ * import { Option } from "effect"
+ * import { Account } from "@chronicle/example-bank"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * ApiModels.accountView("alice", {
+ *   state: Account.AccountState.Open({ owner: "Alice", overdraftLimit: 0, balance: 500 }),
+ *   version: 2,
+ *   position: Option.none()
+ * }) // Option.some({ accountId: "alice", status: "open", balance: 500, … })
+ * ```
  * @since 0.5.0
  * @category accounts
  */
@@ -358,6 +473,13 @@ export const accountView = (
  * the state and version after it, and the position to pass as `waitFor` to
  * a read model for read-your-writes.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * const encode = Schema.encodeSync(ApiModels.CommandResult)
+ * ```
  * @since 0.5.0
  * @category accounts
  */
@@ -378,6 +500,19 @@ export const CommandResult = Schema.Struct({
 /**
  * The API form of a command's result.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Repository } from "@chronicle/core"
+ * import { Account } from "@chronicle/example-bank"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * const opened = Effect.gen(function* () {
+ *   const accounts = yield* Repository.make(Account.Account)
+ *   const result = yield* accounts.execute("alice", new Account.OpenAccount({ owner: "Alice", overdraftLimit: 0 }))
+ *   return ApiModels.commandResult("alice", result)
+ * })
+ * ```
  * @since 0.5.0
  * @category accounts
  */
@@ -399,6 +534,20 @@ export const commandResult = (
 /**
  * One row of the balances read model: `GET /api/accounts`.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * Schema.decodeUnknownSync(ApiModels.AccountSummary)({
+ *   accountId: "alice",
+ *   owner: "Alice",
+ *   status: "open",
+ *   balance: 500,
+ *   overdraftLimit: 0,
+ *   lastVersion: 2
+ * })
+ * ```
  * @since 0.5.0
  * @category accounts
  */
@@ -435,6 +584,13 @@ export const Page = <A, I>(item: Schema.Schema<A, I>, identifier: string) =>
 /**
  * A page of the balances read model.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * Schema.decodeUnknownSync(ApiModels.AccountsPage)({ items: [], next: null })
+ * ```
  * @since 0.5.0
  * @category accounts
  */
@@ -444,6 +600,13 @@ export const AccountsPage = Page(AccountSummary, "AccountsPage")
  * One field that an event changed in the state: its path, and its value
  * before and after (absent when the field did not exist).
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * Schema.decodeUnknownSync(ApiModels.ChangeView)({ path: "balance", before: 0, after: 500 })
+ * ```
  * @since 0.5.0
  * @category time travel
  */
@@ -483,6 +646,13 @@ export const changes = (
  * One step of an account's history: the event with its metadata, the state
  * after it, and what it changed.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * const encode = Schema.encodeSync(ApiModels.HistoryEntryView)
+ * ```
  * @since 0.5.0
  * @category time travel
  */
@@ -506,6 +676,19 @@ export const HistoryEntryView = Schema.Struct({
 /**
  * The API form of a history entry, given the state before it.
  *
+ * @example
+ * ```ts
+ * import { Chunk, Effect, Stream } from "effect"
+ * import { Repository } from "@chronicle/core"
+ * import { Account } from "@chronicle/example-bank"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * const first = Effect.gen(function* () {
+ *   const accounts = yield* Repository.make(Account.Account)
+ *   const entries = yield* Stream.runCollect(accounts.history("alice"))
+ *   return Chunk.toReadonlyArray(entries).slice(0, 1).map((entry) => ApiModels.historyEntry(entry, Account.initialState))
+ * })
+ * ```
  * @since 0.5.0
  * @category time travel
  */
@@ -532,6 +715,13 @@ export const historyEntry = (
  * A page of an account's history: `next` is the version to pass as
  * `after`.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * Schema.decodeUnknownSync(ApiModels.HistoryPage)({ accountId: "alice", version: 0, items: [], next: null })
+ * ```
  * @since 0.5.0
  * @category time travel
  */
@@ -548,6 +738,20 @@ export const HistoryPage = Schema.Struct({
  * /api/accounts/{accountId}/balance?at=…` or `?version=…`): before it was
  * opened, the state is `Unopened` and the version 0.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * Schema.decodeUnknownSync(ApiModels.PastBalanceView)({
+ *   accountId: "alice",
+ *   at: null,
+ *   version: 0,
+ *   position: null,
+ *   state: { _tag: "Unopened" },
+ *   balance: 0
+ * })
+ * ```
  * @since 0.5.0
  * @category time travel
  */
@@ -564,6 +768,14 @@ export const PastBalanceView = Schema.Struct({
 /**
  * The API form of a past state.
  *
+ * @example
+ * ```ts
+ * import { Option } from "effect"
+ * import { Account } from "@chronicle/example-bank"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * ApiModels.pastBalance("alice", Option.none(), { state: Account.initialState, version: 0, position: Option.none() })
+ * ```
  * @since 0.5.0
  * @category time travel
  */
@@ -583,6 +795,13 @@ export const pastBalance = (
 /**
  * What changed between two versions of an account.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * const encode = Schema.encodeSync(ApiModels.DiffView)
+ * ```
  * @since 0.5.0
  * @category time travel
  */
@@ -603,6 +822,13 @@ export const DiffView = Schema.Struct({
  * A stored event as the store holds it: every metadata field and the JSON
  * payload in its stored shape (an old schema version is not upcast here).
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * const encode = Schema.encodeSync(ApiModels.StoredEventView)
+ * ```
  * @since 0.5.0
  * @category streams
  */
@@ -625,6 +851,16 @@ export const StoredEventView = Schema.Struct({
 /**
  * The API form of a stored event.
  *
+ * @example
+ * ```ts
+ * import { Chunk, Effect, Stream } from "effect"
+ * import { EventStore } from "@chronicle/core"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * const firstTen = Effect.map(Stream.runCollect(EventStore.readAll({ limit: 10 })), (events) =>
+ *   Chunk.toReadonlyArray(events).map(ApiModels.storedEvent)
+ * )
+ * ```
  * @since 0.5.0
  * @category streams
  */
@@ -647,6 +883,13 @@ export const storedEvent = (event: Event.StoredEvent): typeof StoredEventView.Ty
  * One category of streams, with how many streams and events it holds (from
  * the stream catalog read model).
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * Schema.decodeUnknownSync(ApiModels.CategoryView)({ category: "Account", streams: 3, events: 12 })
+ * ```
  * @since 0.5.0
  * @category streams
  */
@@ -659,6 +902,13 @@ export const CategoryView = Schema.Struct({
 /**
  * Every category: `GET /api/categories`.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * Schema.decodeUnknownSync(ApiModels.CategoriesView)({ items: [{ category: "Account", streams: 3, events: 12 }] })
+ * ```
  * @since 0.5.0
  * @category streams
  */
@@ -669,6 +919,13 @@ export const CategoriesView = Schema.Struct({ items: Schema.Array(CategoryView) 
 /**
  * One stream in the catalog: its version and last event.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * const encode = Schema.encodeSync(ApiModels.StreamSummary)
+ * ```
  * @since 0.5.0
  * @category streams
  */
@@ -684,6 +941,13 @@ export const StreamSummary = Schema.Struct({
 /**
  * A page of the stream catalog: `GET /api/streams`.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * Schema.decodeUnknownSync(ApiModels.StreamsPage)({ items: [], next: null })
+ * ```
  * @since 0.5.0
  * @category streams
  */
@@ -692,6 +956,13 @@ export const StreamsPage = Page(StreamSummary, "StreamsPage")
 /**
  * A page of one stream's events: `next` is the version to pass as `after`.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * Schema.decodeUnknownSync(ApiModels.StreamPage)({ streamId: "Account-alice", version: 0, items: [], next: null })
+ * ```
  * @since 0.5.0
  * @category streams
  */
@@ -708,6 +979,13 @@ export const StreamPage = Schema.Struct({
  * (null once the page reached the head), `head` the newest position a
  * reader can see now.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * Schema.decodeUnknownSync(ApiModels.FeedPage)({ items: [], next: null, head: "0:0" })
+ * ```
  * @since 0.5.0
  * @category streams
  */
@@ -724,6 +1002,13 @@ export const FeedPage = Schema.Struct({
 /**
  * A rebuild started through the API, and how far it got.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * const encode = Schema.encodeSync(ApiModels.RebuildView)
+ * ```
  * @since 0.5.0
  * @category projections
  */
@@ -751,6 +1036,13 @@ export type RebuildView = typeof RebuildView.Type
  * One projection version: its state, checkpoint and lag (events it still
  * has to process), and the last rebuild started here.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * const encode = Schema.encodeSync(ApiModels.ProjectionView)
+ * ```
  * @since 0.5.0
  * @category projections
  */
@@ -772,6 +1064,14 @@ export const ProjectionView = Schema.Struct({
 /**
  * The API form of a projection's status.
  *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { Projection } from "@chronicle/core"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * const views = Effect.map(Projection.status(), (lines) => lines.map((line) => ApiModels.projectionView(line, Option.none())))
+ * ```
  * @since 0.5.0
  * @category projections
  */
@@ -795,6 +1095,13 @@ export const projectionView = (
 /**
  * Every projection: `GET /api/projections`.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * Schema.decodeUnknownSync(ApiModels.ProjectionsView)({ items: [] })
+ * ```
  * @since 0.5.0
  * @category projections
  */
@@ -812,6 +1119,13 @@ export const ProjectionsView = Schema.Struct({ items: Schema.Array(ProjectionVie
  * `degraded` (the feed is held back, or a projection failed or is behind),
  * or `down` (the store does not answer: the response is then a 503).
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * const encode = Schema.encodeSync(ApiModels.HealthView)
+ * ```
  * @since 0.5.0
  * @category health
  */

@@ -93,6 +93,16 @@ export const define = <E extends { readonly _tag: string }, Err>(
  * the order of events) and the stream catalog (`park`: it keeps one row per
  * stream and does not depend on order).
  *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { BankStore } from "@chronicle/example-bank"
+ * import { BackgroundProjections } from "@chronicle/example-bank/http"
+ *
+ * const running = BackgroundProjections.layer(BackgroundProjections.bank).pipe(
+ *   Layer.provide(BankStore.layer({ _tag: "Memory" }))
+ * )
+ * ```
  * @since 0.5.0
  * @category constructors
  */
@@ -106,6 +116,13 @@ export const bank: ReadonlyArray<Definition> = [
 /**
  * The running projections of a server.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { BackgroundProjections } from "@chronicle/example-bank/http"
+ *
+ * const rebuild = Effect.flatMap(BackgroundProjections.BackgroundProjections, (running) => running.rebuild("balances"))
+ * ```
  * @since 0.5.0
  * @category services
  */

@@ -38,6 +38,13 @@ const command = <const Name extends string, const Path extends HttpApiEndpoint.P
 /**
  * The `accounts` group: commands and queries on accounts.
  *
+ * @example
+ * ```ts
+ * import { HttpApi } from "@effect/platform"
+ * import { BankApi } from "@chronicle/example-bank/http"
+ *
+ * class AccountsOnly extends HttpApi.make("accounts-only").add(BankApi.AccountsGroup) {}
+ * ```
  * @since 0.5.0
  * @category groups
  */
@@ -166,6 +173,13 @@ const StreamPath = Schema.Struct({
  * The `streams` group: what the store holds, stream by stream and in the
  * global order, and the live feed.
  *
+ * @example
+ * ```ts
+ * import { HttpApi } from "@effect/platform"
+ * import { BankApi } from "@chronicle/example-bank/http"
+ *
+ * class StreamsOnly extends HttpApi.make("streams-only").add(BankApi.StreamsGroup) {}
+ * ```
  * @since 0.5.0
  * @category groups
  */
@@ -257,6 +271,13 @@ export class StreamsGroup extends HttpApiGroup.make("streams")
 /**
  * The `projections` group: read models' status, and rebuilds.
  *
+ * @example
+ * ```ts
+ * import { HttpApi } from "@effect/platform"
+ * import { BankApi } from "@chronicle/example-bank/http"
+ *
+ * class ProjectionsOnly extends HttpApi.make("projections-only").add(BankApi.ProjectionsGroup) {}
+ * ```
  * @since 0.5.0
  * @category groups
  */
@@ -296,6 +317,13 @@ export class ProjectionsGroup extends HttpApiGroup.make("projections")
 /**
  * The `health` group.
  *
+ * @example
+ * ```ts
+ * import { HttpApi } from "@effect/platform"
+ * import { BankApi } from "@chronicle/example-bank/http"
+ *
+ * class HealthOnly extends HttpApi.make("health-only").add(BankApi.HealthGroup) {}
+ * ```
  * @since 0.5.0
  * @category groups
  */

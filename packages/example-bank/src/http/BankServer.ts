@@ -51,6 +51,14 @@ export interface Options {
 /**
  * The API implemented: every group's handlers, and the services they use.
  *
+ * @example
+ * ```ts
+ * import { HttpApiBuilder } from "@effect/platform"
+ * import { Layer } from "effect"
+ * import { BankServer } from "@chronicle/example-bank/http"
+ *
+ * const app = HttpApiBuilder.serve().pipe(Layer.provide(BankServer.ApiLive))
+ * ```
  * @since 0.5.0
  * @category layers
  */

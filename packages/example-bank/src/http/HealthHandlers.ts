@@ -37,6 +37,14 @@ const timedOut = (operation: string) =>
 /**
  * The `health` handler.
  *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { HttpApiBuilder } from "@effect/platform"
+ * import { BankApi, HealthHandlers } from "@chronicle/example-bank/http"
+ *
+ * const api = HttpApiBuilder.api(BankApi.BankApi).pipe(Layer.provide(HealthHandlers.layer))
+ * ```
  * @since 0.5.0
  * @category handlers
  */

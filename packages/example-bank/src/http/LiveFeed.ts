@@ -34,6 +34,13 @@ export const heartbeat = "15 seconds"
  * The live feed's state: how many clients follow it, and the signal that
  * ends every feed.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { LiveFeed } from "@chronicle/example-bank/http"
+ *
+ * const clients = Effect.flatMap(LiveFeed.LiveFeed, (feed) => feed.clients)
+ * ```
  * @since 0.5.0
  * @category services
  */
@@ -116,6 +123,13 @@ const make = Effect.gen(function* () {
 /**
  * The live feed service.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { LiveFeed } from "@chronicle/example-bank/http"
+ *
+ * const clients = Effect.flatMap(LiveFeed.LiveFeed, (feed) => feed.clients).pipe(Effect.provide(LiveFeed.layer))
+ * ```
  * @since 0.5.0
  * @category layers
  */
@@ -126,6 +140,14 @@ export const layer: Layer.Layer<LiveFeed> = Layer.effect(LiveFeed, make)
  * `HttpServer`, so it is built after the server starts and released before
  * the server closes, which it could not do while feeds are open.
  *
+ * @example
+ * ```ts
+ * import { HttpApiBuilder } from "@effect/platform"
+ * import { Layer } from "effect"
+ * import { LiveFeed } from "@chronicle/example-bank/http"
+ *
+ * const serving = Layer.mergeAll(HttpApiBuilder.serve(), LiveFeed.closeOnShutdown)
+ * ```
  * @since 0.5.0
  * @category layers
  */

@@ -17,6 +17,14 @@ import { BankApi } from "./BankApi.js"
 /**
  * The `projections` handlers.
  *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { HttpApiBuilder } from "@effect/platform"
+ * import { BankApi, ProjectionsHandlers } from "@chronicle/example-bank/http"
+ *
+ * const api = HttpApiBuilder.api(BankApi.BankApi).pipe(Layer.provide(ProjectionsHandlers.layer))
+ * ```
  * @since 0.5.0
  * @category handlers
  */

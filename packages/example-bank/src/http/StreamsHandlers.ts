@@ -19,6 +19,14 @@ import * as StreamCatalog from "./StreamCatalog.js"
 /**
  * The `streams` handlers.
  *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { HttpApiBuilder } from "@effect/platform"
+ * import { BankApi, StreamsHandlers } from "@chronicle/example-bank/http"
+ *
+ * const api = HttpApiBuilder.api(BankApi.BankApi).pipe(Layer.provide(StreamsHandlers.layer))
+ * ```
  * @since 0.5.0
  * @category handlers
  */
