@@ -69,6 +69,13 @@ const Commands = (props: { readonly account: AccountView; readonly onDone: () =>
   )
 }
 
+/** The events shown as chips: at most {@link chips}, around the current version. */
+const chips = 24
+const around = (history: ReadonlyArray<HistoryEntry>, version: number): ReadonlyArray<HistoryEntry> => {
+  const start = Math.max(0, Math.min(version - 1 - chips / 2, history.length - chips))
+  return history.slice(start, start + chips)
+}
+
 const TimeTravel = (props: { readonly history: ReadonlyArray<HistoryEntry> }) => {
   const last = props.history.length
   const [version, setVersion] = useState(last)
@@ -106,7 +113,7 @@ const TimeTravel = (props: { readonly history: ReadonlyArray<HistoryEntry> }) =>
         Version {entry.version} of {last} · {time(entry.recordedAt)}
       </p>
       <ol class="timeline" aria-label="events">
-        {props.history.map((e) => (
+        {around(props.history, entry.version).map((e) => (
           <li
             key={e.version}
             class={e.version === entry.version ? "current" : e.version > entry.version ? "future" : ""}
