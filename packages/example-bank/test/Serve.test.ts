@@ -3,7 +3,7 @@
  * CLI (`packages/example-bank/dist/bin/cli.js`, rebuilt first when a source
  * changed) in a real subprocess, on a temporary SQLite file. `seed` prints
  * its progress and fills the store; `serve` prints its URL, answers, serves
- * the explorer, and on SIGTERM ends the open live feeds and exits promptly;
+ * the explorer, and on SIGTERM ends the open live feeds and exits (rather than wait for them);
  * a port in use is one clear line and exit 1.
  */
 import { type ChildProcess, spawn } from "node:child_process"
@@ -77,10 +77,10 @@ describe("pnpm bank seed and serve", () => {
     expect(String(explorer.body)).toContain("/assets/explorer.js")
     expect((await api.get("/assets/explorer.js")).status).toBe(200)
 
-    // a live feed open while the server stops: it ends, and the server exits at once
+    // A live feed stays open while the server stops. The server ends it and exits: were it to
+    // wait for the client (who never leaves), this would hang until the test's timeout.
     const feed = await fetch(`${url}/api/events/live`)
     const reader = feed.body?.getReader()
-    const stoppedAt = Date.now()
     server.kill("SIGTERM")
     const feedEnded = (async () => {
       for (;;) if ((await reader?.read())?.done !== false) return
@@ -88,7 +88,6 @@ describe("pnpm bank seed and serve", () => {
     const exit = await done
     await feedEnded
     expect(exit.code).toBe(130)
-    expect(Date.now() - stoppedAt).toBeLessThan(10_000)
     expect(exit.stderr).toBe("")
   })
 
