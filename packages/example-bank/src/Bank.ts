@@ -547,3 +547,157 @@ export const demo: Effect.Effect<DemoReport, Repository.ExecuteError, EventStore
  * @category guards
  */
 export const isAccountError: (error: unknown) => error is Account.AccountError = Schema.is(Account.AccountError)
+
+// ---------------------------------------------------------------------------
+// Seed
+// ---------------------------------------------------------------------------
+
+const firstNames = [
+  "Ada",
+  "Alan",
+  "Barbara",
+  "Charles",
+  "Dennis",
+  "Donald",
+  "Edsger",
+  "Frances",
+  "Grace",
+  "Hedy",
+  "John",
+  "Karen",
+  "Ken",
+  "Leslie",
+  "Linus",
+  "Margaret",
+  "Niklaus",
+  "Radia",
+  "Robin",
+  "Tim"
+] as const
+const lastNames = [
+  "Allen",
+  "Backus",
+  "Cerf",
+  "Dijkstra",
+  "Engelbart",
+  "Floyd",
+  "Goldberg",
+  "Hamilton",
+  "Hopper",
+  "Knuth",
+  "Lamport",
+  "Liskov",
+  "Lovelace",
+  "McCarthy",
+  "Milner",
+  "Perlman",
+  "Ritchie",
+  "Sammet",
+  "Thompson",
+  "Wirth"
+] as const
+
+/**
+ * What {@link seed} did.
+ *
+ * @since 0.5.0
+ * @category seed
+ */
+export interface SeedReport {
+  readonly accounts: number
+  /** Events recorded. */
+  readonly events: number
+  /** Commands the bank refused (withdrawals beyond the overdraft): part of a realistic mix, nothing was written. */
+  readonly refused: number
+  readonly closed: number
+}
+
+/**
+ * Options of {@link seed}.
+ *
+ * @since 0.5.0
+ * @category seed
+ */
+export interface SeedOptions {
+  /** Called after each account is done, with the accounts done so far. */
+  readonly onProgress?: ((done: number, total: number) => Effect.Effect<void>) | undefined
+  /** Accounts seeded at once (default 4). */
+  readonly concurrency?: number | undefined
+}
+
+/**
+ * Fills the bank with `count` accounts and a realistic mix of events: owners
+ * with overdraft limits or none, salaries and small deposits, withdrawals
+ * (some refused for insufficient funds, as in life), and a few accounts
+ * emptied and closed. Account ids are `<first>-<last>-<random>`, so seeding
+ * twice adds accounts rather than colliding. Every command goes through the
+ * `Account` aggregate, like any other.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { InMemoryEventStore } from "@chronicle/core"
+ * import { Bank } from "@chronicle/example-bank"
+ *
+ * const report = Bank.seed(20).pipe(Effect.provide(InMemoryEventStore.layer))
+ * ```
+ * @since 0.5.0
+ * @category seed
+ */
+export const seed = Effect.fn("Bank.seed")(function* (count: number, options?: SeedOptions) {
+  if (!Number.isSafeInteger(count) || count < 0) return yield* Effect.dieMessage(`seed: ${count} is not a count`)
+  const repo = yield* Repository.make(Account.Account, {
+    cache: { capacity: 1000 },
+    snapshots: { strategy: Snapshot.every(snapshotEvery), mode: "inline" }
+  })
+  const pick = <A>(items: ReadonlyArray<A>) =>
+    Effect.map(Random.nextIntBetween(0, items.length), (i) => items[i] ?? items[0])
+  const between = (low: number, high: number) => Random.nextIntBetween(low, high + 1)
+  let done = 0
+  let events = 0
+  let refused = 0
+  let closed = 0
+  const one = Effect.gen(function* () {
+    const first = (yield* pick(firstNames)) ?? "Ada"
+    const last = (yield* pick(lastNames)) ?? "Lovelace"
+    const suffix = (yield* Random.nextIntBetween(0, 36 ** 5)).toString(36).padStart(5, "0")
+    const accountId = `${first}-${last}-${suffix}`.toLowerCase()
+    const overdraftLimit = (yield* pick([0, 0, 0, 5_000, 10_000, 50_000])) ?? 0
+    const execute = (command: Account.AccountCommand) =>
+      repo.execute(accountId, command).pipe(
+        Effect.map((result) => {
+          events += result.events.length
+          return true
+        }),
+        Effect.catchIf(isAccountError, () =>
+          Effect.sync(() => {
+            refused++
+            return false
+          })
+        )
+      )
+    yield* execute(new Account.OpenAccount({ owner: `${first} ${last}`, overdraftLimit }))
+    const operations = yield* between(2, 14)
+    for (let n = 0; n < operations; n++) {
+      const kind = yield* between(1, 10)
+      if (kind <= 2) yield* execute(new Account.Deposit({ amount: 100 * (yield* between(1_500, 4_200)) }))
+      else if (kind <= 5) yield* execute(new Account.Deposit({ amount: yield* between(500, 25_000) }))
+      else yield* execute(new Account.Withdraw({ amount: yield* between(300, 90_000) }))
+    }
+    if ((yield* between(1, 20)) === 1) {
+      const { state } = yield* repo.load(accountId)
+      const balance = Account.balanceOf(state)
+      if (balance > 0) yield* execute(new Account.Withdraw({ amount: balance }))
+      if (balance < 0) yield* execute(new Account.Deposit({ amount: -balance }))
+      if (yield* execute(new Account.CloseAccount())) closed++
+    }
+    done++
+    if (options?.onProgress !== undefined) yield* options.onProgress(done, count)
+  })
+  yield* Effect.forEach(Array.from({ length: count }), () => one, {
+    concurrency: options?.concurrency ?? 4,
+    discard: true
+  })
+  const report: SeedReport = { accounts: count, events, refused, closed }
+  return report
+})

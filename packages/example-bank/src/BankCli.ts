@@ -48,6 +48,7 @@ import {
 import * as Account from "./Account.js"
 import * as Bank from "./Bank.js"
 import * as BankStore from "./BankStore.js"
+import * as BankServer from "./http/BankServer.js"
 import * as Money from "./Money.js"
 import * as Projections from "./Projections.js"
 import * as Render from "./Render.js"
@@ -88,6 +89,8 @@ export const usage = `Usage:
   pnpm bank projections              (status and lag of each projection; catches nothing up)
   pnpm bank rebuild <${Projections.names.join("|")}>
   pnpm bank demo
+  pnpm bank serve [--port 3000] [--host 127.0.0.1]   (the HTTP API, its docs and the event explorer)
+  pnpm bank seed <accounts>          (fill the bank with a realistic mix of accounts and events)
 
 Amounts and the overdraft are whole cents, digits only (1250 = 12.50); accounts hold ${Money.defaultCurrency}.
 An owner name is 1 to ${Account.ownerMaxLength} characters, without control characters or direction overrides.
@@ -582,6 +585,99 @@ const rebuild = Command.make("rebuild", { projection: projectionName }, ({ proje
   )
 )
 
+// ---------------------------------------------------------------------------
+// The server, and test data
+// ---------------------------------------------------------------------------
+
+/** The server could not listen (say, the port is taken). */
+class CannotListen extends Schema.TaggedError<CannotListen>()("CannotListen", {
+  address: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `cannot listen on ${this.address}: ${this.reason}`
+  }
+}
+
+const listenReason = (cause: unknown): string => {
+  const code = typeof cause === "object" && cause !== null && "code" in cause ? cause.code : undefined
+  if (code === "EADDRINUSE") return "the port is in use (is another server running? choose another --port)"
+  if (code === "EACCES") return "permission denied (ports below 1024 need privileges: choose another --port)"
+  if (code === "EADDRNOTAVAIL") return "no such address on this machine (check --host)"
+  return cause instanceof Error ? cause.message : String(cause)
+}
+
+const port = Options.integer("port").pipe(
+  Options.withSchema(
+    Schema.Int.pipe(Schema.between(0, 65535)).annotations({
+      message: (issue) => ({ message: `--port must be 0 to 65535 (got ${quoted(issue.actual)})`, override: true })
+    })
+  ),
+  Options.withDefault(3000),
+  Options.withDescription("the TCP port to listen on (default 3000; 0 picks a free one)")
+)
+
+const host = Options.text("host").pipe(
+  Options.withDefault("127.0.0.1"),
+  Options.withDescription("the interface to listen on (default 127.0.0.1, this machine only; 0.0.0.0 for every one)")
+)
+
+const serve = Command.make("serve", { port, host }, ({ port, host }) =>
+  withStore((store) =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const { url } = yield* BankServer.start({ port, host }).pipe(
+          Effect.mapError(
+            (error) => new CannotListen({ address: `${host}:${port}`, reason: listenReason(error.cause) })
+          )
+        )
+        yield* Console.log(Render.serving(url, store))
+        return yield* Effect.never
+      })
+    )
+  )
+).pipe(
+  Command.withDescription(
+    "Serve the bank over HTTP: the API (/api, documented at /docs and /openapi.json) and the event explorer (/), with the projections running in the background, until Ctrl-C."
+  )
+)
+
+const seedAccounts = Args.integer({ name: "accounts" }).pipe(
+  Args.withSchema(
+    Schema.Int.pipe(Schema.between(1, 100_000)).annotations({
+      message: (issue) => ({
+        message: `<accounts> must be a whole number from 1 to 100000 (got ${quoted(issue.actual)})`,
+        override: true
+      })
+    })
+  ),
+  Args.withDescription("how many accounts to create")
+)
+
+const seed = Command.make("seed", { accounts: seedAccounts }, ({ accounts }) =>
+  withStore(() =>
+    Effect.gen(function* () {
+      const tty = process.stdout.isTTY === true
+      const every = Math.max(1, Math.ceil(accounts / 20))
+      const started = yield* Clock.currentTimeMillis
+      const report = yield* Bank.seed(accounts, {
+        onProgress: (done, total) =>
+          tty
+            ? Effect.sync(() => process.stdout.write(`\r${Render.seedProgress(done, total)}\u001b[K`))
+            : done % every === 0 || done === total
+              ? Console.log(Render.seedProgress(done, total))
+              : Effect.void
+      })
+      if (tty) yield* Effect.sync(() => process.stdout.write("\n"))
+      return Render.seeded(report, (yield* Clock.currentTimeMillis) - started)
+    })
+  ).pipe(Effect.flatMap(Console.log))
+).pipe(
+  Command.withDescription(
+    "Fill the bank with accounts and a realistic mix of events (salaries, small deposits, withdrawals, some refused, a few accounts closed), with a progress bar."
+  )
+)
+
 const bank = Command.make("bank", {}, () => new MissingCommand()).pipe(
   Command.withDescription("A small bank built on Chronicle: every change is an event."),
   Command.withSubcommands([
@@ -598,7 +694,9 @@ const bank = Command.make("bank", {}, () => new MissingCommand()).pipe(
     totals,
     projections,
     rebuild,
-    demo
+    demo,
+    serve,
+    seed
   ])
 )
 
@@ -644,6 +742,8 @@ export const main = (argv: ReadonlyArray<string>) =>
           return Effect.as(Console.error(Render.rejected(error.accountId, error.error)), ExitCode.rejected)
         case "UnknownOutcome":
           return Effect.as(Console.error(Render.unknownOutcome(error)), ExitCode.unknownOutcome)
+        case "CannotListen":
+          return Effect.as(Console.error(oneLine(error.message)), ExitCode.rejected)
         case "InvalidCommandError":
         case "ConflictingOptions":
         case "TemporalQueryError":

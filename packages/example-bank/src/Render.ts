@@ -684,3 +684,66 @@ export const unknownOutcome = (failure: {
     `Check with "pnpm bank history ${safe(failure.accountId)}", or retry with the same command id, which records it at most once:`,
     `  ${safe(failure.retry)}`
   ].join("\n")
+
+// ---------------------------------------------------------------------------
+// Seed and serve
+// ---------------------------------------------------------------------------
+
+/**
+ * One progress line of `seed`: a bar of the accounts done.
+ *
+ * @example
+ * ```ts
+ * import { Render } from "@chronicle/example-bank"
+ *
+ * Render.seedProgress(25, 100) // "Seeding [#####...............]  25%  25 of 100 accounts"
+ * ```
+ * @since 0.5.0
+ * @category seed
+ */
+export const seedProgress = (done: number, total: number): string => {
+  const share = total === 0 ? 1 : done / total
+  const width = 20
+  const filled = Math.round(share * width)
+  return `Seeding [${"#".repeat(filled)}${".".repeat(width - filled)}] ${`${Math.floor(share * 100)}%`.padStart(4)}  ${done.toLocaleString("en-US")} of ${count(total, "account", "accounts")}`
+}
+
+/**
+ * The summary printed when `seed` is done.
+ *
+ * @example
+ * ```ts
+ * import { Render } from "@chronicle/example-bank"
+ *
+ * Render.seeded({ accounts: 100, events: 812, refused: 37, closed: 4 }, 2500)
+ * // "Seeded 100 accounts: 812 events in 2.5 s (325 events/s); 37 commands refused by the bank's rules, 4 accounts closed."
+ * ```
+ * @since 0.5.0
+ * @category seed
+ */
+export const seeded = (report: Bank.SeedReport, millis: number): string => {
+  const rate = millis > 0 ? ` (${Math.round((report.events * 1000) / millis).toLocaleString("en-US")} events/s)` : ""
+  return `Seeded ${count(report.accounts, "account", "accounts")}: ${count(report.events, "event", "events")} in ${millis < 1000 ? `${Math.round(millis)} ms` : `${(millis / 1000).toFixed(1)} s`}${rate}; ${count(report.refused, "command", "commands")} refused by the bank's rules, ${count(report.closed, "account", "accounts")} closed.`
+}
+
+/**
+ * What `serve` prints once the server listens.
+ *
+ * @example
+ * ```ts
+ * import { Render } from "@chronicle/example-bank"
+ *
+ * Render.serving("http://127.0.0.1:3000", "SQLite file /tmp/bank.db")
+ * ```
+ * @since 0.5.0
+ * @category serve
+ */
+export const serving = (url: string, store: string): string =>
+  [
+    `Chronicle bank is serving on ${url}`,
+    `  explorer   ${url}/`,
+    `  API docs   ${url}/docs`,
+    `  OpenAPI    ${url}/openapi.json`,
+    `  store      ${safe(store)}`,
+    "Projections run in the background. Press Ctrl-C to stop."
+  ].join("\n")

@@ -15,6 +15,9 @@
  *   escaped in everything the CLI prints;
  * - `BankCli`: the `pnpm bank` command line.
  *
+ * The HTTP server (API, OpenAPI, event explorer) is the second entry point,
+ * `@chronicle/example-bank/http`.
+ *
  * @since 0.1.0
  */
 

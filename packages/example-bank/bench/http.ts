@@ -1,0 +1,220 @@
+/**
+ * `pnpm bench:http` (benchmark H1, issue 13): deposits over HTTP with 16
+ * concurrent clients against the same deposits through `Repository.execute`
+ * in process, on PostgreSQL (`DATABASE_URL`, default
+ * `postgres://postgres@127.0.0.1:5432/test`), in the same run. Reports each
+ * side's throughput and its p50 and p99 latency, and the ratio HTTP /
+ * in-process (target ≥ 0.7; a miss prints MISS).
+ *
+ * - The server is the bank's (`BankServer`, the same handlers, middleware and
+ *   repository as `pnpm bank serve`) in a child process of its own, as it is
+ *   deployed, with no projection running (they would compete with the
+ *   commands on one side only). The 16 clients are `fetch` loops (keep-alive
+ *   connections) in this process.
+ * - In process: 16 fibers calling `Repository.execute` on a repository built
+ *   exactly as the server's (`AccountRepository.layer`: state cache, snapshots
+ *   in the background), over the same kind of store.
+ * - Each side works on its own 128 accounts (8 per client, so no two clients
+ *   write to the same stream), opened before the timed passes. Each run does a
+ *   short warm-up pass per side, then the timed passes, alternating which side
+ *   goes first.
+ * - One fresh schema per invocation, dropped at the end.
+ *
+ * Options (arguments or environment): `--runs N` / `BENCH_RUNS` (default 3),
+ * `--deposits N` / `BENCH_DEPOSITS` per client per pass (default 200),
+ * `--smoke` (1 run of 10 deposits per client: checks that it works, measures
+ * nothing worth reading). Not part of `pnpm test`.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { performance } from "node:perf_hooks"
+import { SqlClient } from "@effect/sql"
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Exit, Layer, Redacted, Scope } from "effect"
+import { AccountRepository, BankServer } from "../src/http/index.js"
+import { Account, BankStore } from "../src/index.js"
+
+const databaseUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
+const clients = 16
+const accountsPerClient = 8
+const target = 0.7
+
+const argument = (name: string): string | undefined => {
+  const args = process.argv.slice(2)
+  const index = args.indexOf(`--${name}`)
+  if (index >= 0) return args[index + 1]
+  return args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
+}
+
+const positiveInt = (name: string, env: string, fallback: number): number => {
+  const text = argument(name) ?? process.env[env]
+  if (text === undefined) return fallback
+  const n = Number(text)
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got "${text}"`)
+  return n
+}
+
+const urlFor = (schema: string): string => {
+  const url = new URL(databaseUrl)
+  url.searchParams.set("options", `-c search_path=${schema}`)
+  return url.toString()
+}
+
+const admin = (statement: string) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql.unsafe(statement)
+  }).pipe(Effect.scoped, Effect.provide(PgClient.layer({ url: Redacted.make(databaseUrl), maxConnections: 1 })))
+
+// ---------------------------------------------------------------------------
+// Server mode: the child process
+// ---------------------------------------------------------------------------
+
+const serveMode = argument("serve-schema")
+if (serveMode !== undefined) {
+  const url = Redacted.make(urlFor(serveMode))
+  const program = BankServer.start({ port: 0, projections: [] }).pipe(
+    Effect.tap(({ url: listening }) => Effect.sync(() => process.stdout.write(`listening ${listening}\n`))),
+    Effect.zipRight(Effect.never),
+    Effect.scoped,
+    Effect.provide(BankStore.layer({ _tag: "Postgres", url }))
+  )
+  await Effect.runPromise(program)
+}
+
+// ---------------------------------------------------------------------------
+// Measuring
+// ---------------------------------------------------------------------------
+
+interface Pass {
+  readonly operations: number
+  readonly seconds: number
+  readonly latencies: ReadonlyArray<number>
+}
+
+const percentile = (sorted: ReadonlyArray<number>, p: number): number =>
+  sorted.length === 0 ? Number.NaN : (sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0)
+
+/** Runs `clients` loops of `deposits` operations each, timing every operation. */
+const measure = async (deposits: number, operation: (client: number, n: number) => Promise<void>): Promise<Pass> => {
+  const latencies: Array<number> = []
+  const started = performance.now()
+  await Promise.all(
+    Array.from({ length: clients }, async (_, client) => {
+      for (let n = 0; n < deposits; n++) {
+        const t0 = performance.now()
+        await operation(client, n)
+        latencies.push(performance.now() - t0)
+      }
+    })
+  )
+  return { operations: clients * deposits, seconds: (performance.now() - started) / 1000, latencies }
+}
+
+const accountOf = (side: string, client: number, n: number) => `${side}-${client}-${n % accountsPerClient}`
+
+const startServer = (schema: string): Promise<{ readonly url: string; readonly child: ChildProcess }> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1] ?? "", "--serve-schema", schema], {
+      stdio: ["ignore", "pipe", "inherit"]
+    })
+    let out = ""
+    child.stdout?.on("data", (chunk) => {
+      out += chunk
+      const match = /listening (\S+)/.exec(out)
+      if (match?.[1] !== undefined) resolve({ url: match[1], child })
+    })
+    child.on("exit", (code) => reject(new Error(`the server exited with ${code} before listening`)))
+  })
+
+const main = async () => {
+  const smoke = process.argv.includes("--smoke")
+  const runs = smoke ? 1 : positiveInt("runs", "BENCH_RUNS", 3)
+  const deposits = smoke ? 10 : positiveInt("deposits", "BENCH_DEPOSITS", 200)
+  const schema = `chronicle_bench_http_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`
+  await Effect.runPromise(admin(`CREATE SCHEMA "${schema}"`))
+  const scope = Effect.runSync(Scope.make())
+  let server: ChildProcess | undefined
+  try {
+    // In process: the server's own repository, over the same kind of store (migrations run here first).
+    const context = await Effect.runPromise(
+      Layer.build(
+        AccountRepository.layer.pipe(
+          Layer.provideMerge(BankStore.layer({ _tag: "Postgres", url: Redacted.make(urlFor(schema)) }))
+        )
+      ).pipe(Scope.extend(scope))
+    )
+    const run = <A, E>(effect: Effect.Effect<A, E, AccountRepository.AccountRepository>) =>
+      Effect.runPromise(Effect.provide(effect, context))
+    const execute = (accountId: string, command: Account.AccountCommand) =>
+      run(Effect.flatMap(AccountRepository.AccountRepository, (repo) => repo.execute(accountId, command)))
+    const started = await startServer(schema)
+    server = started.child
+    const url = started.url
+
+    const deposit = async (accountId: string) => {
+      const response = await fetch(`${url}/api/accounts/${accountId}/deposits`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: '{"amount":100}'
+      })
+      if (response.status !== 200) throw new Error(`deposit answered ${response.status}: ${await response.text()}`)
+      await response.arrayBuffer()
+    }
+    for (let client = 0; client < clients; client++) {
+      for (let n = 0; n < accountsPerClient; n++) {
+        await execute(accountOf("local", client, n), new Account.OpenAccount({ owner: "Bench", overdraftLimit: 0 }))
+        const opened = await fetch(`${url}/api/accounts`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ accountId: accountOf("http", client, n), owner: "Bench" })
+        })
+        if (opened.status !== 201) throw new Error(`open answered ${opened.status}`)
+      }
+    }
+    const sides = {
+      http: () => measure(deposits, (client, n) => deposit(accountOf("http", client, n))),
+      local: () =>
+        measure(deposits, async (client, n) => {
+          await execute(accountOf("local", client, n), new Account.Deposit({ amount: 100 }))
+        })
+    }
+    const results: Record<"http" | "local", Array<Pass>> = { http: [], local: [] }
+    for (let r = 0; r < runs; r++) {
+      await measure(3, (client, n) => deposit(accountOf("http", client, n)))
+      await measure(3, async (client, n) => {
+        await execute(accountOf("local", client, n), new Account.Deposit({ amount: 100 }))
+      })
+      const order: ReadonlyArray<"http" | "local"> = r % 2 === 0 ? ["http", "local"] : ["local", "http"]
+      for (const side of order) results[side].push(await sides[side]())
+    }
+    const summary = (passes: ReadonlyArray<Pass>) => {
+      const latencies = passes.flatMap((p) => p.latencies).sort((a, b) => a - b)
+      const rates = passes.map((p) => p.operations / p.seconds).sort((a, b) => a - b)
+      return {
+        rate: rates[Math.floor(rates.length / 2)] ?? Number.NaN,
+        p50: percentile(latencies, 50),
+        p99: percentile(latencies, 99)
+      }
+    }
+    const http = summary(results.http)
+    const local = summary(results.local)
+    const ratio = http.rate / local.rate
+    const line = (name: string, s: { rate: number; p50: number; p99: number }) =>
+      `${name.padEnd(32)} ${s.rate.toFixed(0).padStart(8)} ops/s   p50 ${s.p50.toFixed(2).padStart(7)} ms   p99 ${s.p99.toFixed(2).padStart(7)} ms`
+    process.stdout.write(
+      [
+        `H1: deposits, ${clients} concurrent clients, ${runs} run(s) × ${clients * deposits} deposits per side (PostgreSQL)${smoke ? " [smoke: not a measurement]" : ""}`,
+        line("over HTTP (bank server)", http),
+        line("in process (Repository.execute)", local),
+        `ratio HTTP / in process: ${ratio.toFixed(2)} (target ≥ ${target})${ratio >= target ? "" : "  MISS"}`,
+        ""
+      ].join("\n")
+    )
+  } finally {
+    server?.kill("SIGTERM")
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+    await Effect.runPromise(admin(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`))
+  }
+}
+
+if (serveMode === undefined) await main()

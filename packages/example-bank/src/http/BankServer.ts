@@ -1,0 +1,148 @@
+/**
+ * The bank's HTTP server: the API of `BankApi` with its handlers, the
+ * OpenAPI document (`/openapi.json`) and its Swagger page (`/docs`), the
+ * event explorer (`/`), and the bank's projections running in the
+ * background, over whatever stores are provided (`BankStore.layer`: SQLite
+ * or PostgreSQL), on Node's HTTP server.
+ *
+ * Shutting down (closing the layer's scope, as `pnpm bank serve` does on
+ * SIGINT or SIGTERM) ends the live feeds, stops taking requests, waits for
+ * those under way, then stops the projections (releasing their leases).
+ *
+ * A new group of the API (transfers) adds its handlers layer to
+ * {@link ApiLive}.
+ *
+ * @since 0.5.0
+ */
+import { createServer } from "node:http"
+import { HttpApiBuilder, HttpApiSwagger, HttpServer } from "@effect/platform"
+import type { ServeError } from "@effect/platform/HttpServerError"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Context, Effect, Layer, type Scope } from "effect"
+import type * as BankStore from "../BankStore.js"
+import * as AccountRepository from "./AccountRepository.js"
+import * as AccountsHandlers from "./AccountsHandlers.js"
+import * as ApiMiddleware from "./ApiMiddleware.js"
+import * as BackgroundProjections from "./BackgroundProjections.js"
+import { BankApi } from "./BankApi.js"
+import * as HealthHandlers from "./HealthHandlers.js"
+import * as LiveFeed from "./LiveFeed.js"
+import * as ProjectionsHandlers from "./ProjectionsHandlers.js"
+import * as StaticAssets from "./StaticAssets.js"
+import * as StreamsHandlers from "./StreamsHandlers.js"
+
+/**
+ * How to serve the bank.
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export interface Options {
+  /** The TCP port; 0 picks a free one. */
+  readonly port: number
+  /** The interface to listen on. Default `127.0.0.1` (this machine only). */
+  readonly host?: string | undefined
+  /** Where the built explorer is. Default `StaticAssets.defaultRoot`. */
+  readonly webRoot?: string | undefined
+  /** The projections to run in the background. Default `BackgroundProjections.bank`. */
+  readonly projections?: ReadonlyArray<BackgroundProjections.Definition> | undefined
+}
+
+/**
+ * The API implemented: every group's handlers, and the services they use.
+ *
+ * @example
+ * ```ts
+ * import { HttpApiBuilder } from "@effect/platform"
+ * import { Layer } from "effect"
+ * import { BankServer } from "@chronicle/example-bank/http"
+ *
+ * const app = HttpApiBuilder.serve().pipe(Layer.provide(BankServer.ApiLive))
+ * ```
+ * @since 0.5.0
+ * @category layers
+ */
+export const ApiLive = HttpApiBuilder.api(BankApi).pipe(
+  Layer.provide([AccountsHandlers.layer, StreamsHandlers.layer, ProjectionsHandlers.layer, HealthHandlers.layer])
+)
+
+/**
+ * The server, listening, with its address in `HttpServer.HttpServer`.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { BankStore } from "@chronicle/example-bank"
+ * import { BankServer } from "@chronicle/example-bank/http"
+ *
+ * const server = BankServer.layer({ port: 3000 }).pipe(Layer.provide(BankStore.layer({ _tag: "Memory" })))
+ * ```
+ * @since 0.5.0
+ * @category layers
+ */
+export const layer = (options: Options): Layer.Layer<HttpServer.HttpServer, ServeError, BankStore.Stores> =>
+  Layer.mergeAll(HttpApiBuilder.serve(), LiveFeed.closeOnShutdown).pipe(
+    Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
+    Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
+    Layer.provide(StaticAssets.layer(options.webRoot)),
+    Layer.provide(ApiMiddleware.layer),
+    Layer.provide(ApiLive),
+    Layer.provide(
+      Layer.mergeAll(
+        AccountRepository.layer,
+        LiveFeed.layer,
+        BackgroundProjections.layer(options.projections ?? BackgroundProjections.bank)
+      )
+    ),
+    Layer.provideMerge(NodeHttpServer.layer(createServer, { port: options.port, host: options.host ?? "127.0.0.1" }))
+  )
+
+/**
+ * The URL a server listens on (`localhost` for every interface).
+ *
+ * @example
+ * ```ts
+ * import { BankServer } from "@chronicle/example-bank/http"
+ *
+ * BankServer.urlOf({ _tag: "TcpAddress", hostname: "127.0.0.1", port: 3000 }) // "http://127.0.0.1:3000"
+ * ```
+ * @since 0.5.0
+ * @category running
+ */
+export const urlOf = (address: HttpServer.Address): string => {
+  if (address._tag === "UnixAddress") return `http+unix://${address.path}`
+  const host =
+    address.hostname === "0.0.0.0" || address.hostname === "::"
+      ? "localhost"
+      : address.hostname.includes(":")
+        ? `[${address.hostname}]`
+        : address.hostname
+  return `http://${host}:${address.port}`
+}
+
+/**
+ * Starts the server in the current scope and returns its URL: it serves
+ * until the scope closes.
+ *
+ * @example
+ * ```ts
+ * import { Console, Effect } from "effect"
+ * import { BankStore } from "@chronicle/example-bank"
+ * import { BankServer } from "@chronicle/example-bank/http"
+ *
+ * const main = BankServer.start({ port: 0 }).pipe(
+ *   Effect.tap(({ url }) => Console.log(`listening on ${url}`)),
+ *   Effect.zipRight(Effect.never),
+ *   Effect.scoped,
+ *   Effect.provide(BankStore.layer({ _tag: "Memory" }))
+ * )
+ * ```
+ * @since 0.5.0
+ * @category running
+ */
+export const start = (
+  options: Options
+): Effect.Effect<{ readonly url: string }, ServeError, BankStore.Stores | Scope.Scope> =>
+  Effect.map(Layer.build(layer(options)), (context) => ({
+    url: urlOf(Context.get(context, HttpServer.HttpServer).address)
+  }))
