@@ -1,0 +1,179 @@
+/**
+ * `@chronicle/sql-store/SqlWorkflowEngine`: the production engine of durable
+ * sagas (`DurableSaga` in `@chronicle/core`): `@effect/cluster`'s
+ * `ClusterWorkflowEngine` over its SQL message and runner storage, on the
+ * `SqlClient` in context (PostgreSQL, or SQLite as the embedded default).
+ *
+ * - **One process** (the default): a single runner (`SingleRunner`'s
+ *   setup) runs every workflow; after a crash, the next process to start on
+ *   the same database resumes them where they stopped.
+ * - **Several processes** (`runner: { host, port }`): each process is a
+ *   runner listening on its own socket; the shards of workflows are spread
+ *   over the live runners, each held by one runner at a time (PostgreSQL
+ *   advisory locks, released the moment a process dies; on SQLite, rows in
+ *   the locks table, which expire). When a process dies, its shards move to
+ *   the others once its runner's heartbeat is older than
+ *   `shardLockExpiration` (35 s by default), and its workflows resume there.
+ *
+ * The engine's tables are `<tablePrefix>cluster_messages`, `…_replies`,
+ * `…_runners`, `…_locks` (and its own migrations table), created on first
+ * use. On PostgreSQL the advisory lock numbers are not prefixed: run one
+ * engine per database (or set `shardLockDisableAdvisory`).
+ *
+ * It is its own entry point, not part of `@chronicle/sql-store`'s index:
+ * `@effect/workflow`, `@effect/cluster`, `@effect/rpc` (and, for several
+ * processes, `@effect/platform-node`) are optional peers, installed only by
+ * apps with durable sagas.
+ *
+ * @since 0.5.0
+ */
+import * as ClusterWorkflowEngine from "@effect/cluster/ClusterWorkflowEngine"
+import * as RunnerAddress from "@effect/cluster/RunnerAddress"
+import * as RunnerHealth from "@effect/cluster/RunnerHealth"
+import * as Runners from "@effect/cluster/Runners"
+import * as Sharding from "@effect/cluster/Sharding"
+import * as ShardingConfig from "@effect/cluster/ShardingConfig"
+import * as SqlMessageStorage from "@effect/cluster/SqlMessageStorage"
+import * as SqlRunnerStorage from "@effect/cluster/SqlRunnerStorage"
+import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
+import { SqlClient } from "@effect/sql"
+import { WorkflowEngine } from "@effect/workflow"
+import { Context, Duration, Effect, Layer, Option } from "effect"
+
+/**
+ * Options of {@link layer}.
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export interface Options {
+  /**
+   * The prefix of the store's tables (as in `SqlEventStore`): the engine's
+   * are `<tablePrefix>cluster_…`. Default `chronicle_`.
+   */
+  readonly tablePrefix?: string | undefined
+  /**
+   * Where this process's runner listens, to share workflows with other
+   * processes (each with its own address). Without it, this process is
+   * the only runner.
+   */
+  readonly runner?:
+    | {
+        /** The host other runners reach this one at. */
+        readonly host: string
+        readonly port: number
+        /** The address to listen on, when it differs (say `0.0.0.0`). */
+        readonly listenHost?: string | undefined
+        readonly listenPort?: number | undefined
+      }
+    | undefined
+  /**
+   * Anything else of `@effect/cluster`'s `ShardingConfig`. Chronicle's
+   * defaults: `entityTerminationTimeout` 0 (on shutdown a running workflow
+   * is interrupted at once; it resumes on the next runner), and, in
+   * single-runner mode, `entityMessagePollInterval` 1 s (how soon a durable
+   * clock fires or a message stored by another process is seen).
+   */
+  readonly shardingConfig?: Partial<ShardingConfig.ShardingConfig["Type"]> | undefined
+}
+
+/**
+ * The `ShardingConfig` {@link layer} runs with for these options.
+ *
+ * @example
+ * ```ts
+ * import * as SqlWorkflowEngine from "@chronicle/sql-store/SqlWorkflowEngine"
+ *
+ * const config = SqlWorkflowEngine.config({ runner: { host: "10.0.0.5", port: 34431 } })
+ * ```
+ * @since 0.5.0
+ * @category config
+ */
+export const config = (options?: Options): ShardingConfig.ShardingConfig["Type"] => {
+  const runner = options?.runner
+  return {
+    ...ShardingConfig.defaults,
+    entityTerminationTimeout: Duration.zero,
+    ...(runner === undefined
+      ? { entityMessagePollInterval: Duration.seconds(1) }
+      : {
+          runnerAddress: Option.some(RunnerAddress.make(runner.host, runner.port)),
+          runnerListenAddress:
+            runner.listenHost === undefined && runner.listenPort === undefined
+              ? Option.none()
+              : Option.some(RunnerAddress.make(runner.listenHost ?? runner.host, runner.listenPort ?? runner.port))
+        }),
+    ...options?.shardingConfig
+  }
+}
+
+/**
+ * The `WorkflowEngine` on SQL: `ClusterWorkflowEngine` over
+ * `SqlMessageStorage` and `SqlRunnerStorage` (prefixed tables), as a single
+ * runner or, with `runner`, one of several processes on sockets.
+ *
+ * Calls into the engine from a saga's trigger consumer run inside the
+ * consumer's transaction: on SQLite (one connection) the engine's writes join
+ * that transaction; on PostgreSQL they run outside it, so that the runner
+ * that picks a message up sees it at once.
+ *
+ * @example
+ * ```ts
+ * import { SqlEventStore, SqlProjectionStore } from "@chronicle/sql-store"
+ * import * as SqlWorkflowEngine from "@chronicle/sql-store/SqlWorkflowEngine"
+ * import { SqliteClient } from "@effect/sql-sqlite-node"
+ * import { Layer } from "effect"
+ *
+ * const Durable = Layer.mergeAll(
+ *   SqlEventStore.layer(),
+ *   SqlProjectionStore.layer({ migrate: false }),
+ *   SqlWorkflowEngine.layer()
+ * ).pipe(Layer.provideMerge(SqliteClient.layer({ filename: "app.db" })))
+ * ```
+ * @since 0.5.0
+ * @category layers
+ */
+export const layer = (options?: Options): Layer.Layer<WorkflowEngine.WorkflowEngine, never, SqlClient.SqlClient> => {
+  const prefix = `${options?.tablePrefix ?? "chronicle_"}cluster`
+  const storage = Layer.merge(
+    SqlMessageStorage.layerWith({ prefix }),
+    Layer.orDie(SqlRunnerStorage.layerWith({ prefix }))
+  ).pipe(Layer.provideMerge(ShardingConfig.layer(config(options))))
+  const sharding =
+    options?.runner === undefined
+      ? Sharding.layer.pipe(
+          Layer.provideMerge(Runners.layerNoop),
+          Layer.provide(RunnerHealth.layerNoop),
+          Layer.provideMerge(storage)
+        )
+      : NodeClusterSocket.layer({ storage: "byo" }).pipe(Layer.orDie, Layer.provideMerge(storage))
+  return Layer.effect(WorkflowEngine.WorkflowEngine, outsideTransactions).pipe(
+    Layer.provide(ClusterWorkflowEngine.layer.pipe(Layer.provide(sharding)))
+  )
+}
+
+/**
+ * On PostgreSQL, the engine's calls that a caller may make inside a
+ * transaction (starting a workflow, completing a deferred) run outside it.
+ */
+const outsideTransactions = Effect.gen(function* () {
+  const engine = yield* WorkflowEngine.WorkflowEngine
+  const sql = yield* SqlClient.SqlClient
+  const escape = sql.onDialectOrElse({ pg: () => true, orElse: () => false })
+  if (!escape) return engine
+  // the same services, without the caller's transaction
+  const outside = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.mapInputContext(effect, (context: Context.Context<R>) => {
+      const services = new Map(context.unsafeMap)
+      services.delete(SqlClient.TransactionConnection.key)
+      return Context.unsafeMake<R>(services)
+    })
+  return WorkflowEngine.WorkflowEngine.of({
+    ...engine,
+    execute: (workflow, options) => outside(engine.execute(workflow, options)),
+    poll: (workflow, executionId) => outside(engine.poll(workflow, executionId)),
+    interrupt: (workflow, executionId) => outside(engine.interrupt(workflow, executionId)),
+    resume: (workflow, executionId) => outside(engine.resume(workflow, executionId)),
+    deferredDone: (deferred, options) => outside(engine.deferredDone(deferred, options))
+  })
+})
