@@ -159,8 +159,8 @@ export const layer = (options?: Options): Layer.Layer<WorkflowEngine.WorkflowEng
 const outsideTransactions = Effect.gen(function* () {
   const engine = yield* WorkflowEngine.WorkflowEngine
   const sql = yield* SqlClient.SqlClient
-  const escape = sql.onDialectOrElse({ pg: () => true, orElse: () => false })
-  if (!escape) return engine
+  const isPg = sql.onDialectOrElse({ pg: () => true, orElse: () => false })
+  if (!isPg) return engine
   // the same services, without the caller's transaction
   const outside = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     Effect.mapInputContext(effect, (context: Context.Context<R>) => {
