@@ -28,9 +28,12 @@
  *   and every compensation runs again, which their own command ids make
  *   no-ops for those that took effect;
  * - `Saga.awaitEvent` is a `DurableDeferred` (`signal/<name>`) raced with a
- *   `DurableClock` (`deadline/<name>`); `Saga.sleep` is a `DurableClock`.
- *   Clocks of at most `inMemoryThreshold` (default 60 s, the engine's)
- *   sleep in memory, as an activity that starts over after a crash.
+ *   durable `DurableClock` (`deadline/<name>`): the workflow suspends while
+ *   it waits, and the event or the deadline resumes it (on the SQL engine,
+ *   a deadline fires on the storage poll after it passed, within about a
+ *   second). `Saga.sleep` is a `DurableClock` too, but one of at most
+ *   `inMemoryThreshold` (default 60 s, the engine's) sleeps in memory, as an
+ *   activity that starts over after a crash.
  *
  * @since 0.5.0
  */
@@ -56,9 +59,10 @@ import * as Saga from "./Saga.js"
  */
 export interface Options extends Saga.RunOptions {
   /**
-   * Waits and sleeps of at most this long run in memory (as an activity
-   * that starts over after a crash); longer ones are durable clocks, which
-   * the SQL engine fires on its next storage poll. Default 60 s.
+   * `Saga.sleep`s of at most this long run in memory (as an activity that
+   * starts over after a crash); longer ones are durable clocks, which the
+   * SQL engine fires on its next storage poll. Default 60 s. (The deadline of
+   * `Saga.awaitEvent` is always a durable clock.)
    */
   readonly inMemoryThreshold?: Duration.DurationInput | undefined
 }
@@ -342,10 +346,12 @@ const body = <T extends EventCodec.Tagged, A, E, R>(
         const got: Got = yield* Option.match(timeout, {
           onNone: () => fromSignal,
           onSome: (duration) => {
+            // Always a durable clock: with an in-memory one the workflow would not
+            // suspend while it waits, and the event could not resume it.
             const fromClock: Effect.Effect<Got, never, InWorkflow> = DurableClock.sleep({
               name: `deadline/${signal.name}`,
               duration,
-              inMemoryThreshold
+              inMemoryThreshold: Duration.zero
             }).pipe(Effect.as(Option.none()))
             return DurableDeferred.raceAll({
               name: `deadline/${signal.name}`,

@@ -861,12 +861,13 @@ export interface Status {
   readonly error: Option.Option<string>
   /** Each compensation that failed for good, with why. */
   readonly compensationErrors: ReadonlyArray<string>
-  /** The trigger event. */
+  /** The trigger event (its payload as stored). */
   readonly trigger: Option.Option<{
     readonly eventId: string
     readonly streamId: string
     readonly type: string
     readonly correlationId: string
+    readonly data: unknown
   }>
   /** The run's result, encoded (with a `success` Schema). */
   readonly result: Option.Option<unknown>
@@ -895,7 +896,8 @@ const toStatus = (saga: string, folded: Journal.Folded): Status => ({
     eventId: t.eventId,
     streamId: t.streamId,
     type: t.type,
-    correlationId: t.metadata.correlationId
+    correlationId: t.metadata.correlationId,
+    data: t.data
   })),
   result: folded.result,
   startedAt: folded.startedAt,

@@ -89,9 +89,9 @@ const eventLine = (accountId: string, balance: string, event: Account.AccountEve
     case "AccountOpened":
       return `Opened account ${accountId} for ${safe(event.owner)} (overdraft limit ${Money.format(event.overdraftLimit)}). Balance: ${balance}`
     case "MoneyDeposited":
-      return `Deposited ${Money.format(event.amount)} ${event.currency} into ${accountId}. Balance: ${balance}`
+      return `${event.reason === "refund" ? "Refunded" : event.reason === "transfer" ? "Received (transfer)" : "Deposited"} ${Money.format(event.amount)} ${event.currency} into ${accountId}. Balance: ${balance}`
     case "MoneyWithdrawn":
-      return `Withdrew ${Money.format(event.amount)} from ${accountId}. Balance: ${balance}`
+      return `${event.reason === "transfer" ? "Sent (transfer)" : "Withdrew"} ${Money.format(event.amount)} from ${accountId}. Balance: ${balance}`
     case "AccountClosed":
       return `Closed account ${accountId}.`
   }
@@ -432,7 +432,7 @@ export const statement = (lines: ReadonlyArray<Projections.StatementLine>): stri
     [
       { header: "Version", align: "right", cell: (l) => `${l.version}` },
       { header: "Recorded at", cell: (l) => DateTime.formatIso(l.recordedAt) },
-      { header: "Event", cell: (l) => l.type },
+      { header: "Event", cell: (l) => (l.reason === undefined ? l.type : `${l.type} (${l.reason})`) },
       {
         header: "Amount",
         align: "right",

@@ -7,8 +7,8 @@
  * - **One process** (the default): a single runner (`SingleRunner`'s
  *   setup) runs every workflow; after a crash, the next process to start on
  *   the same database resumes them where they stopped.
- * - **Several processes** (`runner: { host, port }`): each process is a
- *   runner listening on its own socket; the shards of workflows are spread
+ * - **Several processes** (`mode: "socket"`, each with its own `address`):
+ *   each process is a runner listening on its own socket; the shards of workflows are spread
  *   over the live runners, each held by one runner at a time (PostgreSQL
  *   advisory locks, released the moment a process dies; on SQLite, rows in
  *   the locks table, which expire). When a process dies, its shards move to
@@ -53,20 +53,24 @@ export interface Options {
    */
   readonly tablePrefix?: string | undefined
   /**
-   * Where this process's runner listens, to share workflows with other
-   * processes (each with its own address). Without it, this process is
-   * the only runner.
+   * `single` (default): this process runs every workflow whose shards it
+   * holds, and talks to no other process (a message another process stores
+   * is seen on the next storage poll). `socket`: this process is one of
+   * several runners that send each other messages over sockets, listening
+   * on `address` (or `listenAddress`).
    */
-  readonly runner?:
-    | {
-        /** The host other runners reach this one at. */
-        readonly host: string
-        readonly port: number
-        /** The address to listen on, when it differs (say `0.0.0.0`). */
-        readonly listenHost?: string | undefined
-        readonly listenPort?: number | undefined
-      }
-    | undefined
+  readonly mode?: "single" | "socket" | undefined
+  /**
+   * This runner's address: its identity in the runners table, and in
+   * `socket` mode where the others reach it. Default `localhost:34431`.
+   * A process restarted with the address of a dead one takes its shards
+   * over at once; processes running at the same time need distinct
+   * addresses (then a dead one's shards wait until its lock expires, see
+   * `shardLockExpiration`).
+   */
+  readonly address?: { readonly host: string; readonly port: number } | undefined
+  /** Where a `socket` runner listens, when it differs from `address` (say `0.0.0.0`). */
+  readonly listenAddress?: { readonly host: string; readonly port: number } | undefined
   /**
    * Anything else of `@effect/cluster`'s `ShardingConfig`. Chronicle's
    * defaults: `entityTerminationTimeout` 0 (on shutdown a running workflow
@@ -84,33 +88,28 @@ export interface Options {
  * ```ts
  * import * as SqlWorkflowEngine from "@chronicle/sql-store/SqlWorkflowEngine"
  *
- * const config = SqlWorkflowEngine.config({ runner: { host: "10.0.0.5", port: 34431 } })
+ * const config = SqlWorkflowEngine.config({ mode: "socket", address: { host: "10.0.0.5", port: 34431 } })
  * ```
  * @since 0.5.0
  * @category config
  */
-export const config = (options?: Options): ShardingConfig.ShardingConfig["Type"] => {
-  const runner = options?.runner
-  return {
-    ...ShardingConfig.defaults,
-    entityTerminationTimeout: Duration.zero,
-    ...(runner === undefined
-      ? { entityMessagePollInterval: Duration.seconds(1) }
-      : {
-          runnerAddress: Option.some(RunnerAddress.make(runner.host, runner.port)),
-          runnerListenAddress:
-            runner.listenHost === undefined && runner.listenPort === undefined
-              ? Option.none()
-              : Option.some(RunnerAddress.make(runner.listenHost ?? runner.host, runner.listenPort ?? runner.port))
-        }),
-    ...options?.shardingConfig
-  }
-}
+export const config = (options?: Options): ShardingConfig.ShardingConfig["Type"] => ({
+  ...ShardingConfig.defaults,
+  entityTerminationTimeout: Duration.zero,
+  ...(options?.mode === "socket" ? {} : { entityMessagePollInterval: Duration.seconds(1) }),
+  ...(options?.address === undefined
+    ? {}
+    : { runnerAddress: Option.some(RunnerAddress.make(options.address.host, options.address.port)) }),
+  ...(options?.listenAddress === undefined
+    ? {}
+    : { runnerListenAddress: Option.some(RunnerAddress.make(options.listenAddress.host, options.listenAddress.port)) }),
+  ...options?.shardingConfig
+})
 
 /**
  * The `WorkflowEngine` on SQL: `ClusterWorkflowEngine` over
  * `SqlMessageStorage` and `SqlRunnerStorage` (prefixed tables), as a single
- * runner or, with `runner`, one of several processes on sockets.
+ * runner or, in `socket` mode, one of several processes on sockets.
  *
  * Calls into the engine from a saga's trigger consumer run inside the
  * consumer's transaction: on SQLite (one connection) the engine's writes join
@@ -140,7 +139,7 @@ export const layer = (options?: Options): Layer.Layer<WorkflowEngine.WorkflowEng
     Layer.orDie(SqlRunnerStorage.layerWith({ prefix }))
   ).pipe(Layer.provideMerge(ShardingConfig.layer(config(options))))
   const sharding =
-    options?.runner === undefined
+    options?.mode !== "socket"
       ? Sharding.layer.pipe(
           Layer.provideMerge(Runners.layerNoop),
           Layer.provide(RunnerHealth.layerNoop),
