@@ -223,7 +223,7 @@ describe.each(modes)("Saga ($name)", (mode) => {
         "run s3",
         "undo s2",
         "undo s1",
-        "on-failure: Fault: s3 refused"
+        "on-failure: s3 refused"
       ])
 
       // the bank's case: the target is closed, the debit is refunded

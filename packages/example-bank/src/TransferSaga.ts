@@ -280,9 +280,9 @@ const viewOf = (status: Saga.Status): Option.Option<TransferView> =>
 export const list = Effect.map(Saga.list(name), (all) => all.flatMap((status) => Option.toArray(viewOf(status))))
 
 /**
- * One transfer, once its saga reached an end or a wait (an approval), or
- * as it is after `timeout`: `Option.none()` when the saga had not started
- * it by then.
+ * One transfer, once its saga reached an end or (unless `toEnd`) a wait
+ * for its approval, or as it is after `timeout`: `Option.none()` when the
+ * saga had not started it by then.
  *
  * @example
  * ```ts
@@ -293,8 +293,11 @@ export const list = Effect.map(Saga.list(name), (all) => all.flatMap((status) =>
  * @since 0.5.0
  * @category use cases
  */
-export const outcome = (transferId: string, timeout: Duration.DurationInput) =>
-  Saga.waitFor(name, transferId, { timeout, until: (s) => s.state !== "running" && s.state !== "compensating" }).pipe(
+export const outcome = (transferId: string, timeout: Duration.DurationInput, options?: { readonly toEnd?: boolean }) =>
+  Saga.waitFor(name, transferId, {
+    timeout,
+    until: (s) => s.state !== "running" && s.state !== "compensating" && (options?.toEnd !== true || s.state !== "waiting")
+  }).pipe(
     Effect.map(Option.some),
     Effect.catchTag("SagaWaitTimeout", () => Saga.status(name, transferId)),
     Effect.map(Option.flatMap(viewOf))

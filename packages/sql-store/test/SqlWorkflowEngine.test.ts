@@ -20,7 +20,7 @@ import {
   moveSaga,
   OpenAcct,
   RequestMove
-} from "../../core/test/fixtures/Ledger.js"
+} from "./support/ledger.js"
 import { SqlEventStore, SqlProjectionStore } from "../src/index.js"
 import * as SqlWorkflowEngine from "../src/SqlWorkflowEngine.js"
 import { freshFile } from "./support/backends.js"

@@ -76,9 +76,10 @@ const tagOf = (error: unknown): string | undefined =>
     : undefined
 
 /**
- * One line for an error: `describeError`, except that a tagged error with no
- * message of its own (Schema renders its empty fields as `{  }`) is its tag,
- * and a recorded `SagaFailure` is its reason.
+ * One line for an error, for people: its message (following its causes,
+ * see `describeError`) without its tag, or its tag when it has no message
+ * of its own (Schema renders a tagged error's empty fields as `{  }`); a
+ * recorded `SagaFailure` is its reason.
  *
  * @internal
  */
@@ -86,7 +87,12 @@ export const describe = (error: unknown): string => {
   if (error instanceof Saga.SagaFailure) return error.reason
   const text = describeError(error)
   const tag = tagOf(error)
-  return tag !== undefined && /^[A-Za-z0-9_]+: \{\s*\}$/.test(text) ? tag : text
+  if (tag === undefined) return text
+  if (!text.startsWith(`${tag}: `)) return text
+  const message = text.slice(tag.length + 2)
+  // no message of its own: Schema renders the fields (`{  }` when there are none)
+  if (message.startsWith("{")) return /^\{\s*\}$/.test(message) ? tag : text
+  return message
 }
 
 /** A readable reason for a failure cause: its first failure, or its first defect. @internal */
