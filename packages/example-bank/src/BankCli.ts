@@ -642,9 +642,7 @@ const withTransfers = <A, E>(effect: (saga: TransferSaga) => Effect.Effect<A, E,
   Effect.flatMap(
     Effect.promise(() => import("./TransferSaga.js")),
     (saga) =>
-      withStore(() =>
-        Effect.flatMap(saga.config, (options) => effect(saga).pipe(Effect.provide(saga.layer(options))))
-      )
+      withStore(() => Effect.flatMap(saga.config, (options) => effect(saga).pipe(Effect.provide(saga.layer(options)))))
   )
 
 /** Waits for a transfer's saga (up to `BANK_TRANSFER_WAIT`) and prints where it stands. */

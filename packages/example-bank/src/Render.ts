@@ -16,9 +16,9 @@ import * as Account from "./Account.js"
 import type * as Bank from "./Bank.js"
 import * as Money from "./Money.js"
 import type * as Projections from "./Projections.js"
-import type * as TransferSaga from "./TransferSaga.js"
 import * as Table from "./Table.js"
 import * as Text from "./Text.js"
+import type * as TransferSaga from "./TransferSaga.js"
 
 const safe = Text.printable
 

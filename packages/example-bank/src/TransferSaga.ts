@@ -169,6 +169,8 @@ export const name = "Transfer"
 export const layer = (
   options: Options,
   engine?: {
+    /** `single` (default), or `socket` to share transfers with other processes (see `SqlWorkflowEngine`). */
+    readonly mode?: "single" | "socket" | undefined
     readonly address?: { readonly host: string; readonly port: number } | undefined
     readonly lockExpiration?: Duration.DurationInput | undefined
   }
@@ -176,6 +178,7 @@ export const layer = (
   DurableSaga.layer(make(options), { pollInterval: "200 millis", leaseTtl: "5 seconds" }).pipe(
     Layer.provide(
       SqlWorkflowEngine.layer({
+        mode: engine?.mode,
         address: engine?.address ?? { host: `bank-${hostname()}`, port: process.pid },
         shardingConfig: {
           shardLockExpiration: Duration.decode(engine?.lockExpiration ?? "5 seconds"),
@@ -296,7 +299,8 @@ export const list = Effect.map(Saga.list(name), (all) => all.flatMap((status) =>
 export const outcome = (transferId: string, timeout: Duration.DurationInput, options?: { readonly toEnd?: boolean }) =>
   Saga.waitFor(name, transferId, {
     timeout,
-    until: (s) => s.state !== "running" && s.state !== "compensating" && (options?.toEnd !== true || s.state !== "waiting")
+    until: (s) =>
+      s.state !== "running" && s.state !== "compensating" && (options?.toEnd !== true || s.state !== "waiting")
   }).pipe(
     Effect.map(Option.some),
     Effect.catchTag("SagaWaitTimeout", () => Saga.status(name, transferId)),

@@ -145,7 +145,10 @@ export const layer = (options?: Options): Layer.Layer<WorkflowEngine.WorkflowEng
           Layer.provide(RunnerHealth.layerNoop),
           Layer.provideMerge(storage)
         )
-      : NodeClusterSocket.layer({ storage: "byo" }).pipe(Layer.orDie, Layer.provideMerge(storage))
+      : NodeClusterSocket.layer({ storage: "byo", shardingConfig: config(options) }).pipe(
+          Layer.orDie,
+          Layer.provideMerge(storage)
+        )
   return Layer.effect(WorkflowEngine.WorkflowEngine, outsideTransactions).pipe(
     Layer.provide(ClusterWorkflowEngine.layer.pipe(Layer.provide(sharding)))
   )

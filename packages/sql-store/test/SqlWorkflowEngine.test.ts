@@ -11,20 +11,11 @@ import { PgClient } from "@effect/sql-pg"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Option, Redacted, Schedule } from "effect"
-import {
-  Acct,
-  ApproveMove,
-  CloseAcct,
-  Credit,
-  Move,
-  moveSaga,
-  OpenAcct,
-  RequestMove
-} from "./support/ledger.js"
 import { SqlEventStore, SqlProjectionStore } from "../src/index.js"
 import * as SqlWorkflowEngine from "../src/SqlWorkflowEngine.js"
 import { freshFile } from "./support/backends.js"
 import * as Database from "./support/database.js"
+import { Acct, ApproveMove, CloseAcct, Credit, Move, moveSaga, OpenAcct, RequestMove } from "./support/ledger.js"
 import * as Postgres from "./support/postgres.js"
 
 const options: DurableSaga.Options = { pollInterval: "50 millis", leaseTtl: "5 seconds", retry: Schedule.recurs(1) }
