@@ -197,11 +197,10 @@ describe("Transfer saga across crashes (real processes)", () => {
         )
         yield* Effect.forEach(workers, ready)
         yield* onStore(TransferSaga.request({ transferId: "y1", from: "alice", to: "bob", amount: 500 }))
+        // on a timeout, the workers' output says why
         const y1 = yield* onStore(settled("y1")).pipe(
           Effect.tapError(() =>
-            Effect.sync(() =>
-              workers.forEach((w, i) => console.log(`worker ${i} (${w.child.signalCode}):\n${w.output()}`))
-            )
+            Effect.forEach(workers, (w, i) => Effect.log(`worker ${i} (${w.child.signalCode}):\n${w.output()}`))
           )
         )
         expect(y1.state).toBe("completed")
