@@ -36,6 +36,7 @@
  *   activity that starts over after a crash.
  *
  * @since 0.5.0
+ * @module
  */
 import { Activity, DurableClock, DurableDeferred, Workflow, type WorkflowEngine } from "@effect/workflow"
 import { Clock, Duration, Effect, Either, Exit, Layer, Option, Schema, type Scope } from "effect"

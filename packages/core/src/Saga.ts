@@ -255,6 +255,7 @@ export interface AnySignal {
  */
 export interface Signal<S extends EventCodec.Tagged> extends AnySignal {
   readonly codec: EventCodec.EventCodec<S>
+  /** The instance an event is for (the correlation function). */
   readonly instanceId: (event: S, recorded: RecordedEvent<S>) => string
 }
 
@@ -352,6 +353,7 @@ export interface Saga<T extends EventCodec.Tagged, A, E, R> {
   /** The instance a trigger event starts. */
   readonly instanceId: (event: T, recorded: RecordedEvent<T>) => string
   readonly signals: ReadonlyArray<AnySignal>
+  /** What an instance does: steps, waits and sleeps. */
   readonly run: (event: T, context: RunContext<T>) => Effect.Effect<A, E, R | Instance>
   /** Encodes the run's result for the journal (none when the saga declares no `success` Schema). */
   readonly encodeResult: (result: A) => Either.Either<unknown, ParseResult.ParseError>
@@ -372,7 +374,13 @@ export interface Saga<T extends EventCodec.Tagged, A, E, R> {
  */
 export type Any = Saga<EventCodec.Tagged, unknown, unknown, unknown>
 
-interface Definition<T extends EventCodec.Tagged, TI, E, R> {
+/**
+ * What {@link make} takes besides `run` and `success`.
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export interface Definition<T extends EventCodec.Tagged, TI, E, R> {
   /** Letters, digits, `_` and `.`, at most 100 characters. */
   readonly name: string
   /** The events that start an instance: a tagged Schema (union). */
@@ -382,7 +390,12 @@ interface Definition<T extends EventCodec.Tagged, TI, E, R> {
   readonly codec?: EventCodec.EventCodec<T> | undefined
   /** The instance a trigger starts: the same id twice starts one instance. 1 to 200 characters. */
   readonly id: (event: T, recorded: RecordedEvent<T>) => string
+  /** The signals `run` waits for with `Saga.awaitEvent`. */
   readonly signals?: ReadonlyArray<AnySignal> | undefined
+  /**
+   * Runs once a failed run is fully compensated, with the command id of the
+   * step `on-failure`: for example to record the failure on an aggregate.
+   */
   readonly onFailure?: ((event: T, failure: FailureContext) => Effect.Effect<unknown, unknown, R>) | undefined
   /** Only for the type of `run`'s error (inferred). */
   readonly _E?: E | undefined
@@ -581,11 +594,14 @@ export interface CompensationContext extends StepContext {
  * @category models
  */
 export interface StepSpec<A, I, E, R, EA, EI, RC> {
+  /** The step's effect, given its command id. */
   readonly run: (context: StepContext) => Effect.Effect<A, E, R>
   readonly success: Schema.Schema<A, I, never>
   readonly error: Schema.Schema<EA, EI, never> | undefined
+  /** Undoes the step, given its result and why the saga failed. */
   readonly compensate: ((result: A, context: CompensationContext) => Effect.Effect<unknown, unknown, RC>) | undefined
   readonly retry: Schedule.Schedule<unknown, unknown>
+  /** Which failures of `run` are retried. */
   readonly retryWhile: (error: E) => boolean
   readonly compensationRetry: Schedule.Schedule<unknown, unknown>
 }
@@ -603,14 +619,17 @@ export interface InstanceRuntime {
   readonly instanceId: string
   readonly run: number
   readonly attempt: number
+  /** Runs a step (see {@link step}). */
   readonly step: <A, I, E, R, EA, EI, RC>(
     name: string,
     spec: StepSpec<A, I, E, R, EA, EI, RC>
   ) => Effect.Effect<A, EA | StepFailed, R | RC>
+  /** Waits for a signal's event (see {@link awaitEvent}). */
   readonly awaitEvent: <S extends EventCodec.Tagged>(
     signal: Signal<S>,
     timeout: Option.Option<Duration.Duration>
   ) => Effect.Effect<S, EventTimeout>
+  /** Sleeps (see {@link sleep}). */
   readonly sleep: (name: string, duration: Duration.Duration) => Effect.Effect<void>
 }
 
@@ -673,7 +692,13 @@ export const isTransient = (error: unknown): boolean =>
   typeof error._tag === "string" &&
   transientTags.has(error._tag)
 
-interface StepOptions<E, R, EA, EI> {
+/**
+ * What {@link step} takes besides `run`, `success` and `compensate`.
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export interface StepOptions<E, R, EA, EI> {
   /** How failures of `run` are retried. Default {@link defaultRetry}. */
   readonly retry?: Schedule.Schedule<unknown, unknown> | undefined
   /** Which failures are retried. Default {@link isTransient}. */
@@ -834,7 +859,7 @@ export const sleep = (name: string, duration: Duration.DurationInput): Effect.Ef
  * @since 0.5.0
  * @category status
  */
-export type State = Journal.State
+export type State = "running" | "waiting" | "completed" | "failed" | "compensating" | "compensation-failed"
 
 /**
  * The status of one instance, from its journal.

@@ -26,6 +26,7 @@
  * apps with durable sagas.
  *
  * @since 0.5.0
+ * @module
  */
 import * as ClusterWorkflowEngine from "@effect/cluster/ClusterWorkflowEngine"
 import * as RunnerAddress from "@effect/cluster/RunnerAddress"

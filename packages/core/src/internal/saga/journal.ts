@@ -15,6 +15,7 @@ import type { EventDecodeError, RecordedEvent, StoredEvent } from "../../Event.j
 import * as EventCodec from "../../EventCodec.js"
 import type { AppendError, AppendResult, EventStore, StoreError } from "../../EventStore.js"
 import * as Position from "../../Position.js"
+import type * as Saga from "../../Saga.js"
 import * as StreamId from "../../StreamId.js"
 
 /** A stored event as JSON (in the journal and in durable payloads). @internal */
@@ -195,8 +196,8 @@ export const invalidInstanceId = (id: unknown): string | undefined => {
   return undefined
 }
 
-/** The states of an instance. @internal */
-export type State = "running" | "waiting" | "completed" | "failed" | "compensating" | "compensation-failed"
+/** The states of an instance (see `Saga.State`). @internal */
+export type State = Saga.State
 
 /** What the journal says about one instance. @internal */
 export interface Folded {
