@@ -169,53 +169,38 @@ export const layer = <T extends EventCodec.Tagged, A, E, R>(
       const handlers: Consumer.Handlers<T, WorkflowEngine.WorkflowEngine> = {
         // the engine resumes its own executions
         setup: Effect.void,
-        start: (instanceId, _recorded, trigger) =>
-          Effect.gen(function* () {
-            yield* Steps.journal(store, Steps.identityOf(saga.name, instanceId, 1, 1, trigger))(
-              ["started", "1"],
-              new Journal.SagaStarted({ saga: saga.name, instanceId, run: 1, attempt: 1, mode: "durable", trigger })
-            )
-            // the engine deduplicates by execution id: a trigger delivered again starts nothing new
-            yield* execute(instanceId, 1, 1, trigger)
-          }),
+        // The engine deduplicates by execution id: a trigger delivered again starts
+        // nothing new. The handler writes no journal event next to it: the
+        // consumer's transaction would hold the journal stream while the
+        // workflow (on another connection) writes to it.
+        start: (instanceId, _recorded, trigger) => execute(instanceId, 1, 1, trigger),
         signal: (signal, instanceId, stored) =>
           Effect.gen(function* () {
             const folded = yield* Journal.load(store, saga.name, instanceId)
-            if (
-              Option.isNone(folded) ||
-              Option.isNone(folded.value.trigger) ||
-              Journal.isTerminal(folded.value.state)
-            ) {
-              return yield* Effect.logDebug(`saga ${saga.name}: no running instance ${instanceId} for ${signal.name}`)
+            if (Option.exists(folded, (f) => Journal.isTerminal(f.state))) {
+              return yield* Effect.logDebug(`saga ${saga.name}: instance ${instanceId} ended before ${signal.name}`)
             }
-            const current = folded.value
-            const trigger = folded.value.trigger.value
+            // not journaled yet: the workflow of its first run has not written yet
+            const run = Option.match(folded, { onNone: () => 1, onSome: (f) => Math.max(1, f.run) })
+            const attempt = Option.match(folded, { onNone: () => 1, onSome: (f) => f.attempt })
+            // The execution id depends on the instance and the run only: any
+            // stored event fills the payload's trigger when none is known yet.
+            const trigger = Option.getOrElse(
+              Option.flatMap(folded, (f) => f.trigger),
+              () => stored
+            )
             // kept in the journal, so that a retried run gets it too
-            yield* Steps.journal(store, Steps.identityOf(saga.name, instanceId, current.run, current.attempt, trigger))(
+            yield* Steps.journal(store, Steps.identityOf(saga.name, instanceId, run, attempt, trigger))(
               ["signal", signal.name, stored.eventId],
               new Journal.SagaSignalReceived({ signal: signal.name, event: stored })
             )
-            yield* deliver(instanceId, current.run, current.attempt, trigger, signal.name, stored)
+            yield* deliver(instanceId, run, attempt, trigger, signal.name, stored)
           }),
         retry: (request) =>
           Effect.gen(function* () {
             const folded = yield* Journal.load(store, saga.name, request.instanceId)
             if (Option.isNone(folded) || folded.value.run !== request.run || Option.isNone(folded.value.trigger)) return
             const trigger = folded.value.trigger.value
-            yield* Steps.journal(
-              store,
-              Steps.identityOf(saga.name, request.instanceId, request.run, request.attempt, trigger)
-            )(
-              ["started", `${request.run}`],
-              new Journal.SagaStarted({
-                saga: saga.name,
-                instanceId: request.instanceId,
-                run: request.run,
-                attempt: request.attempt,
-                mode: "durable",
-                trigger
-              })
-            )
             yield* execute(request.instanceId, request.run, request.attempt, trigger)
             for (const [name, event] of folded.value.signals) {
               yield* deliver(request.instanceId, request.run, request.attempt, trigger, name, event)
@@ -247,6 +232,18 @@ const body = <T extends EventCodec.Tagged, A, E, R>(
     const journal = (key: ReadonlyArray<string>, event: Journal.JournalEvent) =>
       Effect.orDie(Steps.journal(store, identity)(key, event))
     const compensation = { started: false, failures: [] as Array<string> }
+    // Written again by each replay: a no-op then (its id is deterministic).
+    yield* journal(
+      ["started", `${identity.run}`],
+      new Journal.SagaStarted({
+        saga: saga.name,
+        instanceId: payload.instanceId,
+        run: payload.run,
+        attempt: payload.attempt,
+        mode: "durable",
+        trigger: payload.trigger
+      })
+    )
     // Registered first, so it runs last: once every compensation has run.
     yield* Workflow.addFinalizer((exit) =>
       Exit.isSuccess(exit)

@@ -27,6 +27,7 @@ import pg from "pg"
 import * as Chronicle from "./Chronicle.js"
 import { type Measurement, rate, type Summary, summarize } from "./Measure.js"
 import * as Raw from "./Raw.js"
+import * as Sagas from "./Sagas.js"
 
 const databaseUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
 const poolSize = 20
@@ -47,8 +48,8 @@ const positiveInt = (name: string, env: string, fallback: number): number => {
   return n
 }
 
-type WorkloadId = "W1" | "W2" | "W3" | "W4" | "W5" | "S1" | "P1"
-const allWorkloads: ReadonlyArray<WorkloadId> = ["W1", "W2", "W3", "W4", "W5", "S1", "P1"]
+type WorkloadId = "W1" | "W2" | "W3" | "W4" | "W5" | "S1" | "P1" | "SG"
+const allWorkloads: ReadonlyArray<WorkloadId> = ["W1", "W2", "W3", "W4", "W5", "S1", "P1", "SG"]
 const isWorkload = (s: string): s is WorkloadId => allWorkloads.some((w) => w === s)
 
 const selected = (): ReadonlyArray<WorkloadId> => {
@@ -246,6 +247,9 @@ const main = async () => {
           `commands that gave up: chronicle ${gaveUp("chronicle")}, raw ${gaveUp("other")}; lost writes: 0 (verified)`
       )
     }
+    // SG1, SG2: the saga benchmarks (their own database and table lines; see Sagas.ts)
+    if (only.includes("SG"))
+      await Sagas.run({ databaseUrl, runs, sagas: positiveInt("sagas", "BENCH_SAGAS", 1000), samples: 200 })
     const missed = table.filter((row) => {
       const ratio = summarize(row.pairs.map((p) => rate(p.chronicle) / rate(p.other)))
       return row.target !== null && !(ratio.median >= row.target)
