@@ -77,7 +77,7 @@ export class StepFailed extends Schema.TaggedError<StepFailed>()("StepFailed", {
   errorTag: Schema.optional(Schema.String)
 }) {
   override get message(): string {
-    return `Saga ${this.saga} "${this.instanceId}": step ${this.step} failed: ${this.reason}`
+    return `step ${this.step} failed: ${this.reason}`
   }
 }
 
@@ -100,7 +100,7 @@ export class EventTimeout extends Schema.TaggedError<EventTimeout>()("EventTimeo
   timeoutMillis: Schema.Number
 }) {
   override get message(): string {
-    return `Saga ${this.saga} "${this.instanceId}": no ${this.signal} event within ${Duration.format(Duration.millis(this.timeoutMillis))}`
+    return `no ${this.signal} event within ${Duration.format(Duration.millis(this.timeoutMillis))}`
   }
 }
 

@@ -26,6 +26,10 @@
  * `projections` shows each projection's lag without catching up, and
  * `rebuild` rebuilds one from the first event with a progress display.
  *
+ * `transfer`, `approve` and `transfers` run the Transfer saga (durable, on
+ * the same store) in the CLI process while they wait for it: a failed
+ * transfer is one line on stderr and exit 1, like a refused one.
+ *
  * @since 0.1.0
  */
 import { EventStore, Projection, Saga } from "@chronicle/core"

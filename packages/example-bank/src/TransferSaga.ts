@@ -134,7 +134,10 @@ export const make = (options: Options) =>
       Effect.flatMap(Repository.make(Transfer.Transfer), (transfers) =>
         transfers.execute(
           event.transferId,
-          new Transfer.FailTransfer({ transferId: event.transferId, reason: failure.reason }),
+          new Transfer.FailTransfer({
+            transferId: event.transferId,
+            reason: failure.errorTag === "EventTimeout" ? "not approved before the deadline" : failure.reason
+          }),
           failure
         )
       )

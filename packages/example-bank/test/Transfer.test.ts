@@ -124,6 +124,7 @@ describe("Transfer saga (durable, on the bank's SQL store)", () => {
         const late = yield* Saga.waitFor("Transfer", "t6", { timeout: "20 seconds" })
         expect(late.state).toBe("failed")
         expect(Option.getOrThrow(late.error)).toContain("no approved event within")
+        expect((yield* events("Transfer-t6"))[1]?.data).toMatchObject({ reason: "not approved before the deadline" })
         expect(yield* balance("alice")).toBe(77_500)
         expect(yield* balance("bob")).toBe(22_500)
         expect(yield* Effect.flip(TransferSaga.approve("t6"))).toMatchObject({ _tag: "TransferSettled" })
