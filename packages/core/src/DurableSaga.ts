@@ -170,9 +170,10 @@ export const layer = <T extends EventCodec.Tagged, A, E, R>(
         // the engine resumes its own executions
         setup: Effect.void,
         // The engine deduplicates by execution id: a trigger delivered again starts
-        // nothing new. The handler writes no journal event next to it: the
-        // consumer's transaction would hold the journal stream while the
-        // workflow (on another connection) writes to it.
+        // nothing new. The handlers write no journal event: the consumer's
+        // transaction would hold the journal stream while the workflow (on
+        // another connection) writes to it. The workflow journals what it
+        // receives (so that a retried run gets it again).
         start: (instanceId, _recorded, trigger) => execute(instanceId, 1, 1, trigger),
         signal: (signal, instanceId, stored) =>
           Effect.gen(function* () {
@@ -188,11 +189,6 @@ export const layer = <T extends EventCodec.Tagged, A, E, R>(
             const trigger = Option.getOrElse(
               Option.flatMap(folded, (f) => f.trigger),
               () => stored
-            )
-            // kept in the journal, so that a retried run gets it too
-            yield* Steps.journal(store, Steps.identityOf(saga.name, instanceId, run, attempt, trigger))(
-              ["signal", signal.name, stored.eventId],
-              new Journal.SagaSignalReceived({ signal: signal.name, event: stored })
             )
             yield* deliver(instanceId, run, attempt, trigger, signal.name, stored)
           }),
@@ -318,12 +314,32 @@ const body = <T extends EventCodec.Tagged, A, E, R>(
           return until
         })
       }).pipe(inEngine)
-    const resumed = (what: string, outcome: "event" | "timeout" | "slept") =>
+    // Records the end of a wait, and the event received (kept for a retried run).
+    const resumed = (
+      what: string,
+      outcome: "event" | "timeout" | "slept",
+      received?: { readonly signal: string; readonly event: Journal.StoredEventJson }
+    ) =>
       Activity.make({
         name: `resumed/${what}`,
-        execute: journal(
-          ["resumed", `${identity.run}`, what],
-          new Journal.SagaResumed({ run: identity.run, for: what, outcome })
+        execute: Effect.orDie(
+          Steps.journalAll(
+            store,
+            identity
+          )([
+            ...(received === undefined
+              ? []
+              : [
+                  {
+                    key: ["signal", `${identity.run}`, received.signal, received.event.eventId],
+                    event: new Journal.SagaSignalReceived(received)
+                  }
+                ]),
+            {
+              key: ["resumed", `${identity.run}`, what],
+              event: new Journal.SagaResumed({ run: identity.run, for: what, outcome })
+            }
+          ])
         )
       }).pipe(inEngine)
 
@@ -359,7 +375,10 @@ const body = <T extends EventCodec.Tagged, A, E, R>(
             })
           }
         }).pipe(inEngine)
-        yield* resumed(what, Option.isSome(got) ? "event" : "timeout")
+        yield* Option.match(got, {
+          onNone: () => resumed(what, "timeout"),
+          onSome: (event) => resumed(what, "event", { signal: signal.name, event })
+        })
         if (Option.isNone(got)) {
           return yield* new Saga.EventTimeout({
             saga: identity.saga,

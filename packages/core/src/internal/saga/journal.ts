@@ -352,9 +352,9 @@ export const eventId = (saga: string, instanceId: string, ...names: ReadonlyArra
   Correlation.deterministicId("chronicle/saga-journal", saga, instanceId, ...names)
 
 /**
- * Appends one journal event with a deterministic id: appending it again is a
- * no-op (`duplicate`). The journal's metadata carries the instance's
- * correlation id and the trigger event as causation.
+ * Appends journal events, each with a deterministic id, in one append:
+ * appending them again is a no-op (`duplicate`). The journal's metadata
+ * carries the instance's correlation id and the trigger event as causation.
  *
  * @internal
  */
@@ -365,23 +365,19 @@ export const append = (
     readonly instanceId: string
     readonly correlationId: string
     readonly causationId: string
-    readonly key: ReadonlyArray<string>
   },
-  event: JournalEvent
+  entries: ReadonlyArray<{ readonly key: ReadonlyArray<string>; readonly event: JournalEvent }>
 ): Effect.Effect<AppendResult, AppendError | StoreError> =>
-  Either.match(codec.encode(event), {
-    // every journal event is a plain Schema class: encoding one fails only on a bug
-    onLeft: (error) => Effect.die(error),
-    onRight: (encoded) =>
-      store.append(
-        streamOf(options.saga, options.instanceId),
-        [{ eventId: eventId(options.saga, options.instanceId, ...options.key), ...encoded }],
-        { metadata: { correlationId: options.correlationId, causationId: options.causationId } }
-      )
-  })
-
-/** Decodes a stored event as a journal retry request, if it is one. @internal */
-export const decodeRetry = (stored: StoredEvent): Either.Either<Option.Option<SagaRetryRequested>, EventDecodeError> =>
-  Either.map(codec.decode(stored), (recorded) =>
-    recorded.event._tag === "SagaRetryRequested" ? Option.some(recorded.event) : Option.none()
+  Effect.flatMap(
+    Effect.forEach(entries, ({ event, key }) =>
+      Either.match(codec.encode(event), {
+        // every journal event is a plain Schema class: encoding one fails only on a bug
+        onLeft: (error) => Effect.die(error),
+        onRight: (encoded) => Effect.succeed({ eventId: eventId(options.saga, options.instanceId, ...key), ...encoded })
+      })
+    ),
+    (data) =>
+      store.append(streamOf(options.saga, options.instanceId), data, {
+        metadata: { correlationId: options.correlationId, causationId: options.causationId }
+      })
   )

@@ -213,16 +213,23 @@ const journalRetry = Schedule.exponential("50 millis").pipe(
 export const journal =
   (store: EventStore["Type"], identity: Identity) =>
   (key: ReadonlyArray<string>, event: Journal.JournalEvent): Effect.Effect<boolean, AppendError | StoreError> =>
+    journalAll(store, identity)([{ key, event }])
+
+/** Appends several journal events in one append (see {@link journal}). @internal */
+export const journalAll =
+  (store: EventStore["Type"], identity: Identity) =>
+  (
+    entries: ReadonlyArray<{ readonly key: ReadonlyArray<string>; readonly event: Journal.JournalEvent }>
+  ): Effect.Effect<boolean, AppendError | StoreError> =>
     Journal.append(
       store,
       {
         saga: identity.saga,
         instanceId: identity.instanceId,
         correlationId: identity.correlationId,
-        causationId: identity.triggerEventId,
-        key
+        causationId: identity.triggerEventId
       },
-      event
+      entries
     ).pipe(
       Effect.retry({ schedule: journalRetry, while: Saga.isTransient }),
       Effect.map((result) => !result.duplicate)
