@@ -227,7 +227,7 @@ const body = <T extends EventCodec.Tagged, A, E, R>(
     const recorded = yield* decodeJson(saga.trigger, payload.trigger)
     const journal = (key: ReadonlyArray<string>, event: Journal.JournalEvent) =>
       Effect.orDie(Steps.journal(store, identity)(key, event))
-    const compensation = { started: false, failures: [] as Array<string> }
+    const compensation: { started: boolean; readonly failures: Array<string> } = { started: false, failures: [] }
     // Written again by each replay: a no-op then (its id is deterministic).
     yield* journal(
       ["started", `${identity.run}`],

@@ -396,7 +396,9 @@ export interface Definition<T extends EventCodec.Tagged, TI, E, R> {
    * Runs once a failed run is fully compensated, with the command id of the
    * step `on-failure`: for example to record the failure on an aggregate.
    */
-  readonly onFailure?: ((event: T, failure: FailureContext) => Effect.Effect<unknown, unknown, R>) | undefined
+  readonly onFailure?:
+    | ((event: T, failure: FailureContext) => Effect.Effect<unknown, unknown, R | Instance>)
+    | undefined
   /** Only for the type of `run`'s error (inferred). */
   readonly _E?: E | undefined
 }
@@ -438,26 +440,25 @@ export interface Definition<T extends EventCodec.Tagged, TI, E, R> {
  * @since 0.5.0
  * @category constructors
  */
-export const make: {
-  <T extends EventCodec.Tagged, TI, A, AI, E, R>(
-    definition: Definition<T, TI, E, R> & {
-      /** The Schema of the run's result, recorded in the journal. */
-      readonly success: Schema.Schema<A, AI, never>
-      readonly run: (event: T, context: RunContext<T>) => Effect.Effect<A, E, R>
-    }
-  ): Saga<T, A, E, Exclude<R, Instance>>
-  <T extends EventCodec.Tagged, TI, E, R>(
-    definition: Definition<T, TI, E, R> & {
-      readonly success?: undefined
-      readonly run: (event: T, context: RunContext<T>) => Effect.Effect<unknown, E, R>
-    }
-  ): Saga<T, void, E, Exclude<R, Instance>>
-} = <T extends EventCodec.Tagged, TI, A, AI, E, R>(
+export function make<T extends EventCodec.Tagged, TI, A, AI, E, R = never>(
+  definition: Definition<T, TI, E, R> & {
+    /** The Schema of the run's result, recorded in the journal. */
+    readonly success: Schema.Schema<A, AI, never>
+    readonly run: (event: T, context: RunContext<T>) => Effect.Effect<A, E, R | Instance>
+  }
+): Saga<T, A, E, R>
+export function make<T extends EventCodec.Tagged, TI, E, R = never>(
+  definition: Definition<T, TI, E, R> & {
+    readonly success?: undefined
+    readonly run: (event: T, context: RunContext<T>) => Effect.Effect<unknown, E, R | Instance>
+  }
+): Saga<T, void, E, R>
+export function make<T extends EventCodec.Tagged, TI, A, AI, E, R>(
   definition: Definition<T, TI, E, R> & {
     readonly success?: Schema.Schema<A, AI, never> | undefined
-    readonly run: (event: T, context: RunContext<T>) => Effect.Effect<A, E, R>
+    readonly run: (event: T, context: RunContext<T>) => Effect.Effect<A, E, R | Instance>
   }
-): Saga<T, A, E, Exclude<R, Instance>> => {
+): Saga<T, A, E, R> {
   checkName("saga", definition.name)
   const success = definition.success
   const signals = definition.signals ?? []
@@ -473,14 +474,9 @@ export const make: {
     categories: definition.categories,
     instanceId: definition.id,
     signals,
-    // `R` still holds `Instance` here; the runners provide it.
-    run: definition.run as (event: T, context: RunContext<T>) => Effect.Effect<A, E, Exclude<R, Instance> | Instance>,
+    run: definition.run,
     encodeResult: encode === undefined ? () => Either.right(undefined) : encode,
-    onFailure: Option.fromNullable(
-      definition.onFailure as
-        | ((event: T, failure: FailureContext) => Effect.Effect<unknown, unknown, Exclude<R, Instance> | Instance>)
-        | undefined
-    )
+    onFailure: Option.fromNullable(definition.onFailure)
   }
 }
 
@@ -737,36 +733,45 @@ export interface StepOptions<E, R, EA, EI> {
  * @since 0.5.0
  * @category steps
  */
-export const step: {
-  <A, I, E, R, EA = never, EI = never, RC = never>(
-    name: string,
-    options: StepOptions<E, R, EA, EI> & {
-      readonly run: (context: StepContext) => Effect.Effect<A, E, R>
-      readonly success: Schema.Schema<A, I, never>
-      readonly compensate?:
-        | ((result: A, context: CompensationContext) => Effect.Effect<unknown, unknown, RC>)
-        | undefined
-    }
-  ): Effect.Effect<A, EA | StepFailed, R | RC | Instance>
-  <E, R, EA = never, EI = never, RC = never>(
-    name: string,
-    options: StepOptions<E, R, EA, EI> & {
-      readonly run: (context: StepContext) => Effect.Effect<unknown, E, R>
-      readonly success?: undefined
-      readonly compensate?:
-        | ((result: undefined, context: CompensationContext) => Effect.Effect<unknown, unknown, RC>)
-        | undefined
-    }
-  ): Effect.Effect<void, EA | StepFailed, R | RC | Instance>
-} = <A, I, E, R, EA, EI, RC>(
+export function step<A, I, E, R, EA = never, EI = never, RC = never>(
   name: string,
   options: StepOptions<E, R, EA, EI> & {
     readonly run: (context: StepContext) => Effect.Effect<A, E, R>
-    readonly success?: Schema.Schema<A, I, never> | undefined
+    readonly success: Schema.Schema<A, I, never>
     readonly compensate?: ((result: A, context: CompensationContext) => Effect.Effect<unknown, unknown, RC>) | undefined
   }
-): Effect.Effect<A, EA | StepFailed, R | RC | Instance> =>
-  Effect.suspend(() => {
+): Effect.Effect<A, EA | StepFailed, R | RC | Instance>
+export function step<E, R, EA = never, EI = never, RC = never>(
+  name: string,
+  options: StepOptions<E, R, EA, EI> & {
+    readonly run: (context: StepContext) => Effect.Effect<unknown, E, R>
+    readonly success?: undefined
+    readonly compensate?:
+      | ((result: undefined, context: CompensationContext) => Effect.Effect<unknown, unknown, RC>)
+      | undefined
+  }
+): Effect.Effect<void, EA | StepFailed, R | RC | Instance>
+export function step<A, I, E, R, EA, EI, RC>(
+  name: string,
+  options: StepOptions<E, R, EA, EI> &
+    (
+      | {
+          readonly run: (context: StepContext) => Effect.Effect<A, E, R>
+          readonly success: Schema.Schema<A, I, never>
+          readonly compensate?:
+            | ((result: A, context: CompensationContext) => Effect.Effect<unknown, unknown, RC>)
+            | undefined
+        }
+      | {
+          readonly run: (context: StepContext) => Effect.Effect<unknown, E, R>
+          readonly success?: undefined
+          readonly compensate?:
+            | ((result: undefined, context: CompensationContext) => Effect.Effect<unknown, unknown, RC>)
+            | undefined
+        }
+    )
+): Effect.Effect<A | undefined, EA | StepFailed, R | RC | Instance> {
+  return Effect.suspend(() => {
     checkName("step", name)
     const retry = options.retry ?? defaultRetry
     const common = {
@@ -775,23 +780,26 @@ export const step: {
       retryWhile: options.retryWhile ?? isTransient,
       compensationRetry: options.compensationRetry ?? retry
     }
-    return Effect.flatMap(Instance, (instance) =>
-      options.success === undefined
-        ? // without a Schema, the result is void (and so is what the compensation gets)
-          instance.step<A, I, E, R, EA, EI, RC>(name, {
-            ...common,
-            run: (context) => Effect.as(options.run(context), voidResult<A>()),
-            success: voidSchema<A, I>(),
-            compensate: options.compensate
-          })
-        : instance.step(name, { ...common, run: options.run, success: options.success, compensate: options.compensate })
-    )
+    return Effect.flatMap(Instance, (instance): Effect.Effect<A | undefined, EA | StepFailed, R | RC> => {
+      if (options.success !== undefined) {
+        return instance.step(name, {
+          ...common,
+          run: options.run,
+          success: options.success,
+          compensate: options.compensate
+        })
+      }
+      // without a Schema, the result is undefined (and so is what the compensation gets)
+      const run = options.run
+      return instance.step(name, {
+        ...common,
+        run: (context: StepContext) => Effect.as(run(context), undefined),
+        success: Schema.Undefined,
+        compensate: options.compensate
+      })
+    })
   })
-
-// The void overload of `step` fixes A = void: these give the runtime its
-// (void) result and Schema under the implementation's type parameters.
-const voidResult = <A>(): A => undefined as A
-const voidSchema = <A, I>(): Schema.Schema<A, I, never> => Schema.Void as unknown as Schema.Schema<A, I, never>
+}
 
 /**
  * Waits for a signal's event for this instance: an event that arrived

@@ -147,7 +147,7 @@ const instance = <T extends EventCodec.Tagged, A, E, R>(
       const journal = (key: ReadonlyArray<string>, event: Journal.JournalEvent) =>
         Effect.orDie(journalOrFail(key, event))
       const scope = yield* Scope.make(ExecutionStrategy.sequential)
-      const compensation = { started: false, failures: [] as Array<string> }
+      const compensation: { started: boolean; readonly failures: Array<string> } = { started: false, failures: [] }
 
       const step = <B, I, E2, R2, EA, EI, RC>(name: string, spec: Saga.StepSpec<B, I, E2, R2, EA, EI, RC>) =>
         Effect.gen(function* () {
