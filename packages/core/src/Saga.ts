@@ -1143,8 +1143,10 @@ export const consumerName = (saga: string | { readonly name: string }): string =
  * journal together with the checkpoint (one transaction on SQL stores), and
  * when the runner starts (or takes the lease over) it runs the instances
  * that did not end again from their first step (their command ids make the
- * steps already applied no-ops), but waits and sleeps start over. For
- * crash-durable sagas use `DurableSaga.layer` with the same definition.
+ * steps already applied no-ops on the aggregates, but the steps' code runs
+ * again; waits and sleeps keep the deadlines their journal recorded). An
+ * interruption (shutdown) compensates nothing. For crash-durable sagas, in
+ * any process, use `DurableSaga.layer` with the same definition.
  *
  * @example
  * ```ts
