@@ -6,7 +6,8 @@
 # 2. publint and arethetypeswrong on every tarball, every entry point;
 # 3. a scratch project in a temporary folder: npm installs the tarballs with
 #    only effect, the @effect/* peers at the workspace's pinned versions and
-#    @effect/sql-sqlite-node (no PostgreSQL driver), plus typescript;
+#    @effect/sql-sqlite-node (no PostgreSQL driver, no durable saga engine),
+#    plus typescript;
 # 4. main.ts compiled with tsc (strict, NodeNext; then Bundler resolution),
 #    run with plain node, and its output compared with the expected line.
 set -euo pipefail
@@ -85,6 +86,13 @@ echo "${deps[*]}"
   for driver in pg @effect/sql-pg; do
     if [ -e "node_modules/$driver" ]; then
       echo "a PostgreSQL driver was installed: node_modules/$driver" >&2
+      exit 1
+    fi
+  done
+  # durable sagas are opt-in: their engine is an optional peer, never installed by default
+  for engine in @effect/workflow @effect/cluster; do
+    if [ -e "node_modules/$engine" ]; then
+      echo "the durable saga engine was installed without being asked for: node_modules/$engine" >&2
       exit 1
     fi
   done

@@ -31,6 +31,8 @@ export * as Projection from "./Projection.js"
 export * as ProjectionStore from "./ProjectionStore.js"
 /** @since 0.1.0 */
 export * as Repository from "./Repository.js"
+/** @since 0.5.0 */
+export * as Saga from "./Saga.js"
 /** @since 0.1.0 */
 export * as Snapshot from "./Snapshot.js"
 /** @since 0.1.0 */

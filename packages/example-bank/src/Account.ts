@@ -114,6 +114,44 @@ export const Owner = Schema.String.pipe(
   })
 ).annotations({ identifier: "Owner" })
 
+/**
+ * Why money came in, when it is not a plain deposit: the credit of a
+ * transfer, or a refund (a transfer that failed gives its withdrawal back).
+ * Statements show it.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * Schema.decodeUnknownSync(Account.DepositReason)("refund") // "refund"
+ * ```
+ * @since 0.5.0
+ * @category schemas
+ */
+export const DepositReason = Schema.Literal("transfer", "refund")
+
+/**
+ * @since 0.5.0
+ * @category schemas
+ */
+export type DepositReason = typeof DepositReason.Type
+
+/**
+ * Why money went out, when it is not a plain withdrawal: the debit of a
+ * transfer.
+ *
+ * @since 0.5.0
+ * @category schemas
+ */
+export const WithdrawalReason = Schema.Literal("transfer")
+
+/**
+ * @since 0.5.0
+ * @category schemas
+ */
+export type WithdrawalReason = typeof WithdrawalReason.Type
+
 // ---------------------------------------------------------------------------
 // Commands
 // ---------------------------------------------------------------------------
@@ -153,7 +191,9 @@ export class OpenAccount extends Schema.TaggedClass<OpenAccount>()("OpenAccount"
  */
 export class Deposit extends Schema.TaggedClass<Deposit>()("Deposit", {
   amount: Money.Cents,
-  currency: Schema.optionalWith(Money.Currency, { default: () => Money.defaultCurrency })
+  currency: Schema.optionalWith(Money.Currency, { default: () => Money.defaultCurrency }),
+  /** Absent for a plain deposit. */
+  reason: Schema.optionalWith(DepositReason, { exact: true })
 }) {}
 
 /**
@@ -169,7 +209,9 @@ export class Deposit extends Schema.TaggedClass<Deposit>()("Deposit", {
  * @category commands
  */
 export class Withdraw extends Schema.TaggedClass<Withdraw>()("Withdraw", {
-  amount: Money.Cents
+  amount: Money.Cents,
+  /** Absent for a plain withdrawal. */
+  reason: Schema.optionalWith(WithdrawalReason, { exact: true })
 }) {}
 
 /**
@@ -230,8 +272,10 @@ export class AccountOpened extends Schema.TaggedClass<AccountOpened>()("AccountO
 }) {}
 
 /**
- * Money was put into the account: schema version 2, `{ amount, currency }`.
- * Version 1 (`{ amount }`, stored by releases before 0.2.0) is read through
+ * Money was put into the account: schema version 2, `{ amount, currency }`,
+ * and since 0.5.0 an optional `reason` (a transfer's credit, a refund),
+ * absent for a plain deposit and in every event stored before. Version 1
+ * (`{ amount }`, stored by releases before 0.2.0) is read through
  * {@link depositedV1toV2}.
  *
  * @example
@@ -245,11 +289,13 @@ export class AccountOpened extends Schema.TaggedClass<AccountOpened>()("AccountO
  */
 export class MoneyDeposited extends Schema.TaggedClass<MoneyDeposited>()("MoneyDeposited", {
   amount: Money.Cents,
-  currency: Money.Currency
+  currency: Money.Currency,
+  reason: Schema.optionalWith(DepositReason, { exact: true })
 }) {}
 
 /**
- * Money was taken out of the account.
+ * Money was taken out of the account; since 0.5.0 with an optional
+ * `reason` (a transfer's debit), absent for a plain withdrawal.
  *
  * @example
  * ```ts
@@ -261,7 +307,8 @@ export class MoneyDeposited extends Schema.TaggedClass<MoneyDeposited>()("MoneyD
  * @category events
  */
 export class MoneyWithdrawn extends Schema.TaggedClass<MoneyWithdrawn>()("MoneyWithdrawn", {
-  amount: Money.Cents
+  amount: Money.Cents,
+  reason: Schema.optionalWith(WithdrawalReason, { exact: true })
 }) {}
 
 /**
@@ -739,13 +786,24 @@ export const decide = (command: AccountCommand, state: AccountState): Effect.Eff
         }
         return balance + command.amount > maxBalance
           ? Effect.fail(new BalanceLimitExceeded({ balance, requested: command.amount, limit: maxBalance }))
-          : Effect.succeed(new MoneyDeposited({ amount: command.amount, currency: command.currency }))
+          : Effect.succeed(
+              new MoneyDeposited({
+                amount: command.amount,
+                currency: command.currency,
+                ...(command.reason === undefined ? {} : { reason: command.reason })
+              })
+            )
       })
     case "Withdraw":
       return Effect.flatMap(requireOpen(state), ({ balance, overdraftLimit }) =>
         balance - command.amount < -overdraftLimit
           ? Effect.fail(new InsufficientFunds({ balance, requested: command.amount, overdraftLimit }))
-          : Effect.succeed(new MoneyWithdrawn({ amount: command.amount }))
+          : Effect.succeed(
+              new MoneyWithdrawn({
+                amount: command.amount,
+                ...(command.reason === undefined ? {} : { reason: command.reason })
+              })
+            )
       )
     case "CloseAccount":
       return Effect.flatMap(requireOpen(state), ({ balance }) =>

@@ -26,16 +26,22 @@
  * `projections` shows each projection's lag without catching up, and
  * `rebuild` rebuilds one from the first event with a progress display.
  *
+ * `transfer`, `approve` and `transfers` run the Transfer saga (durable, on
+ * the same store) in the CLI process while they wait for it: a failed
+ * transfer is one line on stderr and exit 1, like a refused one.
+ *
  * @since 0.1.0
  */
-import { EventStore, Projection } from "@chronicle/core"
+import { EventStore, Projection, Saga } from "@chronicle/core"
 import { Args, Command, Options, ValidationError } from "@effect/cli"
 import {
   Cause,
   Clock,
+  Config,
   Console,
   Context,
   DateTime,
+  Duration,
   Effect,
   type Layer,
   Logger,
@@ -53,6 +59,8 @@ import * as Money from "./Money.js"
 import * as Projections from "./Projections.js"
 import * as Render from "./Render.js"
 import * as Text from "./Text.js"
+import * as Transfer from "./Transfer.js"
+import type * as TransferSagaModule from "./TransferSaga.js"
 
 /**
  * The exit codes of the CLI.
@@ -91,6 +99,9 @@ export const usage = `Usage:
   pnpm bank demo
   pnpm bank serve [--port 3000] [--host 127.0.0.1]   (the HTTP API, its docs and the event explorer)
   pnpm bank seed <accounts>          (fill the bank with a realistic mix of accounts and events)
+  pnpm bank transfer <from> <to> <cents> [--id <transferId>]
+  pnpm bank transfers [--retry <transferId>]
+  pnpm bank approve <transferId>
 
 Amounts and the overdraft are whole cents, digits only (1250 = 12.50); accounts hold ${Money.defaultCurrency}.
 An owner name is 1 to ${Account.ownerMaxLength} characters, without control characters or direction overrides.
@@ -678,6 +689,126 @@ const seed = Command.make("seed", { accounts: seedAccounts }, ({ accounts }) =>
   )
 )
 
+// ---------------------------------------------------------------------------
+// Transfers: the Transfer saga, run durably by the CLI process itself
+// ---------------------------------------------------------------------------
+
+const transferIdArg = Args.text({ name: "transferId" }).pipe(
+  Args.withSchema(Transfer.TransferId),
+  Args.withDescription("the transfer id: letters, digits, '.', '_' or '-'")
+)
+
+const fromAccount = Args.text({ name: "from" }).pipe(
+  Args.withSchema(Account.AccountId),
+  Args.withDescription("the account the money leaves")
+)
+
+const toAccount = Args.text({ name: "to" }).pipe(
+  Args.withSchema(Account.AccountId),
+  Args.withDescription("the account the money goes to")
+)
+
+const newTransferId = Options.text("id").pipe(
+  Options.withSchema(Transfer.TransferId),
+  Options.optional,
+  Options.withDescription(
+    "the transfer's id: run again with the same id (say, after an error), it is requested once. Default: a new id"
+  )
+)
+
+const retryTransfer = Options.text("retry").pipe(
+  Options.withSchema(Transfer.TransferId),
+  Options.optional,
+  Options.withDescription("retry this failed transfer (after fixing what made it fail), then list")
+)
+
+/** How long `transfer` and `approve` wait for the saga: `BANK_TRANSFER_WAIT`, default 10 s. */
+const transferWait = Config.duration("BANK_TRANSFER_WAIT").pipe(Config.withDefault(Duration.seconds(10)))
+
+/** A transfer that failed: one line on stderr, exit 1. */
+class TransferNotDone extends Schema.TaggedError<TransferNotDone>()("TransferNotDone", { line: Schema.String }) {
+  override get message(): string {
+    return this.line
+  }
+}
+
+type TransferSaga = typeof TransferSagaModule
+
+/**
+ * Runs `effect` on the store, with the Transfer saga running in this process
+ * meanwhile. The saga's module (and with it the workflow engine) is loaded
+ * only now, so that the other commands start without it.
+ */
+const withTransfers = <A, E>(effect: (saga: TransferSaga) => Effect.Effect<A, E, BankStore.Stores>) =>
+  Effect.flatMap(
+    Effect.promise(() => import("./TransferSaga.js")),
+    (saga) =>
+      withStore(() => Effect.flatMap(saga.config, (options) => effect(saga).pipe(Effect.provide(saga.layer(options)))))
+  )
+
+/** Waits for a transfer's saga (up to `BANK_TRANSFER_WAIT`) and prints where it stands. */
+const settle = (saga: TransferSaga, transferId: string, toEnd: boolean) =>
+  Effect.gen(function* () {
+    const found = yield* saga.outcome(transferId, yield* transferWait, { toEnd })
+    if (Option.isNone(found)) return yield* Console.log(Render.transferPending(transferId))
+    const view = found.value
+    if (view.saga.state === "failed" || view.saga.state === "compensation-failed") {
+      return yield* new TransferNotDone({ line: Render.transferFailed(view) })
+    }
+    yield* Console.log(Render.transferOutcome(view))
+  })
+
+const transfer = Command.make(
+  "transfer",
+  { from: fromAccount, to: toAccount, cents, id: newTransferId },
+  ({ from, to, cents, id }) => {
+    const transferId = Option.getOrElse(id, () => `t-${crypto.randomUUID().slice(0, 8)}`)
+    return withTransfers((saga) =>
+      Effect.zipRight(saga.request({ transferId, from, to, amount: cents }), settle(saga, transferId, false))
+    )
+  }
+).pipe(
+  Command.withDescription(
+    "Transfer an amount between two accounts, through the Transfer saga: withdraw, deposit, done; refunded if it fails. Above BANK_APPROVAL_ABOVE cents it waits for an approval."
+  )
+)
+
+const approve = Command.make("approve", { transferId: transferIdArg }, ({ transferId }) =>
+  withTransfers((saga) => Effect.zipRight(saga.approve(transferId), settle(saga, transferId, true)))
+).pipe(Command.withDescription("Approve a transfer waiting for its approval; it then completes."))
+
+const transfers = Command.make("transfers", { retry: retryTransfer }, ({ retry }) =>
+  withTransfers((saga) =>
+    Effect.gen(function* () {
+      if (Option.isSome(retry)) {
+        yield* Saga.retry(saga.name, retry.value)
+        yield* settle(saga, retry.value, true).pipe(Effect.catchTag("TransferNotDone", (e) => Console.error(e.line)))
+      }
+      // Let the saga take what is due first: transfers not started yet, deadlines passed.
+      const head = yield* Effect.flatMap(EventStore.EventStore, (store) => store.head)
+      yield* Projection.waitFor(Saga.consumerName(saga.name), head, { timeout: "3 seconds" }).pipe(Effect.ignore)
+      const now = yield* Clock.currentTimeMillis
+      const overdue = (yield* saga.list).filter((view) =>
+        Option.exists(
+          Option.flatMap(view.saga.waitingFor, (w) => w.until),
+          (until) => until.epochMillis <= now
+        )
+      )
+      yield* Effect.forEach(overdue, (view) =>
+        Saga.waitFor(saga.name, view.transferId, {
+          timeout: "3 seconds",
+          until: (s) => s.state !== "waiting" && s.state !== "running" && s.state !== "compensating"
+        }).pipe(Effect.ignore)
+      )
+      yield* Console.log(Render.transfers(yield* saga.list))
+    })
+  )
+).pipe(
+  Command.withDescription(
+    "List every transfer with its state and the steps its saga completed; --retry <transferId> retries a failed one first."
+  )
+)
+
 const bank = Command.make("bank", {}, () => new MissingCommand()).pipe(
   Command.withDescription("A small bank built on Chronicle: every change is an event."),
   Command.withSubcommands([
@@ -696,7 +827,10 @@ const bank = Command.make("bank", {}, () => new MissingCommand()).pipe(
     rebuild,
     demo,
     serve,
-    seed
+    seed,
+    transfer,
+    transfers,
+    approve
   ])
 )
 
@@ -743,6 +877,7 @@ export const main = (argv: ReadonlyArray<string>) =>
         case "UnknownOutcome":
           return Effect.as(Console.error(Render.unknownOutcome(error)), ExitCode.unknownOutcome)
         case "CannotListen":
+        case "TransferNotDone":
           return Effect.as(Console.error(oneLine(error.message)), ExitCode.rejected)
         case "InvalidCommandError":
         case "ConflictingOptions":

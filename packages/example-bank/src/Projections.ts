@@ -272,6 +272,8 @@ export interface StatementLine {
   /** Signed cents: positive for a deposit, negative for a withdrawal, 0 otherwise. */
   readonly amount: number
   readonly balanceAfter: number
+  /** Why money moved, when not a plain deposit or withdrawal: a transfer, a refund. */
+  readonly reason?: Account.DepositReason | Account.WithdrawalReason | undefined
 }
 
 const StatementRow = Schema.Struct({
@@ -281,7 +283,8 @@ const StatementRow = Schema.Struct({
   recorded_at: Schema.DateTimeUtc,
   type: Schema.Literal("AccountOpened", "MoneyDeposited", "MoneyWithdrawn", "AccountClosed"),
   amount: Integer,
-  balance_after: Integer
+  balance_after: Integer,
+  reason: Schema.NullOr(Schema.Union(Account.DepositReason, Account.WithdrawalReason))
 })
 
 const toLine = (row: typeof StatementRow.Type): StatementLine => ({
@@ -291,7 +294,8 @@ const toLine = (row: typeof StatementRow.Type): StatementLine => ({
   recordedAt: row.recorded_at,
   type: row.type,
   amount: row.amount,
-  balanceAfter: row.balance_after
+  balanceAfter: row.balance_after,
+  ...(row.reason === null ? {} : { reason: row.reason })
 })
 
 const LastRow = Schema.Struct({ account_id: Schema.String, version: Integer, balance_after: Integer })
@@ -317,7 +321,9 @@ const statementsTable = "statements"
 /**
  * Statements: one row per account event, keyed by account and version (an
  * event applied twice is not inserted twice). The balance after each event
- * continues from the account's last row.
+ * continues from the account's last row. Version 2 (0.5.0) adds why money
+ * moved (a transfer, a refund); it is built beside version 1 and replaces
+ * it once caught up.
  *
  * @example
  * ```ts
@@ -332,7 +338,7 @@ const statementsTable = "statements"
  */
 export const Statements: BankProjection = Projection.make({
   name: "statements",
-  version: 1,
+  version: 2,
   events: Account.AccountEvent,
   codec: Account.Account.codec,
   categories: [category],
@@ -347,6 +353,7 @@ export const Statements: BankProjection = Projection.make({
         type TEXT NOT NULL,
         amount BIGINT NOT NULL,
         balance_after BIGINT NOT NULL,
+        reason TEXT,
         PRIMARY KEY (account_id, version))`
     }
   ]),
@@ -365,7 +372,7 @@ export const Statements: BankProjection = Projection.make({
           { version: row.version, balance: row.balance_after }
         ])
       )
-      const values: Array<Record<string, string | number>> = []
+      const values: Array<Record<string, string | number | null>> = []
       for (const recorded of events) {
         const accountId = accountIdOf(recorded.streamId)
         const before = last.get(accountId)
@@ -380,7 +387,11 @@ export const Statements: BankProjection = Projection.make({
           recorded_at: DateTime.formatIso(recorded.recordedAt),
           type: recorded.event._tag,
           amount,
-          balance_after: balance
+          balance_after: balance,
+          reason:
+            recorded.event._tag === "MoneyDeposited" || recorded.event._tag === "MoneyWithdrawn"
+              ? (recorded.event.reason ?? null)
+              : null
         })
       }
       if (values.length === 0) return
@@ -404,7 +415,7 @@ export const Statements: BankProjection = Projection.make({
 export const statement = Effect.fn("Bank.Projections.statement")(function* (accountId: string) {
   const sql = yield* SqlClient.SqlClient
   yield* Statements.setup(Statements)
-  const rows = yield* sql`SELECT account_id, version, event_id, recorded_at, type, amount, balance_after
+  const rows = yield* sql`SELECT account_id, version, event_id, recorded_at, type, amount, balance_after, reason
     FROM ${sql(tableName(statementsTable, Statements.version))} WHERE account_id = ${accountId} ORDER BY version`
   const lines: ReadonlyArray<StatementLine> = (yield* Schema.decodeUnknown(Schema.Array(StatementRow))(rows)).map(
     toLine

@@ -18,6 +18,7 @@ import * as Money from "./Money.js"
 import type * as Projections from "./Projections.js"
 import * as Table from "./Table.js"
 import * as Text from "./Text.js"
+import type * as TransferSaga from "./TransferSaga.js"
 
 const safe = Text.printable
 
@@ -89,9 +90,9 @@ const eventLine = (accountId: string, balance: string, event: Account.AccountEve
     case "AccountOpened":
       return `Opened account ${accountId} for ${safe(event.owner)} (overdraft limit ${Money.format(event.overdraftLimit)}). Balance: ${balance}`
     case "MoneyDeposited":
-      return `Deposited ${Money.format(event.amount)} ${event.currency} into ${accountId}. Balance: ${balance}`
+      return `${event.reason === "refund" ? "Refunded" : event.reason === "transfer" ? "Received (transfer)" : "Deposited"} ${Money.format(event.amount)} ${event.currency} into ${accountId}. Balance: ${balance}`
     case "MoneyWithdrawn":
-      return `Withdrew ${Money.format(event.amount)} from ${accountId}. Balance: ${balance}`
+      return `${event.reason === "transfer" ? "Sent (transfer)" : "Withdrew"} ${Money.format(event.amount)} from ${accountId}. Balance: ${balance}`
     case "AccountClosed":
       return `Closed account ${accountId}.`
   }
@@ -458,7 +459,7 @@ export const statement = (lines: ReadonlyArray<Projections.StatementLine>): stri
     [
       { header: "Version", align: "right", cell: (l) => `${l.version}` },
       { header: "Recorded at", cell: (l) => DateTime.formatIso(l.recordedAt) },
-      { header: "Event", cell: (l) => l.type },
+      { header: "Event", cell: (l) => (l.reason === undefined ? l.type : `${l.type} (${l.reason})`) },
       {
         header: "Amount",
         align: "right",
@@ -747,3 +748,90 @@ export const serving = (url: string, store: string): string =>
     `  store      ${safe(store)}`,
     "Projections run in the background. Press Ctrl-C to stop."
   ].join("\n")
+
+// ---------------------------------------------------------------------------
+// Transfers
+// ---------------------------------------------------------------------------
+
+const until = (view: TransferSaga.TransferView): string =>
+  Option.match(
+    Option.flatMap(view.saga.waitingFor, (w) => w.until),
+    { onNone: () => "", onSome: (at) => ` until ${DateTime.formatIso(at)}` }
+  )
+
+const transferHead = (view: TransferSaga.TransferView): string =>
+  `Transfer ${safe(view.transferId)} of ${Money.format(view.amount)} from ${safe(view.from)} to ${safe(view.to)}`
+
+/**
+ * What `transfer` and `approve` print about a transfer: on stdout when it
+ * completed, waits for its approval, or is still running; `failed` is
+ * printed on stderr (see {@link transferFailed}).
+ *
+ * @since 0.5.0
+ * @category transfers
+ */
+export const transferOutcome = (view: TransferSaga.TransferView): string => {
+  switch (view.saga.state) {
+    case "completed":
+      return `${transferHead(view)}: done.`
+    case "waiting":
+      return `${transferHead(view)} waits for an approval${until(view)}; the amount is withdrawn and held until then, and refunded if no approval comes. Approve it with: pnpm bank approve ${safe(view.transferId)}`
+    case "running":
+    case "compensating":
+      return `${transferHead(view)} is still ${view.saga.state} (steps done: ${view.saga.steps.join(", ") || "none"}); see pnpm bank transfers.`
+    case "failed":
+    case "compensation-failed":
+      return transferFailed(view)
+  }
+}
+
+/**
+ * The one line printed on stderr for a failed transfer.
+ *
+ * @since 0.5.0
+ * @category transfers
+ */
+export const transferFailed = (view: TransferSaga.TransferView): string => {
+  const reason = Option.getOrElse(view.saga.error, () => "unknown reason")
+  return view.saga.state === "compensation-failed"
+    ? `${transferHead(view)} failed, and undoing it failed too: ${safe(reason)}. Fix the cause, then: pnpm bank transfers --retry ${safe(view.transferId)}`
+    : `${transferHead(view)} failed: ${safe(reason)}. Nothing stays debited.`
+}
+
+/**
+ * The line printed when a requested transfer's saga has not started yet.
+ *
+ * @since 0.5.0
+ * @category transfers
+ */
+export const transferPending = (transferId: string): string =>
+  `Transfer ${safe(transferId)} is requested; its saga has not started it yet (another bank process may hold the saga's lease). See pnpm bank transfers.`
+
+/**
+ * The table printed by `transfers`: each transfer with its state and the
+ * steps its saga completed.
+ *
+ * @since 0.5.0
+ * @category transfers
+ */
+export const transfers = (views: ReadonlyArray<TransferSaga.TransferView>): string =>
+  views.length === 0
+    ? "No transfers yet."
+    : Table.render<TransferSaga.TransferView>(
+        [
+          { header: "Transfer", cell: (v) => v.transferId },
+          { header: "From", cell: (v) => v.from },
+          { header: "To", cell: (v) => v.to },
+          { header: "Amount", align: "right", cell: (v) => Money.format(v.amount) },
+          { header: "State", cell: (v) => v.saga.state },
+          { header: "Steps done", cell: (v) => v.saga.steps.join(", ") },
+          {
+            header: "Note",
+            cell: (v) =>
+              v.saga.state === "waiting"
+                ? `approval${until(v)}`
+                : Option.getOrElse(v.saga.error, () => (v.saga.compensated.length > 0 ? "refunded" : ""))
+          }
+        ],
+        views
+      )

@@ -13,6 +13,10 @@
  * - `Render` and `Table`: what the CLI prints;
  * - `Text`: control characters in untrusted text, refused in owner names and
  *   escaped in everything the CLI prints;
+ * - `Transfer`: the aggregate of money transfers between accounts;
+ * - `TransferSaga`: the saga that moves a transfer's money (withdraw,
+ *   deposit, complete; refund on failure; approval of large ones), durable
+ *   on the SQL workflow engine;
  * - `BankCli`: the `pnpm bank` command line.
  *
  * The HTTP server (API, OpenAPI, event explorer) is the second entry point,
@@ -39,3 +43,7 @@ export * as Render from "./Render.js"
 export * as Table from "./Table.js"
 /** @since 0.4.0 */
 export * as Text from "./Text.js"
+/** @since 0.5.0 */
+export * as Transfer from "./Transfer.js"
+/** @since 0.5.0 */
+export * as TransferSaga from "./TransferSaga.js"

@@ -12,7 +12,7 @@ import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Console, Deferred, Duration, Effect, Fiber, Layer, Option } from "effect"
-import { BankCli, BankStore, Text } from "../src/index.js"
+import { BankCli, BankStore, Projections, Text } from "../src/index.js"
 
 const dir = mkdtempSync(join(tmpdir(), "chronicle-bank-cli-inprocess-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -479,9 +479,9 @@ describe("BankCli in process", () => {
       // Projections running as a service in another process hold every lease.
       const owner = "projection-service"
       const held = Effect.flatMap(ProjectionStore.ProjectionStore, (store) =>
-        Effect.forEach(["balances", "statements", "daily-totals"], (name) =>
-          Effect.acquireRelease(store.acquireLease({ name, version: 1 }, owner, Duration.minutes(1)), () =>
-            Effect.orDie(store.releaseLease({ name, version: 1 }, owner))
+        Effect.forEach([Projections.Balances, Projections.Statements, Projections.DailyTotals], (p) =>
+          Effect.acquireRelease(store.acquireLease(p, owner, Duration.minutes(1)), () =>
+            Effect.orDie(store.releaseLease(p, owner))
           )
         )
       )
@@ -497,7 +497,7 @@ describe("BankCli in process", () => {
           expect(accounts.stdout).toMatch(/^s-1\s+Sam\s+open\s+10\.00/m)
           const statement = yield* bank("statement", "s-1")
           expect(statement).toMatchObject({ code: 0, stderr: "" })
-          expect(statement.stdout).toMatch(/^Read model statements v1: being updated by another process; read as it is/)
+          expect(statement.stdout).toMatch(/^Read model statements v2: being updated by another process; read as it is/)
           const totals = yield* bank("totals")
           expect(totals).toMatchObject({ code: 0, stderr: "" })
           expect(totals.stdout).toMatch(/^Read model daily-totals v1: being updated by another process; read as it is/)

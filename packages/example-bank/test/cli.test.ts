@@ -128,8 +128,8 @@ describe.concurrent("pnpm bank", () => {
     expect(accounts.stdout).toMatch(/^r-1\s+Rui\s+open\s+0\.00\s+5\.00\s+1$/m)
     const rebuilt = await bank("rebuild", "statements")
     expect(rebuilt).toMatchObject({ code: 0, stderr: "" })
-    expect(rebuilt.stdout).toMatch(/^statements v1 \[#+\] 100% {2}1 event, checkpoint 1, lag 0$/m)
-    expect(rebuilt.stdout).toMatch(/^Rebuilt statements v1 from the first event: 1 event in .*lag 0: caught up\.$/m)
+    expect(rebuilt.stdout).toMatch(/^statements v2 \[#+\] 100% {2}1 event, checkpoint 1, lag 0$/m)
+    expect(rebuilt.stdout).toMatch(/^Rebuilt statements v2 from the first event: 1 event in .*lag 0: caught up\.$/m)
   })
 
   it("a domain error prints one line naming it, exits 1, and writes nothing", { timeout: 180_000 }, async () => {

@@ -16,7 +16,7 @@
  *
  * Options (arguments or environment):
  * - `--runs N` / `BENCH_RUNS` (default 3);
- * - `--only W1,W4,S1` / `BENCH_ONLY` (default: every workload: W1–W8, S1, P1);
+ * - `--only W1,W4,S1` / `BENCH_ONLY` (default: every workload: W1–W8, S1, P1, SG);
  * - `--loads N` / `BENCH_LOADS`: rehydrations per run in W4 (default 3);
  * - `--w6-size N`: events stored before W6's second measurement (default
  *   2,000,000; the first is at 10,000); `--w6-appends N` per pass (default 5,000);
@@ -49,6 +49,7 @@ import * as Memory from "./Memory.js"
 import * as PgCpu from "./PgCpu.js"
 import * as Raw from "./Raw.js"
 import * as Report from "./Report.js"
+import * as Sagas from "./Sagas.js"
 import * as Seed from "./Seed.js"
 
 const databaseUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
@@ -73,8 +74,8 @@ const positiveInt = (name: string, env: string | undefined, fallback: number): n
   return n
 }
 
-type WorkloadId = "W1" | "W2" | "W3" | "W4" | "W5" | "W6" | "W7" | "W8" | "S1" | "P1"
-const allWorkloads: ReadonlyArray<WorkloadId> = ["W1", "W2", "W3", "W4", "W5", "S1", "P1", "W6", "W7", "W8"]
+type WorkloadId = "W1" | "W2" | "W3" | "W4" | "W5" | "W6" | "W7" | "W8" | "S1" | "P1" | "SG"
+const allWorkloads: ReadonlyArray<WorkloadId> = ["W1", "W2", "W3", "W4", "W5", "S1", "P1", "W6", "W7", "W8", "SG"]
 const isWorkload = (s: string): s is WorkloadId => allWorkloads.some((w) => w === s)
 
 const selected = (): ReadonlyArray<WorkloadId> => {
@@ -478,6 +479,9 @@ const main = async () => {
       fs.writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`)
       console.log(`bench: results written to ${jsonFile}`)
     }
+    // SG1, SG2: the saga benchmarks (their own database and table lines; see Sagas.ts)
+    if (only.includes("SG"))
+      await Sagas.run({ databaseUrl, runs, sagas: positiveInt("sagas", "BENCH_SAGAS", 1000), samples: 200 })
   } finally {
     await chronicle?.end().catch(() => undefined)
     await raw?.end().catch(() => undefined)

@@ -1,0 +1,1173 @@
+/**
+ * Sagas (process managers): "when this event happens, do these steps on
+ * other aggregates, and undo what was done if a later step fails for good".
+ *
+ * - `Saga.make` defines one: the trigger event (a Schema, so the trigger is
+ *   typed and validated), how an event names its instance (the same id twice
+ *   starts one instance), and `run`, an Effect built from `Saga.step`,
+ *   `Saga.awaitEvent` and `Saga.sleep`.
+ * - A step runs an effect (usually a command on an aggregate) with a retry
+ *   `Schedule`, and may declare a compensation. Its command id is derived
+ *   from the saga name, the instance id and the step name
+ *   (`Correlation.deterministicId`), so a step run again after a crash is
+ *   deduplicated by the aggregate's idempotency; a compensation has its own
+ *   derived id. When the saga fails for good, the completed steps are
+ *   compensated in reverse order, each with its own retry; a compensation
+ *   that keeps failing leaves the instance `compensation-failed`, with the
+ *   cause.
+ * - The same definition runs in two ways, chosen by a layer: in-process
+ *   (`Saga.layer`: resource-safe, not crash-durable) or durable
+ *   (`DurableSaga.layer` from `@chronicle/core/DurableSaga`, on
+ *   `@effect/workflow`). Both consume the trigger events through a
+ *   projection named `saga:<name>`, with the lease, checkpoint, status, lag
+ *   and poison policy of every projection.
+ * - Every instance keeps a journal, a Chronicle stream
+ *   `saga:<name>-<instanceId>`: `Saga.status`, `Saga.list` and
+ *   `Saga.retry` read it, in any process.
+ *
+ * @since 0.5.0
+ */
+import {
+  type Cause,
+  Context,
+  type DateTime,
+  Duration,
+  Effect,
+  Either,
+  type Layer,
+  Option,
+  type ParseResult,
+  Schedule,
+  Schema,
+  type Scope
+} from "effect"
+import * as Correlation from "./Correlation.js"
+import type { EventDecodeError, RecordedEvent, StoredEvent, UserMetadata } from "./Event.js"
+import * as EventCodec from "./EventCodec.js"
+import { ConcurrencyError, EventStore, type StoreError } from "./EventStore.js"
+import * as ExpectedVersion from "./ExpectedVersion.js"
+import * as InProcess from "./internal/saga/inProcess.js"
+import * as Journal from "./internal/saga/journal.js"
+import type * as Projection from "./Projection.js"
+import type * as ProjectionStore from "./ProjectionStore.js"
+
+// ---------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------
+
+/**
+ * A step failed for good with an error its `error` Schema does not describe
+ * (a store outage that outlasted the retries, or any error when the step
+ * declares no `error` Schema). `reason` names the original error.
+ *
+ * @example
+ * ```ts
+ * import { Saga } from "@chronicle/core"
+ *
+ * const error = new Saga.StepFailed({ saga: "Transfer", instanceId: "t-1", step: "debit", reason: "StoreError: connection refused" })
+ * ```
+ * @since 0.5.0
+ * @category errors
+ */
+export class StepFailed extends Schema.TaggedError<StepFailed>()("StepFailed", {
+  saga: Schema.String,
+  instanceId: Schema.String,
+  step: Schema.String,
+  reason: Schema.String,
+  errorTag: Schema.optional(Schema.String)
+}) {
+  override get message(): string {
+    return `step ${this.step} failed: ${this.reason}`
+  }
+}
+
+/**
+ * `Saga.awaitEvent` waited longer than its timeout.
+ *
+ * @example
+ * ```ts
+ * import { Saga } from "@chronicle/core"
+ *
+ * const error = new Saga.EventTimeout({ saga: "Transfer", instanceId: "t-1", signal: "approved", timeoutMillis: 60000 })
+ * ```
+ * @since 0.5.0
+ * @category errors
+ */
+export class EventTimeout extends Schema.TaggedError<EventTimeout>()("EventTimeout", {
+  saga: Schema.String,
+  instanceId: Schema.String,
+  signal: Schema.String,
+  timeoutMillis: Schema.Number
+}) {
+  override get message(): string {
+    return `no ${this.signal} event within ${Duration.format(Duration.millis(this.timeoutMillis))}`
+  }
+}
+
+/**
+ * An event names no valid instance: its instance id is empty, too long, or
+ * not a string. The trigger consumer treats it as bad data (parked by
+ * default), so the feed goes on.
+ *
+ * @example
+ * ```ts
+ * import { Saga } from "@chronicle/core"
+ *
+ * const error = new Saga.InvalidInstanceId({ saga: "Transfer", eventId: "e-1", reason: "an instance id must not be empty" })
+ * ```
+ * @since 0.5.0
+ * @category errors
+ */
+export class InvalidInstanceId extends Schema.TaggedError<InvalidInstanceId>()("InvalidInstanceId", {
+  saga: Schema.String,
+  eventId: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `Saga ${this.saga}: event ${this.eventId} names no valid instance: ${this.reason}`
+  }
+}
+
+/**
+ * How a saga run failed, as recorded: the error's tag and a readable reason.
+ * The durable runner ends a failed workflow with it.
+ *
+ * @example
+ * ```ts
+ * import { Saga } from "@chronicle/core"
+ *
+ * const failure = new Saga.SagaFailure({ saga: "Transfer", instanceId: "t-1", reason: "AccountIsClosed: the account is closed" })
+ * ```
+ * @since 0.5.0
+ * @category errors
+ */
+export class SagaFailure extends Schema.TaggedError<SagaFailure>()("SagaFailure", {
+  saga: Schema.String,
+  instanceId: Schema.String,
+  reason: Schema.String,
+  errorTag: Schema.optional(Schema.String)
+}) {
+  override get message(): string {
+    return `Saga ${this.saga} "${this.instanceId}" failed: ${this.reason}`
+  }
+}
+
+/**
+ * No instance with this id has a journal (it never started).
+ *
+ * @example
+ * ```ts
+ * import { Saga } from "@chronicle/core"
+ *
+ * const error = new Saga.SagaNotFound({ saga: "Transfer", instanceId: "t-404" })
+ * ```
+ * @since 0.5.0
+ * @category errors
+ */
+export class SagaNotFound extends Schema.TaggedError<SagaNotFound>()("SagaNotFound", {
+  saga: Schema.String,
+  instanceId: Schema.String
+}) {
+  override get message(): string {
+    return `Saga ${this.saga} has no instance "${this.instanceId}"`
+  }
+}
+
+/**
+ * `Saga.retry` on an instance that is not `failed` or `compensation-failed`
+ * (or that another retry changed meanwhile).
+ *
+ * @example
+ * ```ts
+ * import { Saga } from "@chronicle/core"
+ *
+ * const error = new Saga.SagaNotRetryable({ saga: "Transfer", instanceId: "t-1", state: "completed" })
+ * ```
+ * @since 0.5.0
+ * @category errors
+ */
+export class SagaNotRetryable extends Schema.TaggedError<SagaNotRetryable>()("SagaNotRetryable", {
+  saga: Schema.String,
+  instanceId: Schema.String,
+  state: Schema.String
+}) {
+  override get message(): string {
+    return `Saga ${this.saga} "${this.instanceId}" is ${this.state}: only a failed or compensation-failed instance can be retried`
+  }
+}
+
+/**
+ * `Saga.waitFor` gave up: the instance did not reach the awaited state in
+ * time. `state` is the last state it had (empty when it had not started).
+ *
+ * @example
+ * ```ts
+ * import { Saga } from "@chronicle/core"
+ *
+ * const error = new Saga.SagaWaitTimeout({ saga: "Transfer", instanceId: "t-1", state: "running", timeoutMillis: 5000 })
+ * ```
+ * @since 0.5.0
+ * @category errors
+ */
+export class SagaWaitTimeout extends Schema.TaggedError<SagaWaitTimeout>()("SagaWaitTimeout", {
+  saga: Schema.String,
+  instanceId: Schema.String,
+  state: Schema.String,
+  timeoutMillis: Schema.Number
+}) {
+  override get message(): string {
+    return `Saga ${this.saga} "${this.instanceId}" is still ${this.state === "" ? "not started" : this.state} after ${this.timeoutMillis} ms`
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Signals: events a running instance waits for
+// ---------------------------------------------------------------------------
+
+/**
+ * A signal, erased: what the trigger consumer needs to route an event to
+ * the instance waiting for it.
+ *
+ * @since 0.5.0
+ * @category signals
+ */
+export interface AnySignal {
+  readonly name: string
+  /** Only events of streams in these categories (all when undefined). */
+  readonly categories: ReadonlyArray<string> | undefined
+  /** The stored type names this signal reads. */
+  readonly types: ReadonlyArray<string>
+  /** Decodes a stored event and names the instance it is for. */
+  readonly route: (
+    stored: StoredEvent
+  ) => Either.Either<
+    { readonly instanceId: string; readonly recorded: RecordedEvent<EventCodec.Tagged> },
+    EventDecodeError | string
+  >
+}
+
+/**
+ * A later event an instance can wait for, and how such an event names its
+ * instance (the correlation function).
+ *
+ * @since 0.5.0
+ * @category signals
+ */
+export interface Signal<S extends EventCodec.Tagged> extends AnySignal {
+  readonly codec: EventCodec.EventCodec<S>
+  /** The instance an event is for (the correlation function). */
+  readonly instanceId: (event: S, recorded: RecordedEvent<S>) => string
+}
+
+/**
+ * Defines a signal: an event type an instance waits for with
+ * `Saga.awaitEvent`, routed to the instance named by `id`. List it in the
+ * saga's `signals` so that its trigger consumer reads these events too. An
+ * event that arrives before the instance waits is kept for it.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Saga } from "@chronicle/core"
+ *
+ * class TransferApproved extends Schema.TaggedClass<TransferApproved>()("TransferApproved", { transferId: Schema.String }) {}
+ *
+ * const Approved = Saga.signal("approved", { event: TransferApproved, categories: ["Transfer"], id: (e) => e.transferId })
+ * ```
+ * @since 0.5.0
+ * @category signals
+ */
+export const signal = <S extends EventCodec.Tagged, I>(
+  name: string,
+  options: {
+    readonly event: Schema.Schema<S, I, never>
+    readonly categories?: ReadonlyArray<string> | undefined
+    readonly codec?: EventCodec.EventCodec<S> | undefined
+    readonly id: (event: S, recorded: RecordedEvent<S>) => string
+  }
+): Signal<S> => {
+  checkName("signal", name)
+  const codec = options.codec ?? EventCodec.make(options.event)
+  return {
+    name,
+    codec,
+    categories: options.categories,
+    types: codec.storedTypes,
+    instanceId: options.id,
+    route: (stored) =>
+      Either.flatMap(codec.decode(stored), (recorded) => {
+        const instanceId = safeId(() => options.id(recorded.event, recorded))
+        const invalid = Journal.invalidInstanceId(instanceId)
+        return invalid === undefined && typeof instanceId === "string"
+          ? Either.right({ instanceId, recorded })
+          : Either.left(invalid ?? "no instance id")
+      })
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The definition
+// ---------------------------------------------------------------------------
+
+/**
+ * What `run` knows besides the trigger event.
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export interface RunContext<T> {
+  readonly saga: string
+  readonly instanceId: string
+  /** The trigger event with its metadata. */
+  readonly recorded: RecordedEvent<T>
+  /** 1 for the first run; a retry of a failed instance starts the next attempt (fresh command ids). */
+  readonly attempt: number
+}
+
+/**
+ * What `onFailure` gets: how the run failed (the error's tag, a readable
+ * reason and the whole cause), and, like a step, a deterministic command id
+ * (of the step `on-failure`) and metadata to execute its command with.
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export interface FailureContext extends StepContext {
+  readonly reason: string
+  readonly errorTag: string | undefined
+  readonly cause: Cause.Cause<unknown>
+}
+
+/**
+ * A saga definition. Build it with {@link make}.
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export interface Saga<T extends EventCodec.Tagged, A, E, R> {
+  readonly name: string
+  /** The trigger events' codec. */
+  readonly trigger: EventCodec.EventCodec<T>
+  /** Only trigger events of streams in these categories (all when undefined). */
+  readonly categories: ReadonlyArray<string> | undefined
+  /** The instance a trigger event starts. */
+  readonly instanceId: (event: T, recorded: RecordedEvent<T>) => string
+  readonly signals: ReadonlyArray<AnySignal>
+  /** What an instance does: steps, waits and sleeps. */
+  readonly run: (event: T, context: RunContext<T>) => Effect.Effect<A, E, R | Instance>
+  /** Encodes the run's result for the journal (none when the saga declares no `success` Schema). */
+  readonly encodeResult: (result: A) => Either.Either<unknown, ParseResult.ParseError>
+  /**
+   * Runs once a failed run is fully compensated (retried like a step, with
+   * the command id of the step `on-failure`). It cannot use `Saga.step`.
+   */
+  readonly onFailure: Option.Option<
+    (event: T, failure: FailureContext) => Effect.Effect<unknown, unknown, R | Instance>
+  >
+}
+
+/**
+ * Any saga.
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export type Any = Saga<EventCodec.Tagged, unknown, unknown, unknown>
+
+/**
+ * What {@link make} takes besides `run` and `success`.
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export interface Definition<T extends EventCodec.Tagged, TI, E, R> {
+  /** Letters, digits, `_` and `.`, at most 100 characters. */
+  readonly name: string
+  /** The events that start an instance: a tagged Schema (union). */
+  readonly trigger: Schema.Schema<T, TI, never>
+  readonly categories?: ReadonlyArray<string> | undefined
+  /** The trigger events' upcasters, when they have older stored versions. */
+  readonly codec?: EventCodec.EventCodec<T> | undefined
+  /** The instance a trigger starts: the same id twice starts one instance. 1 to 200 characters. */
+  readonly id: (event: T, recorded: RecordedEvent<T>) => string
+  /** The signals `run` waits for with `Saga.awaitEvent`. */
+  readonly signals?: ReadonlyArray<AnySignal> | undefined
+  /**
+   * Runs once a failed run is fully compensated, with the command id of the
+   * step `on-failure`: for example to record the failure on an aggregate.
+   */
+  readonly onFailure?:
+    | ((event: T, failure: FailureContext) => Effect.Effect<unknown, unknown, R | Instance>)
+    | undefined
+  /** Only for the type of `run`'s error (inferred). */
+  readonly _E?: E | undefined
+}
+
+/**
+ * Defines a saga. `run` is an Effect built from `Saga.step`,
+ * `Saga.awaitEvent` and `Saga.sleep`; its error type is inferred. Give a
+ * `success` Schema to record the run's result in the journal (the result is
+ * then `A`; without one it is `void`). `onFailure` runs as a last step once
+ * a failed run is fully compensated (for example to record the failure on
+ * an aggregate).
+ *
+ * Under the durable runner `run` is replayed after a crash or a wait: the
+ * steps already done return their recorded results, so the code between
+ * steps must be deterministic (no clock, no random, no reads outside steps).
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Saga } from "@chronicle/core"
+ *
+ * class OrderPlaced extends Schema.TaggedClass<OrderPlaced>()("OrderPlaced", { orderId: Schema.String }) {}
+ *
+ * export const Fulfilment = Saga.make({
+ *   name: "Fulfilment",
+ *   trigger: OrderPlaced,
+ *   categories: ["Order"],
+ *   id: (event) => event.orderId,
+ *   run: (event) =>
+ *     Effect.gen(function* () {
+ *       yield* Saga.step("reserve", {
+ *         run: (step) => Effect.log(`reserve stock for ${event.orderId} (command ${step.commandId})`),
+ *         compensate: (_, step) => Effect.log(`release stock (command ${step.commandId})`)
+ *       })
+ *       yield* Saga.step("ship", { run: () => Effect.log("ship") })
+ *     })
+ * })
+ * ```
+ * @since 0.5.0
+ * @category constructors
+ */
+export function make<T extends EventCodec.Tagged, TI, A, AI, E, R = never>(
+  definition: Definition<T, TI, E, R> & {
+    /** The Schema of the run's result, recorded in the journal. */
+    readonly success: Schema.Schema<A, AI, never>
+    readonly run: (event: T, context: RunContext<T>) => Effect.Effect<A, E, R | Instance>
+  }
+): Saga<T, A, E, R>
+export function make<T extends EventCodec.Tagged, TI, E, R = never>(
+  definition: Definition<T, TI, E, R> & {
+    readonly success?: undefined
+    readonly run: (event: T, context: RunContext<T>) => Effect.Effect<unknown, E, R | Instance>
+  }
+): Saga<T, void, E, R>
+export function make<T extends EventCodec.Tagged, TI, A, AI, E, R>(
+  definition: Definition<T, TI, E, R> & {
+    readonly success?: Schema.Schema<A, AI, never> | undefined
+    readonly run: (event: T, context: RunContext<T>) => Effect.Effect<A, E, R | Instance>
+  }
+): Saga<T, A, E, R> {
+  checkName("saga", definition.name)
+  const success = definition.success
+  const signals = definition.signals ?? []
+  const names = new Set<string>()
+  for (const s of signals) {
+    if (names.has(s.name)) throw new Error(`Saga.make: ${definition.name} lists the signal "${s.name}" twice`)
+    names.add(s.name)
+  }
+  const encode = success === undefined ? undefined : Schema.encodeEither(success)
+  return {
+    name: definition.name,
+    trigger: definition.codec ?? EventCodec.make(definition.trigger),
+    categories: definition.categories,
+    instanceId: definition.id,
+    signals,
+    run: definition.run,
+    encodeResult: encode === undefined ? () => Either.right(undefined) : encode,
+    onFailure: Option.fromNullable(definition.onFailure)
+  }
+}
+
+const namePattern = /^[A-Za-z0-9_.]{1,100}$/
+
+const checkName = (what: string, name: string): void => {
+  if (!namePattern.test(name)) {
+    throw new Error(`Saga: the ${what} name "${name}" must be 1 to 100 letters, digits, "_" or "."`)
+  }
+}
+
+const safeId = (f: () => string): unknown => {
+  try {
+    return f()
+  } catch (error) {
+    return error instanceof Error ? error : String(error)
+  }
+}
+
+/**
+ * The instance id a trigger event names, validated.
+ *
+ * @internal
+ */
+export const instanceIdOf = <T extends EventCodec.Tagged, A, E, R>(
+  saga: Saga<T, A, E, R>,
+  recorded: RecordedEvent<T>
+): Either.Either<string, InvalidInstanceId> => {
+  const id = safeId(() => saga.instanceId(recorded.event, recorded))
+  const invalid = id instanceof Error ? `the id function threw: ${id.message}` : Journal.invalidInstanceId(id)
+  return invalid === undefined && typeof id === "string"
+    ? Either.right(id)
+    : Either.left(new InvalidInstanceId({ saga: saga.name, eventId: recorded.eventId, reason: invalid ?? "no id" }))
+}
+
+// ---------------------------------------------------------------------------
+// Steps, waits and sleeps
+// ---------------------------------------------------------------------------
+
+/**
+ * What a step's `run` gets: the deterministic command id to execute its
+ * command with, and metadata naming the saga, the instance, the step and
+ * the trigger event. It is shaped like `Repository.ExecuteOptions`, so it
+ * can be passed as is: `accounts.execute(id, command, step)`.
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export interface StepContext {
+  readonly commandId: string
+  readonly metadata: UserMetadata
+  readonly saga: string
+  readonly instanceId: string
+  readonly step: string
+  /** The instance's attempt (see `RunContext.attempt`). */
+  readonly attempt: number
+}
+
+/**
+ * The command id a step's command runs with (see `StepContext`):
+ * `Correlation.deterministicId(saga, instanceId, step)` on the first
+ * attempt, with `"compensation"` for its compensation, and with the attempt
+ * from the second attempt on. Handy to find a step's events, whose
+ * causation id it is.
+ *
+ * @example
+ * ```ts
+ * import { Saga } from "@chronicle/core"
+ *
+ * const debit = Saga.commandId({ saga: "Transfer", instanceId: "t-1", step: "debit" })
+ * const refund = Saga.commandId({ saga: "Transfer", instanceId: "t-1", step: "debit", compensation: true })
+ * ```
+ * @since 0.5.0
+ * @category steps
+ */
+export const commandId = (options: {
+  readonly saga: string
+  readonly instanceId: string
+  readonly step: string
+  readonly attempt?: number | undefined
+  readonly compensation?: boolean | undefined
+}): string => {
+  const names = [
+    options.saga,
+    options.instanceId,
+    options.step,
+    ...(options.compensation === true ? ["compensation"] : [])
+  ]
+  const attempt = options.attempt ?? 1
+  return attempt <= 1
+    ? Correlation.deterministicId(...names)
+    : Correlation.deterministicId(...names, `attempt ${attempt}`)
+}
+
+/**
+ * What a compensation gets: its own deterministic command id and metadata,
+ * and why the saga failed.
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export interface CompensationContext extends StepContext {
+  readonly reason: string
+  readonly cause: Cause.Cause<unknown>
+}
+
+/**
+ * A step, as the runners execute it (see {@link step}).
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export interface StepSpec<A, I, E, R, EA, EI, RC> {
+  /** The step's effect, given its command id. */
+  readonly run: (context: StepContext) => Effect.Effect<A, E, R>
+  readonly success: Schema.Schema<A, I, never>
+  readonly error: Schema.Schema<EA, EI, never> | undefined
+  /** Undoes the step, given its result and why the saga failed. */
+  readonly compensate: ((result: A, context: CompensationContext) => Effect.Effect<unknown, unknown, RC>) | undefined
+  readonly retry: Schedule.Schedule<unknown, unknown>
+  /** Which failures of `run` are retried. */
+  readonly retryWhile: (error: E) => boolean
+  readonly compensationRetry: Schedule.Schedule<unknown, unknown>
+}
+
+/**
+ * What runs a saga instance: `Saga.step`, `Saga.awaitEvent` and
+ * `Saga.sleep` ask it. The runners provide it (in-process or durable);
+ * users never build one.
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export interface InstanceRuntime {
+  readonly saga: string
+  readonly instanceId: string
+  readonly run: number
+  readonly attempt: number
+  /** Runs a step (see {@link step}). */
+  readonly step: <A, I, E, R, EA, EI, RC>(
+    name: string,
+    spec: StepSpec<A, I, E, R, EA, EI, RC>
+  ) => Effect.Effect<A, EA | StepFailed, R | RC>
+  /** Waits for a signal's event (see {@link awaitEvent}). */
+  readonly awaitEvent: <S extends EventCodec.Tagged>(
+    signal: Signal<S>,
+    timeout: Option.Option<Duration.Duration>
+  ) => Effect.Effect<S, EventTimeout>
+  /** Sleeps (see {@link sleep}). */
+  readonly sleep: (name: string, duration: Duration.Duration) => Effect.Effect<void>
+}
+
+/**
+ * The running instance, provided by the runners to `run`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Saga } from "@chronicle/core"
+ *
+ * const whoAmI = Effect.map(Saga.Instance, (instance) => `${instance.saga} ${instance.instanceId}`)
+ * ```
+ * @since 0.5.0
+ * @category tags
+ */
+export class Instance extends Context.Tag("@chronicle/core/Saga/Instance")<Instance, InstanceRuntime>() {}
+
+/**
+ * The default retry of a step and of a compensation: exponential from
+ * 100 ms, jittered, at most 5 retries.
+ *
+ * @example
+ * ```ts
+ * import { Schedule } from "effect"
+ * import { Saga } from "@chronicle/core"
+ *
+ * const patient = Saga.defaultRetry.pipe(Schedule.union(Schedule.recurs(20)))
+ * ```
+ * @since 0.5.0
+ * @category retry
+ */
+export const defaultRetry: Schedule.Schedule<unknown, unknown> = Schedule.exponential("100 millis").pipe(
+  Schedule.jittered,
+  Schedule.intersect(Schedule.recurs(5))
+)
+
+const transientTags = new Set(["StoreError", "ConcurrencyError", "UnknownOutcomeError"])
+
+/**
+ * The default of which step errors are retried: the store's passing faults
+ * (`StoreError`, `ConcurrencyError`, `UnknownOutcomeError`), which a retry
+ * with the same command id can fix. A domain error (an account closed,
+ * funds too low) fails the step at once.
+ *
+ * @example
+ * ```ts
+ * import { Saga } from "@chronicle/core"
+ *
+ * Saga.isTransient({ _tag: "StoreError" }) // true
+ * Saga.isTransient({ _tag: "InsufficientFunds" }) // false
+ * ```
+ * @since 0.5.0
+ * @category retry
+ */
+export const isTransient = (error: unknown): boolean =>
+  typeof error === "object" &&
+  error !== null &&
+  "_tag" in error &&
+  typeof error._tag === "string" &&
+  transientTags.has(error._tag)
+
+/**
+ * What {@link step} takes besides `run`, `success` and `compensate`.
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export interface StepOptions<E, R, EA, EI> {
+  /** How failures of `run` are retried. Default {@link defaultRetry}. */
+  readonly retry?: Schedule.Schedule<unknown, unknown> | undefined
+  /** Which failures are retried. Default {@link isTransient}. */
+  readonly retryWhile?: ((error: E) => boolean) | undefined
+  /** The errors the step fails with as they are (recorded typed by the durable runner); others become `StepFailed`. */
+  readonly error?: Schema.Schema<EA, EI, never> | undefined
+  /** How a failing compensation is retried. Default: the step's `retry`. */
+  readonly compensationRetry?: Schedule.Schedule<unknown, unknown> | undefined
+  /** Only for the type of `run`'s requirements. */
+  readonly _R?: R | undefined
+}
+
+/**
+ * One step of a saga: `run` (given the step's deterministic command id, see
+ * `StepContext`), retried on its `Schedule` while `retryWhile` says so, and
+ * an optional `compensate`, which runs only if the saga fails for good
+ * after this step completed, in reverse order of the completed steps, with
+ * its own command id and retry.
+ *
+ * Give `success` to use the step's result later (the durable runner records
+ * it and returns it on a replay); without it the step returns `void`. The
+ * step fails with the errors its `error` Schema describes, and with
+ * `StepFailed` for any other. Step names must be unique within a saga.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Saga } from "@chronicle/core"
+ *
+ * const reserve = Saga.step("reserve", {
+ *   run: (step) => Effect.succeed({ reservation: step.commandId }),
+ *   success: Schema.Struct({ reservation: Schema.String }),
+ *   compensate: (result) => Effect.log(`release ${result.reservation}`)
+ * })
+ * ```
+ * @since 0.5.0
+ * @category steps
+ */
+export function step<A, I, E, R, EA = never, EI = never, RC = never>(
+  name: string,
+  options: StepOptions<E, R, EA, EI> & {
+    readonly run: (context: StepContext) => Effect.Effect<A, E, R>
+    readonly success: Schema.Schema<A, I, never>
+    readonly compensate?: ((result: A, context: CompensationContext) => Effect.Effect<unknown, unknown, RC>) | undefined
+  }
+): Effect.Effect<A, EA | StepFailed, R | RC | Instance>
+export function step<E, R, EA = never, EI = never, RC = never>(
+  name: string,
+  options: StepOptions<E, R, EA, EI> & {
+    readonly run: (context: StepContext) => Effect.Effect<unknown, E, R>
+    readonly success?: undefined
+    readonly compensate?:
+      | ((result: undefined, context: CompensationContext) => Effect.Effect<unknown, unknown, RC>)
+      | undefined
+  }
+): Effect.Effect<void, EA | StepFailed, R | RC | Instance>
+export function step<A, I, E, R, EA, EI, RC>(
+  name: string,
+  options: StepOptions<E, R, EA, EI> &
+    (
+      | {
+          readonly run: (context: StepContext) => Effect.Effect<A, E, R>
+          readonly success: Schema.Schema<A, I, never>
+          readonly compensate?:
+            | ((result: A, context: CompensationContext) => Effect.Effect<unknown, unknown, RC>)
+            | undefined
+        }
+      | {
+          readonly run: (context: StepContext) => Effect.Effect<unknown, E, R>
+          readonly success?: undefined
+          readonly compensate?:
+            | ((result: undefined, context: CompensationContext) => Effect.Effect<unknown, unknown, RC>)
+            | undefined
+        }
+    )
+): Effect.Effect<A | undefined, EA | StepFailed, R | RC | Instance> {
+  return Effect.suspend(() => {
+    checkName("step", name)
+    const retry = options.retry ?? defaultRetry
+    const common = {
+      error: options.error,
+      retry,
+      retryWhile: options.retryWhile ?? isTransient,
+      compensationRetry: options.compensationRetry ?? retry
+    }
+    return Effect.flatMap(Instance, (instance): Effect.Effect<A | undefined, EA | StepFailed, R | RC> => {
+      if (options.success !== undefined) {
+        return instance.step(name, {
+          ...common,
+          run: options.run,
+          success: options.success,
+          compensate: options.compensate
+        })
+      }
+      // without a Schema, the result is undefined (and so is what the compensation gets)
+      const run = options.run
+      return instance.step(name, {
+        ...common,
+        run: (context: StepContext) => Effect.as(run(context), undefined),
+        success: Schema.Undefined,
+        compensate: options.compensate
+      })
+    })
+  })
+}
+
+/**
+ * Waits for a signal's event for this instance: an event that arrived
+ * before the wait is taken at once. With a `timeout` (a deadline), fails
+ * with `EventTimeout` when it passes: unless the saga handles it, the saga
+ * then fails and compensates. The durable runner survives a crash while
+ * waiting, and keeps the deadline.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Saga } from "@chronicle/core"
+ *
+ * class Approved extends Schema.TaggedClass<Approved>()("Approved", { transferId: Schema.String }) {}
+ * const Approval = Saga.signal("approval", { event: Approved, id: (e) => e.transferId })
+ *
+ * const approved = Saga.awaitEvent(Approval, { timeout: "2 days" })
+ * ```
+ * @since 0.5.0
+ * @category waiting
+ */
+export const awaitEvent = <S extends EventCodec.Tagged>(
+  signal: Signal<S>,
+  options?: { readonly timeout?: Duration.DurationInput | undefined }
+): Effect.Effect<S, EventTimeout, Instance> =>
+  Effect.flatMap(Instance, (instance) =>
+    instance.awaitEvent(signal, Option.map(Option.fromNullable(options?.timeout), Duration.decode))
+  )
+
+/**
+ * Sleeps: durably under the durable runner (a crash does not restart the
+ * sleep), in memory in-process. `name` must be unique within the saga.
+ *
+ * @example
+ * ```ts
+ * import { Saga } from "@chronicle/core"
+ *
+ * const coolingOff = Saga.sleep("cooling-off", "2 days")
+ * ```
+ * @since 0.5.0
+ * @category waiting
+ */
+export const sleep = (name: string, duration: Duration.DurationInput): Effect.Effect<void, never, Instance> =>
+  Effect.suspend(() => {
+    checkName("sleep", name)
+    return Effect.flatMap(Instance, (instance) => instance.sleep(name, Duration.decode(duration)))
+  })
+
+// ---------------------------------------------------------------------------
+// Status and control
+// ---------------------------------------------------------------------------
+
+/**
+ * What an instance is doing:
+ *
+ * - `running`: started, executing steps;
+ * - `waiting`: waiting for an event (`awaitEvent`) or sleeping;
+ * - `completed`: `run` succeeded;
+ * - `failed`: `run` failed for good, and every completed step was compensated;
+ * - `compensating`: `run` failed, compensations are running;
+ * - `compensation-failed`: a compensation (or `onFailure`) kept failing:
+ *   something stays done that should have been undone. `error` says what;
+ *   fix the cause, then `Saga.retry`.
+ *
+ * @since 0.5.0
+ * @category status
+ */
+export type State = "running" | "waiting" | "completed" | "failed" | "compensating" | "compensation-failed"
+
+/**
+ * The status of one instance, from its journal.
+ *
+ * @since 0.5.0
+ * @category status
+ */
+export interface Status {
+  readonly saga: string
+  readonly instanceId: string
+  readonly state: State
+  /** 1, then one more for every retry. */
+  readonly run: number
+  /** The command-id generation: a retry after a clean failure starts a new attempt. */
+  readonly attempt: number
+  readonly mode: "in-process" | "durable" | "unknown"
+  /** The steps completed in the current run, in order. */
+  readonly steps: ReadonlyArray<string>
+  /** The steps compensated in the current run, in the order compensated. */
+  readonly compensated: ReadonlyArray<string>
+  /** What a `waiting` instance waits for (`event:<signal>` or `sleep:<name>`), and until when. */
+  readonly waitingFor: Option.Option<{ readonly for: string; readonly until: Option.Option<DateTime.Utc> }>
+  /** Why the run failed. */
+  readonly error: Option.Option<string>
+  /** Each compensation that failed for good, with why. */
+  readonly compensationErrors: ReadonlyArray<string>
+  /** The trigger event (its payload as stored). */
+  readonly trigger: Option.Option<{
+    readonly eventId: string
+    readonly streamId: string
+    readonly type: string
+    readonly correlationId: string
+    readonly data: unknown
+  }>
+  /** The run's result, encoded (with a `success` Schema). */
+  readonly result: Option.Option<unknown>
+  readonly startedAt: Option.Option<DateTime.Utc>
+  readonly updatedAt: Option.Option<DateTime.Utc>
+}
+
+const nameOf = (saga: string | { readonly name: string }): string => (typeof saga === "string" ? saga : saga.name)
+
+const toStatus = (saga: string, folded: Journal.Folded): Status => ({
+  saga,
+  instanceId: folded.instanceId,
+  state: folded.state,
+  run: folded.run,
+  attempt: folded.attempt,
+  mode: folded.mode,
+  steps: folded.steps,
+  compensated: folded.compensated,
+  waitingFor: Option.map(folded.waitingFor, (w) => ({
+    for: w.for,
+    until: Option.map(w.until, (millis) => Journal.utc(millis))
+  })),
+  error: folded.error,
+  compensationErrors: folded.compensationErrors,
+  trigger: Option.map(folded.trigger, (t) => ({
+    eventId: t.eventId,
+    streamId: t.streamId,
+    type: t.type,
+    correlationId: t.metadata.correlationId,
+    data: t.data
+  })),
+  result: folded.result,
+  startedAt: folded.startedAt,
+  updatedAt: folded.updatedAt
+})
+
+/**
+ * The status of one instance, or none when it never started.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { Saga } from "@chronicle/core"
+ *
+ * const describe = Effect.map(Saga.status("Transfer", "t-1"), Option.map((s) => `${s.state}: ${s.steps.join(", ")}`))
+ * ```
+ * @since 0.5.0
+ * @category status
+ */
+export const status = (
+  saga: string | { readonly name: string },
+  instanceId: string
+): Effect.Effect<Option.Option<Status>, StoreError | EventDecodeError, EventStore> =>
+  Effect.flatMap(EventStore, (store) =>
+    Effect.map(
+      Journal.load(store, nameOf(saga), instanceId),
+      Option.map((f) => toStatus(nameOf(saga), f))
+    )
+  ).pipe(Effect.withSpan("Chronicle.Saga.status", { attributes: { saga: nameOf(saga), instanceId } }))
+
+/**
+ * Every instance of a saga (optionally only those in some states), oldest
+ * first. It folds the saga's whole journal category: meant for operators
+ * and tools, not for a hot path.
+ *
+ * @example
+ * ```ts
+ * import { Saga } from "@chronicle/core"
+ *
+ * const stuck = Saga.list("Transfer", { states: ["compensation-failed"] })
+ * ```
+ * @since 0.5.0
+ * @category status
+ */
+export const list = (
+  saga: string | { readonly name: string },
+  options?: { readonly states?: ReadonlyArray<State> | undefined }
+): Effect.Effect<ReadonlyArray<Status>, StoreError | EventDecodeError, EventStore> =>
+  Effect.flatMap(EventStore, (store) =>
+    Effect.map(Journal.loadAll(store, nameOf(saga)), (all) =>
+      all
+        .filter((f) => options?.states === undefined || options.states.includes(f.state))
+        .map((f) => toStatus(nameOf(saga), f))
+    )
+  ).pipe(Effect.withSpan("Chronicle.Saga.list", { attributes: { saga: nameOf(saga) } }))
+
+/**
+ * Retries a `failed` or `compensation-failed` instance: it records a retry
+ * request in the instance's journal, and the saga's runner (in whichever
+ * process holds its trigger lease) starts the next run.
+ *
+ * - `compensation-failed`: the next run keeps the command ids, so the steps
+ *   that took effect are not applied again, and the compensations that
+ *   failed run again (once their cause is fixed);
+ * - `failed` (everything compensated): the next run is a new attempt, with
+ *   fresh command ids, so every step takes effect again.
+ *
+ * Returns the new run and attempt numbers.
+ *
+ * @example
+ * ```ts
+ * import { Saga } from "@chronicle/core"
+ *
+ * const again = Saga.retry("Transfer", "t-1")
+ * ```
+ * @since 0.5.0
+ * @category control
+ */
+export const retry = (
+  saga: string | { readonly name: string },
+  instanceId: string
+): Effect.Effect<
+  { readonly run: number; readonly attempt: number },
+  SagaNotFound | SagaNotRetryable | StoreError | EventDecodeError,
+  EventStore
+> =>
+  Effect.gen(function* () {
+    const name = nameOf(saga)
+    const store = yield* EventStore
+    const found = yield* Journal.load(store, name, instanceId)
+    if (Option.isNone(found)) return yield* new SagaNotFound({ saga: name, instanceId })
+    const current = found.value
+    if (current.state !== "failed" && current.state !== "compensation-failed") {
+      return yield* new SagaNotRetryable({ saga: name, instanceId, state: current.state })
+    }
+    const run = current.run + 1
+    const attempt = current.state === "failed" ? current.attempt + 1 : current.attempt
+    const encoded = Journal.codec.encode(new Journal.SagaRetryRequested({ saga: name, instanceId, run, attempt }))
+    if (Either.isLeft(encoded)) return yield* Effect.die(encoded.left)
+    const correlationId = Option.match(current.trigger, {
+      onNone: () => instanceId,
+      onSome: (t) => t.metadata.correlationId
+    })
+    yield* store
+      .append(
+        Journal.streamOf(name, instanceId),
+        [{ eventId: Journal.eventId(name, instanceId, "retry", `${run}`), ...encoded.right }],
+        {
+          expectedVersion: ExpectedVersion.exact(current.version),
+          metadata: { correlationId, causationId: null }
+        }
+      )
+      .pipe(
+        Effect.catchAll(
+          (error): Effect.Effect<never, SagaNotRetryable | StoreError> =>
+            error instanceof ConcurrencyError
+              ? Effect.fail(new SagaNotRetryable({ saga: name, instanceId, state: "changed by another retry" }))
+              : error._tag === "StoreError"
+                ? Effect.fail(error)
+                : Effect.die(error)
+        )
+      )
+    return { run, attempt }
+  }).pipe(Effect.withSpan("Chronicle.Saga.retry", { attributes: { saga: nameOf(saga), instanceId } }))
+
+/**
+ * Waits until an instance reaches a state `until` accepts (by default an
+ * end: `completed`, `failed` or `compensation-failed`), polling its
+ * journal; fails with `SagaWaitTimeout` after `timeout` (default 10 s).
+ *
+ * @example
+ * ```ts
+ * import { Saga } from "@chronicle/core"
+ *
+ * const outcome = Saga.waitFor("Transfer", "t-1", { timeout: "5 seconds", until: (s) => s.state !== "running" })
+ * ```
+ * @since 0.5.0
+ * @category status
+ */
+export const waitFor = (
+  saga: string | { readonly name: string },
+  instanceId: string,
+  options?: {
+    readonly timeout?: Duration.DurationInput | undefined
+    readonly until?: ((status: Status) => boolean) | undefined
+    /** How often to look. Default 50 ms. */
+    readonly interval?: Duration.DurationInput | undefined
+  }
+): Effect.Effect<Status, SagaWaitTimeout | StoreError | EventDecodeError, EventStore> =>
+  Effect.suspend(() => {
+    const name = nameOf(saga)
+    const timeout = Duration.decode(options?.timeout ?? "10 seconds")
+    const until = options?.until ?? ((s: Status) => Journal.isTerminal(s.state))
+    const interval = Duration.decode(options?.interval ?? "50 millis")
+    let last = ""
+    const poll: Effect.Effect<Status, StoreError | EventDecodeError, EventStore> = Effect.flatMap(
+      status(name, instanceId),
+      (found) => {
+        last = Option.match(found, { onNone: () => "", onSome: (s) => s.state })
+        return Option.isSome(found) && until(found.value)
+          ? Effect.succeed(found.value)
+          : Effect.zipRight(Effect.sleep(interval), poll)
+      }
+    )
+    return poll.pipe(
+      Effect.timeoutFail({
+        duration: timeout,
+        onTimeout: () =>
+          new SagaWaitTimeout({ saga: name, instanceId, state: last, timeoutMillis: Duration.toMillis(timeout) })
+      })
+    )
+  })
+
+// ---------------------------------------------------------------------------
+// The in-process runner
+// ---------------------------------------------------------------------------
+
+/**
+ * Options of the runners: those of the trigger consumer (a projection), of
+ * which `onFailure` defaults to `park` for sagas (a bad trigger is set
+ * aside, the feed goes on).
+ *
+ * @since 0.5.0
+ * @category running
+ */
+export interface RunOptions extends Projection.RunOptions {}
+
+/**
+ * The name of a saga's trigger consumer, as `Projection.status` shows it.
+ *
+ * @example
+ * ```ts
+ * import { Saga } from "@chronicle/core"
+ *
+ * Saga.consumerName("Transfer") // "saga:Transfer"
+ * ```
+ * @since 0.5.0
+ * @category running
+ */
+export const consumerName = (saga: string | { readonly name: string }): string => `saga:${nameOf(saga)}`
+
+/**
+ * Runs a saga in-process: its trigger consumer (a projection named
+ * `saga:<name>`, with the lease, checkpoint, status, lag and poison policy
+ * of every projection) starts one instance per instance id, as a fiber of
+ * this process. Each step is a scoped resource: when `run` fails for good,
+ * the scope closes and the completed steps are compensated in reverse order.
+ *
+ * Resource-safe, not crash-durable: starting an instance is recorded in its
+ * journal together with the checkpoint (one transaction on SQL stores), and
+ * when the runner starts (or takes the lease over) it runs the instances
+ * that did not end again from their first step (their command ids make the
+ * steps already applied no-ops on the aggregates, but the steps' code runs
+ * again; waits and sleeps keep the deadlines their journal recorded). An
+ * interruption (shutdown) compensates nothing. For crash-durable sagas, in
+ * any process, use `DurableSaga.layer` with the same definition.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer, Schema } from "effect"
+ * import { InMemoryEventStore, ProjectionStore, Saga } from "@chronicle/core"
+ *
+ * class Pinged extends Schema.TaggedClass<Pinged>()("Pinged", { id: Schema.String }) {}
+ * const Pong = Saga.make({
+ *   name: "Pong",
+ *   trigger: Pinged,
+ *   id: (e) => e.id,
+ *   run: () => Saga.step("pong", { run: () => Effect.log("pong") })
+ * })
+ *
+ * const App = Saga.layer(Pong).pipe(Layer.provideMerge(Layer.merge(InMemoryEventStore.layer, ProjectionStore.layerMemory)))
+ * ```
+ * @since 0.5.0
+ * @category running
+ */
+export const layer = <T extends EventCodec.Tagged, A, E, R>(
+  saga: Saga<T, A, E, R>,
+  options?: RunOptions
+): Layer.Layer<never, never, EventStore | ProjectionStore.ProjectionStore | Exclude<R, Scope.Scope>> =>
+  InProcess.layer(saga, options)

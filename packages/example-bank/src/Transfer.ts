@@ -1,0 +1,369 @@
+/**
+ * The bank's Transfer aggregate: a request to move money from one account
+ * to another, and how it ended. The money itself moves on the accounts,
+ * driven by the Transfer saga (`TransferSaga`); this aggregate records the
+ * request, the approval of a large transfer, and the outcome.
+ *
+ * Rules:
+ * - a transfer is requested once, between two different accounts, for a
+ *   positive whole number of cents; its id names its stream
+ *   (`Transfer-<transferId>`);
+ * - an approval is recorded only for a transfer that is still pending;
+ *   approving it twice records it once;
+ * - a transfer ends once: `TransferCompleted`, or `TransferFailed` with the
+ *   reason; recording the same end again does nothing.
+ *
+ * @since 0.5.0
+ */
+import { Aggregate } from "@chronicle/core"
+import { Effect, Schema } from "effect"
+import * as Account from "./Account.js"
+import * as Money from "./Money.js"
+
+/**
+ * A transfer id: 1 to 100 letters, digits, `.`, `_` or `-`, starting with a
+ * letter or digit.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Transfer } from "@chronicle/example-bank"
+ *
+ * Schema.decodeUnknownSync(Transfer.TransferId)("t-2025-0042") // "t-2025-0042"
+ * ```
+ * @since 0.5.0
+ * @category schemas
+ */
+export const TransferId = Schema.String.pipe(
+  Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, {
+    message: () => "a transfer id is 1 to 100 letters, digits, '.', '_' or '-', starting with a letter or digit"
+  })
+).annotations({ identifier: "TransferId" })
+
+// ---------------------------------------------------------------------------
+// Commands
+// ---------------------------------------------------------------------------
+
+/**
+ * Asks to move `amount` cents from `from` to `to`.
+ *
+ * @example
+ * ```ts
+ * import { Transfer } from "@chronicle/example-bank"
+ *
+ * const request = new Transfer.RequestTransfer({ transferId: "t-1", from: "alice", to: "bob", amount: 2500 })
+ * ```
+ * @since 0.5.0
+ * @category commands
+ */
+export class RequestTransfer extends Schema.TaggedClass<RequestTransfer>()("RequestTransfer", {
+  transferId: TransferId,
+  from: Account.AccountId,
+  to: Account.AccountId,
+  amount: Money.Cents
+}) {}
+
+/**
+ * Approves a pending transfer (one above the approval threshold waits for it).
+ *
+ * @since 0.5.0
+ * @category commands
+ */
+export class ApproveTransfer extends Schema.TaggedClass<ApproveTransfer>()("ApproveTransfer", {
+  transferId: TransferId
+}) {}
+
+/**
+ * Records that the money arrived (sent by the saga).
+ *
+ * @since 0.5.0
+ * @category commands
+ */
+export class CompleteTransfer extends Schema.TaggedClass<CompleteTransfer>()("CompleteTransfer", {
+  transferId: TransferId
+}) {}
+
+/**
+ * Records that the transfer failed, and why (sent by the saga once the
+ * withdrawal, if any, was refunded).
+ *
+ * @since 0.5.0
+ * @category commands
+ */
+export class FailTransfer extends Schema.TaggedClass<FailTransfer>()("FailTransfer", {
+  transferId: TransferId,
+  reason: Schema.String
+}) {}
+
+/**
+ * Every transfer command.
+ *
+ * @since 0.5.0
+ * @category commands
+ */
+export const TransferCommand = Schema.Union(RequestTransfer, ApproveTransfer, CompleteTransfer, FailTransfer)
+
+/**
+ * @since 0.5.0
+ * @category commands
+ */
+export type TransferCommand = typeof TransferCommand.Type
+
+// ---------------------------------------------------------------------------
+// Events
+// ---------------------------------------------------------------------------
+
+/**
+ * A transfer was requested: the trigger of the Transfer saga.
+ *
+ * @since 0.5.0
+ * @category events
+ */
+export class TransferRequested extends Schema.TaggedClass<TransferRequested>()("TransferRequested", {
+  transferId: Schema.String,
+  from: Schema.String,
+  to: Schema.String,
+  amount: Money.Cents
+}) {}
+
+/**
+ * A pending transfer was approved: the saga waiting for it goes on.
+ *
+ * @since 0.5.0
+ * @category events
+ */
+export class TransferApproved extends Schema.TaggedClass<TransferApproved>()("TransferApproved", {
+  transferId: Schema.String
+}) {}
+
+/**
+ * The money arrived on the target account.
+ *
+ * @since 0.5.0
+ * @category events
+ */
+export class TransferCompleted extends Schema.TaggedClass<TransferCompleted>()("TransferCompleted", {
+  transferId: Schema.String
+}) {}
+
+/**
+ * The transfer failed; nothing stays debited.
+ *
+ * @since 0.5.0
+ * @category events
+ */
+export class TransferFailed extends Schema.TaggedClass<TransferFailed>()("TransferFailed", {
+  transferId: Schema.String,
+  reason: Schema.String
+}) {}
+
+/**
+ * Every transfer event.
+ *
+ * @since 0.5.0
+ * @category events
+ */
+export const TransferEvent = Schema.Union(TransferRequested, TransferApproved, TransferCompleted, TransferFailed)
+
+/**
+ * @since 0.5.0
+ * @category events
+ */
+export type TransferEvent = typeof TransferEvent.Type
+
+// ---------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------
+
+/**
+ * A transfer from an account to itself.
+ *
+ * @since 0.5.0
+ * @category errors
+ */
+export class SameAccount extends Schema.TaggedError<SameAccount>()("SameAccount", { accountId: Schema.String }) {
+  override get message(): string {
+    return `a transfer needs two different accounts (got ${this.accountId} twice)`
+  }
+}
+
+/**
+ * `RequestTransfer` with the id of another transfer.
+ *
+ * @since 0.5.0
+ * @category errors
+ */
+export class TransferExists extends Schema.TaggedError<TransferExists>()("TransferExists", {
+  transferId: Schema.String
+}) {
+  override get message(): string {
+    return `transfer ${this.transferId} exists already, with other details; choose another id`
+  }
+}
+
+/**
+ * A command on a transfer that was never requested.
+ *
+ * @since 0.5.0
+ * @category errors
+ */
+export class TransferNotFound extends Schema.TaggedError<TransferNotFound>()("TransferNotFound", {
+  transferId: Schema.String
+}) {
+  override get message(): string {
+    return `no transfer ${this.transferId} was requested`
+  }
+}
+
+/**
+ * `ApproveTransfer` on a transfer that already ended.
+ *
+ * @since 0.5.0
+ * @category errors
+ */
+export class TransferSettled extends Schema.TaggedError<TransferSettled>()("TransferSettled", {
+  transferId: Schema.String,
+  outcome: Schema.Literal("completed", "failed")
+}) {
+  override get message(): string {
+    return `transfer ${this.transferId} has ${this.outcome} already`
+  }
+}
+
+/**
+ * Every domain error of a transfer command.
+ *
+ * @since 0.5.0
+ * @category errors
+ */
+export const TransferError = Schema.Union(SameAccount, TransferExists, TransferNotFound, TransferSettled)
+
+/**
+ * @since 0.5.0
+ * @category errors
+ */
+export type TransferError = typeof TransferError.Type
+
+// ---------------------------------------------------------------------------
+// State, evolve, decide
+// ---------------------------------------------------------------------------
+
+/**
+ * What a transfer is: never requested, or its details and where it stands.
+ *
+ * @since 0.5.0
+ * @category state
+ */
+export type TransferState =
+  | { readonly status: "none" }
+  | {
+      readonly status: "pending" | "approved" | "completed" | "failed"
+      readonly from: string
+      readonly to: string
+      readonly amount: number
+      readonly reason?: string | undefined
+    }
+
+/**
+ * @since 0.5.0
+ * @category state
+ */
+export const initialState: TransferState = { status: "none" }
+
+/**
+ * Folds one event into the state. Pure and total.
+ *
+ * @example
+ * ```ts
+ * import { Transfer } from "@chronicle/example-bank"
+ *
+ * Transfer.evolve(Transfer.initialState, new Transfer.TransferRequested({ transferId: "t", from: "a", to: "b", amount: 5 }))
+ * ```
+ * @since 0.5.0
+ * @category state
+ */
+export const evolve = (state: TransferState, event: TransferEvent): TransferState => {
+  switch (event._tag) {
+    case "TransferRequested":
+      return { status: "pending", from: event.from, to: event.to, amount: event.amount }
+    case "TransferApproved":
+      return state.status === "pending" ? { ...state, status: "approved" } : state
+    case "TransferCompleted":
+      return state.status === "none" ? state : { ...state, status: "completed" }
+    case "TransferFailed":
+      return state.status === "none" ? state : { ...state, status: "failed", reason: event.reason }
+  }
+}
+
+/**
+ * Decides what a transfer command does. Pure.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Transfer } from "@chronicle/example-bank"
+ *
+ * Effect.runSync(Transfer.decide(new Transfer.RequestTransfer({ transferId: "t", from: "a", to: "b", amount: 5 }), Transfer.initialState))
+ * ```
+ * @since 0.5.0
+ * @category decide
+ */
+export const decide = (
+  command: TransferCommand,
+  state: TransferState
+): Effect.Effect<ReadonlyArray<TransferEvent>, TransferError> => {
+  const { transferId } = command
+  switch (command._tag) {
+    case "RequestTransfer": {
+      if (command.from === command.to) return Effect.fail(new SameAccount({ accountId: command.from }))
+      if (state.status === "none") {
+        return Effect.succeed([
+          new TransferRequested({ transferId, from: command.from, to: command.to, amount: command.amount })
+        ])
+      }
+      // the same request again (say, a retried CLI command) is not a new transfer
+      const same = state.from === command.from && state.to === command.to && state.amount === command.amount
+      return same ? Effect.succeed([]) : Effect.fail(new TransferExists({ transferId }))
+    }
+    case "ApproveTransfer":
+      if (state.status === "none") return Effect.fail(new TransferNotFound({ transferId }))
+      if (state.status === "completed" || state.status === "failed") {
+        return Effect.fail(new TransferSettled({ transferId, outcome: state.status }))
+      }
+      return Effect.succeed(state.status === "pending" ? [new TransferApproved({ transferId })] : [])
+    case "CompleteTransfer":
+      if (state.status === "none") return Effect.fail(new TransferNotFound({ transferId }))
+      return Effect.succeed(state.status === "completed" ? [] : [new TransferCompleted({ transferId })])
+    case "FailTransfer":
+      if (state.status === "none") return Effect.fail(new TransferNotFound({ transferId }))
+      return Effect.succeed(
+        state.status === "failed" ? [] : [new TransferFailed({ transferId, reason: command.reason })]
+      )
+  }
+}
+
+/**
+ * The Transfer aggregate: stream category `Transfer`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { InMemoryEventStore, Repository } from "@chronicle/core"
+ * import { Transfer } from "@chronicle/example-bank"
+ *
+ * const requested = Effect.gen(function* () {
+ *   const transfers = yield* Repository.make(Transfer.Transfer)
+ *   return yield* transfers.execute("t-1", new Transfer.RequestTransfer({ transferId: "t-1", from: "a", to: "b", amount: 500 }))
+ * }).pipe(Effect.provide(InMemoryEventStore.layer))
+ * ```
+ * @since 0.5.0
+ * @category aggregate
+ */
+export const Transfer = Aggregate.make({
+  name: "Transfer",
+  events: TransferEvent,
+  commands: TransferCommand,
+  initialState,
+  evolve,
+  decide
+})

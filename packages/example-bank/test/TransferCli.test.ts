@@ -1,0 +1,162 @@
+/**
+ * `pnpm bank transfer`, `approve` and `transfers`, run in process through
+ * `BankCli.main` (as in `BankCli.test.ts`), on a SQLite file and on
+ * PostgreSQL: the outcomes, the exit codes, and the statements afterwards.
+ */
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { NodeContext } from "@effect/platform-node"
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import { ConfigProvider, Console, Effect } from "effect"
+import { BankCli } from "../src/index.js"
+import * as Database from "./support/database.js"
+import * as Postgres from "./support/postgres.js"
+
+const dir = mkdtempSync(join(tmpdir(), "chronicle-bank-transfers-"))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+interface Run {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+const capturing = (out: Array<string>, err: Array<string>): Console.Console => {
+  const ignore = () => Effect.void
+  const print =
+    (into: Array<string>) =>
+    (...args: ReadonlyArray<unknown>) =>
+      Effect.sync(() => {
+        into.push(`${args.map(String).join(" ")}\n`)
+      })
+  return {
+    [Console.TypeId]: Console.TypeId,
+    assert: ignore,
+    clear: Effect.void,
+    count: ignore,
+    countReset: ignore,
+    debug: ignore,
+    dir: ignore,
+    dirxml: ignore,
+    error: print(err),
+    group: ignore,
+    groupEnd: Effect.void,
+    info: print(out),
+    log: print(out),
+    table: ignore,
+    time: ignore,
+    timeEnd: ignore,
+    timeLog: ignore,
+    trace: ignore,
+    warn: print(err),
+    unsafe: {
+      ...globalThis.console,
+      error: (...args: ReadonlyArray<unknown>) => {
+        err.push(`${args.map(String).join(" ")}\n`)
+      }
+    }
+  }
+}
+
+/** The bank CLI with these environment variables. */
+const bankWith =
+  (env: ReadonlyArray<readonly [string, string]>) =>
+  (...args: ReadonlyArray<string>): Effect.Effect<Run> =>
+    Effect.gen(function* () {
+      const out: Array<string> = []
+      const err: Array<string> = []
+      const code = yield* BankCli.main(["node", "bank", ...args]).pipe(
+        Effect.withConsole(capturing(out, err)),
+        Effect.withConfigProvider(
+          ConfigProvider.fromMap(
+            new Map([["BANK_APPROVAL_ABOVE", "50000"], ["BANK_APPROVAL_DEADLINE", "2 seconds"], ...env])
+          )
+        ),
+        Effect.provide(NodeContext.layer)
+      )
+      return { code, stdout: out.join(""), stderr: err.join("") }
+    })
+
+const scenario = (bank: (...args: ReadonlyArray<string>) => Effect.Effect<Run>) =>
+  Effect.gen(function* () {
+    for (const args of [
+      ["open", "alice", "--owner", "Alice"],
+      ["open", "bob", "--owner", "Bob"],
+      ["open", "carol", "--owner", "Carol"],
+      ["deposit", "alice", "200000"],
+      ["close", "carol"]
+    ]) {
+      expect((yield* bank(...args)).code).toBe(0)
+    }
+
+    const done = yield* bank("transfer", "alice", "bob", "2500", "--id", "t1")
+    expect(done).toEqual({ code: 0, stdout: "Transfer t1 of 25.00 from alice to bob: done.\n", stderr: "" })
+    // the same transfer again: requested once, done once
+    expect(yield* bank("transfer", "alice", "bob", "2500", "--id", "t1")).toEqual(done)
+    expect((yield* bank("balance", "bob")).stdout).toContain("balance 25.00")
+
+    const refused = yield* bank("transfer", "alice", "carol", "1000", "--id", "t2")
+    expect(refused.code).toBe(1)
+    expect(refused.stdout).toBe("")
+    expect(refused.stderr).toBe(
+      "Transfer t2 of 10.00 from alice to carol failed: the account is closed. Nothing stays debited.\n"
+    )
+    const funds = yield* bank("transfer", "bob", "alice", "999999", "--id", "t3")
+    expect(funds.code).toBe(1)
+    expect(funds.stderr).toMatch(/^Transfer t3 of 9,999\.99 from bob to alice failed: cannot withdraw 9,999\.99/)
+
+    // large transfers wait for an approval
+    const big = yield* bank("transfer", "alice", "bob", "60000", "--id", "t4")
+    expect(big.code).toBe(0)
+    expect(big.stdout).toMatch(
+      /^Transfer t4 of 600\.00 from alice to bob waits for an approval until \S+Z; the amount is withdrawn and held/
+    )
+    expect(big.stdout).toContain("pnpm bank approve t4")
+    const approved = yield* bank("approve", "t4")
+    expect(approved).toMatchObject({ code: 0, stdout: "Transfer t4 of 600.00 from alice to bob: done.\n" })
+    // approving again is safe: recorded once, the outcome printed again
+    expect(yield* bank("approve", "t4")).toEqual(approved)
+
+    // not approved in time: failed, refunded
+    expect((yield* bank("transfer", "alice", "bob", "70000", "--id", "t5")).code).toBe(0)
+    yield* Effect.sleep("2500 millis")
+    const list = yield* bank("transfers")
+    expect(list.code).toBe(0)
+    expect(list.stdout).toMatch(/^t1\s+alice\s+bob\s+25\.00\s+completed\s+assess, withdraw, deposit, complete/m)
+    expect(list.stdout).toMatch(/^t2\s+alice\s+carol\s+10\.00\s+failed\s+assess, withdraw\s+the account is closed/m)
+    expect(list.stdout).toMatch(/^t5\s+alice\s+bob\s+700\.00\s+failed\s+assess, withdraw\s+.*no approved event/m)
+
+    const late = yield* bank("approve", "t5")
+    expect(late.code).toBe(1)
+    expect(late.stderr).toContain("transfer t5 has failed already")
+
+    const statement = (yield* bank("statement", "alice")).stdout
+    expect(statement).toMatch(/MoneyWithdrawn \(transfer\)\s+-10\.00 EUR/)
+    expect(statement).toMatch(/MoneyDeposited \(refund\)\s+\+10\.00 EUR/)
+    expect(statement).toMatch(/MoneyDeposited \(refund\)\s+\+700\.00 EUR/)
+    expect((yield* bank("balance", "alice")).stdout).toContain("balance 1,375.00")
+
+    // invalid input: exit 2, the usage, nothing requested
+    const bad = yield* bank("transfer", "alice", "bob", "12.50")
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain("pnpm bank transfer <from> <to> <cents> [--id <transferId>]")
+    expect((yield* bank("transfer", "alice", "alice", "100")).stderr).toContain(
+      "a transfer needs two different accounts"
+    )
+    expect((yield* bank("approve", "nope")).code).toBe(1)
+  })
+
+describe("pnpm bank transfer / approve / transfers", () => {
+  it.live("on SQLite", () => scenario(bankWith([["BANK_DB", join(dir, "transfers.db")]])), 120_000)
+
+  it.live.skipIf(!Postgres.available)(
+    "on PostgreSQL",
+    () =>
+      Effect.gen(function* () {
+        const url = yield* Database.fresh
+        yield* scenario(bankWith([["DATABASE_URL", url]]))
+      }).pipe(Effect.scoped),
+    120_000
+  )
+})
