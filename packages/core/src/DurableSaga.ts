@@ -422,7 +422,7 @@ const body = <T extends EventCodec.Tagged, A, E, R>(
       name: "completed",
       execute: journal(
         ["completed", `${identity.run}`],
-        new Journal.SagaCompleted({ run: identity.run, result: encoded })
+        Journal.completed(identity.run, encoded)
       )
     }).pipe(inEngine)
     return encoded

@@ -88,8 +88,11 @@ export const layer = <T extends EventCodec.Tagged, A, E, R>(saga: Saga.Saga<T, A
         start: (instanceId, _recorded, trigger) =>
           Effect.gen(function* () {
             const identity = Steps.identityOf(saga.name, instanceId, 1, 1, trigger)
-            const fresh = yield* Steps.journal(store, identity)(
-              ["started", "1"],
+            // The instance's first journal event, its id derived from the
+            // trigger: this trigger replayed is a duplicate, and another
+            // trigger naming the same instance finds its journal begun.
+            const fresh = yield* Steps.journalFirst(store, identity)(
+              ["started", "1", trigger.eventId],
               new Journal.SagaStarted({ saga: saga.name, instanceId, run: 1, attempt: 1, mode: "in-process", trigger })
             )
             if (fresh) yield* start(instanceId, 1, 1, trigger)
@@ -293,7 +296,7 @@ const instance = <T extends EventCodec.Tagged, A, E, R>(
         const result = Either.getOrUndefined(saga.encodeResult(exit.value))
         return yield* journal(
           ["completed", `${identity.run}`],
-          new Journal.SagaCompleted({ run: identity.run, result })
+          Journal.completed(identity.run, result)
         )
       }
       yield* Effect.logWarning(

@@ -14,6 +14,7 @@ import * as Correlation from "../../Correlation.js"
 import type { EventDecodeError, RecordedEvent, StoredEvent } from "../../Event.js"
 import * as EventCodec from "../../EventCodec.js"
 import type { AppendError, AppendResult, EventStore, StoreError } from "../../EventStore.js"
+import type * as ExpectedVersion from "../../ExpectedVersion.js"
 import * as Position from "../../Position.js"
 import type * as Saga from "../../Saga.js"
 import * as StreamId from "../../StreamId.js"
@@ -134,8 +135,18 @@ export class SagaCompensationFailed extends Schema.TaggedClass<SagaCompensationF
 /** @internal */
 export class SagaCompleted extends Schema.TaggedClass<SagaCompleted>()("SagaCompleted", {
   run: Schema.Int,
-  result: Schema.optional(Schema.Unknown)
+  result: Schema.optionalWith(Schema.Unknown, { exact: true })
 }) {}
+
+/**
+ * The journal event of a completed run, with its encoded result when it has
+ * one (an `undefined` result, say of a saga with no `success` Schema, is
+ * left out: JSON cannot hold it).
+ *
+ * @internal
+ */
+export const completed = (run: number, result: unknown): SagaCompleted =>
+  new SagaCompleted(result === undefined ? { run } : { run, result })
 
 /** @internal */
 export class SagaFailed extends Schema.TaggedClass<SagaFailed>()("SagaFailed", {
@@ -366,7 +377,8 @@ export const append = (
     readonly correlationId: string
     readonly causationId: string
   },
-  entries: ReadonlyArray<{ readonly key: ReadonlyArray<string>; readonly event: JournalEvent }>
+  entries: ReadonlyArray<{ readonly key: ReadonlyArray<string>; readonly event: JournalEvent }>,
+  expectedVersion?: ExpectedVersion.ExpectedVersion
 ): Effect.Effect<AppendResult, AppendError | StoreError> =>
   Effect.flatMap(
     Effect.forEach(entries, ({ event, key }) =>
@@ -378,6 +390,7 @@ export const append = (
     ),
     (data) =>
       store.append(streamOf(options.saga, options.instanceId), data, {
+        expectedVersion,
         metadata: { correlationId: options.correlationId, causationId: options.causationId }
       })
   )

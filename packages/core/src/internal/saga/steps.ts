@@ -6,7 +6,8 @@
  * @internal
  */
 import { Cause, Effect, Either, Option, ParseResult, Schedule, Schema } from "effect"
-import type { AppendError, EventStore, StoreError } from "../../EventStore.js"
+import type { AppendError, ConcurrencyError, EventStore, StoreError } from "../../EventStore.js"
+import * as ExpectedVersion from "../../ExpectedVersion.js"
 import * as Saga from "../../Saga.js"
 import { describeError } from "../describe.js"
 import * as Journal from "./journal.js"
@@ -234,6 +235,36 @@ export const journalAll =
       Effect.retry({ schedule: journalRetry, while: Saga.isTransient }),
       Effect.map((result) => !result.duplicate)
     )
+
+/**
+ * Appends an instance's first journal event, only if its journal does not
+ * exist yet: `false` when it does (whatever its first event holds, say the
+ * instance was started by another trigger naming the same instance id).
+ *
+ * @internal
+ */
+export const journalFirst =
+  (store: EventStore["Type"], identity: Identity) =>
+  (key: ReadonlyArray<string>, event: Journal.JournalEvent): Effect.Effect<boolean, AppendError | StoreError> =>
+    Journal.append(
+      store,
+      {
+        saga: identity.saga,
+        instanceId: identity.instanceId,
+        correlationId: identity.correlationId,
+        causationId: identity.triggerEventId
+      },
+      [{ key, event }],
+      ExpectedVersion.NoStream
+    ).pipe(
+      Effect.map((result) => !result.duplicate),
+      // the journal exists: not a passing fault, so before the retry
+      Effect.catchIf(isConcurrencyError, () => Effect.succeed(false)),
+      Effect.retry({ schedule: journalRetry, while: Saga.isTransient })
+    )
+
+const isConcurrencyError = (error: AppendError | StoreError): error is ConcurrencyError =>
+  error._tag === "ConcurrencyError"
 
 /** @internal */
 export const identityOf = (
