@@ -420,10 +420,7 @@ const body = <T extends EventCodec.Tagged, A, E, R>(
     const encoded = Either.getOrUndefined(saga.encodeResult(result))
     yield* Activity.make({
       name: "completed",
-      execute: journal(
-        ["completed", `${identity.run}`],
-        Journal.completed(identity.run, encoded)
-      )
+      execute: journal(["completed", `${identity.run}`], Journal.completed(identity.run, encoded))
     }).pipe(inEngine)
     return encoded
   }).pipe(

@@ -294,10 +294,7 @@ const instance = <T extends EventCodec.Tagged, A, E, R>(
       if (Exit.isSuccess(exit)) {
         yield* Scope.close(scope, exit)
         const result = Either.getOrUndefined(saga.encodeResult(exit.value))
-        return yield* journal(
-          ["completed", `${identity.run}`],
-          Journal.completed(identity.run, result)
-        )
+        return yield* journal(["completed", `${identity.run}`], Journal.completed(identity.run, result))
       }
       yield* Effect.logWarning(
         `saga ${identity.saga} ${identity.instanceId} failed: ${Steps.describeCause(exit.cause)}`
