@@ -108,6 +108,12 @@ export interface Driver {
    */
   readonly isOutcomeUnknown: (error: unknown) => boolean
   /**
+   * PostgreSQL: sends a notification on the store's channel (through the
+   * pool, or inside the caller's transaction), to wake other processes'
+   * subscribers. `None` on SQLite.
+   */
+  readonly notify: Option.Option<(payload: string) => Effect.Effect<void, DriverError>>
+  /**
    * PostgreSQL with a `PgClient`: the notifications of the store's channel
    * (one LISTEN connection, shared) and how to send one, for the listener.
    */

@@ -15,8 +15,10 @@
  *
  * An append is ONE statement (an implicit transaction, or part of the
  * caller's): the duplicate check reads, the streams row write comes first,
- * then a multi-row insert from `unnest` arrays and `pg_notify`, and nothing
- * is read back after the insert (`RETURNING`).
+ * then a multi-row insert from `unnest` arrays, and nothing is read back
+ * after the insert (`RETURNING`). It does not notify: a transaction that
+ * has called `pg_notify` takes a global lock at commit, which would
+ * serialize every writer; the store notifies after commit, coalesced.
  *
  * The streams row is a cache of the stream's version for the guarded write;
  * the events are the truth: the version a reader is told is the highest
@@ -155,10 +157,9 @@ export const make = (options: {
         FROM stream CROSS JOIN unnest(${ids}::uuid[], ${types}::text[], ${schemaVersions}::int4[], ${payloads}::text[])
           WITH ORDINALITY AS u(event_id, event_type, schema_version, data, ord)
         RETURNING stream_version, transaction_id, position
-      ),
-      notified AS (SELECT pg_notify(${channel}, ${input.streamId}) FROM stream)
+      )
       SELECT 'w' AS kind, i.stream_version::text AS version, i.transaction_id::text AS commit, i.position::text AS sequence
-        FROM inserted i CROSS JOIN notified
+        FROM inserted i
       UNION ALL
       SELECT CASE WHEN d.dup THEN 'd' ELSE 'c' END,
         (SELECT version::text FROM ${streams} WHERE stream_id = ${input.streamId}), NULL, NULL
@@ -355,6 +356,8 @@ export const make = (options: {
     }
   )
 
+  const notify = (payload: string) => Effect.asVoid(sql`SELECT pg_notify(${channel}, ${payload})`)
+
   return {
     dialect: "pg",
     write,
@@ -371,10 +374,7 @@ export const make = (options: {
     isStreamVersionViolation: (error) =>
       sqlState(error) === "23505" && constraintName(error) === `${tables.eventsName}_stream_version_key`,
     isOutcomeUnknown,
-    notifications: Option.map(options.pg, (pg) => ({
-      channel,
-      listen: pg.listen(channel),
-      notify: (payload: string) => Effect.asVoid(sql`SELECT pg_notify(${channel}, ${payload})`)
-    }))
+    notify: Option.some(notify),
+    notifications: Option.map(options.pg, (pg) => ({ channel, listen: pg.listen(channel), notify }))
   }
 }
