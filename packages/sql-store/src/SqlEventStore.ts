@@ -474,7 +474,7 @@ export const make: (
   const guardedWrite = (input: AppendInput, inTransaction: boolean): Effect.Effect<Attempt, EventStore.StoreError> =>
     validExact(input.expected)
       ? driver
-          .write(input)
+          .write(input, inTransaction)
           .pipe(reconnectingIf(isNotSent), Effect.catchAll(classify(inTransaction)), catchSqlDefects("append"))
       : // An Exact version that no stream can be at: only idempotency can succeed.
         Effect.flatMap(failWith("append")(driver.lookup(input.events.map((e) => e.eventId))), (existing) =>

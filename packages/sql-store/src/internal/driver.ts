@@ -64,8 +64,13 @@ export interface StreamState {
 /** @internal */
 export interface Driver {
   readonly dialect: "pg" | "sqlite"
-  /** Guarded write: the stream row first, then the events, atomically. */
-  readonly write: (input: AppendInput) => Effect.Effect<WriteOutcome, DriverError>
+  /**
+   * Guarded write: the stream row first, then the events, atomically.
+   * `checkDuplicates`: look the event ids up before writing (inside a
+   * caller's transaction, which an error would abort); otherwise a duplicate
+   * may surface as the event id's unique violation instead of `Duplicate`.
+   */
+  readonly write: (input: AppendInput, checkDuplicates: boolean) => Effect.Effect<WriteOutcome, DriverError>
   /** One query: the stored events with these ids (with their type, schema version and payload). */
   readonly lookup: (eventIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Backend.ExistingEvent>, DriverError>
   /** The stream's version: the highest version among its events (the truth), 0 when it has none. */
