@@ -47,10 +47,11 @@ export interface Upcaster {
 }
 
 /**
- * An upcaster from version `from` of `type` to version `from + 1`, as a Schema
- * whose encoded side is the old stored payload and whose type side is the new
- * stored payload (typically a `Schema.transform` between two plain JSON
- * structs: the result is handed on as the next version's stored payload).
+ * An upcaster from version `version` of `type` to version `version + 1`, as
+ * a Schema whose encoded side is the old stored payload and whose type side
+ * is the new stored payload (typically a `Schema.transform` between two
+ * plain JSON structs: the result is handed on as the next version's stored
+ * payload).
  *
  * @example
  * ```ts
@@ -58,49 +59,60 @@ export interface Upcaster {
  * import { Upcaster } from "@chronicle/core"
  *
  * // v1 { amount } → v2 { amount, currency }, defaulting the currency
- * const depositV1toV2 = Upcaster.fromSchema(
- *   "MoneyDeposited",
- *   1,
- *   Schema.transform(
+ * const depositV1toV2 = Upcaster.fromSchema({
+ *   type: "MoneyDeposited",
+ *   version: 1,
+ *   schema: Schema.transform(
  *     Schema.Struct({ amount: Schema.Number }),
  *     Schema.Struct({ amount: Schema.Number, currency: Schema.String }),
  *     { strict: true, decode: (v1) => ({ ...v1, currency: "EUR" }), encode: ({ amount }) => ({ amount }) }
  *   )
- * )
+ * })
  * ```
  * @since 0.1.0
  * @category constructors
  */
-export const fromSchema = <Next, Previous>(
-  type: string,
-  from: number,
-  schema: Schema.Schema<Next, Previous, never>
-): Upcaster => make(type, from, schema, (next) => next)
+export const fromSchema = <Next, Previous>(options: {
+  /** The stored type this step applies to. */
+  readonly type: string
+  /** The stored schema version this step applies to; it produces `version + 1`. */
+  readonly version: number
+  /** Decodes the old stored payload into the next version's stored payload. */
+  readonly schema: Schema.Schema<Next, Previous, never>
+}): Upcaster => make({ type: options.type, version: options.version, schema: options.schema, upcast: (next) => next })
 
 /**
- * An upcaster from version `from` of `type` to version `from + 1`, as a plain
- * function over the old payload, typed by the Schema that validates it.
+ * An upcaster from version `version` of `type` to version `version + 1`, as
+ * a plain function over the old payload, typed by the Schema that validates
+ * it.
  *
  * @example
  * ```ts
  * import { Schema } from "effect"
  * import { Upcaster } from "@chronicle/core"
  *
- * const openedV1toV2 = Upcaster.make("AccountOpened", 1, Schema.Struct({ owner: Schema.String }), (v1) => ({
- *   ...v1,
- *   overdraftLimit: 0
- * }))
+ * const openedV1toV2 = Upcaster.make({
+ *   type: "AccountOpened",
+ *   version: 1,
+ *   schema: Schema.Struct({ owner: Schema.String }),
+ *   upcast: (v1) => ({ ...v1, overdraftLimit: 0 })
+ * })
  * ```
  * @since 0.1.0
  * @category constructors
  */
-export const make = <Previous, PreviousEncoded>(
-  type: string,
-  from: number,
-  previous: Schema.Schema<Previous, PreviousEncoded, never>,
-  upcast: (data: Previous) => unknown
-): Upcaster => {
-  const decode = Schema.decodeUnknownEither(previous)
+export const make = <Previous, PreviousEncoded>(options: {
+  /** The stored type this step applies to. */
+  readonly type: string
+  /** The stored schema version this step applies to; it produces `version + 1`. */
+  readonly version: number
+  /** Validates the old stored payload (a failure is the reason decoding fails). */
+  readonly schema: Schema.Schema<Previous, PreviousEncoded, never>
+  /** The next version's stored payload. */
+  readonly upcast: (data: Previous) => unknown
+}): Upcaster => {
+  const { type, version: from, upcast } = options
+  const decode = Schema.decodeUnknownEither(options.schema)
   return {
     type,
     fromVersion: from,

@@ -27,16 +27,16 @@ const DepositedV2 = Schema.Struct({ amount: Schema.Int, currency: Schema.Literal
 const upcasters = [
   // an older release called it "FundsAdded"
   Upcaster.rename({ from: "FundsAdded", to: "Deposited", version: 1 }),
-  Upcaster.fromSchema(
-    "Deposited",
-    1,
-    Schema.transform(DepositedV1, DepositedV2, {
+  Upcaster.fromSchema({
+    type: "Deposited",
+    version: 1,
+    schema: Schema.transform(DepositedV1, DepositedV2, {
       strict: true,
       decode: (v1) => ({ ...v1, currency: "EUR" as const }),
       encode: ({ amount }) => ({ amount })
     })
-  ),
-  Upcaster.make("Deposited", 2, DepositedV2, (v2) => ({ ...v2, note: "" }))
+  }),
+  Upcaster.make({ type: "Deposited", version: 2, schema: DepositedV2, upcast: (v2) => ({ ...v2, note: "" }) })
 ]
 const codec = EventCodec.make(Events, { upcasters })
 

@@ -397,15 +397,15 @@ export const MoneyDepositedV2 = Schema.Struct({ amount: Money.Cents, currency: M
  * @since 0.2.0
  * @category versioning
  */
-export const depositedV1toV2: Upcaster.Upcaster = Upcaster.fromSchema(
-  "MoneyDeposited",
-  1,
-  Schema.transform(MoneyDepositedV1, MoneyDepositedV2, {
+export const depositedV1toV2: Upcaster.Upcaster = Upcaster.fromSchema({
+  type: "MoneyDeposited",
+  version: 1,
+  schema: Schema.transform(MoneyDepositedV1, MoneyDepositedV2, {
     strict: true,
     decode: ({ amount }) => ({ amount, currency: Money.defaultCurrency }),
     encode: ({ amount }) => ({ amount })
   })
-)
+})
 
 // ---------------------------------------------------------------------------
 // Domain errors

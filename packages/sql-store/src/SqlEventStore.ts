@@ -17,7 +17,9 @@
  *   on SQLite the single writer makes an AUTOINCREMENT position gap-safe;
  * - subscribers wake on PostgreSQL `LISTEN` (when a `PgClient` is in the
  *   context; listened to again by itself after the connection is lost) or on
- *   appends of this process, and always poll with a bounded interval,
+ *   appends of this process (in-process); appends notify after commit,
+ *   coalesced (never inside their own transaction, where `pg_notify` would
+ *   serialize commits); subscribers always poll with a bounded interval,
  *   catching up from their last position; they ride out outages by
  *   themselves, retrying with a backoff capped at about a second;
  * - an append whose answer is lost with the connection is checked on a new
@@ -127,6 +129,12 @@ export interface Options {
    * {@link heldBackMetric}). Defaults to 5 seconds.
    */
   readonly healthCheckInterval?: Duration.DurationInput | undefined
+  /**
+   * PostgreSQL only: appends wake other processes' subscribers with a
+   * notification sent after they commit, at most one per this interval (the
+   * appends committed meanwhile share it). Defaults to 5 milliseconds.
+   */
+  readonly notifyInterval?: Duration.DurationInput | undefined
   /**
    * PostgreSQL only: log a warning once the feed has been held back this
    * long by an open transaction (see `EventStore.feedStatus`), and again
@@ -317,6 +325,7 @@ export const make: (
   const settleTimeout = Duration.decode(options?.settleTimeout ?? "2 seconds")
   const healthCheckInterval = Duration.decode(options?.healthCheckInterval ?? "5 seconds")
   const heldBackWarning = Duration.decode(options?.heldBackWarning ?? "10 seconds")
+  const notifyInterval = Duration.toMillis(Duration.decode(options?.notifyInterval ?? "5 millis"))
   const local = yield* PubSub.sliding<void>(16)
   const inline = yield* Effect.serviceOption(InlineProjection.InlineProjections)
 
@@ -379,9 +388,9 @@ export const make: (
 
   // One LISTEN connection for all of this store's subscribers, started with
   // the first and stopped with the last (the RcRef), listened to again after
-  // it is lost. While it delivers, it also carries this process's own
-  // wake-ups; while it does not, appends wake local subscribers directly.
-  let listening = false
+  // it is lost. It wakes them on other processes' appends; this process's
+  // appends wake them in-process (see `wake`).
+  const ownWakeup = `chronicle:wake:${crypto.randomUUID()}`
   const listenerScope = yield* Scope.make()
   const listener = yield* Option.match(driver.notifications, {
     onNone: () => Effect.succeedNone,
@@ -392,16 +401,52 @@ export const make: (
             channel: notifications.channel,
             listen: notifications.listen,
             notify: notifications.notify,
+            ownWakeup,
             checkInterval: healthCheckInterval,
-            onHealth: (up) => {
-              listening = up
-            }
+            onHealth: () => {}
           })
         }),
         Option.some
       )
   }).pipe(Scope.extend(listenerScope))
-  const wake = Effect.suspend(() => (listening ? Effect.void : PubSub.publish(local, undefined)))
+
+  // Waking other processes' subscribers. The append itself does not notify:
+  // a PostgreSQL transaction that has called `pg_notify` takes a global lock
+  // at commit, which serializes every writer. After a commit, one
+  // notification is sent at once, or, if one went less than `notifyInterval`
+  // ago, at the end of that interval for every append committed meanwhile.
+  // It carries nothing a reader needs: a woken subscriber reads from its own
+  // position, and one that misses it polls. Inside a caller's transaction
+  // the append notifies in the transaction (delivered if it commits).
+  let notifyPending = false
+  let notifiedAt = Number.NEGATIVE_INFINITY
+  const notifyLater = Option.match(driver.notify, {
+    onNone: () => Effect.void,
+    onSome: (send) =>
+      Effect.suspend(() => {
+        if (notifyPending) return Effect.void
+        notifyPending = true
+        const delay = Math.max(0, notifiedAt + notifyInterval - liveClock.unsafeCurrentTimeMillis())
+        const sendNow = Effect.suspend(() => {
+          notifyPending = false
+          notifiedAt = liveClock.unsafeCurrentTimeMillis()
+          return Effect.ignore(send(ownWakeup))
+        })
+        return Effect.asVoid(
+          Effect.forkIn(
+            delay === 0 ? sendNow : Effect.zipRight(Effect.withClock(Effect.sleep(delay), liveClock), sendNow),
+            listenerScope
+          )
+        )
+      })
+  })
+  const notifyInTransaction = Option.match(driver.notify, {
+    onNone: () => PubSub.publish(local, undefined),
+    onSome: (send) => Effect.ignore(send(""))
+  })
+  /** After an append: wake this store's subscribers now, other processes' soon. */
+  const wake = (inTransaction: boolean) =>
+    inTransaction ? notifyInTransaction : Effect.zipRight(PubSub.publish(local, undefined), notifyLater)
 
   // PostgreSQL text cannot hold NUL: such a stream or type can never be stored.
   const hasNul = (text: string) => driver.dialect === "pg" && text.includes("\u0000")
@@ -429,7 +474,7 @@ export const make: (
   const guardedWrite = (input: AppendInput, inTransaction: boolean): Effect.Effect<Attempt, EventStore.StoreError> =>
     validExact(input.expected)
       ? driver
-          .write(input)
+          .write(input, inTransaction)
           .pipe(reconnectingIf(isNotSent), Effect.catchAll(classify(inTransaction)), catchSqlDefects("append"))
       : // An Exact version that no stream can be at: only idempotency can succeed.
         Effect.flatMap(failWith("append")(driver.lookup(input.events.map((e) => e.eventId))), (existing) =>
@@ -549,7 +594,7 @@ export const make: (
       const outcome = yield* writeWithInline(input, metadata, inTransaction)
       switch (outcome._tag) {
         case "Written": {
-          yield* wake
+          yield* wake(inTransaction)
           return {
             streamId,
             nextExpectedVersion: outcome.version,
@@ -575,7 +620,7 @@ export const make: (
           lost = outcome.error
           const result = yield* idempotent(yield* resolveOutcome(input, lost))
           if (Option.isSome(result)) {
-            yield* wake
+            yield* wake(inTransaction)
             return result.value
           }
           if (++rewrites > 3) {

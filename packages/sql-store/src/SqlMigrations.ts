@@ -204,7 +204,8 @@ const grantError = (reason: string) => new EventStore.StoreError({ operation: "g
  * and, not being the owner, no `ALTER` or `DROP`, so the trigger cannot be
  * disabled either); `SELECT`, `INSERT`, `UPDATE` on streams and snapshots;
  * `SELECT`, `INSERT`, `UPDATE`, `DELETE` on the projection tables; `SELECT`
- * on the migrations table (for the read-only migration check). Print them
+ * on the migrations table (for the read-only migration check); `EXECUTE` on
+ * the append function (which runs with the caller's rights). Print them
  * for a DBA, or apply them with {@link grant}. Run the migrations as the
  * owner, and build the application's stores with `migrate: false`.
  *
@@ -238,7 +239,8 @@ export const grants = (options: GrantOptions): Effect.Effect<ReadonlyArray<strin
       `GRANT SELECT, INSERT ON ${table(tables.events)} TO ${role}`,
       `GRANT SELECT, INSERT, UPDATE ON ${table(tables.streams)}, ${table(tables.snapshots)} TO ${role}`,
       `GRANT SELECT, INSERT, UPDATE, DELETE ON ${table(tables.projections)}, ${table(tables.parked)} TO ${role}`,
-      `GRANT SELECT ON ${table(`"${tables.migrations}"`)} TO ${role}`
+      `GRANT SELECT ON ${table(`"${tables.migrations}"`)} TO ${role}`,
+      `GRANT EXECUTE ON FUNCTION ${table(`"${tables.appendName}"`)}(text, text, bigint, uuid[], text[], int4[], text[], json, timestamptz, boolean) TO ${role}`
     ]
   })
 

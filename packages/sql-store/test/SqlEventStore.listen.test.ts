@@ -94,4 +94,80 @@ describe.skipIf(!Postgres.available)("SqlEventStore LISTEN (PostgreSQL)", () => 
       }).pipe(Effect.scoped),
     90_000
   )
+
+  it.live(
+    "a burst of appends sends far fewer notifications than appends, and every subscriber sees every event",
+    () =>
+      Effect.gen(function* () {
+        const schema = yield* Postgres.schema
+        const writerLayer = yield* Layer.build(
+          SqlEventStore.layer({ notifyInterval: "1 second" }).pipe(
+            Layer.provide(Postgres.layerOn(schema, { maxConnections: 8 }))
+          )
+        )
+        const otherLayer = yield* Layer.build(
+          SqlEventStore.layer({ migrate: false }).pipe(Layer.provide(Postgres.layerOn(schema, { maxConnections: 4 })))
+        )
+        const writer = Context.get(writerLayer, EventStore.EventStore)
+        const other = Context.get(otherLayer, EventStore.EventStore)
+
+        // Every notification on the store's channel, counted by a raw LISTEN.
+        const listener = yield* Postgres.raw(schema)
+        const payloads: Array<string> = []
+        listener.on("notification", (message) => {
+          payloads.push(message.payload ?? "")
+        })
+        yield* Effect.promise(() => listener.query(`LISTEN "${schema}.chronicle_events"`))
+
+        const category = uniqueCategory("Burst")
+        const n = 100
+        // Subscribers that never poll in time: only wake-ups deliver.
+        const collect = (store: EventStore.EventStore["Type"]) =>
+          Effect.gen(function* () {
+            const received = yield* Queue.unbounded<Event.StoredEvent>()
+            yield* store.subscribe({ categories: [category], pollInterval: "1 hour" }).pipe(
+              Stream.runForEach((event) => Queue.offer(received, event)),
+              Effect.forkScoped
+            )
+            return received
+          })
+        const local = yield* collect(writer)
+        const remote = yield* collect(other)
+        // The remote subscriber's LISTEN is up once a probe-woken append reaches it.
+        const warmup = StreamId.forAggregate(category, "warmup")
+        yield* Effect.gen(function* () {
+          yield* other.append(warmup, [eventData("Ping")])
+          return yield* Queue.take(remote).pipe(Effect.timeoutFail({ duration: "500 millis", onTimeout: () => "no" }))
+        }).pipe(Effect.retry({ times: 40 }))
+        yield* Queue.takeAll(remote)
+        yield* Queue.takeAll(local)
+        payloads.length = 0
+
+        const ids = new Set<string>()
+        yield* Effect.forEach(
+          Array.from({ length: n }, (_, i) => i),
+          (i) => {
+            const event = eventData("Burst")
+            ids.add(event.eventId)
+            return writer.append(StreamId.forAggregate(category, String(i)), [event])
+          },
+          { concurrency: 16, discard: true }
+        )
+        const seen = (queue: Queue.Queue<Event.StoredEvent>) =>
+          Effect.gen(function* () {
+            const got = new Set<string>()
+            while (got.size < n) {
+              const event = yield* Queue.take(queue).pipe(Effect.timeout("30 seconds"))
+              if (ids.has(event.eventId)) got.add(event.eventId)
+            }
+            return got.size
+          })
+        expect(yield* seen(local)).toBe(n)
+        expect(yield* seen(remote)).toBe(n)
+        const wakeups = payloads.filter((p) => p.startsWith("chronicle:wake:"))
+        expect(wakeups.length).toBeGreaterThan(0)
+        expect(wakeups.length).toBeLessThan(n / 5)
+      }).pipe(Effect.scoped),
+    90_000
+  )
 })

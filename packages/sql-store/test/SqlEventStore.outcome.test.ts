@@ -77,7 +77,7 @@ describe.skipIf(!Postgres.available)("SqlEventStore: appends whose outcome is un
       const stream = uniqueStream("Lost")
       yield* store.append(stream, [eventData("Before")])
       const batch = [eventData("E", { n: 1 }), eventData("E", { n: 2 })]
-      const fired = yield* proxy.dropAnswerTo("chronicle_events")
+      const fired = yield* proxy.dropAnswerTo("chronicle_append")
       const result = yield* store.append(stream, batch, { expectedVersion: ExpectedVersion.exact(1) })
       // the proxy did cut the answer: this was no ordinary append
       expect(yield* Deferred.isDone(fired)).toBe(true)
@@ -96,7 +96,7 @@ describe.skipIf(!Postgres.available)("SqlEventStore: appends whose outcome is un
         const { proxy, store, direct } = yield* setup()
         const stream = uniqueStream("Unknown")
         const batch = [eventData("E", { n: 1 })]
-        const fired = yield* proxy.dropAnswerTo("chronicle_events", { thenRefuse: true })
+        const fired = yield* proxy.dropAnswerTo("chronicle_append", { thenRefuse: true })
         const error = yield* Effect.flip(store.append(stream, batch, { expectedVersion: ExpectedVersion.NoStream }))
         expect(yield* Deferred.isDone(fired)).toBe(true)
         expect(error).toBeInstanceOf(EventStore.UnknownOutcomeError)

@@ -112,7 +112,8 @@ describe.skipIf(!Postgres.available)("PostgreSQL with an application role", () =
           `GRANT SELECT, INSERT ON "app"."bank_events" TO "${role}"`,
           `GRANT SELECT, INSERT, UPDATE ON "app"."bank_streams", "app"."bank_snapshots" TO "${role}"`,
           `GRANT SELECT, INSERT, UPDATE, DELETE ON "app"."bank_projections", "app"."bank_projection_parked" TO "${role}"`,
-          `GRANT SELECT ON "app"."bank_migrations" TO "${role}"`
+          `GRANT SELECT ON "app"."bank_migrations" TO "${role}"`,
+          `GRANT EXECUTE ON FUNCTION "app"."bank_append"(text, text, bigint, uuid[], text[], int4[], text[], json, timestamptz, boolean) TO "${role}"`
         ])
         const withTables = yield* SqlMigrations.grants({ role: 'odd "name"', createTables: true })
         expect(withTables[0]).toBe(`GRANT USAGE, CREATE ON SCHEMA "public" TO "odd ""name"""`)

@@ -36,7 +36,8 @@ const created = [
   [1, "create_event_store"],
   [2, "create_snapshots"],
   [3, "create_projections"],
-  [4, "refuse_replacing_events"]
+  [4, "refuse_replacing_events"],
+  [5, "append_function"]
 ]
 
 describe("SqlMigrations on SQLite", () => {

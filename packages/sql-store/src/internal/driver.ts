@@ -64,8 +64,13 @@ export interface StreamState {
 /** @internal */
 export interface Driver {
   readonly dialect: "pg" | "sqlite"
-  /** Guarded write: the stream row first, then the events, atomically. */
-  readonly write: (input: AppendInput) => Effect.Effect<WriteOutcome, DriverError>
+  /**
+   * Guarded write: the stream row first, then the events, atomically.
+   * `checkDuplicates`: look the event ids up before writing (inside a
+   * caller's transaction, which an error would abort); otherwise a duplicate
+   * may surface as the event id's unique violation instead of `Duplicate`.
+   */
+  readonly write: (input: AppendInput, checkDuplicates: boolean) => Effect.Effect<WriteOutcome, DriverError>
   /** One query: the stored events with these ids (with their type, schema version and payload). */
   readonly lookup: (eventIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Backend.ExistingEvent>, DriverError>
   /** The stream's version: the highest version among its events (the truth), 0 when it has none. */
@@ -107,6 +112,12 @@ export interface Driver {
    * was lost with the connection). Always `false` on SQLite.
    */
   readonly isOutcomeUnknown: (error: unknown) => boolean
+  /**
+   * PostgreSQL: sends a notification on the store's channel (through the
+   * pool, or inside the caller's transaction), to wake other processes'
+   * subscribers. `None` on SQLite.
+   */
+  readonly notify: Option.Option<(payload: string) => Effect.Effect<void, DriverError>>
   /**
    * PostgreSQL with a `PgClient`: the notifications of the store's channel
    * (one LISTEN connection, shared) and how to send one, for the listener.

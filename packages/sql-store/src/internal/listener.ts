@@ -13,7 +13,9 @@
  * LISTEN are logged at info level.
  *
  * Probes carry the `chronicle:probe:` prefix: every listener ignores
- * other listeners' probes, so they wake no subscriber.
+ * other listeners' probes, so they wake no subscriber. A listener also
+ * ignores its own store's wake-ups (`ownWakeup`): the store wakes its
+ * subscribers in-process, without waiting for the round trip.
  *
  * @internal
  */
@@ -32,6 +34,8 @@ export interface Options {
   readonly listen: Stream.Stream<string, SqlError>
   /** Sends a notification on the channel, through the pool. */
   readonly notify: (payload: string) => Effect.Effect<void, DriverError>
+  /** The payload of this store's own coalesced wake-ups, which wake nobody here. */
+  readonly ownWakeup: string
   /** How often to check that LISTEN still delivers. */
   readonly checkInterval: Duration.Duration
   /** Told `true` once LISTEN delivers, `false` when it is lost or stopped. */
@@ -81,7 +85,9 @@ export const start = (options: Options): Effect.Effect<PubSub.PubSub<void>, neve
               ? payload.startsWith(own)
                 ? Queue.offer(probes, payload)
                 : Effect.void
-              : PubSub.publish(hub, undefined)
+              : payload === options.ownWakeup
+                ? Effect.void
+                : PubSub.publish(hub, undefined)
           ),
           Effect.forkScoped
         )

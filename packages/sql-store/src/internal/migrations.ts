@@ -166,6 +166,82 @@ const sqliteRefuseReplace = (t: Tables): ReadonlyArray<string> => [
     BEGIN SELECT RAISE(ABORT, 'events are immutable: an event with this id, stream version or position is already stored'); END`
 ]
 
+// The PostgreSQL append as a function: its statements are planned once per
+// connection (PL/pgSQL caches their plans), and the common case runs the
+// fewest of them. The streams row is written first (the expected-version
+// check, and the transaction-id guard that keeps the feed in stream order),
+// then the events. Duplicate event ids: checked first only when asked
+// (inside a caller's transaction, where an error would abort it); otherwise
+// the insert's unique violation reports them (the store then resolves the
+// idempotent result), and a refused stream write looks them up before
+// calling it a conflict. One row per event written ('w'), or one row 'd'
+// (duplicate) or 'c' (conflict, with the streams row's version).
+const pgAppendFunction = (t: Tables): ReadonlyArray<string> => [
+  `CREATE FUNCTION "${t.appendName}"(
+    p_stream text, p_expected text, p_version bigint, p_ids uuid[], p_types text[], p_schema_versions int4[],
+    p_data text[], p_metadata json, p_recorded_at timestamptz, p_check_duplicates boolean
+  ) RETURNS TABLE (w_kind text, w_version bigint, w_commit xid8, w_sequence bigint)
+  LANGUAGE plpgsql AS $body$
+  DECLARE
+    n bigint := cardinality(p_ids);
+    v bigint;
+  BEGIN
+    IF p_check_duplicates AND EXISTS (SELECT 1 FROM ${t.events} AS e WHERE e.event_id = ANY (p_ids)) THEN
+      RETURN QUERY SELECT 'd'::text, NULL::bigint, NULL::xid8, NULL::bigint;
+      RETURN;
+    END IF;
+    IF p_expected = 'any' THEN
+      INSERT INTO ${t.streams} AS s (stream_id, version, last_transaction_id)
+        VALUES (p_stream, n, pg_current_xact_id())
+        ON CONFLICT (stream_id) DO UPDATE
+          SET version = s.version + EXCLUDED.version, last_transaction_id = EXCLUDED.last_transaction_id
+          WHERE s.last_transaction_id <= EXCLUDED.last_transaction_id
+        RETURNING s.version INTO v;
+    ELSIF p_expected = 'new' THEN
+      INSERT INTO ${t.streams} AS s (stream_id, version, last_transaction_id)
+        VALUES (p_stream, n, pg_current_xact_id())
+        ON CONFLICT (stream_id) DO NOTHING
+        RETURNING s.version INTO v;
+    ELSIF p_expected = 'exists' THEN
+      UPDATE ${t.streams} AS s SET version = s.version + n, last_transaction_id = pg_current_xact_id()
+        WHERE s.stream_id = p_stream AND s.last_transaction_id <= pg_current_xact_id()
+        RETURNING s.version INTO v;
+    ELSE
+      UPDATE ${t.streams} AS s SET version = s.version + n, last_transaction_id = pg_current_xact_id()
+        WHERE s.stream_id = p_stream AND s.version = p_version AND s.last_transaction_id <= pg_current_xact_id()
+        RETURNING s.version INTO v;
+    END IF;
+    IF v IS NULL THEN
+      IF NOT p_check_duplicates AND EXISTS (SELECT 1 FROM ${t.events} AS e WHERE e.event_id = ANY (p_ids)) THEN
+        RETURN QUERY SELECT 'd'::text, NULL::bigint, NULL::xid8, NULL::bigint;
+      ELSE
+        RETURN QUERY SELECT 'c'::text, (SELECT s.version FROM ${t.streams} AS s WHERE s.stream_id = p_stream),
+          NULL::xid8, NULL::bigint;
+      END IF;
+      RETURN;
+    END IF;
+    IF n = 1 THEN
+      RETURN QUERY WITH inserted AS (
+        INSERT INTO ${t.events} AS e
+          (event_id, stream_id, stream_version, event_type, schema_version, data, metadata, recorded_at)
+        VALUES (p_ids[1], p_stream, v, p_types[1], p_schema_versions[1], p_data[1]::json, p_metadata, p_recorded_at)
+        RETURNING e.stream_version, e.transaction_id, e.position
+      ) SELECT 'w'::text, i.stream_version, i.transaction_id, i.position FROM inserted AS i;
+    ELSE
+      RETURN QUERY WITH inserted AS (
+        INSERT INTO ${t.events} AS e
+          (event_id, stream_id, stream_version, event_type, schema_version, data, metadata, recorded_at)
+        SELECT u.event_id, p_stream, v - n + u.ord, u.event_type, u.schema_version, u.data::json, p_metadata,
+          p_recorded_at
+        FROM unnest(p_ids, p_types, p_schema_versions, p_data)
+          WITH ORDINALITY AS u(event_id, event_type, schema_version, data, ord)
+        RETURNING e.stream_version, e.transaction_id, e.position
+      ) SELECT 'w'::text, i.stream_version, i.transaction_id, i.position FROM inserted AS i;
+    END IF;
+  END
+  $body$`
+]
+
 const byDialect = (
   sql: SqlClient,
   statements: {
@@ -193,7 +269,8 @@ export const record = (sql: SqlClient, tables: Tables): Record<string, Effect.Ef
   }),
   "2_create_snapshots": byDialect(sql, { pg: pgCreateSnapshots(tables), sqlite: sqliteCreateSnapshots(tables) }),
   "3_create_projections": byDialect(sql, { pg: pgCreateProjections(tables), sqlite: sqliteCreateProjections(tables) }),
-  "4_refuse_replacing_events": byDialect(sql, { pg: [], sqlite: sqliteRefuseReplace(tables) })
+  "4_refuse_replacing_events": byDialect(sql, { pg: [], sqlite: sqliteRefuseReplace(tables) }),
+  "5_append_function": byDialect(sql, { pg: pgAppendFunction(tables), sqlite: [] })
 })
 
 /**

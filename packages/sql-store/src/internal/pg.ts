@@ -14,9 +14,14 @@
  * same stream twice: its rows share the id and keep their position order.
  *
  * An append is ONE statement (an implicit transaction, or part of the
- * caller's): the duplicate check reads, the streams row write comes first,
- * then a multi-row insert from `unnest` arrays and `pg_notify`, and nothing
- * is read back after the insert (`RETURNING`).
+ * caller's): a call of the append function (created by migration 5, its
+ * statements planned once per connection): the streams row write comes
+ * first, then the insert, and nothing is read back after it (`RETURNING`).
+ * Duplicate event ids are checked first only inside a caller's transaction
+ * (where an error would abort it); otherwise the insert's unique violation
+ * reports them. It does not notify: a transaction that
+ * has called `pg_notify` takes a global lock at commit, which would
+ * serialize every writer; the store notifies after commit, coalesced.
  *
  * The streams row is a cache of the stream's version for the guarded write;
  * the events are the truth: the version a reader is told is the highest
@@ -26,7 +31,6 @@
  */
 import { EventStore, Position } from "@chronicle/core"
 import type { SqlClient } from "@effect/sql/SqlClient"
-import type * as Statement from "@effect/sql/Statement"
 import type { PgClient } from "@effect/sql-pg/PgClient"
 import { Clock, DateTime, Duration, Effect, Option, Schema } from "effect"
 import { type AppendInput, activeFilter, type Driver, type DriverError, type WriteOutcome } from "./driver.js"
@@ -104,65 +108,34 @@ export const make = (options: {
   const columns = sql.literal(Rows.pgEventColumns)
   const visible = sql.literal("transaction_id < (SELECT pg_snapshot_xmin(pg_current_snapshot()))")
 
-  const streamWrite = (input: AppendInput, count: number): Statement.Statement<unknown> => {
-    const { expected, streamId } = input
+  const appendFunction = sql.literal(`"${tables.appendName}"`)
+
+  // The expected version as the append function takes it.
+  const expectation = (expected: AppendInput["expected"]): readonly [string, string] => {
     switch (expected._tag) {
       case "Any":
-        return sql`INSERT INTO ${streams} AS s (stream_id, version, last_transaction_id)
-          SELECT ${streamId}, ${count}::bigint, pg_current_xact_id() FROM dup WHERE NOT dup.dup
-          ON CONFLICT (stream_id) DO UPDATE
-            SET version = s.version + EXCLUDED.version, last_transaction_id = EXCLUDED.last_transaction_id
-            WHERE s.last_transaction_id <= EXCLUDED.last_transaction_id
-          RETURNING version`
+        return ["any", "0"]
       case "NoStream":
-        return insertNew(streamId, count)
+        return ["new", "0"]
       case "StreamExists":
-        return sql`UPDATE ${streams}
-          SET version = version + ${count}::bigint, last_transaction_id = pg_current_xact_id()
-          WHERE stream_id = ${streamId} AND last_transaction_id <= pg_current_xact_id() AND NOT (SELECT dup FROM dup)
-          RETURNING version`
+        return ["exists", "0"]
       case "Exact":
-        return expected.version === 0
-          ? insertNew(streamId, count)
-          : sql`UPDATE ${streams}
-          SET version = version + ${count}::bigint, last_transaction_id = pg_current_xact_id()
-          WHERE stream_id = ${streamId} AND version = ${String(expected.version)}::bigint
-            AND last_transaction_id <= pg_current_xact_id() AND NOT (SELECT dup FROM dup)
-          RETURNING version`
+        return expected.version === 0 ? ["new", "0"] : ["exact", String(expected.version)]
     }
   }
 
-  const insertNew = (streamId: string, count: number) =>
-    sql`INSERT INTO ${streams} (stream_id, version, last_transaction_id)
-      SELECT ${streamId}, ${count}::bigint, pg_current_xact_id() FROM dup WHERE NOT dup.dup
-      ON CONFLICT (stream_id) DO NOTHING
-      RETURNING version`
-
-  const write = (input: AppendInput): Effect.Effect<WriteOutcome, DriverError> => {
+  const write = (input: AppendInput, checkDuplicates: boolean): Effect.Effect<WriteOutcome, DriverError> => {
     const count = input.events.length
     const ids = input.events.map((e) => e.eventId)
     const types = input.events.map((e) => e.type)
     const schemaVersions = input.events.map((e) => e.schemaVersion)
     const payloads = input.events.map((e) => e.json)
-    const statement = sql`WITH dup AS MATERIALIZED (
-        SELECT EXISTS (SELECT 1 FROM ${events} WHERE event_id = ANY(${ids}::uuid[])) AS dup
-      ),
-      stream AS (${streamWrite(input, count)}),
-      inserted AS (
-        INSERT INTO ${events} (event_id, stream_id, stream_version, event_type, schema_version, data, metadata, recorded_at)
-        SELECT u.event_id, ${input.streamId}, stream.version - ${count}::bigint + u.ord, u.event_type, u.schema_version,
-          u.data::json, ${input.metadataJson}::json, ${DateTime.formatIso(input.recordedAt)}::timestamptz
-        FROM stream CROSS JOIN unnest(${ids}::uuid[], ${types}::text[], ${schemaVersions}::int4[], ${payloads}::text[])
-          WITH ORDINALITY AS u(event_id, event_type, schema_version, data, ord)
-        RETURNING stream_version, transaction_id, position
-      ),
-      notified AS (SELECT pg_notify(${channel}, ${input.streamId}) FROM stream)
-      SELECT 'w' AS kind, i.stream_version::text AS version, i.transaction_id::text AS commit, i.position::text AS sequence
-        FROM inserted i CROSS JOIN notified
-      UNION ALL
-      SELECT CASE WHEN d.dup THEN 'd' ELSE 'c' END,
-        (SELECT version::text FROM ${streams} WHERE stream_id = ${input.streamId}), NULL, NULL
-        FROM dup d WHERE NOT EXISTS (SELECT 1 FROM stream)`
+    const [kind, version] = expectation(input.expected)
+    const statement = sql`SELECT w_kind AS kind, w_version::text AS version, w_commit::text AS commit,
+        w_sequence::text AS sequence
+      FROM ${appendFunction}(${input.streamId}, ${kind}, ${version}::bigint, ${ids}::uuid[], ${types}::text[],
+        ${schemaVersions}::int4[], ${payloads}::text[], ${input.metadataJson}::json,
+        ${DateTime.formatIso(input.recordedAt)}::timestamptz, ${checkDuplicates})`
     return Effect.flatMap(
       Effect.flatMap(statement, decodeWriteRows),
       (rows): Effect.Effect<WriteOutcome, DriverError> => {
@@ -355,6 +328,8 @@ export const make = (options: {
     }
   )
 
+  const notify = (payload: string) => Effect.asVoid(sql`SELECT pg_notify(${channel}, ${payload})`)
+
   return {
     dialect: "pg",
     write,
@@ -371,10 +346,7 @@ export const make = (options: {
     isStreamVersionViolation: (error) =>
       sqlState(error) === "23505" && constraintName(error) === `${tables.eventsName}_stream_version_key`,
     isOutcomeUnknown,
-    notifications: Option.map(options.pg, (pg) => ({
-      channel,
-      listen: pg.listen(channel),
-      notify: (payload: string) => Effect.asVoid(sql`SELECT pg_notify(${channel}, ${payload})`)
-    }))
+    notify: Option.some(notify),
+    notifications: Option.map(options.pg, (pg) => ({ channel, listen: pg.listen(channel), notify }))
   }
 }

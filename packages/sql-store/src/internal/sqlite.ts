@@ -212,6 +212,7 @@ export const make = (options: { readonly sql: SqlClient; readonly tables: Tables
       (sqlState(error) === "SQLITE_CONSTRAINT_UNIQUE" &&
         String(error.cause).includes(`${tables.eventsName}.stream_version`)),
     isOutcomeUnknown: () => false,
+    notify: Option.none(),
     notifications: Option.none()
   }
 }

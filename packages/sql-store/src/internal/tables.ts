@@ -27,6 +27,8 @@ export interface Tables {
   /** Unquoted names, for constraints, triggers and functions. */
   readonly eventsName: string
   readonly streamsName: string
+  /** The PostgreSQL append function, unquoted. */
+  readonly appendName: string
   /** The unique constraint on `event_id`: an idempotency race surfaces as its violation. */
   readonly eventIdConstraint: string
   /** The snapshots table, quoted, and its unquoted name. */
@@ -55,6 +57,7 @@ export const make = (prefix: string | undefined): Either.Either<Tables, string> 
     migrations: `${p}migrations`,
     eventsName: `${p}events`,
     streamsName: `${p}streams`,
+    appendName: `${p}append`,
     eventIdConstraint: `${p}events_event_id_key`,
     snapshots: `"${p}snapshots"`,
     snapshotsName: `${p}snapshots`,

@@ -19,7 +19,7 @@ export const DepositedV1 = Schema.Struct({ amount: Schema.Int })
 
 export const upcasters = [
   Upcaster.rename({ from: "FundsAdded", to: "Deposited", version: 1 }),
-  Upcaster.make("Deposited", 1, DepositedV1, (v1) => ({ ...v1, currency: "EUR" }))
+  Upcaster.make({ type: "Deposited", version: 1, schema: DepositedV1, upcast: (v1) => ({ ...v1, currency: "EUR" }) })
 ]
 
 const Amount = Schema.Int.pipe(Schema.between(1, 1000))

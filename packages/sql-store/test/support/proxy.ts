@@ -76,8 +76,13 @@ export const make = Effect.acquireRelease(
       backend.on("data", (chunk: Buffer) => {
         if (doomed !== undefined) {
           const fired = doomed
-          if (fired.thenRefuse) refusing = true
           close()
+          if (fired.thenRefuse) {
+            // the server "stays down": every other connection goes too
+            refusing = true
+            for (const socket of sockets) socket.destroy()
+            sockets.clear()
+          }
           Deferred.unsafeDone(fired.fired, Effect.void)
           return
         }
