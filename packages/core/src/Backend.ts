@@ -9,14 +9,9 @@
  */
 import { Chunk, type DateTime, Duration, Effect, Option, Queue, Stream } from "effect"
 import type { EventData, EventMetadata, StoredEvent } from "./Event.js"
-import {
-  type AppendOptions,
-  type AppendResult,
-  type EventFilter,
-  InvalidAppendError,
-  type StoreError
-} from "./EventStore.js"
+import { type AppendOptions, type AppendResult, type EventFilter, InvalidAppendError } from "./EventStore.js"
 import type * as Position from "./Position.js"
+import type { StoreError } from "./StoreError.js"
 import * as StreamId from "./StreamId.js"
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i

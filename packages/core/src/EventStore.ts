@@ -28,6 +28,7 @@ import { Context, type DateTime, Duration, Effect, Option, Schema, Stream } from
 import type { EventData, StoredEvent, UserMetadata } from "./Event.js"
 import type { ExpectedVersion } from "./ExpectedVersion.js"
 import type { Position } from "./Position.js"
+import type { StoreError } from "./StoreError.js"
 import type { StreamId } from "./StreamId.js"
 
 /**
@@ -307,31 +308,6 @@ export class InvalidAppendError extends Schema.TaggedError<InvalidAppendError>()
 }
 
 /**
- * The backend failed: a lost connection, a timeout, a database error. The
- * operation did not take effect (appends are atomic) and may be retried.
- * When an append's outcome cannot be known (the connection died after the
- * request was sent), the store fails with an `UnknownOutcomeError` instead.
- *
- * @example
- * ```ts
- * import { EventStore } from "@chronicle/core"
- *
- * const error = new EventStore.StoreError({ operation: "append", reason: "connection refused", cause: null })
- * ```
- * @since 0.1.0
- * @category errors
- */
-export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
-  operation: Schema.String,
-  reason: Schema.String,
-  cause: Schema.Defect
-}) {
-  override get message(): string {
-    return `Event store ${this.operation} failed: ${this.reason}`
-  }
-}
-
-/**
  * An append whose outcome is unknown: the request may or may not have been
  * committed (typically the connection died after the statement was sent and
  * before its answer arrived, and reconnecting failed too). Unlike a
@@ -362,6 +338,54 @@ export class UnknownOutcomeError extends Schema.TaggedError<UnknownOutcomeError>
     return `The outcome of the ${this.operation} to ${this.streamId} is unknown (it may have been committed): ${this.reason}`
   }
 }
+
+/**
+ * Whether a value is a `ConcurrencyError`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { EventStore } from "@chronicle/core"
+ *
+ * const retryConflicts = <A, E, R>(append: Effect.Effect<A, E, R>) =>
+ *   Effect.retry(append, { times: 3, while: EventStore.isConcurrencyError })
+ * ```
+ * @since 0.6.0
+ * @category refinements
+ */
+export const isConcurrencyError = (u: unknown): u is ConcurrencyError => u instanceof ConcurrencyError
+
+/**
+ * Whether a value is an `InvalidAppendError`.
+ *
+ * @example
+ * ```ts
+ * import { EventStore } from "@chronicle/core"
+ *
+ * EventStore.isInvalidAppendError(new EventStore.InvalidAppendError({ streamId: "A-1", reason: "no events" })) // true
+ * ```
+ * @since 0.6.0
+ * @category refinements
+ */
+export const isInvalidAppendError = (u: unknown): u is InvalidAppendError => u instanceof InvalidAppendError
+
+/**
+ * Whether a value is an `UnknownOutcomeError`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { EventStore } from "@chronicle/core"
+ *
+ * const explainUnknown = <A, E, R>(append: Effect.Effect<A, E, R>) =>
+ *   Effect.tapError(append, (e) =>
+ *     EventStore.isUnknownOutcomeError(e) ? Effect.logWarning(`${e.message}: retry with the same ids`) : Effect.void
+ *   )
+ * ```
+ * @since 0.6.0
+ * @category refinements
+ */
+export const isUnknownOutcomeError = (u: unknown): u is UnknownOutcomeError => u instanceof UnknownOutcomeError
 
 /**
  * The errors an append can fail with.

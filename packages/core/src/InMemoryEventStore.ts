@@ -15,12 +15,12 @@ import {
   type EventFilter,
   EventStore,
   feedCurrent,
-  type InvalidAppendError,
-  type StoreError
+  type InvalidAppendError
 } from "./EventStore.js"
 import * as ExpectedVersion from "./ExpectedVersion.js"
 import * as InlineProjection from "./InlineProjection.js"
 import * as Position from "./Position.js"
+import type { StoreError } from "./StoreError.js"
 import type * as StreamId from "./StreamId.js"
 
 const defaultBatchSize = 500

@@ -27,9 +27,9 @@ import { Context, Effect, Either, Layer } from "effect"
 import * as Backend from "./Backend.js"
 import type { StoredEvent } from "./Event.js"
 import type * as EventCodec from "./EventCodec.js"
-import { StoreError } from "./EventStore.js"
 import { describeError } from "./internal/describe.js"
 import type { Projection } from "./Projection.js"
+import { StoreError } from "./StoreError.js"
 
 /**
  * The inline projections an event store applies during appends.
@@ -93,7 +93,9 @@ export const layer = <E extends EventCodec.Tagged, Err, R>(
               const fail = (cause: unknown) =>
                 new StoreError({
                   operation: `inline projection ${projection.name}`,
-                  reason: describeError(cause),
+                  reason: "internal",
+                  retryable: false,
+                  detail: describeError(cause),
                   cause
                 })
               return Effect.flatMap(

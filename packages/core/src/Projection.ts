@@ -53,13 +53,14 @@ import {
 import * as Correlation from "./Correlation.js"
 import type { EventDecodeError, RecordedEvent, StoredEvent } from "./Event.js"
 import * as EventCodec from "./EventCodec.js"
-import { type EventFilter, EventStore, type StoreError } from "./EventStore.js"
+import { type EventFilter, EventStore } from "./EventStore.js"
 import { describeError } from "./internal/describe.js"
 import * as Failure from "./internal/projection/failure.js"
 import * as Lag from "./internal/projection/lag.js"
 import * as Lease from "./internal/projection/lease.js"
 import * as Position from "./Position.js"
 import * as ProjectionStore from "./ProjectionStore.js"
+import type { StoreError } from "./StoreError.js"
 
 /**
  * What a handler knows besides the event: which projection and version it

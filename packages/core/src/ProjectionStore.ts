@@ -17,8 +17,9 @@
  */
 import { Context, DateTime, Duration, Effect, Layer, Option, Schema } from "effect"
 import type { StoredEvent } from "./Event.js"
-import type { EventFilter, StoreError } from "./EventStore.js"
+import type { EventFilter } from "./EventStore.js"
 import * as Position from "./Position.js"
+import type { StoreError } from "./StoreError.js"
 
 /**
  * Identifies one version of a projection.

@@ -36,13 +36,13 @@ import {
   EventStore,
   type InvalidAppendError,
   type ReadStreamOptions,
-  type StoreError,
   type UnknownOutcomeError
 } from "./EventStore.js"
 import * as ExpectedVersion from "./ExpectedVersion.js"
 import type { Position } from "./Position.js"
 import * as PositionModule from "./Position.js"
 import * as Snapshot from "./Snapshot.js"
+import type { StoreError } from "./StoreError.js"
 import * as StreamId from "./StreamId.js"
 import * as TimeTravel from "./TimeTravel.js"
 

@@ -15,8 +15,8 @@
  * @since 0.1.0
  */
 import { Context, type DateTime, Effect, Either, FiberSet, Layer, Option, Schema } from "effect"
-import type { StoreError } from "./EventStore.js"
 import * as Position from "./Position.js"
+import type { StoreError } from "./StoreError.js"
 import type { StreamId } from "./StreamId.js"
 
 /**

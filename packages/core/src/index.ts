@@ -19,6 +19,8 @@ export * as EventCodec from "./EventCodec.js"
 export * as EventStore from "./EventStore.js"
 /** @since 0.1.0 */
 export * as ExpectedVersion from "./ExpectedVersion.js"
+/** @since 0.6.0 */
+export * as Infrastructure from "./Infrastructure.js"
 /** @since 0.1.0 */
 export * as InlineProjection from "./InlineProjection.js"
 /** @since 0.1.0 */
@@ -35,6 +37,8 @@ export * as Repository from "./Repository.js"
 export * as Saga from "./Saga.js"
 /** @since 0.1.0 */
 export * as Snapshot from "./Snapshot.js"
+/** @since 0.6.0 */
+export * as StoreError from "./StoreError.js"
 /** @since 0.1.0 */
 export * as StreamId from "./StreamId.js"
 /** @since 0.1.0 */

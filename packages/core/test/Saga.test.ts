@@ -6,6 +6,7 @@ import {
   ProjectionStore,
   Repository,
   Saga,
+  StoreError,
   StreamId
 } from "@chronicle/core"
 import * as DurableSaga from "@chronicle/core/DurableSaga"
@@ -106,7 +107,7 @@ const recorder = (options: {
             Effect.gen(function* () {
               yield* note("run s2")
               if (options.flaky !== undefined && (yield* Ref.getAndUpdate(options.flaky, (n) => n - 1)) > 0) {
-                return yield* new EventStore.StoreError({ operation: "append", reason: "flaky", cause: null })
+                return yield* StoreError.make({ operation: "append", reason: "unavailable", detail: "flaky" })
               }
             }),
           retry: Schedule.recurs(3),

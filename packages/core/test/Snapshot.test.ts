@@ -1,4 +1,4 @@
-import { EventStore, InMemoryEventStore, Repository, Snapshot, StreamId } from "@chronicle/core"
+import { EventStore, InMemoryEventStore, Repository, Snapshot, StoreError, StreamId } from "@chronicle/core"
 import { SnapshotStoreConformance } from "@chronicle/core/testing"
 import { describe, expect, it } from "@effect/vitest"
 import { Arbitrary, Chunk, DateTime, Effect, FastCheck, Layer, Logger, Option, Schedule, Stream } from "effect"
@@ -103,8 +103,8 @@ describe("Snapshot", () => {
       const broken = Layer.scoped(
         Snapshot.SnapshotStore,
         Snapshot.make({
-          load: () => new EventStore.StoreError({ operation: "snapshot load", reason: "disk on fire", cause: null }),
-          save: () => new EventStore.StoreError({ operation: "snapshot save", reason: "disk on fire", cause: null })
+          load: () => StoreError.make({ operation: "snapshot load", reason: "unavailable", detail: "disk on fire" }),
+          save: () => StoreError.make({ operation: "snapshot save", reason: "unavailable", detail: "disk on fire" })
         })
       )
       const [result, warnings] = yield* capturingWarnings(

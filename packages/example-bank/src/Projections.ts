@@ -29,7 +29,14 @@
  *
  * @since 0.3.0
  */
-import { EventCodec, EventStore, type Position, Projection, type ProjectionStore } from "@chronicle/core"
+import {
+  EventCodec,
+  EventStore,
+  type Position,
+  Projection,
+  type ProjectionStore,
+  type StoreError
+} from "@chronicle/core"
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { DateTime, Effect, Option, type ParseResult, Schema, Stream } from "effect"
@@ -760,7 +767,7 @@ export interface StatusLine extends Omit<Projection.Status, "state"> {
  */
 export const status: Effect.Effect<
   ReadonlyArray<StatusLine>,
-  EventStore.StoreError,
+  StoreError.StoreError,
   EventStore.EventStore | ProjectionStore.ProjectionStore
 > = Effect.gen(function* () {
   const registered: ReadonlyArray<StatusLine> = yield* Projection.status()

@@ -158,7 +158,7 @@ export const make = async (url: string, maxConnections: number, options: Options
         append: (streamId, events, options) =>
           Effect.tapError(store.append(streamId, events, options), (error) =>
             Effect.sync(() => {
-              if (error._tag === "ConcurrencyError") conflicts++
+              if (EventStore.isConcurrencyError(error)) conflicts++
             })
           )
       })

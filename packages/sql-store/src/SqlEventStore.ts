@@ -42,6 +42,7 @@ import {
   ExpectedVersion,
   InlineProjection,
   Position,
+  StoreError,
   type StreamId
 } from "@chronicle/core"
 import * as SqlClient from "@effect/sql/SqlClient"
@@ -307,7 +308,7 @@ const validExact = (expected: ExpectedVersion.ExpectedVersion): boolean =>
  */
 export const make: (
   options?: Options
-) => Effect.Effect<EventStore.EventStore["Type"], EventStore.StoreError, SqlClient.SqlClient> = Effect.fn(
+) => Effect.Effect<EventStore.EventStore["Type"], StoreError.StoreError, SqlClient.SqlClient> = Effect.fn(
   "Chronicle.SqlEventStore.make"
 )(function* (options?: Options) {
   const { tables, sql } = yield* prepare("event store", options)
@@ -342,7 +343,7 @@ export const make: (
 
   const failWith =
     (operation: string) =>
-    <A>(effect: Effect.Effect<A, DriverError>): Effect.Effect<A, EventStore.StoreError> =>
+    <A>(effect: Effect.Effect<A, DriverError>): Effect.Effect<A, StoreError.StoreError> =>
       Effect.mapError(reconnecting(effect), toStoreError(operation))
 
   // Feed status: the gauges, and a warning (at most once a minute) while
@@ -415,7 +416,7 @@ export const make: (
   /** What a failed write means: a known outcome, or a `StoreError`. */
   const classify =
     (inTransaction: boolean) =>
-    (error: DriverError): Effect.Effect<Attempt, EventStore.StoreError> => {
+    (error: DriverError): Effect.Effect<Attempt, StoreError.StoreError> => {
       if (error instanceof SqlError) {
         // Another append with the same ids committed while this one ran.
         if (driver.isEventIdViolation(error)) return Effect.succeed({ _tag: "Duplicate" })
@@ -426,7 +427,7 @@ export const make: (
       return Effect.fail(toStoreError("append")(error))
     }
 
-  const guardedWrite = (input: AppendInput, inTransaction: boolean): Effect.Effect<Attempt, EventStore.StoreError> =>
+  const guardedWrite = (input: AppendInput, inTransaction: boolean): Effect.Effect<Attempt, StoreError.StoreError> =>
     validExact(input.expected)
       ? driver
           .write(input)
@@ -446,7 +447,7 @@ export const make: (
     input: AppendInput,
     metadata: Event.EventMetadata,
     inTransaction: boolean
-  ): Effect.Effect<Attempt, EventStore.StoreError> =>
+  ): Effect.Effect<Attempt, StoreError.StoreError> =>
     Option.match(inline, {
       onNone: () => guardedWrite(input, inTransaction),
       onSome: (projections) =>
@@ -464,7 +465,7 @@ export const make: (
             )
             .pipe(
               Effect.mapError(toStoreError("append")),
-              Effect.catchAllCause((cause): Effect.Effect<Attempt, EventStore.StoreError> => {
+              Effect.catchAllCause((cause): Effect.Effect<Attempt, StoreError.StoreError> => {
                 const defect = Cause.dieOption(cause)
                 if (
                   committing &&
@@ -563,10 +564,10 @@ export const make: (
           if (Option.isSome(result)) return result.value
           // The first append with these ids rolled back meanwhile: write again.
           if (++duplicates >= 3) {
-            return yield* new EventStore.StoreError({
+            return yield* StoreError.make({
               operation: "append",
-              reason: "event ids reported as stored could not be found",
-              cause: null
+              reason: "internal",
+              detail: "event ids reported as stored could not be found"
             })
           }
           break
@@ -590,9 +591,10 @@ export const make: (
             yield* repair
             break
           }
-          return yield* new EventStore.StoreError({
+          return yield* StoreError.make({
             operation: "append",
-            reason: `a stream version of ${streamId} is already taken: ${describe(outcome.error)}`,
+            reason: "internal",
+            detail: `a stream version of ${streamId} is already taken: ${describe(outcome.error)}`,
             cause: outcome.error
           })
         }
@@ -627,7 +629,7 @@ export const make: (
   const read = (
     streamId: StreamId.StreamId,
     options?: EventStore.ReadStreamOptions
-  ): Stream.Stream<Event.StoredEvent, EventStore.StoreError> => {
+  ): Stream.Stream<Event.StoredEvent, StoreError.StoreError> => {
     const direction = options?.direction ?? "forward"
     const from = Math.max(1, Math.ceil(options?.from ?? 1))
     const to = Math.min(Number.MAX_SAFE_INTEGER, Math.floor(options?.to ?? Number.POSITIVE_INFINITY))
@@ -658,7 +660,7 @@ export const make: (
   const readEvents = (
     streamId: StreamId.StreamId,
     options?: EventStore.ReadStreamOptions
-  ): Effect.Effect<ReadonlyArray<Event.StoredEvent>, EventStore.StoreError> => {
+  ): Effect.Effect<ReadonlyArray<Event.StoredEvent>, StoreError.StoreError> => {
     const direction = options?.direction ?? "forward"
     const from = Math.max(1, Math.ceil(options?.from ?? 1))
     const to = Math.min(Number.MAX_SAFE_INTEGER, Math.floor(options?.to ?? Number.POSITIVE_INFINITY))
@@ -691,7 +693,7 @@ export const make: (
             if (outageSince !== undefined || !isTransient(error)) return Effect.void
             outageSince = liveClock.unsafeCurrentTimeMillis()
             return Effect.logWarning(
-              `subscription to ${label} cannot read (${error.reason}); retrying until the database answers`
+              `subscription to ${label} cannot read (${error.reason}: ${error.detail}); retrying until the database answers`
             )
           })
         ),
@@ -786,7 +788,7 @@ export const make: (
  */
 export const layer = (
   options?: Options
-): Layer.Layer<EventStore.EventStore, EventStore.StoreError, SqlClient.SqlClient> =>
+): Layer.Layer<EventStore.EventStore, StoreError.StoreError, SqlClient.SqlClient> =>
   Layer.effect(EventStore.EventStore, make(options))
 
 /**
@@ -806,5 +808,5 @@ export const layer = (
  */
 export const layerConfig = (
   config: Config.Config.Wrap<Options>
-): Layer.Layer<EventStore.EventStore, EventStore.StoreError | ConfigError.ConfigError, SqlClient.SqlClient> =>
+): Layer.Layer<EventStore.EventStore, StoreError.StoreError | ConfigError.ConfigError, SqlClient.SqlClient> =>
   Layer.effect(EventStore.EventStore, Effect.flatMap(Config.unwrap(config), make))

@@ -14,7 +14,7 @@
  *
  * @since 0.1.0
  */
-import { EventStore, Position, Snapshot, StreamId } from "@chronicle/core"
+import { Position, Snapshot, StoreError, StreamId } from "@chronicle/core"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import { DateTime, Effect, Layer, Option, Schema } from "effect"
 import { catchSqlDefects, toStoreError } from "./internal/errors.js"
@@ -144,10 +144,10 @@ export const make = Effect.fn("Chronicle.SqlSnapshotStore.make")(function* (opti
   const save = Effect.fn("Chronicle.SqlSnapshotStore.save")(
     function* (snapshot: Snapshot.Snapshot) {
       const invalid = (reason: string) =>
-        new EventStore.StoreError({
+        StoreError.make({
           operation: "snapshot save",
-          reason: `snapshot of ${snapshot.streamId}@${snapshot.version}: ${reason}`,
-          cause: null
+          reason: "internal",
+          detail: `snapshot of ${snapshot.streamId}@${snapshot.version}: ${reason}`
         })
       if (!Number.isSafeInteger(snapshot.version) || snapshot.version < 0) {
         return yield* invalid("the version must be a non-negative integer")
@@ -205,5 +205,5 @@ export const make = Effect.fn("Chronicle.SqlSnapshotStore.make")(function* (opti
  */
 export const layer = (
   options?: Options
-): Layer.Layer<Snapshot.SnapshotStore, EventStore.StoreError, SqlClient.SqlClient> =>
+): Layer.Layer<Snapshot.SnapshotStore, StoreError.StoreError, SqlClient.SqlClient> =>
   Layer.scoped(Snapshot.SnapshotStore, make(options))

@@ -5,12 +5,12 @@
  *
  * @internal
  */
-import type { Backend, Event, EventStore, ExpectedVersion, Position, StreamId } from "@chronicle/core"
+import type { Backend, Event, EventStore, ExpectedVersion, Position, StoreError, StreamId } from "@chronicle/core"
 import type { SqlError } from "@effect/sql/SqlError"
 import type { DateTime, Duration, Effect, Option, ParseResult, Stream } from "effect"
 
 /** @internal */
-export type DriverError = SqlError | ParseResult.ParseError | EventStore.StoreError
+export type DriverError = SqlError | ParseResult.ParseError | StoreError.StoreError
 
 /** @internal */
 export interface AppendInput {
