@@ -3,7 +3,8 @@
  * store and `@chronicle/sql-store` so that every backend validates appends,
  * applies idempotency and follows live events the same way.
  *
- * Application code does not need this module.
+ * `@chronicle/core/Backend`: its own entry point, not part of
+ * `@chronicle/core`'s index. Application code does not need this module.
  *
  * @since 0.1.0
  */
@@ -25,7 +26,7 @@ const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
  *
  * @example
  * ```ts
- * import { Backend } from "@chronicle/core"
+ * import * as Backend from "@chronicle/core/Backend"
  *
  * const limit = Backend.maxJsonDepth // 256
  * ```
@@ -139,7 +140,8 @@ export interface PreparedEvent extends EventData {
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Backend, StreamId } from "@chronicle/core"
+ * import { StreamId } from "@chronicle/core"
+ * import * as Backend from "@chronicle/core/Backend"
  *
  * const empty = Backend.prepareAppend(StreamId.forAggregate("Account", "1"), []) // fails: no events
  * ```
@@ -189,7 +191,7 @@ export const prepareAppend = (
  *
  * @example
  * ```ts
- * import { Backend } from "@chronicle/core"
+ * import * as Backend from "@chronicle/core/Backend"
  *
  * const metadata = Backend.resolveMetadata("6f1c1a4e-8a0e-4a57-9d1a-9b8ad2b6c001", { metadata: { user: { by: "ada" } } })
  * // correlationId defaults to the first event id, causationId to null
@@ -210,7 +212,8 @@ export const resolveMetadata = (firstEventId: string, options: AppendOptions | u
  *
  * @example
  * ```ts
- * import { Backend, StreamId } from "@chronicle/core"
+ * import { StreamId } from "@chronicle/core"
+ * import * as Backend from "@chronicle/core/Backend"
  *
  * const refused = Backend.prepareMetadata(StreamId.forAggregate("A", "1"), "6f1c1a4e-8a0e-4a57-9d1a-9b8ad2b6c001", {
  *   metadata: { user: { score: Number.NaN } }
@@ -291,7 +294,8 @@ const at = (e: ExistingEvent) => `${e.streamId}@${e.version}`
  * @example
  * ```ts
  * import { Option } from "effect"
- * import { Backend, StreamId } from "@chronicle/core"
+ * import { StreamId } from "@chronicle/core"
+ * import * as Backend from "@chronicle/core/Backend"
  *
  * Backend.idempotentResult(StreamId.forAggregate("A", "1"), [], [])
  * ```
@@ -372,7 +376,7 @@ export const idempotentResult = (
  *
  * @example
  * ```ts
- * import { Backend } from "@chronicle/core"
+ * import * as Backend from "@chronicle/core/Backend"
  *
  * const data = Backend.deepFreeze({ amount: 1, tags: ["a"] })
  * ```
@@ -393,7 +397,7 @@ export const deepFreeze = <A>(value: A): A => {
  *
  * @example
  * ```ts
- * import { Backend } from "@chronicle/core"
+ * import * as Backend from "@chronicle/core/Backend"
  *
  * const accountsOnly = Backend.matches({ categories: ["Account"] })
  * ```
@@ -427,7 +431,8 @@ export type ReadBatch = (
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Backend, Position } from "@chronicle/core"
+ * import { Position } from "@chronicle/core"
+ * import * as Backend from "@chronicle/core/Backend"
  *
  * const nothing = Backend.readAllBatched(() => Effect.succeed([]), { from: Position.start, batchSize: 100 })
  * ```
@@ -463,7 +468,8 @@ export const readAllBatched = (
  * @example
  * ```ts
  * import { Effect, Stream } from "effect"
- * import { Backend, Position } from "@chronicle/core"
+ * import { Position } from "@chronicle/core"
+ * import * as Backend from "@chronicle/core/Backend"
  *
  * const feed = Backend.followFeed(() => Effect.succeed([]), {
  *   from: Position.start,

@@ -623,7 +623,7 @@ const makeProcessor = <E extends EventCodec.Tagged, Err, R>(
  * @example
  * ```ts
  * import { Effect, Layer, Ref, Schema } from "effect"
- * import { InMemoryEventStore, Projection, ProjectionStore } from "@chronicle/core"
+ * import { Projection, ProjectionStore, EventStore } from "@chronicle/core"
  *
  * class Deposited extends Schema.TaggedClass<Deposited>()("Deposited", { amount: Schema.Int }) {}
  * const total = Ref.unsafeMake(0)
@@ -634,7 +634,7 @@ const makeProcessor = <E extends EventCodec.Tagged, Err, R>(
  * })
  *
  * const App = Projection.layer(Totals, { onFailure: "park" }).pipe(
- *   Layer.provideMerge(Layer.merge(InMemoryEventStore.layer, ProjectionStore.layerMemory))
+ *   Layer.provideMerge(Layer.merge(EventStore.layerMemory(), ProjectionStore.layerMemory))
  * )
  * ```
  * @since 0.1.0

@@ -356,9 +356,9 @@ export const makeMemory: Effect.Effect<ProjectionStore["Type"]> = Effect.sync(()
  * @example
  * ```ts
  * import { Layer } from "effect"
- * import { InMemoryEventStore, ProjectionStore } from "@chronicle/core"
+ * import { ProjectionStore, EventStore } from "@chronicle/core"
  *
- * const stores = Layer.merge(InMemoryEventStore.layer, ProjectionStore.layerMemory)
+ * const stores = Layer.merge(EventStore.layerMemory(), ProjectionStore.layerMemory)
  * ```
  * @since 0.1.0
  * @category layers

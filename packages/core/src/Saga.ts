@@ -1147,7 +1147,7 @@ export const consumerName = (saga: string | { readonly name: string }): string =
  * @example
  * ```ts
  * import { Effect, Layer, Schema } from "effect"
- * import { InMemoryEventStore, ProjectionStore, Saga } from "@chronicle/core"
+ * import { ProjectionStore, Saga, EventStore } from "@chronicle/core"
  *
  * class Pinged extends Schema.TaggedClass<Pinged>()("Pinged", { id: Schema.String }) {}
  * const Pong = Saga.make({
@@ -1157,7 +1157,7 @@ export const consumerName = (saga: string | { readonly name: string }): string =
  *   run: () => Saga.step("pong", { run: () => Effect.log("pong") })
  * })
  *
- * const App = Saga.layer(Pong).pipe(Layer.provideMerge(Layer.merge(InMemoryEventStore.layer, ProjectionStore.layerMemory)))
+ * const App = Saga.layer(Pong).pipe(Layer.provideMerge(Layer.merge(EventStore.layerMemory(), ProjectionStore.layerMemory)))
  * ```
  * @since 0.5.0
  * @category running

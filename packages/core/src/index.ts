@@ -8,8 +8,6 @@
 /** @since 0.1.0 */
 export * as Aggregate from "./Aggregate.js"
 /** @since 0.1.0 */
-export * as Backend from "./Backend.js"
-/** @since 0.1.0 */
 export * as Correlation from "./Correlation.js"
 /** @since 0.1.0 */
 export * as Event from "./Event.js"
@@ -20,11 +18,11 @@ export * as EventStore from "./EventStore.js"
 /** @since 0.1.0 */
 export * as ExpectedVersion from "./ExpectedVersion.js"
 /** @since 0.6.0 */
+export * as FeedStatus from "./FeedStatus.js"
+/** @since 0.6.0 */
 export * as Infrastructure from "./Infrastructure.js"
 /** @since 0.1.0 */
 export * as InlineProjection from "./InlineProjection.js"
-/** @since 0.1.0 */
-export * as InMemoryEventStore from "./InMemoryEventStore.js"
 /** @since 0.1.0 */
 export * as Position from "./Position.js"
 /** @since 0.1.0 */
@@ -36,7 +34,9 @@ export * as Repository from "./Repository.js"
 /** @since 0.5.0 */
 export * as Saga from "./Saga.js"
 /** @since 0.1.0 */
-export * as Snapshot from "./Snapshot.js"
+export * as SnapshotStore from "./SnapshotStore.js"
+/** @since 0.6.0 */
+export * as StateCodec from "./StateCodec.js"
 /** @since 0.6.0 */
 export * as StoreError from "./StoreError.js"
 /** @since 0.1.0 */

@@ -1,7 +1,6 @@
 import {
   Correlation,
   EventStore,
-  InMemoryEventStore,
   Projection,
   ProjectionStore,
   Repository,
@@ -27,7 +26,7 @@ import {
   RequestMove
 } from "./fixtures/Ledger.js"
 
-const stores = Layer.merge(InMemoryEventStore.layer, ProjectionStore.layerMemory)
+const stores = Layer.merge(EventStore.layerMemory(), ProjectionStore.layerMemory)
 // Bad data is parked after one retry.
 const fast: Saga.RunOptions = { pollInterval: "20 millis", leaseTtl: "3 seconds", retry: Schedule.recurs(1) }
 // Under the TestClock, nothing may wake up often: adjusting the clock by a day runs every wake-up on the way.

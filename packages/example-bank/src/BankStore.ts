@@ -20,7 +20,7 @@
 
 import * as NodeFs from "node:fs/promises"
 import * as NodePath from "node:path"
-import type { EventStore, ProjectionStore, Snapshot } from "@chronicle/core"
+import type { EventStore, ProjectionStore, SnapshotStore } from "@chronicle/core"
 import { SqlEventStore, SqlProjectionStore, SqlSnapshotStore } from "@chronicle/sql-store"
 import type { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
@@ -146,7 +146,7 @@ export class BankStoreError extends Schema.TaggedError<BankStoreError>()("BankSt
  */
 export type Stores =
   | EventStore.EventStore
-  | Snapshot.SnapshotStore
+  | SnapshotStore.SnapshotStore
   | ProjectionStore.ProjectionStore
   | SqlClient.SqlClient
 

@@ -32,6 +32,7 @@
 import {
   EventCodec,
   EventStore,
+  type FeedStatus,
   type Position,
   Projection,
   type ProjectionStore,
@@ -696,7 +697,7 @@ export type Freshness = (
    * reader). When it was, "caught up" only means "caught up with what is
    * readable", and the read model may miss committed events.
    */
-  readonly feed: EventStore.FeedStatus
+  readonly feed: FeedStatus.FeedStatus
 }
 
 /**

@@ -11,7 +11,7 @@ import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Redacted, Stream } from "effect"
+import { Context, Effect, Layer, Redacted, Stream } from "effect"
 import { SqlEventStore } from "../src/index.js"
 import { isTransient, toStoreError } from "../src/internal/errors.js"
 import * as Postgres from "./support/postgres.js"
@@ -100,6 +100,23 @@ describe.skipIf(!Postgres.available)("SQL errors on PostgreSQL", () => {
       const error = yield* pgFailure(Postgres.databaseUrl, "SET statement_timeout = 20; SELECT pg_sleep(5)")
       expect(error).toMatchObject({ reason: "timeout", retryable: true })
       expect(isTransient(error)).toBe(true)
+    })
+  )
+
+  it.scoped("on PostgreSQL, LISTEN needs the PgClient: without it the store fails, unless told to poll", () =>
+    Effect.gen(function* () {
+      const schema = yield* Postgres.schema
+      const client = yield* Layer.build(Postgres.layerOn(schema))
+      // only the SqlClient, as a hand-made layer would provide it
+      const sqlOnly = Layer.succeed(SqlClient.SqlClient, Context.get(client, SqlClient.SqlClient))
+      const refused = yield* Effect.flip(Layer.build(SqlEventStore.layer().pipe(Layer.provide(sqlOnly))))
+      expect(refused).toMatchObject({ _tag: "StoreError", reason: "misconfigured", operation: "configure" })
+      expect(refused.detail).toMatch(/PgClient/)
+      const polling = yield* Layer.build(SqlEventStore.layer({ listen: false }).pipe(Layer.provide(sqlOnly)))
+      const store = Context.get(polling, EventStore.EventStore)
+      yield* store.append(StreamId.forAggregate("Poll", "1"), [eventData("Noted")])
+      const seen = yield* store.subscribe({ pollInterval: "50 millis" }).pipe(Stream.take(1), Stream.runCollect)
+      expect(seen.length).toBe(1)
     })
   )
 

@@ -101,10 +101,10 @@ const expectIncreasing = (events: ReadonlyArray<StoredEvent>) => {
  *
  * @example
  * ```ts
- * import { InMemoryEventStore } from "@chronicle/core"
+ * import { EventStore } from "@chronicle/core"
  * import { EventStoreConformance } from "@chronicle/core/testing"
  *
- * EventStoreConformance.suite("InMemoryEventStore", InMemoryEventStore.layer)
+ * EventStoreConformance.suite("InMemoryEventStore", EventStore.layerMemory())
  * ```
  * @since 0.1.0
  * @category suites

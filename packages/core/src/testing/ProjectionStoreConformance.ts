@@ -63,13 +63,13 @@ const memoryJournals = new Map<string, Array<string>>()
  *
  * @example
  * ```ts
- * import { InMemoryEventStore, ProjectionStore } from "@chronicle/core"
+ * import { ProjectionStore, EventStore } from "@chronicle/core"
  * import { ProjectionStoreConformance } from "@chronicle/core/testing"
  * import { Layer } from "effect"
  *
  * ProjectionStoreConformance.suite(
  *   "in memory",
- *   Layer.merge(InMemoryEventStore.layer, ProjectionStore.layerMemory),
+ *   Layer.merge(EventStore.layerMemory(), ProjectionStore.layerMemory),
  *   { journal: ProjectionStoreConformance.memoryJournal }
  * )
  * ```
@@ -260,13 +260,13 @@ const storedEvent = (category: string): StoredEvent => ({
  *
  * @example
  * ```ts
- * import { InMemoryEventStore, ProjectionStore } from "@chronicle/core"
+ * import { ProjectionStore, EventStore } from "@chronicle/core"
  * import { ProjectionStoreConformance } from "@chronicle/core/testing"
  * import { Layer } from "effect"
  *
  * ProjectionStoreConformance.suite(
  *   "in memory",
- *   Layer.merge(InMemoryEventStore.layer, ProjectionStore.layerMemory),
+ *   Layer.merge(EventStore.layerMemory(), ProjectionStore.layerMemory),
  *   { journal: ProjectionStoreConformance.memoryJournal }
  * )
  * ```

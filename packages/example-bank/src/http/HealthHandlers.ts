@@ -11,7 +11,7 @@
  *
  * @since 0.5.0
  */
-import { EventStore, Position, Projection, StoreError } from "@chronicle/core"
+import { EventStore, FeedStatus, Position, Projection, StoreError } from "@chronicle/core"
 import { HttpApiBuilder } from "@effect/platform"
 import { DateTime, Duration, Effect, Either } from "effect"
 import * as ApiErrors from "./ApiErrors.js"
@@ -96,7 +96,7 @@ export const layer = HttpApiBuilder.group(BankApi, "health", (handlers) =>
               current: status.hiddenEvents === 0,
               hiddenEvents: status.hiddenEvents,
               heldBackForMillis: Duration.toMillis(status.heldBackFor),
-              message: EventStore.formatFeedStatus(status)
+              message: FeedStatus.format(status)
             })
           }),
           projections,

@@ -5,7 +5,8 @@
  *
  * @internal
  */
-import type { Backend, Event, EventStore, ExpectedVersion, Position, StoreError, StreamId } from "@chronicle/core"
+import type { Event, EventStore, ExpectedVersion, FeedStatus, Position, StoreError, StreamId } from "@chronicle/core"
+import type * as Backend from "@chronicle/core/Backend"
 import type { SqlError } from "@effect/sql/SqlError"
 import type { DateTime, Duration, Effect, Option, ParseResult, Stream } from "effect"
 
@@ -94,7 +95,7 @@ export interface Driver {
    */
   readonly settle: (timeout: Duration.Duration) => Effect.Effect<boolean, DriverError>
   /** Whether readers of the feed are held back (PostgreSQL), or `feedCurrent`. */
-  readonly feedStatus: Effect.Effect<EventStore.FeedStatus, DriverError>
+  readonly feedStatus: Effect.Effect<FeedStatus.FeedStatus, DriverError>
   /** `true` when the error is the event id unique constraint (an idempotency race). */
   readonly isEventIdViolation: (error: SqlError) => boolean
   /**

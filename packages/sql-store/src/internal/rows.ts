@@ -17,7 +17,8 @@
  *
  * @internal
  */
-import { Backend, Event, Position, StoreError, StreamId } from "@chronicle/core"
+import { Event, Position, StoreError, StreamId } from "@chronicle/core"
+import * as Backend from "@chronicle/core/Backend"
 import { DateTime, Effect, Either, ParseResult, Schema } from "effect"
 
 /** The columns every event read selects (pg casts its bigints to text). @internal */
