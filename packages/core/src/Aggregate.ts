@@ -14,7 +14,7 @@
  */
 import { type Effect, Option, type Schema } from "effect"
 import * as EventCodec from "./EventCodec.js"
-import * as Snapshot from "./Snapshot.js"
+import * as StateCodec from "./StateCodec.js"
 import * as StreamId from "./StreamId.js"
 
 /**
@@ -51,7 +51,7 @@ export interface Aggregate<
   /** Turns a command into events, or fails with a domain error: pure, no services. */
   readonly decide: (command: Command, state: State) => Effect.Effect<Decision<Event>, DomainError, never>
   /** How the state is encoded in snapshots; none when the aggregate cannot be snapshotted. */
-  readonly state: Option.Option<Snapshot.StateCodec<State>>
+  readonly state: Option.Option<StateCodec.StateCodec<State>>
 }
 
 /**
@@ -151,9 +151,7 @@ export const make = <
     codec: EventCodec.make(definition.events, { versions: definition.eventVersions, upcasters: definition.upcasters }),
     initialState: definition.initialState,
     evolve: definition.evolve,
-    state: Option.map(Option.fromNullable(definition.state), (state) =>
-      Snapshot.stateCodec(state.schema, state.version)
-    ),
+    state: Option.map(Option.fromNullable(definition.state), (state) => StateCodec.make(state.schema, state.version)),
     // The error channel of Decide's return type is exactly Effect.Error<ReturnType<Decide>>.
     decide: definition.decide as (
       command: Command,

@@ -3,20 +3,16 @@
  * store and `@chronicle/sql-store` so that every backend validates appends,
  * applies idempotency and follows live events the same way.
  *
- * Application code does not need this module.
+ * `@chronicle/core/Backend`: its own entry point, not part of
+ * `@chronicle/core`'s index. Application code does not need this module.
  *
  * @since 0.1.0
  */
 import { Chunk, type DateTime, Duration, Effect, Option, Queue, Stream } from "effect"
 import type { EventData, EventMetadata, StoredEvent } from "./Event.js"
-import {
-  type AppendOptions,
-  type AppendResult,
-  type EventFilter,
-  InvalidAppendError,
-  type StoreError
-} from "./EventStore.js"
+import { type AppendOptions, type AppendResult, type EventFilter, InvalidAppendError } from "./EventStore.js"
 import type * as Position from "./Position.js"
+import type { StoreError } from "./StoreError.js"
 import * as StreamId from "./StreamId.js"
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
@@ -30,7 +26,7 @@ const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
  *
  * @example
  * ```ts
- * import { Backend } from "@chronicle/core"
+ * import * as Backend from "@chronicle/core/Backend"
  *
  * const limit = Backend.maxJsonDepth // 256
  * ```
@@ -144,7 +140,8 @@ export interface PreparedEvent extends EventData {
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Backend, StreamId } from "@chronicle/core"
+ * import { StreamId } from "@chronicle/core"
+ * import * as Backend from "@chronicle/core/Backend"
  *
  * const empty = Backend.prepareAppend(StreamId.forAggregate("Account", "1"), []) // fails: no events
  * ```
@@ -194,7 +191,7 @@ export const prepareAppend = (
  *
  * @example
  * ```ts
- * import { Backend } from "@chronicle/core"
+ * import * as Backend from "@chronicle/core/Backend"
  *
  * const metadata = Backend.resolveMetadata("6f1c1a4e-8a0e-4a57-9d1a-9b8ad2b6c001", { metadata: { user: { by: "ada" } } })
  * // correlationId defaults to the first event id, causationId to null
@@ -215,7 +212,8 @@ export const resolveMetadata = (firstEventId: string, options: AppendOptions | u
  *
  * @example
  * ```ts
- * import { Backend, StreamId } from "@chronicle/core"
+ * import { StreamId } from "@chronicle/core"
+ * import * as Backend from "@chronicle/core/Backend"
  *
  * const refused = Backend.prepareMetadata(StreamId.forAggregate("A", "1"), "6f1c1a4e-8a0e-4a57-9d1a-9b8ad2b6c001", {
  *   metadata: { user: { score: Number.NaN } }
@@ -296,7 +294,8 @@ const at = (e: ExistingEvent) => `${e.streamId}@${e.version}`
  * @example
  * ```ts
  * import { Option } from "effect"
- * import { Backend, StreamId } from "@chronicle/core"
+ * import { StreamId } from "@chronicle/core"
+ * import * as Backend from "@chronicle/core/Backend"
  *
  * Backend.idempotentResult(StreamId.forAggregate("A", "1"), [], [])
  * ```
@@ -377,7 +376,7 @@ export const idempotentResult = (
  *
  * @example
  * ```ts
- * import { Backend } from "@chronicle/core"
+ * import * as Backend from "@chronicle/core/Backend"
  *
  * const data = Backend.deepFreeze({ amount: 1, tags: ["a"] })
  * ```
@@ -398,7 +397,7 @@ export const deepFreeze = <A>(value: A): A => {
  *
  * @example
  * ```ts
- * import { Backend } from "@chronicle/core"
+ * import * as Backend from "@chronicle/core/Backend"
  *
  * const accountsOnly = Backend.matches({ categories: ["Account"] })
  * ```
@@ -432,7 +431,8 @@ export type ReadBatch = (
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Backend, Position } from "@chronicle/core"
+ * import { Position } from "@chronicle/core"
+ * import * as Backend from "@chronicle/core/Backend"
  *
  * const nothing = Backend.readAllBatched(() => Effect.succeed([]), { from: Position.start, batchSize: 100 })
  * ```
@@ -468,7 +468,8 @@ export const readAllBatched = (
  * @example
  * ```ts
  * import { Effect, Stream } from "effect"
- * import { Backend, Position } from "@chronicle/core"
+ * import { Position } from "@chronicle/core"
+ * import * as Backend from "@chronicle/core/Backend"
  *
  * const feed = Backend.followFeed(() => Effect.succeed([]), {
  *   from: Position.start,

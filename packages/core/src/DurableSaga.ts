@@ -120,7 +120,7 @@ export const workflow = (saga: { readonly name: string }) =>
  * ```ts
  * import { WorkflowEngine } from "@effect/workflow"
  * import { Effect, Layer, Schema } from "effect"
- * import { InMemoryEventStore, ProjectionStore, Saga } from "@chronicle/core"
+ * import { ProjectionStore, Saga, EventStore } from "@chronicle/core"
  * import * as DurableSaga from "@chronicle/core/DurableSaga"
  *
  * class Pinged extends Schema.TaggedClass<Pinged>()("Pinged", { id: Schema.String }) {}
@@ -132,7 +132,7 @@ export const workflow = (saga: { readonly name: string }) =>
  * })
  *
  * const App = DurableSaga.layer(Pong).pipe(
- *   Layer.provideMerge(Layer.mergeAll(InMemoryEventStore.layer, ProjectionStore.layerMemory, WorkflowEngine.layerMemory))
+ *   Layer.provideMerge(Layer.mergeAll(EventStore.layerMemory(), ProjectionStore.layerMemory, WorkflowEngine.layerMemory))
  * )
  * ```
  * @since 0.5.0

@@ -5,7 +5,7 @@
  * The store works on encoded events (`EventData` in, `StoredEvent` out) so
  * that every backend stays free of domain schemas; an `EventCodec` turns them
  * into typed `RecordedEvent`s. Swap the backend by swapping the layer:
- * `InMemoryEventStore.layer`, or `SqlEventStore.layer` from
+ * `EventStore.layerMemory()`, or `SqlEventStore.layer` from
  * `@chronicle/sql-store` over SQLite or PostgreSQL.
  *
  * Every backend keeps the same contract, proven by the conformance suite in
@@ -24,10 +24,13 @@
  * @since 0.1.0
  */
 
-import { Context, type DateTime, Duration, Effect, Option, Schema, Stream } from "effect"
+import { Context, type DateTime, type Duration, Effect, Layer, Schema, Stream } from "effect"
 import type { EventData, StoredEvent, UserMetadata } from "./Event.js"
 import type { ExpectedVersion } from "./ExpectedVersion.js"
+import type { FeedStatus } from "./FeedStatus.js"
+import * as Memory from "./internal/memoryEventStore.js"
 import type { Position } from "./Position.js"
+import type { StoreError } from "./StoreError.js"
 import type { StreamId } from "./StreamId.js"
 
 /**
@@ -129,129 +132,6 @@ export interface SubscribeOptions extends EventFilter {
 }
 
 /**
- * Whether readers of the global feed (`readAll`, `subscribe`, and so
- * projections) can see every committed event, and if not, why.
- *
- * On PostgreSQL, readers only take events of transactions older than every
- * transaction still running in the cluster (that is what makes the feed
- * gap-safe): a transaction that stays open, in any database of the cluster
- * (an idle-in-transaction session, a long batch job, a forgotten prepared
- * transaction), holds back every event committed after it began writing.
- * Nothing is lost (readers deliver them once it ends), but readers fall
- * behind. In memory and on SQLite the feed is never held back.
- *
- * @example
- * ```ts
- * import { Effect } from "effect"
- * import { EventStore } from "@chronicle/core"
- *
- * const warnIfStale = Effect.flatMap(EventStore.feedStatus, (status) =>
- *   status.hiddenEvents > 0 ? Effect.logWarning(EventStore.formatFeedStatus(status)) : Effect.void
- * )
- * ```
- * @since 0.2.0
- * @category models
- */
-export interface FeedStatus {
-  /** Committed events that `readAll` and `subscribe` cannot deliver yet (0: the feed is current). */
-  readonly hiddenEvents: number
-  /** When the oldest of them was recorded; none when the feed is current. */
-  readonly heldBackSince: Option.Option<DateTime.Utc>
-  /** How long the oldest of them has been waiting (zero when the feed is current). */
-  readonly heldBackFor: Duration.Duration
-  /**
-   * The oldest transaction still open, which holds the feed back, when the
-   * backend can name it (on PostgreSQL, naming another role's session needs
-   * `pg_read_all_stats`). None when the feed is current.
-   */
-  readonly blocker: Option.Option<FeedBlocker>
-}
-
-/**
- * The transaction that holds the feed back (see {@link FeedStatus}).
- *
- * @example
- * ```ts
- * import { Duration, Option } from "effect"
- * import type { EventStore } from "@chronicle/core"
- *
- * const describe = (blocker: EventStore.FeedBlocker) =>
- *   `${blocker.state} for ${Duration.format(blocker.openFor)} in ${Option.getOrElse(blocker.database, () => "?")}`
- * ```
- * @since 0.2.0
- * @category models
- */
-export interface FeedBlocker {
-  /** The server process of the session, none for a prepared transaction. */
-  readonly processId: Option.Option<number>
-  /** The database it runs in (any database of the cluster holds the feed back). */
-  readonly database: Option.Option<string>
-  /** The session's `application_name` (the prepared transaction's `gid`). */
-  readonly applicationName: string
-  /** For example `idle in transaction`, `active` or `prepared`. */
-  readonly state: string
-  /** How long the transaction has been open. */
-  readonly openFor: Duration.Duration
-}
-
-/**
- * The status of a feed that nothing holds back.
- *
- * @example
- * ```ts
- * import { Effect } from "effect"
- * import { EventStore } from "@chronicle/core"
- *
- * const always = Effect.succeed(EventStore.feedCurrent)
- * ```
- * @since 0.2.0
- * @category constructors
- */
-export const feedCurrent: FeedStatus = {
-  hiddenEvents: 0,
-  heldBackSince: Option.none(),
-  heldBackFor: Duration.zero,
-  blocker: Option.none()
-}
-
-const seconds = (duration: Duration.Duration): string => {
-  const s = Duration.toSeconds(duration)
-  return s < 10 ? `${s.toFixed(1)} s` : `${Math.round(s)} s`
-}
-
-/**
- * One line for humans: `the feed is current`, or how far and by what it is
- * held back, for example `the feed is held back: 1 committed event is not
- * readable yet (for 12 s), by a transaction open for 40 s (process 4242 in
- * database "reports", application "psql", idle in transaction)`.
- *
- * @example
- * ```ts
- * import { EventStore } from "@chronicle/core"
- *
- * EventStore.formatFeedStatus(EventStore.feedCurrent) // "the feed is current"
- * ```
- * @since 0.2.0
- * @category rendering
- */
-export const formatFeedStatus = (status: FeedStatus): string => {
-  if (status.hiddenEvents === 0) return "the feed is current"
-  const events = status.hiddenEvents === 1 ? "1 committed event is" : `${status.hiddenEvents} committed events are`
-  const held = `the feed is held back: ${events} not readable yet (for ${seconds(status.heldBackFor)})`
-  return Option.match(status.blocker, {
-    onNone: () => `${held}, by a transaction still open elsewhere`,
-    onSome: (blocker) => {
-      const where = [
-        Option.match(blocker.processId, { onNone: () => "prepared transaction", onSome: (pid) => `process ${pid}` }),
-        Option.match(blocker.database, { onNone: () => "", onSome: (db) => ` in database "${db}"` })
-      ].join("")
-      const app = blocker.applicationName.length > 0 ? `, application "${blocker.applicationName}"` : ""
-      return `${held}, by a transaction open for ${seconds(blocker.openFor)} (${where}${app}, ${blocker.state})`
-    }
-  })
-}
-
-/**
  * An append was refused because the stream is not at the expected version.
  * `retryable` is always true: reload, decide again and retry.
  *
@@ -307,31 +187,6 @@ export class InvalidAppendError extends Schema.TaggedError<InvalidAppendError>()
 }
 
 /**
- * The backend failed: a lost connection, a timeout, a database error. The
- * operation did not take effect (appends are atomic) and may be retried.
- * When an append's outcome cannot be known (the connection died after the
- * request was sent), the store fails with an `UnknownOutcomeError` instead.
- *
- * @example
- * ```ts
- * import { EventStore } from "@chronicle/core"
- *
- * const error = new EventStore.StoreError({ operation: "append", reason: "connection refused", cause: null })
- * ```
- * @since 0.1.0
- * @category errors
- */
-export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
-  operation: Schema.String,
-  reason: Schema.String,
-  cause: Schema.Defect
-}) {
-  override get message(): string {
-    return `Event store ${this.operation} failed: ${this.reason}`
-  }
-}
-
-/**
  * An append whose outcome is unknown: the request may or may not have been
  * committed (typically the connection died after the statement was sent and
  * before its answer arrived, and reconnecting failed too). Unlike a
@@ -362,6 +217,54 @@ export class UnknownOutcomeError extends Schema.TaggedError<UnknownOutcomeError>
     return `The outcome of the ${this.operation} to ${this.streamId} is unknown (it may have been committed): ${this.reason}`
   }
 }
+
+/**
+ * Whether a value is a `ConcurrencyError`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { EventStore } from "@chronicle/core"
+ *
+ * const retryConflicts = <A, E, R>(append: Effect.Effect<A, E, R>) =>
+ *   Effect.retry(append, { times: 3, while: EventStore.isConcurrencyError })
+ * ```
+ * @since 0.6.0
+ * @category refinements
+ */
+export const isConcurrencyError = (u: unknown): u is ConcurrencyError => u instanceof ConcurrencyError
+
+/**
+ * Whether a value is an `InvalidAppendError`.
+ *
+ * @example
+ * ```ts
+ * import { EventStore } from "@chronicle/core"
+ *
+ * EventStore.isInvalidAppendError(new EventStore.InvalidAppendError({ streamId: "A-1", reason: "no events" })) // true
+ * ```
+ * @since 0.6.0
+ * @category refinements
+ */
+export const isInvalidAppendError = (u: unknown): u is InvalidAppendError => u instanceof InvalidAppendError
+
+/**
+ * Whether a value is an `UnknownOutcomeError`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { EventStore } from "@chronicle/core"
+ *
+ * const explainUnknown = <A, E, R>(append: Effect.Effect<A, E, R>) =>
+ *   Effect.tapError(append, (e) =>
+ *     EventStore.isUnknownOutcomeError(e) ? Effect.logWarning(`${e.message}: retry with the same ids`) : Effect.void
+ *   )
+ * ```
+ * @since 0.6.0
+ * @category refinements
+ */
+export const isUnknownOutcomeError = (u: unknown): u is UnknownOutcomeError => u instanceof UnknownOutcomeError
 
 /**
  * The errors an append can fail with.
@@ -421,7 +324,7 @@ export class EventStore extends Context.Tag("@chronicle/core/EventStore")<
     readonly streamVersion: (streamId: StreamId) => Effect.Effect<number, StoreError>
     /** The position of the newest event a reader can see now (`Position.start` when empty). */
     readonly head: Effect.Effect<Position, StoreError>
-    /** Whether readers of the global feed are held back, since when and by what (see `FeedStatus`). */
+    /** Whether readers of the global feed are held back, since when and by what (see the `FeedStatus` module). */
     readonly feedStatus: Effect.Effect<FeedStatus, StoreError>
   }
 >() {}
@@ -432,9 +335,9 @@ export class EventStore extends Context.Tag("@chronicle/core/EventStore")<
  * @example
  * ```ts
  * import { Console, Effect } from "effect"
- * import { EventStore } from "@chronicle/core"
+ * import { EventStore, FeedStatus } from "@chronicle/core"
  *
- * const report = Effect.flatMap(EventStore.feedStatus, (status) => Console.log(EventStore.formatFeedStatus(status)))
+ * const report = Effect.flatMap(EventStore.feedStatus, (status) => Console.log(FeedStatus.format(status)))
  * ```
  * @since 0.2.0
  * @category accessors
@@ -521,3 +424,97 @@ export const readAll = (options?: ReadAllOptions): Stream.Stream<StoredEvent, St
  */
 export const subscribe = (options?: SubscribeOptions): Stream.Stream<StoredEvent, StoreError, EventStore> =>
   Stream.unwrap(Effect.map(EventStore, (store) => store.subscribe(options)))
+
+/**
+ * What a store runs inside every append, with the appended events (already
+ * given their versions and positions): on SQL stores inside the append's
+ * transaction, so that what it writes commits with the events, and its
+ * failure rolls the append back. `setup` runs once, when the store is built
+ * (creating an inline projection's tables, for example). Build one from
+ * inline projections with `InlineProjection.hook([...])` and give it to the
+ * store (`EventStore.layerMemory({ onAppend })`, `SqlEventStore.layer({
+ * onAppend })`): the store's layer then requires what the hook requires.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Ref } from "effect"
+ * import { EventStore } from "@chronicle/core"
+ *
+ * const appended = Ref.unsafeMake(0)
+ * const counting: EventStore.AppendHook = {
+ *   names: ["count appended events"],
+ *   setup: Effect.void,
+ *   apply: (events) => Ref.update(appended, (n) => n + events.length)
+ * }
+ * const store = EventStore.layerMemory({ onAppend: counting })
+ * ```
+ * @since 0.6.0
+ * @category models
+ */
+export interface AppendHook<R = never> {
+  /** What the hook runs, for logs and errors (the inline projections' names). */
+  readonly names: ReadonlyArray<string>
+  /** Runs once when the store is built; its failure fails the store's layer. */
+  readonly setup: Effect.Effect<void, StoreError, R>
+  /** Runs inside every append; its failure fails (and rolls back) the append. */
+  readonly apply: (events: ReadonlyArray<StoredEvent>) => Effect.Effect<void, StoreError, R>
+}
+
+/**
+ * Options of the in-memory store.
+ *
+ * @since 0.6.0
+ * @category models
+ */
+export interface MemoryOptions<R = never> {
+  /**
+   * Runs inside every append (see {@link AppendHook}). While one is given,
+   * appends take turns, and a failing hook fails the append before anything
+   * is written (writes the hook made in memory are not undone).
+   */
+  readonly onAppend?: AppendHook<R> | undefined
+}
+
+/**
+ * Builds an in-memory `EventStore`, for tests, property tests and examples:
+ * it keeps the same contract as the SQL stores (the conformance suite proves
+ * it). Each call makes an empty, independent store.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { EventStore } from "@chronicle/core"
+ *
+ * const program = Effect.gen(function* () {
+ *   const store = yield* EventStore.makeMemory()
+ *   return yield* store.head
+ * })
+ * ```
+ * @since 0.6.0
+ * @category constructors
+ */
+export function makeMemory(): Effect.Effect<EventStore["Type"]>
+export function makeMemory<R = never>(options: MemoryOptions<R>): Effect.Effect<EventStore["Type"], StoreError, R>
+export function makeMemory<R = never>(options?: MemoryOptions<R>): Effect.Effect<EventStore["Type"], StoreError, R> {
+  return Memory.make(options)
+}
+
+/**
+ * A layer with a fresh, empty in-memory `EventStore` (see {@link makeMemory}).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { EventStore } from "@chronicle/core"
+ *
+ * const program = EventStore.EventStore.pipe(Effect.flatMap((store) => store.head))
+ * program.pipe(Effect.provide(EventStore.layerMemory()))
+ * ```
+ * @since 0.6.0
+ * @category layers
+ */
+export function layerMemory(): Layer.Layer<EventStore>
+export function layerMemory<R = never>(options: MemoryOptions<R>): Layer.Layer<EventStore, StoreError, R>
+export function layerMemory<R = never>(options?: MemoryOptions<R>): Layer.Layer<EventStore, StoreError, R> {
+  return Layer.effect(EventStore, Memory.make(options))
+}

@@ -2,20 +2,22 @@
  * Inline projections: a projection that runs inside the append itself, for
  * read models that must be strongly consistent with the write.
  *
- * The same `Projection.make` definition serves; provide it through
- * `InlineProjection.layer([...])` below the event store's layer instead of
- * running it with `Projection.layer`. The store then applies each appended
- * event that the projection reads before the append completes:
+ * The same `Projection.make` definition serves; give it to the store as its
+ * append hook, `onAppend: InlineProjection.hook([...])`, instead of running
+ * it with `Projection.layer`. The store's layer then requires what the
+ * projections require, runs each projection's `setup` when it builds (so
+ * their tables exist before the first append), and applies each appended
+ * event that a projection reads before the append completes:
  *
  * - on SQL stores, inside the append's database transaction, with the same
  *   `SqlClient`, so the read model's writes and the events commit together,
  *   and a failing handler rolls the append back;
- * - in memory, appends run one at a time while inline projections exist, and
+ * - in memory, appends run one at a time while a hook is given, and
  *   a failing handler fails the append before anything is written (writes an
  *   earlier inline handler made in memory for that append are not undone).
  *
  * A failing inline handler fails the append with a `StoreError` whose
- * operation names the projection, whose reason reads the handler's error,
+ * operation names the projection, whose detail reads the handler's error,
  * and whose `cause` is that error itself (an `EventDecodeError` for an event
  * the projection cannot decode). Inline projections see only the appends
  * made while they are installed: build an existing read model first with
@@ -23,43 +25,24 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Either, Layer } from "effect"
+import { Effect, Either } from "effect"
 import * as Backend from "./Backend.js"
-import type { StoredEvent } from "./Event.js"
 import type * as EventCodec from "./EventCodec.js"
-import { StoreError } from "./EventStore.js"
+import type { AppendHook } from "./EventStore.js"
 import { describeError } from "./internal/describe.js"
 import type { Projection } from "./Projection.js"
+import * as StoreError from "./StoreError.js"
 
 /**
- * The inline projections an event store applies during appends.
+ * The append hook that runs `projections` inline, inside every append. Give
+ * it to a store as `onAppend`. Two projections with the same name are a
+ * mistake that fails the store's layer (`misconfigured`), rather than one
+ * silently replacing the other.
  *
  * @example
  * ```ts
- * import { Effect, Option } from "effect"
- * import { InlineProjection } from "@chronicle/core"
- *
- * const installed = Effect.map(Effect.serviceOption(InlineProjection.InlineProjections), Option.isSome)
- * ```
- * @since 0.1.0
- * @category tags
- */
-export class InlineProjections extends Context.Tag("@chronicle/core/InlineProjections")<
-  InlineProjections,
-  {
-    readonly names: ReadonlyArray<string>
-    /** Applies the appended events (already given their versions and positions). */
-    readonly apply: (events: ReadonlyArray<StoredEvent>) => Effect.Effect<void, StoreError>
-  }
->() {}
-
-/**
- * Installs projections to run inline, inside every append.
- *
- * @example
- * ```ts
- * import { Effect, Layer, Ref, Schema } from "effect"
- * import { InMemoryEventStore, InlineProjection, Projection } from "@chronicle/core"
+ * import { Ref, Schema } from "effect"
+ * import { EventStore, InlineProjection, Projection } from "@chronicle/core"
  *
  * class Deposited extends Schema.TaggedClass<Deposited>()("Deposited", { amount: Schema.Int }) {}
  * const total = Ref.unsafeMake(0)
@@ -69,43 +52,61 @@ export class InlineProjections extends Context.Tag("@chronicle/core/InlineProjec
  *   handle: (recorded) => Ref.update(total, (t) => t + recorded.event.amount)
  * })
  *
- * const Store = InMemoryEventStore.layer.pipe(Layer.provide(InlineProjection.layer([Totals])))
+ * const Store = EventStore.layerMemory({ onAppend: InlineProjection.hook([Totals]) })
  * ```
- * @since 0.1.0
- * @category layers
+ * @since 0.6.0
+ * @category constructors
  */
-export const layer = <E extends EventCodec.Tagged, Err, R>(
+export const hook = <E extends EventCodec.Tagged, Err, R>(
   projections: ReadonlyArray<Projection<E, Err, R>>
-): Layer.Layer<InlineProjections, never, R> =>
-  Layer.effect(
-    InlineProjections,
-    Effect.map(Effect.context<R>(), (context) => {
-      // built once: each projection's filter (its types are never empty, being a union's)
-      const selecting = projections.map((projection) => ({ projection, selects: Backend.matches(projection.filter) }))
-      return InlineProjections.of({
-        names: projections.map((p) => p.name),
-        apply: (events) =>
-          Effect.forEach(
-            selecting,
-            ({ projection, selects }) => {
-              const selected = events.filter(selects)
-              if (selected.length === 0) return Effect.void
-              const fail = (cause: unknown) =>
-                new StoreError({
-                  operation: `inline projection ${projection.name}`,
-                  reason: describeError(cause),
-                  cause
-                })
-              return Effect.flatMap(
-                Effect.forEach(selected, (event) => Either.mapLeft(projection.codec.decode(event), fail)),
-                (decoded) =>
-                  projection
-                    .handle(decoded, { name: projection.name, version: projection.version })
-                    .pipe(Effect.mapError(fail))
-              )
-            },
-            { discard: true }
-          ).pipe(Effect.provide(context))
-      })
+): AppendHook<R> => {
+  const names = projections.map((p) => p.name)
+  const duplicates = names.filter((name, i) => names.indexOf(name) !== i)
+  // built once: each projection's filter (its types are never empty, being a union's)
+  const selecting = projections.map((projection) => ({ projection, selects: Backend.matches(projection.filter) }))
+  const failure = (projection: Projection<E, Err, R>, operation: string) => (cause: unknown) =>
+    new StoreError.StoreError({
+      operation: `inline projection ${projection.name}${operation}`,
+      reason: "internal",
+      retryable: false,
+      detail: describeError(cause),
+      cause
     })
-  )
+  return {
+    names,
+    setup:
+      duplicates.length > 0
+        ? Effect.fail(
+            StoreError.make({
+              operation: "inline projection setup",
+              reason: "misconfigured",
+              detail: `inline projections registered more than once: ${[...new Set(duplicates)].join(", ")}`
+            })
+          )
+        : Effect.forEach(
+            projections,
+            (projection) =>
+              projection
+                .setup({ name: projection.name, version: projection.version })
+                .pipe(Effect.mapError(failure(projection, " setup"))),
+            { discard: true }
+          ),
+    apply: (events) =>
+      Effect.forEach(
+        selecting,
+        ({ projection, selects }) => {
+          const selected = events.filter(selects)
+          if (selected.length === 0) return Effect.void
+          const fail = failure(projection, "")
+          return Effect.flatMap(
+            Effect.forEach(selected, (event) => Either.mapLeft(projection.codec.decode(event), fail)),
+            (decoded) =>
+              projection
+                .handle(decoded, { name: projection.name, version: projection.version })
+                .pipe(Effect.mapError(fail))
+          )
+        },
+        { discard: true }
+      )
+  }
+}

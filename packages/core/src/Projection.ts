@@ -53,13 +53,14 @@ import {
 import * as Correlation from "./Correlation.js"
 import type { EventDecodeError, RecordedEvent, StoredEvent } from "./Event.js"
 import * as EventCodec from "./EventCodec.js"
-import { type EventFilter, EventStore, type StoreError } from "./EventStore.js"
+import { type EventFilter, EventStore } from "./EventStore.js"
 import { describeError } from "./internal/describe.js"
 import * as Failure from "./internal/projection/failure.js"
 import * as Lag from "./internal/projection/lag.js"
 import * as Lease from "./internal/projection/lease.js"
 import * as Position from "./Position.js"
 import * as ProjectionStore from "./ProjectionStore.js"
+import type { StoreError } from "./StoreError.js"
 
 /**
  * What a handler knows besides the event: which projection and version it
@@ -622,7 +623,7 @@ const makeProcessor = <E extends EventCodec.Tagged, Err, R>(
  * @example
  * ```ts
  * import { Effect, Layer, Ref, Schema } from "effect"
- * import { InMemoryEventStore, Projection, ProjectionStore } from "@chronicle/core"
+ * import { Projection, ProjectionStore, EventStore } from "@chronicle/core"
  *
  * class Deposited extends Schema.TaggedClass<Deposited>()("Deposited", { amount: Schema.Int }) {}
  * const total = Ref.unsafeMake(0)
@@ -633,7 +634,7 @@ const makeProcessor = <E extends EventCodec.Tagged, Err, R>(
  * })
  *
  * const App = Projection.layer(Totals, { onFailure: "park" }).pipe(
- *   Layer.provideMerge(Layer.merge(InMemoryEventStore.layer, ProjectionStore.layerMemory))
+ *   Layer.provideMerge(Layer.merge(EventStore.layerMemory(), ProjectionStore.layerMemory))
  * )
  * ```
  * @since 0.1.0

@@ -17,8 +17,9 @@
  */
 import { Context, DateTime, Duration, Effect, Layer, Option, Schema } from "effect"
 import type { StoredEvent } from "./Event.js"
-import type { EventFilter, StoreError } from "./EventStore.js"
+import type { EventFilter } from "./EventStore.js"
 import * as Position from "./Position.js"
+import type { StoreError } from "./StoreError.js"
 
 /**
  * Identifies one version of a projection.
@@ -355,9 +356,9 @@ export const makeMemory: Effect.Effect<ProjectionStore["Type"]> = Effect.sync(()
  * @example
  * ```ts
  * import { Layer } from "effect"
- * import { InMemoryEventStore, ProjectionStore } from "@chronicle/core"
+ * import { ProjectionStore, EventStore } from "@chronicle/core"
  *
- * const stores = Layer.merge(InMemoryEventStore.layer, ProjectionStore.layerMemory)
+ * const stores = Layer.merge(EventStore.layerMemory(), ProjectionStore.layerMemory)
  * ```
  * @since 0.1.0
  * @category layers

@@ -36,13 +36,13 @@ import {
   EventStore,
   type InvalidAppendError,
   type ReadStreamOptions,
-  type StoreError,
   type UnknownOutcomeError
 } from "./EventStore.js"
 import * as ExpectedVersion from "./ExpectedVersion.js"
 import type { Position } from "./Position.js"
 import * as PositionModule from "./Position.js"
-import * as Snapshot from "./Snapshot.js"
+import * as SnapshotStore from "./SnapshotStore.js"
+import type { StoreError } from "./StoreError.js"
 import * as StreamId from "./StreamId.js"
 import * as TimeTravel from "./TimeTravel.js"
 
@@ -191,7 +191,7 @@ export interface Options<S = unknown> {
    */
   readonly snapshots?:
     | {
-        readonly strategy: Snapshot.Strategy<S>
+        readonly strategy: SnapshotStore.Strategy<S>
         /** `background` (default): off the command's path; `inline`: before `execute` returns. */
         readonly mode?: "background" | "inline" | undefined
       }
@@ -394,7 +394,7 @@ export interface Repository<S, E extends EventCodec.Tagged, C, Err> {
  * @example
  * ```ts
  * import { Effect, Schema } from "effect"
- * import { Aggregate, InMemoryEventStore, Repository } from "@chronicle/core"
+ * import { Aggregate, Repository, EventStore } from "@chronicle/core"
  *
  * class Incremented extends Schema.TaggedClass<Incremented>()("Incremented", { by: Schema.Int }) {}
  * class Increment extends Schema.TaggedClass<Increment>()("Increment", { by: Schema.Int }) {}
@@ -412,7 +412,7 @@ export interface Repository<S, E extends EventCodec.Tagged, C, Err> {
  *   yield* counters.execute("c-1", new Increment({ by: 2 }), { commandId: "req-1" })
  *   yield* counters.execute("c-1", new Increment({ by: 2 }), { commandId: "req-1" }) // a retry: appends nothing
  *   return (yield* counters.load("c-1")).state // 2
- * }).pipe(Effect.provide(InMemoryEventStore.layer))
+ * }).pipe(Effect.provide(EventStore.layerMemory()))
  * ```
  * @since 0.1.0
  * @category constructors
@@ -423,7 +423,7 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
 ): Effect.Effect<Repository<S, E, C, Err>, never, EventStore> =>
   Effect.gen(function* () {
     const store = yield* EventStore
-    const snapshotStore = yield* Effect.serviceOption(Snapshot.SnapshotStore)
+    const snapshotStore = yield* Effect.serviceOption(SnapshotStore.SnapshotStore)
     const stateCodec = aggregate.state
     const snapshotStrategy = options?.snapshots?.strategy
     const snapshotMode = options?.snapshots?.mode ?? "background"
@@ -474,7 +474,7 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
 
     // The newest usable snapshot within the bounds; anything wrong with it is
     // logged and the state is rebuilt from events instead.
-    const startFrom = (streamId: StreamId.StreamId, bounds: Snapshot.Bounds | undefined): Effect.Effect<Start> => {
+    const startFrom = (streamId: StreamId.StreamId, bounds: SnapshotStore.Bounds | undefined): Effect.Effect<Start> => {
       if (Option.isNone(snapshotStore) || Option.isNone(stateCodec)) return Effect.succeed(initial)
       const codec = stateCodec.value
       return snapshotStore.value.load(streamId, bounds).pipe(
@@ -616,7 +616,7 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
         onLeft: (reason) =>
           Effect.as(Effect.logWarning(`snapshot of ${streamId}@${version} not taken: ${reason}`), false),
         onRight: (encoded) => {
-          const snapshot: Snapshot.Snapshot = {
+          const snapshot: SnapshotStore.Snapshot = {
             streamId,
             version,
             stateVersion: stateCodec.value.version,
@@ -877,10 +877,12 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
 
     // Every stored snapshot of a stream, newest first. The SnapshotStore can
     // only return the newest one within bounds, so this walks down by version.
-    const snapshotsOf = (streamId: StreamId.StreamId): Effect.Effect<ReadonlyArray<Snapshot.Snapshot>, StoreError> =>
+    const snapshotsOf = (
+      streamId: StreamId.StreamId
+    ): Effect.Effect<ReadonlyArray<SnapshotStore.Snapshot>, StoreError> =>
       Effect.gen(function* () {
         if (Option.isNone(snapshotStore)) return []
-        const found: Array<Snapshot.Snapshot> = []
+        const found: Array<SnapshotStore.Snapshot> = []
         let bound: number | undefined
         for (;;) {
           const next = yield* snapshotStore.value.load(
@@ -900,9 +902,9 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
       const streamId = yield* streamIdOf(id)
       const streamVersion = yield* store.streamVersion(streamId)
       const snapshots = yield* snapshotsOf(streamId)
-      const checks = new Map<Snapshot.Snapshot, SnapshotCheck>()
+      const checks = new Map<SnapshotStore.Snapshot, SnapshotCheck>()
       const check = (
-        snapshot: Snapshot.Snapshot,
+        snapshot: SnapshotStore.Snapshot,
         outcome: SnapshotCheck["outcome"],
         reason: string,
         differences: ReadonlyArray<TimeTravel.Change> = []
@@ -915,7 +917,7 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
           reason,
           differences
         })
-      const byVersion = new Map<number, Array<Snapshot.Snapshot>>()
+      const byVersion = new Map<number, Array<SnapshotStore.Snapshot>>()
       for (const snapshot of snapshots) {
         if (Option.isNone(stateCodec)) check(snapshot, "unchecked", "the aggregate declares no state Schema")
         else if (snapshot.stateVersion !== stateCodec.value.version) {
@@ -926,7 +928,7 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
           )
         } else byVersion.set(snapshot.version, [...(byVersion.get(snapshot.version) ?? []), snapshot])
       }
-      const compare = (snapshot: Snapshot.Snapshot, event: StoredEvent, state: S): void => {
+      const compare = (snapshot: SnapshotStore.Snapshot, event: StoredEvent, state: S): void => {
         if (Option.isNone(stateCodec)) return
         const codec = stateCodec.value
         if (PositionModule.Order(event.position, snapshot.position) !== 0) {
@@ -1029,7 +1031,7 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
     }
   })
 
-const boundsOf = (target: Target | undefined): Snapshot.Bounds | undefined => {
+const boundsOf = (target: Target | undefined): SnapshotStore.Bounds | undefined => {
   if (target === undefined) return undefined
   if ("version" in target) return { maxVersion: target.version }
   if ("position" in target) return { maxPosition: target.position }

@@ -44,12 +44,13 @@ import {
 import * as Correlation from "./Correlation.js"
 import type { EventDecodeError, RecordedEvent, StoredEvent, UserMetadata } from "./Event.js"
 import * as EventCodec from "./EventCodec.js"
-import { ConcurrencyError, EventStore, type StoreError } from "./EventStore.js"
+import { ConcurrencyError, EventStore, isConcurrencyError, isUnknownOutcomeError } from "./EventStore.js"
 import * as ExpectedVersion from "./ExpectedVersion.js"
 import * as InProcess from "./internal/saga/inProcess.js"
 import * as Journal from "./internal/saga/journal.js"
 import type * as Projection from "./Projection.js"
 import type * as ProjectionStore from "./ProjectionStore.js"
+import { isRetryable, isStoreError, type StoreError } from "./StoreError.js"
 
 // ---------------------------------------------------------------------------
 // Errors
@@ -663,30 +664,25 @@ export const defaultRetry: Schedule.Schedule<unknown, unknown> = Schedule.expone
   Schedule.intersect(Schedule.recurs(5))
 )
 
-const transientTags = new Set(["StoreError", "ConcurrencyError", "UnknownOutcomeError"])
-
 /**
  * The default of which step errors are retried: the store's passing faults
- * (`StoreError`, `ConcurrencyError`, `UnknownOutcomeError`), which a retry
+ * (a retryable `StoreError`, `ConcurrencyError`, `UnknownOutcomeError`), which a retry
  * with the same command id can fix. A domain error (an account closed,
  * funds too low) fails the step at once.
  *
  * @example
  * ```ts
- * import { Saga } from "@chronicle/core"
+ * import { Saga, StoreError } from "@chronicle/core"
  *
- * Saga.isTransient({ _tag: "StoreError" }) // true
+ * Saga.isTransient(StoreError.make({ operation: "append", reason: "unavailable", detail: "down" })) // true
+ * Saga.isTransient(StoreError.make({ operation: "append", reason: "misconfigured", detail: "no table" })) // false
  * Saga.isTransient({ _tag: "InsufficientFunds" }) // false
  * ```
  * @since 0.5.0
  * @category retry
  */
 export const isTransient = (error: unknown): boolean =>
-  typeof error === "object" &&
-  error !== null &&
-  "_tag" in error &&
-  typeof error._tag === "string" &&
-  transientTags.has(error._tag)
+  isRetryable(error) || isConcurrencyError(error) || isUnknownOutcomeError(error)
 
 /**
  * What {@link step} takes besides `run`, `success` and `compensate`.
@@ -1048,7 +1044,7 @@ export const retry = (
           (error): Effect.Effect<never, SagaNotRetryable | StoreError> =>
             error instanceof ConcurrencyError
               ? Effect.fail(new SagaNotRetryable({ saga: name, instanceId, state: "changed by another retry" }))
-              : error._tag === "StoreError"
+              : isStoreError(error)
                 ? Effect.fail(error)
                 : Effect.die(error)
         )
@@ -1151,7 +1147,7 @@ export const consumerName = (saga: string | { readonly name: string }): string =
  * @example
  * ```ts
  * import { Effect, Layer, Schema } from "effect"
- * import { InMemoryEventStore, ProjectionStore, Saga } from "@chronicle/core"
+ * import { ProjectionStore, Saga, EventStore } from "@chronicle/core"
  *
  * class Pinged extends Schema.TaggedClass<Pinged>()("Pinged", { id: Schema.String }) {}
  * const Pong = Saga.make({
@@ -1161,7 +1157,7 @@ export const consumerName = (saga: string | { readonly name: string }): string =
  *   run: () => Saga.step("pong", { run: () => Effect.log("pong") })
  * })
  *
- * const App = Saga.layer(Pong).pipe(Layer.provideMerge(Layer.merge(InMemoryEventStore.layer, ProjectionStore.layerMemory)))
+ * const App = Saga.layer(Pong).pipe(Layer.provideMerge(Layer.merge(EventStore.layerMemory(), ProjectionStore.layerMemory)))
  * ```
  * @since 0.5.0
  * @category running

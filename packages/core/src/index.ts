@@ -8,8 +8,6 @@
 /** @since 0.1.0 */
 export * as Aggregate from "./Aggregate.js"
 /** @since 0.1.0 */
-export * as Backend from "./Backend.js"
-/** @since 0.1.0 */
 export * as Correlation from "./Correlation.js"
 /** @since 0.1.0 */
 export * as Event from "./Event.js"
@@ -19,10 +17,12 @@ export * as EventCodec from "./EventCodec.js"
 export * as EventStore from "./EventStore.js"
 /** @since 0.1.0 */
 export * as ExpectedVersion from "./ExpectedVersion.js"
+/** @since 0.6.0 */
+export * as FeedStatus from "./FeedStatus.js"
+/** @since 0.6.0 */
+export * as Infrastructure from "./Infrastructure.js"
 /** @since 0.1.0 */
 export * as InlineProjection from "./InlineProjection.js"
-/** @since 0.1.0 */
-export * as InMemoryEventStore from "./InMemoryEventStore.js"
 /** @since 0.1.0 */
 export * as Position from "./Position.js"
 /** @since 0.1.0 */
@@ -34,7 +34,11 @@ export * as Repository from "./Repository.js"
 /** @since 0.5.0 */
 export * as Saga from "./Saga.js"
 /** @since 0.1.0 */
-export * as Snapshot from "./Snapshot.js"
+export * as SnapshotStore from "./SnapshotStore.js"
+/** @since 0.6.0 */
+export * as StateCodec from "./StateCodec.js"
+/** @since 0.6.0 */
+export * as StoreError from "./StoreError.js"
 /** @since 0.1.0 */
 export * as StreamId from "./StreamId.js"
 /** @since 0.1.0 */

@@ -1,4 +1,5 @@
-import { Backend, EventStore, InMemoryEventStore, StreamId } from "@chronicle/core"
+import { EventStore, StreamId } from "@chronicle/core"
+import * as Backend from "@chronicle/core/Backend"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, FastCheck } from "effect"
 
@@ -91,7 +92,7 @@ describe("Backend.idempotentResult", () => {
     [FastCheck.array(FastCheck.dictionary(FastCheck.string(), json), { minLength: 1, maxLength: 4 })],
     ([payloads]) =>
       Effect.gen(function* () {
-        const store = yield* InMemoryEventStore.make
+        const store = yield* EventStore.makeMemory()
         const events = payloads.map((data) => ({ eventId: crypto.randomUUID(), type: "T", schemaVersion: 1, data }))
         const first = yield* store.append(stream, events)
         const again = yield* store.append(

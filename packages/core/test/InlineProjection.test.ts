@@ -1,12 +1,4 @@
-import {
-  Event,
-  EventStore,
-  InlineProjection,
-  InMemoryEventStore,
-  Projection,
-  Repository,
-  StreamId
-} from "@chronicle/core"
+import { Event, EventStore, InlineProjection, Projection, Repository, StreamId } from "@chronicle/core"
 import { EventStoreConformance } from "@chronicle/core/testing"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Ref, Schema } from "effect"
@@ -21,7 +13,7 @@ const Noop = Projection.make({
 })
 EventStoreConformance.suite(
   "InMemoryEventStore with an inline projection",
-  InMemoryEventStore.layer.pipe(Layer.provide(InlineProjection.layer([Noop])))
+  EventStore.layerMemory({ onAppend: InlineProjection.hook([Noop]) })
 )
 
 class Refused extends Schema.TaggedError<Refused>()("Refused", { by: Schema.Number }) {}
@@ -43,10 +35,56 @@ const withTotals = (failOn?: number) =>
                 return new Map(m).set(recorded.streamId, (m.get(recorded.streamId) ?? 0) + by)
               })
     })
-    return { totals, store: InMemoryEventStore.layer.pipe(Layer.provide(InlineProjection.layer([projection]))) }
+    return { totals, store: EventStore.layerMemory({ onAppend: InlineProjection.hook([projection]) }) }
   })
 
 describe("InlineProjection", () => {
+  it.effect("the store runs each projection's setup when it builds, before any append", () =>
+    Effect.gen(function* () {
+      const log = yield* Ref.make<ReadonlyArray<string>>([])
+      const tracked = (name: string) =>
+        Projection.make({
+          name,
+          events: CounterEvent,
+          setup: () => Ref.update(log, (l) => [...l, `setup ${name}`]),
+          handle: () => Ref.update(log, (l) => [...l, `handle ${name}`])
+        })
+      const store = EventStore.layerMemory({ onAppend: InlineProjection.hook([tracked("a"), tracked("b")]) })
+      yield* Effect.gen(function* () {
+        expect(yield* Ref.get(log)).toEqual(["setup a", "setup b"])
+        const counters = yield* Repository.make(Counter)
+        yield* counters.execute("s", new Open({ limit: 1 }))
+        expect(yield* Ref.get(log)).toEqual(["setup a", "setup b", "handle a", "handle b"])
+      }).pipe(Effect.provide(store))
+    })
+  )
+
+  it.effect("a failing setup fails the store's layer, with its error as the cause", () =>
+    Effect.gen(function* () {
+      const broken = Projection.make({
+        name: "broken",
+        events: CounterEvent,
+        setup: () => Effect.fail(new Refused({ by: 0 })),
+        handle: () => Effect.void
+      })
+      const error = yield* Effect.flip(
+        Effect.scoped(Layer.build(EventStore.layerMemory({ onAppend: InlineProjection.hook([broken]) })))
+      )
+      expect(error).toMatchObject({ _tag: "StoreError", operation: "inline projection broken setup" })
+      expect(error.cause).toEqual(new Refused({ by: 0 }))
+    })
+  )
+
+  it.effect("two projections with one name fail the store's layer loudly", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(
+        Effect.scoped(Layer.build(EventStore.layerMemory({ onAppend: InlineProjection.hook([Noop, Noop]) })))
+      )
+      expect(error).toMatchObject({ _tag: "StoreError", reason: "misconfigured", retryable: false })
+      expect(error.detail).toBe("inline projections registered more than once: noop")
+    })
+  )
+
   it.effect("updates the read model before the append returns", () =>
     Effect.gen(function* () {
       const { totals, store } = yield* withTotals()

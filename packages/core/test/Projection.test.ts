@@ -1,13 +1,4 @@
-import {
-  Correlation,
-  EventStore,
-  InMemoryEventStore,
-  Position,
-  Projection,
-  ProjectionStore,
-  Repository,
-  StreamId
-} from "@chronicle/core"
+import { Correlation, EventStore, Position, Projection, ProjectionStore, Repository, StreamId } from "@chronicle/core"
 import { AwaitProjections } from "@chronicle/core/testing"
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Ref, Schedule, Stream } from "effect"
@@ -51,7 +42,7 @@ const makeTotals = (options?: {
     return { projection, totals, applied, fix: Ref.set(broken, false) }
   })
 
-const stores = Layer.merge(InMemoryEventStore.layer, ProjectionStore.layerMemory)
+const stores = Layer.merge(EventStore.layerMemory(), ProjectionStore.layerMemory)
 // Leases long enough that a loaded machine never lets one lapse mid-commit: in memory a
 // commit cannot be undone, so a lapsed lease could let a second runner apply an event again.
 const fast = { pollInterval: "20 millis", leaseTtl: "3 seconds", retry: Schedule.recurs(2) } as const
@@ -306,7 +297,7 @@ describe("Projection.catchUp against a slow store", () => {
       )
       const last = yield* Projection.catchUp(projection).pipe(Stream.runLast, Effect.provide(slow))
       expect(Option.map(last, (p) => p.processed)).toEqual(Option.some(3))
-    }).pipe(Effect.provide(InMemoryEventStore.layer))
+    }).pipe(Effect.provide(EventStore.layerMemory()))
   )
 })
 

@@ -1,7 +1,7 @@
-import { InMemoryEventStore, ProjectionStore } from "@chronicle/core"
+import { EventStore, ProjectionStore } from "@chronicle/core"
 import { ProjectionStoreConformance } from "@chronicle/core/testing"
 import { Layer } from "effect"
 
-ProjectionStoreConformance.suite("in memory", Layer.merge(InMemoryEventStore.layer, ProjectionStore.layerMemory), {
+ProjectionStoreConformance.suite("in memory", Layer.merge(EventStore.layerMemory(), ProjectionStore.layerMemory), {
   journal: ProjectionStoreConformance.memoryJournal
 })

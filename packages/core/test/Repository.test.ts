@@ -1,18 +1,10 @@
-import {
-  Correlation,
-  EventStore,
-  ExpectedVersion,
-  InMemoryEventStore,
-  Position,
-  Repository,
-  StreamId
-} from "@chronicle/core"
+import { Correlation, EventStore, ExpectedVersion, Position, Repository, StreamId } from "@chronicle/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Arbitrary, Chunk, Effect, Either, FastCheck, Option, Ref, Schedule, Stream } from "effect"
 import { Counter, CounterCommand, Increment, Incremented, Open, Opened, ResetCounter } from "./fixtures/Counter.js"
 
 const run = <A, E>(effect: Effect.Effect<A, E, EventStore.EventStore>) =>
-  effect.pipe(Effect.provide(InMemoryEventStore.layer))
+  effect.pipe(Effect.provide(EventStore.layerMemory()))
 
 describe("Repository", () => {
   it.effect("executes commands and loads the folded state and version", () =>
@@ -309,7 +301,7 @@ describe("Repository state cache", () => {
   /** The in-memory store, counting readEvents calls. */
   const counting = Effect.gen(function* () {
     const reads = yield* Ref.make(0)
-    const inner = yield* InMemoryEventStore.make
+    const inner = yield* EventStore.makeMemory()
     const store = EventStore.EventStore.of({
       ...inner,
       readEvents: (streamId, options) =>
@@ -475,7 +467,7 @@ describe("Repository state cache", () => {
 
   it.effect("with retries off, a conflict that remains evicts the entry, so the next command succeeds", () =>
     Effect.gen(function* () {
-      const inner = yield* InMemoryEventStore.make
+      const inner = yield* EventStore.makeMemory()
       const stream = StreamId.forAggregate("Counter", "x5")
       // Another writer appends right before each of our next `interfere` appends.
       let interfere = 0

@@ -9,7 +9,7 @@
  * version the caller expected when it named one, and no state of the stream
  * breaks the counter's limit.
  */
-import { Aggregate, EventStore, InMemoryEventStore, Repository, StreamId } from "@chronicle/core"
+import { Aggregate, EventStore, Repository, StreamId } from "@chronicle/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Arbitrary, Chunk, Effect, Either, FastCheck, Schedule, Stream } from "effect"
 import { Counter, CounterCommand, type CounterState, Open } from "./fixtures/Counter.js"
@@ -48,7 +48,7 @@ interface Accepted {
 }
 
 const run = <A, E>(effect: Effect.Effect<A, E, EventStore.EventStore>) =>
-  effect.pipe(Effect.provide(InMemoryEventStore.layer))
+  effect.pipe(Effect.provide(EventStore.layerMemory()))
 
 describe("Repository state cache under other writers", () => {
   it.live.prop(

@@ -6,12 +6,12 @@
  * events; `verify` folds every event and compares it with the version the
  * store reports and with every stored snapshot, content included.
  */
-import { EventStore, InMemoryEventStore, type Position, Repository, Snapshot, StreamId } from "@chronicle/core"
+import { EventStore, type Position, Repository, SnapshotStore, StreamId } from "@chronicle/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Arbitrary, Chunk, Effect, FastCheck, Layer, Logger, Option, Stream } from "effect"
 import { Counter, CounterCommand, type CounterState, Increment, Open } from "./fixtures/Counter.js"
 
-const stores = Layer.merge(InMemoryEventStore.layer, Snapshot.layerMemory)
+const stores = Layer.merge(EventStore.layerMemory(), SnapshotStore.layerMemory)
 
 /** Captures warnings logged while `self` runs. */
 const capturingWarnings = <A, E, R>(self: Effect.Effect<A, E, R>) =>
@@ -29,7 +29,9 @@ const streamOf = (id: string) => StreamId.forAggregate("Counter", id)
 /** A counter opened with a limit of 100 and incremented by 10 `times` times, snapshotted every 2 events. */
 const counted = (id: string, times: number) =>
   Effect.gen(function* () {
-    const counters = yield* Repository.make(Counter, { snapshots: { strategy: Snapshot.every(2), mode: "inline" } })
+    const counters = yield* Repository.make(Counter, {
+      snapshots: { strategy: SnapshotStore.every(2), mode: "inline" }
+    })
     yield* counters.execute(id, new Open({ limit: 100 }))
     for (let i = 0; i < times; i++) yield* counters.execute(id, new Increment({ by: 10 }))
     return counters
@@ -41,7 +43,7 @@ const plant = (
   fields: { readonly version: number; readonly position: Position.Position; readonly state: unknown }
 ) =>
   Effect.gen(function* () {
-    const snapshots = yield* Snapshot.SnapshotStore
+    const snapshots = yield* SnapshotStore.SnapshotStore
     const store = yield* EventStore.EventStore
     const [last] = yield* store.readEvents(streamOf(id), { direction: "backward", limit: 1 })
     if (last === undefined) return yield* Effect.dieMessage(`no events in ${id}`)
@@ -169,7 +171,7 @@ describe("Repository.verify", () => {
       const counters = yield* counted("t-2", 1) // snapshot at 2
       yield* plant("t-2", { version: 7, position: yield* positionAt("t-2", 2), state: { open: true } })
       yield* plant("t-2", { version: 1, position: yield* positionAt("t-2", 2), state: Counter.initialState })
-      const snapshots = yield* Snapshot.SnapshotStore
+      const snapshots = yield* SnapshotStore.SnapshotStore
       yield* snapshots.save({
         streamId: streamOf("t-2"),
         version: 2,
@@ -201,7 +203,7 @@ describe("Repository.verify", () => {
 
   it.effect("the version the store reports is compared with the events", () =>
     Effect.gen(function* () {
-      const inner = yield* InMemoryEventStore.make
+      const inner = yield* EventStore.makeMemory()
       // a store whose streams row was lost: it reports version 0
       const store = EventStore.EventStore.of({ ...inner, streamVersion: () => Effect.succeed(0) })
       const report = yield* Effect.gen(function* () {

@@ -1,11 +1,11 @@
 import {
   Correlation,
   EventStore,
-  InMemoryEventStore,
   Projection,
   ProjectionStore,
   Repository,
   Saga,
+  StoreError,
   StreamId
 } from "@chronicle/core"
 import * as DurableSaga from "@chronicle/core/DurableSaga"
@@ -26,7 +26,7 @@ import {
   RequestMove
 } from "./fixtures/Ledger.js"
 
-const stores = Layer.merge(InMemoryEventStore.layer, ProjectionStore.layerMemory)
+const stores = Layer.merge(EventStore.layerMemory(), ProjectionStore.layerMemory)
 // Bad data is parked after one retry.
 const fast: Saga.RunOptions = { pollInterval: "20 millis", leaseTtl: "3 seconds", retry: Schedule.recurs(1) }
 // Under the TestClock, nothing may wake up often: adjusting the clock by a day runs every wake-up on the way.
@@ -106,7 +106,7 @@ const recorder = (options: {
             Effect.gen(function* () {
               yield* note("run s2")
               if (options.flaky !== undefined && (yield* Ref.getAndUpdate(options.flaky, (n) => n - 1)) > 0) {
-                return yield* new EventStore.StoreError({ operation: "append", reason: "flaky", cause: null })
+                return yield* StoreError.make({ operation: "append", reason: "unavailable", detail: "flaky" })
               }
             }),
           retry: Schedule.recurs(3),

@@ -1,16 +1,18 @@
-import { InMemoryEventStore, Repository, Snapshot, TimeTravel } from "@chronicle/core"
+import { EventStore, Repository, SnapshotStore, TimeTravel } from "@chronicle/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Arbitrary, Chunk, DateTime, Effect, FastCheck, Layer, Option, Stream, TestClock } from "effect"
 import { Counter, CounterCommand, Increment, Open, ResetCounter } from "./fixtures/Counter.js"
 
-const stores = Layer.merge(InMemoryEventStore.layer, Snapshot.layerMemory)
+const stores = Layer.merge(EventStore.layerMemory(), SnapshotStore.layerMemory)
 const t0 = DateTime.unsafeMake("2026-01-01T10:00:00Z")
 const at = (minutes: number) => DateTime.add(t0, { minutes })
 
 /** Executes each command with the test clock set to its minute. */
 const scripted = (id: string, steps: ReadonlyArray<readonly [number, typeof CounterCommand.Type]>) =>
   Effect.gen(function* () {
-    const counters = yield* Repository.make(Counter, { snapshots: { strategy: Snapshot.every(2), mode: "inline" } })
+    const counters = yield* Repository.make(Counter, {
+      snapshots: { strategy: SnapshotStore.every(2), mode: "inline" }
+    })
     for (const [minute, command] of steps) {
       yield* TestClock.setTime(DateTime.toEpochMillis(at(minute)))
       yield* counters.execute(id, command)
@@ -24,7 +26,9 @@ describe("Repository.loadAt and history", () => {
     [FastCheck.array(Arbitrary.make(CounterCommand), { maxLength: 25 })],
     ([script]) =>
       Effect.gen(function* () {
-        const counters = yield* Repository.make(Counter, { snapshots: { strategy: Snapshot.every(3), mode: "inline" } })
+        const counters = yield* Repository.make(Counter, {
+          snapshots: { strategy: SnapshotStore.every(3), mode: "inline" }
+        })
         for (const command of [new Open({ limit: 500 }), ...script])
           yield* Effect.either(counters.execute("p", command))
         const events = Chunk.toReadonlyArray(yield* Stream.runCollect(counters.events("p")))

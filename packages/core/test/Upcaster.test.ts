@@ -2,7 +2,6 @@ import {
   Aggregate,
   EventCodec,
   EventStore,
-  InMemoryEventStore,
   Position,
   Projection,
   Repository,
@@ -157,7 +156,7 @@ describe("Upcaster", () => {
         ["Deposited", 2],
         ["Deposited", 3]
       ])
-    }).pipe(Effect.provide(InMemoryEventStore.layer))
+    }).pipe(Effect.provide(EventStore.layerMemory()))
   )
 })
 

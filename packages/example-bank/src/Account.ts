@@ -825,7 +825,7 @@ export const decide = (command: AccountCommand, state: AccountState): Effect.Eff
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { InMemoryEventStore, Repository } from "@chronicle/core"
+ * import { Repository, EventStore } from "@chronicle/core"
  * import { Account } from "@chronicle/example-bank"
  *
  * const program = Effect.gen(function* () {
@@ -834,7 +834,7 @@ export const decide = (command: AccountCommand, state: AccountState): Effect.Eff
  *   yield* accounts.execute("alice", new Account.Deposit({ amount: 500 }))
  *   const { state } = yield* accounts.load("alice")
  *   return Account.balanceOf(state) // 500
- * }).pipe(Effect.provide(InMemoryEventStore.layer))
+ * }).pipe(Effect.provide(EventStore.layerMemory()))
  * ```
  * @since 0.1.0
  * @category aggregate

@@ -11,7 +11,7 @@
  *
  * @since 0.1.0
  */
-import { Aggregate, EventStore, ExpectedVersion, Repository, Snapshot } from "@chronicle/core"
+import { Aggregate, EventStore, ExpectedVersion, Repository, SnapshotStore } from "@chronicle/core"
 import { Chunk, DateTime, Effect, Either, Option, Random, Schema, Stream } from "effect"
 import * as Account from "./Account.js"
 import * as Money from "./Money.js"
@@ -86,7 +86,7 @@ export type Requirements = EventStore.EventStore
 export const snapshotEvery = 5
 
 const accounts = Repository.make(Account.Account, {
-  snapshots: { strategy: Snapshot.every(snapshotEvery), mode: "inline" }
+  snapshots: { strategy: SnapshotStore.every(snapshotEvery), mode: "inline" }
 })
 
 const run = (accountId: string, command: Account.AccountCommand, options: CommandOptions | undefined) =>
@@ -116,10 +116,10 @@ const unchecked = true
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { InMemoryEventStore } from "@chronicle/core"
+ * import { EventStore } from "@chronicle/core"
  * import { Bank } from "@chronicle/example-bank"
  *
- * Bank.open("alice", { owner: "Alice", overdraftLimit: 0 }).pipe(Effect.provide(InMemoryEventStore.layer))
+ * Bank.open("alice", { owner: "Alice", overdraftLimit: 0 }).pipe(Effect.provide(EventStore.layerMemory()))
  * Bank.open("bob", { owner: "Bob", overdraftLimit: 0 }, { commandId: "signup-7" })
  * ```
  * @since 0.1.0
@@ -375,14 +375,14 @@ export const verify = Effect.fn("Bank.verify")(function* (accountId: string) {
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { InMemoryEventStore } from "@chronicle/core"
+ * import { EventStore } from "@chronicle/core"
  * import { Bank } from "@chronicle/example-bank"
  *
  * const program = Effect.gen(function* () {
  *   yield* Bank.open("alice", { owner: "Alice", overdraftLimit: 0 })
  *   yield* Bank.appendLegacyDeposit("alice", 500)
  *   return yield* Bank.balance("alice") // balance 500, read through the upcaster
- * }).pipe(Effect.provide(InMemoryEventStore.layer))
+ * }).pipe(Effect.provide(EventStore.layerMemory()))
  * ```
  * @since 0.2.0
  * @category versioning
@@ -493,10 +493,10 @@ const freshDemoId = Effect.gen(function* () {
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { InMemoryEventStore } from "@chronicle/core"
+ * import { EventStore } from "@chronicle/core"
  * import { Bank } from "@chronicle/example-bank"
  *
- * const report = Bank.demo.pipe(Effect.provide(InMemoryEventStore.layer))
+ * const report = Bank.demo.pipe(Effect.provide(EventStore.layerMemory()))
  * ```
  * @since 0.1.0
  * @category demo
@@ -636,10 +636,10 @@ export interface SeedOptions {
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { InMemoryEventStore } from "@chronicle/core"
+ * import { EventStore } from "@chronicle/core"
  * import { Bank } from "@chronicle/example-bank"
  *
- * const report = Bank.seed(20).pipe(Effect.provide(InMemoryEventStore.layer))
+ * const report = Bank.seed(20).pipe(Effect.provide(EventStore.layerMemory()))
  * ```
  * @since 0.5.0
  * @category seed
@@ -648,7 +648,7 @@ export const seed = Effect.fn("Bank.seed")(function* (count: number, options?: S
   if (!Number.isSafeInteger(count) || count < 0) return yield* Effect.dieMessage(`seed: ${count} is not a count`)
   const repo = yield* Repository.make(Account.Account, {
     cache: { capacity: 1000 },
-    snapshots: { strategy: Snapshot.every(snapshotEvery), mode: "inline" }
+    snapshots: { strategy: SnapshotStore.every(snapshotEvery), mode: "inline" }
   })
   const pick = <A>(items: ReadonlyArray<A>) =>
     Effect.map(Random.nextIntBetween(0, items.length), (i) => items[i] ?? items[0])

@@ -20,8 +20,8 @@
 
 import * as NodeFs from "node:fs/promises"
 import * as NodePath from "node:path"
-import type { EventStore, ProjectionStore, Snapshot } from "@chronicle/core"
-import { SqlEventStore, SqlProjectionStore, SqlSnapshotStore } from "@chronicle/sql-store"
+import type { EventStore, ProjectionStore, SnapshotStore } from "@chronicle/core"
+import { SqlStores } from "@chronicle/sql-store"
 import type { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { SqliteClient } from "@effect/sql-sqlite-node"
@@ -146,21 +146,15 @@ export class BankStoreError extends Schema.TaggedError<BankStoreError>()("BankSt
  */
 export type Stores =
   | EventStore.EventStore
-  | Snapshot.SnapshotStore
+  | SnapshotStore.SnapshotStore
   | ProjectionStore.ProjectionStore
   | SqlClient.SqlClient
 
 /**
- * The SQL stores over one client, which they also expose: the event store
- * runs every migration (events, snapshots, projections, …) when it builds, so
- * the other stores run none.
+ * The SQL stores over one client, which they also expose: one table prefix,
+ * one migration run (events, snapshots, projections, …) when they build.
  */
-const sqlStores = <E>(client: Layer.Layer<SqlClient.SqlClient, E>) =>
-  Layer.mergeAll(
-    SqlEventStore.layer(),
-    SqlSnapshotStore.layer({ migrate: false }),
-    SqlProjectionStore.layer({ migrate: false })
-  ).pipe(Layer.provideMerge(client))
+const sqlStores = <E>(client: Layer.Layer<SqlClient.SqlClient, E>) => SqlStores.layer().pipe(Layer.provideMerge(client))
 
 /**
  * The `EventStore`, `SnapshotStore`, `ProjectionStore` and `SqlClient` layer

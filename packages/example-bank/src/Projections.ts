@@ -29,7 +29,15 @@
  *
  * @since 0.3.0
  */
-import { EventCodec, EventStore, type Position, Projection, type ProjectionStore } from "@chronicle/core"
+import {
+  EventCodec,
+  EventStore,
+  type FeedStatus,
+  type Position,
+  Projection,
+  type ProjectionStore,
+  type StoreError
+} from "@chronicle/core"
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { DateTime, Effect, Option, type ParseResult, Schema, Stream } from "effect"
@@ -689,7 +697,7 @@ export type Freshness = (
    * reader). When it was, "caught up" only means "caught up with what is
    * readable", and the read model may miss committed events.
    */
-  readonly feed: EventStore.FeedStatus
+  readonly feed: FeedStatus.FeedStatus
 }
 
 /**
@@ -760,7 +768,7 @@ export interface StatusLine extends Omit<Projection.Status, "state"> {
  */
 export const status: Effect.Effect<
   ReadonlyArray<StatusLine>,
-  EventStore.StoreError,
+  StoreError.StoreError,
   EventStore.EventStore | ProjectionStore.ProjectionStore
 > = Effect.gen(function* () {
   const registered: ReadonlyArray<StatusLine> = yield* Projection.status()

@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import { type Event, EventStore, type Position, type Projection, type Repository } from "@chronicle/core"
+import { type Event, FeedStatus, type Position, type Projection, type Repository } from "@chronicle/core"
 import { DateTime, Either, Option } from "effect"
 import * as Account from "./Account.js"
 import type * as Bank from "./Bank.js"
@@ -361,12 +361,12 @@ export const caughtUp = (
  * @example
  * ```ts
  * import { Option } from "effect"
- * import { EventStore, Position } from "@chronicle/core"
+ * import { FeedStatus, Position } from "@chronicle/core"
  * import { Render } from "@chronicle/example-bank"
  *
  * Render.freshness(
  *   { name: "balances", version: 1 },
- *   { _tag: "UpdatedElsewhere", checkpoint: Option.some(Position.make(0n, 12n)), lag: 3, feed: EventStore.feedCurrent }
+ *   { _tag: "UpdatedElsewhere", checkpoint: Option.some(Position.make(0n, 12n)), lag: 3, feed: FeedStatus.current }
  * )
  * // "Read model balances v1: being updated by another process; read as it is (checkpoint 12, lag 3 events)."
  * ```
@@ -402,10 +402,10 @@ export const freshness = (
  * @since 0.5.0
  * @category read models
  */
-export const feedHeldBack = (feed: EventStore.FeedStatus): string | undefined =>
+export const feedHeldBack = (feed: FeedStatus.FeedStatus): string | undefined =>
   feed.hiddenEvents === 0
     ? undefined
-    : `Warning: ${Text.printable(EventStore.formatFeedStatus(feed))}. Read models and lags do not include ${feed.hiddenEvents === 1 ? "it" : "them"} yet.`
+    : `Warning: ${Text.printable(FeedStatus.format(feed))}. Read models and lags do not include ${feed.hiddenEvents === 1 ? "it" : "them"} yet.`
 
 /**
  * The table printed by `accounts`: every account in the balances read model.

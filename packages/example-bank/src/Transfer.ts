@@ -348,13 +348,13 @@ export const decide = (
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { InMemoryEventStore, Repository } from "@chronicle/core"
+ * import { Repository, EventStore } from "@chronicle/core"
  * import { Transfer } from "@chronicle/example-bank"
  *
  * const requested = Effect.gen(function* () {
  *   const transfers = yield* Repository.make(Transfer.Transfer)
  *   return yield* transfers.execute("t-1", new Transfer.RequestTransfer({ transferId: "t-1", from: "a", to: "b", amount: 500 }))
- * }).pipe(Effect.provide(InMemoryEventStore.layer))
+ * }).pipe(Effect.provide(EventStore.layerMemory()))
  * ```
  * @since 0.5.0
  * @category aggregate

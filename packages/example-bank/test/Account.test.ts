@@ -1,4 +1,4 @@
-import { InMemoryEventStore, Repository } from "@chronicle/core"
+import { EventStore, Repository } from "@chronicle/core"
 import { AggregateLaws, DeciderSpec } from "@chronicle/core/testing"
 import { describe, expect, it } from "@effect/vitest"
 import { Arbitrary, Effect, FastCheck, Schema } from "effect"
@@ -244,7 +244,7 @@ describe("Account", () => {
         expect(error.reason).toContain("positive")
         const unknown = yield* Effect.flip(accounts.decodeCommand({ _tag: "Transfer", amount: 5 }))
         expect(unknown._tag).toBe("InvalidCommandError")
-      }).pipe(Effect.provide(InMemoryEventStore.layer))
+      }).pipe(Effect.provide(EventStore.layerMemory()))
     )
 
     it.effect("executing a command built without validation fails typed and writes nothing", () =>
@@ -257,7 +257,7 @@ describe("Account", () => {
           expect(error._tag).toBe("InvalidCommandError")
         }
         expect((yield* accounts.load("alice")).version).toBe(1)
-      }).pipe(Effect.provide(InMemoryEventStore.layer))
+      }).pipe(Effect.provide(EventStore.layerMemory()))
     )
 
     const unsafe = FastCheck.oneof(
@@ -312,7 +312,7 @@ describe("Account", () => {
         expect((yield* accounts.load("o-1")).version).toBe(0)
         // an event recorded before the rule still reads
         expect(new AccountOpened({ owner: "Old\u0007name", overdraftLimit: 0 }).owner).toBe("Old\u0007name")
-      }).pipe(Effect.provide(InMemoryEventStore.layer))
+      }).pipe(Effect.provide(EventStore.layerMemory()))
     )
   })
 })

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { EventStore, ProjectionStore, StreamId } from "@chronicle/core"
+import { EventStore, type FeedStatus, ProjectionStore, StreamId } from "@chronicle/core"
 import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { afterAll, describe, expect, it } from "@effect/vitest"
@@ -570,7 +570,7 @@ describe("BankCli in process", () => {
     Effect.gen(function* () {
       yield* bankOn("held.db")("open", "h-1", "--owner", "Hana")
       // A store whose feed reports a transaction open elsewhere (as on PostgreSQL).
-      const heldBack: EventStore.FeedStatus = {
+      const heldBack: FeedStatus.FeedStatus = {
         hiddenEvents: 2,
         heldBackSince: Option.none(),
         heldBackFor: Duration.seconds(40),

@@ -22,7 +22,7 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Aggregate, EventStore, Repository, Snapshot, StreamId } from "@chronicle/core"
+import { Aggregate, EventStore, Repository, SnapshotStore, StreamId } from "@chronicle/core"
 import { afterAll, describe, expect, layer } from "@effect/vitest"
 import { Chunk, Context, Effect, Either, FastCheck, Layer, Schedule, Schema, Stream } from "effect"
 import { Account, BankStore } from "../src/index.js"
@@ -154,7 +154,7 @@ for (const backend of backends) {
       it.effect("snapshots: one that does not match its stream is ignored; verify finds a changed one", () =>
         Effect.gen(function* () {
           const accounts = yield* Repository.make(Account.Account, {
-            snapshots: { strategy: Snapshot.every(2), mode: "inline" }
+            snapshots: { strategy: SnapshotStore.every(2), mode: "inline" }
           })
           const id = fresh()
           const stream = StreamId.forAggregate("Account", id)
@@ -162,7 +162,7 @@ for (const backend of backends) {
           yield* accounts.execute(id, new Account.Deposit({ amount: 15_200 })) // snapshot at 2
           yield* accounts.execute(id, new Account.Withdraw({ amount: 100 }))
           expect((yield* accounts.verify(id)).consistent).toBe(true)
-          const snapshots = yield* Snapshot.SnapshotStore
+          const snapshots = yield* SnapshotStore.SnapshotStore
           const store = yield* EventStore.EventStore
           const [second] = yield* store.readEvents(stream, { from: 2, to: 2 })
           if (second === undefined) return yield* Effect.dieMessage("no second event")
@@ -208,7 +208,7 @@ for (const backend of backends) {
               cached: yield* Repository.make(Account.Account, {
                 cache: { capacity: 4 },
                 retry: fast,
-                snapshots: { strategy: Snapshot.every(3), mode: "inline" }
+                snapshots: { strategy: SnapshotStore.every(3), mode: "inline" }
               }),
               cachedNoRetry: yield* Repository.make(Account.Account, {
                 cache: { capacity: 4 },

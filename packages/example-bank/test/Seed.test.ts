@@ -3,7 +3,7 @@
  * through the aggregate, so no balance ever goes below its overdraft limit),
  * and its report, which must match what the store holds.
  */
-import { Aggregate, EventStore, InMemoryEventStore, Repository } from "@chronicle/core"
+import { Aggregate, EventStore, Repository } from "@chronicle/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Stream } from "effect"
 import { Account, Bank } from "../src/index.js"
@@ -34,7 +34,7 @@ describe("Bank.seed", () => {
         }
       }
       expect(closed).toBe(report.closed)
-    }).pipe(Effect.provide(InMemoryEventStore.layer))
+    }).pipe(Effect.provide(EventStore.layerMemory()))
   )
 
   it.effect("seeds nothing for 0, and refuses a count that is not one", () =>
@@ -42,6 +42,6 @@ describe("Bank.seed", () => {
       expect(yield* Bank.seed(0)).toEqual({ accounts: 0, events: 0, refused: 0, closed: 0 })
       const bad = yield* Effect.exit(Bank.seed(-1))
       expect(bad._tag).toBe("Failure")
-    }).pipe(Effect.provide(InMemoryEventStore.layer))
+    }).pipe(Effect.provide(EventStore.layerMemory()))
   )
 })

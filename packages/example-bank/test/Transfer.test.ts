@@ -3,7 +3,7 @@
  * (SQLite in memory, with the durable SQL engine), and a property test on
  * random transfers (in memory, with the memory engine).
  */
-import { EventStore, InMemoryEventStore, ProjectionStore, Repository, Saga, StreamId } from "@chronicle/core"
+import { EventStore, ProjectionStore, Repository, Saga, StreamId } from "@chronicle/core"
 import * as DurableSaga from "@chronicle/core/DurableSaga"
 import { DeciderSpec } from "@chronicle/core/testing"
 import { describe, expect, it } from "@effect/vitest"
@@ -160,7 +160,7 @@ const TransferCase = FastCheck.record({
   amount: FastCheck.integer({ min: 1, max: 3_000 })
 })
 
-const inMemory = Layer.mergeAll(InMemoryEventStore.layer, ProjectionStore.layerMemory, WorkflowEngine.layerMemory)
+const inMemory = Layer.mergeAll(EventStore.layerMemory(), ProjectionStore.layerMemory, WorkflowEngine.layerMemory)
 
 describe("Transfer saga (property)", () => {
   it.live.prop(

@@ -9,7 +9,7 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { EventStore, Snapshot, StreamId } from "@chronicle/core"
+import { EventStore, SnapshotStore, StreamId } from "@chronicle/core"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Layer, Option, Stream } from "effect"
 import { Account, Bank, BankStore } from "../src/index.js"
@@ -98,7 +98,7 @@ for (const backend of backends) {
 
         // The bank snapshotted the account in the backend's own snapshot store, after the first command
         // that found at least 5 events since the last snapshot: version 6 (version 5 was a raw append).
-        const snapshots = yield* Snapshot.SnapshotStore
+        const snapshots = yield* SnapshotStore.SnapshotStore
         const newest = yield* snapshots.load(StreamId.forAggregate("Account", "mixed-1"))
         expect(Option.map(newest, (s) => [s.version, s.stateVersion, s.state])).toEqual(
           Option.some([6, 1, { _tag: "Open", owner: "Max", overdraftLimit: 0, balance: 1_500 }])

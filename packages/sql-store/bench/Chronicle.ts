@@ -11,7 +11,7 @@ import {
   Projection,
   type ProjectionStore,
   Repository,
-  Snapshot,
+  SnapshotStore,
   StreamId
 } from "@chronicle/core"
 import * as SqlClient from "@effect/sql/SqlClient"
@@ -138,7 +138,7 @@ export const make = async (url: string, maxConnections: number, options: Options
       Layer.provideMerge(options.tracer ? Layer.empty : Layer.setTracerEnabled(false))
     )
   )
-  const snapshots = await snapshotRuntime.runPromise(Snapshot.SnapshotStore)
+  const snapshots = await snapshotRuntime.runPromise(SnapshotStore.SnapshotStore)
   const setup = await runtime.runPromise(
     Effect.gen(function* () {
       // The baseline's tables, by the very same migrations.
@@ -147,7 +147,7 @@ export const make = async (url: string, maxConnections: number, options: Options
       // Only this repository has a SnapshotStore: the others never read snapshots.
       const snapshotted = yield* Effect.provideService(
         Repository.make(Domain.Account),
-        Snapshot.SnapshotStore,
+        SnapshotStore.SnapshotStore,
         snapshots
       )
       const cache = options.cache ? { capacity: 10_000 } : undefined
@@ -158,7 +158,7 @@ export const make = async (url: string, maxConnections: number, options: Options
         append: (streamId, events, options) =>
           Effect.tapError(store.append(streamId, events, options), (error) =>
             Effect.sync(() => {
-              if (error._tag === "ConcurrencyError") conflicts++
+              if (EventStore.isConcurrencyError(error)) conflicts++
             })
           )
       })
@@ -442,7 +442,7 @@ export const make = async (url: string, maxConnections: number, options: Options
             for (const e of events) state = Domain.evolve(state, e.data)
             const position = appended.positions[appended.positions.length - 1]
             if (position === undefined || events.length === 0) return yield* Effect.dieMessage("empty append")
-            // What `Snapshot.every(100)` writes after each 100 events.
+            // What `SnapshotStore.every(100)` writes after each 100 events.
             yield* snapshots.save({
               streamId: longStream,
               version: appended.nextExpectedVersion,

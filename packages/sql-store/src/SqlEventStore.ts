@@ -4,7 +4,7 @@
  * (`@effect/sql-sqlite-node`) as the embedded default. Dialect differences
  * stay inside this module.
  *
- * It keeps the same contract as `InMemoryEventStore` (the conformance suite
+ * It keeps the same contract as `EventStore.layerMemory()` (the conformance suite
  * from `@chronicle/core/testing` runs against both dialects):
  * - a trigger refuses UPDATE, DELETE (and on PostgreSQL TRUNCATE) of events;
  * - the expected version is enforced by the database, atomically: the
@@ -38,14 +38,15 @@
 
 import { createHash } from "node:crypto"
 import {
-  Backend,
   type Event,
   EventStore,
   ExpectedVersion,
-  InlineProjection,
+  FeedStatus,
   Position,
+  StoreError,
   type StreamId
 } from "@chronicle/core"
+import * as Backend from "@chronicle/core/Backend"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { SqlError } from "@effect/sql/SqlError"
 import {
@@ -141,6 +142,26 @@ export interface Options {
    * every minute while it lasts. Defaults to 10 seconds.
    */
   readonly heldBackWarning?: Duration.DurationInput | undefined
+  /**
+   * PostgreSQL only: whether subscribers wake on `LISTEN`/`NOTIFY`. That
+   * needs the `PgClient` of `@effect/sql-pg` in the context (its
+   * `PgClient.layer` provides it with the `SqlClient`): without one, the
+   * store's layer fails (`misconfigured`) rather than silently polling.
+   * `false` makes subscribers poll every `pollInterval`. Defaults to `true`.
+   */
+  readonly listen?: boolean | undefined
+}
+
+/**
+ * {@link Options}, plus the hook the store runs inside every append (see
+ * `EventStore.AppendHook`, `InlineProjection.hook`): the store's layer then
+ * requires what the hook requires, and runs the hook's setup when it builds.
+ *
+ * @since 0.6.0
+ * @category models
+ */
+export interface StoreOptions<R = never> extends Options {
+  readonly onAppend?: EventStore.AppendHook<R> | undefined
 }
 
 /**
@@ -237,7 +258,7 @@ const channelName = (schema: string, prefix: string): string => {
 }
 
 const makeDriver = Effect.fn("Chronicle.SqlEventStore.makeDriver")(
-  function* (sql: SqlClient.SqlClient, tables: Tables.Tables) {
+  function* (sql: SqlClient.SqlClient, tables: Tables.Tables, listen: boolean) {
     return yield* sql.onDialectOrElse({
       pg: () =>
         Effect.gen(function* () {
@@ -245,13 +266,18 @@ const makeDriver = Effect.fn("Chronicle.SqlEventStore.makeDriver")(
             sql`SELECT current_schema() AS schema`,
             Schema.decodeUnknown(Schema.Array(SchemaRow))
           )
-          const pg = yield* Effect.serviceOption(PgClient)
-          const driver: Driver = Pg.make({
-            sql,
-            tables,
-            channel: channelName(rows[0]?.schema ?? "public", tables.prefix),
-            pg
-          })
+          const channel = channelName(rows[0]?.schema ?? "public", tables.prefix)
+          // LISTEN needs the PgClient: asked for explicitly, never dropped silently
+          const pg = listen ? yield* Effect.serviceOption(PgClient) : Option.none()
+          if (listen && Option.isNone(pg)) {
+            return yield* configError(
+              "subscribers wake on LISTEN, which needs the PgClient of @effect/sql-pg in the context (PgClient.layer provides it); provide it, or pass listen: false to poll"
+            )
+          }
+          yield* Effect.logDebug(
+            Option.isSome(pg) ? `subscribers wake on LISTEN ${channel}` : "subscribers poll (listen: false)"
+          )
+          const driver: Driver = Pg.make({ sql, tables, channel, pg })
           return driver
         }),
       sqlite: () => Effect.succeed(Sqlite.make({ sql, tables })),
@@ -313,13 +339,41 @@ const validExact = (expected: ExpectedVersion.ExpectedVersion): boolean =>
  * @since 0.1.0
  * @category constructors
  */
-export const make: (
+export function make(
   options?: Options
-) => Effect.Effect<EventStore.EventStore["Type"], EventStore.StoreError, SqlClient.SqlClient> = Effect.fn(
-  "Chronicle.SqlEventStore.make"
-)(function* (options?: Options) {
+): Effect.Effect<EventStore.EventStore["Type"], StoreError.StoreError, SqlClient.SqlClient>
+export function make<R>(
+  options: StoreOptions<R>
+): Effect.Effect<EventStore.EventStore["Type"], StoreError.StoreError, SqlClient.SqlClient | R>
+export function make<R>(
+  options?: StoreOptions<R>
+): Effect.Effect<EventStore.EventStore["Type"], StoreError.StoreError, SqlClient.SqlClient | R> {
+  return Effect.flatMap(Effect.context<R>(), (context) => {
+    const hook = options?.onAppend
+    return makeWith(
+      options,
+      hook === undefined
+        ? Option.none()
+        : Option.some({
+            names: hook.names,
+            setup: Effect.provide(hook.setup, context),
+            apply: (events) => Effect.provide(hook.apply(events), context)
+          })
+    )
+  })
+}
+
+const makeWith = Effect.fn("Chronicle.SqlEventStore.make")(function* (
+  options: Options | undefined,
+  inline: Option.Option<EventStore.AppendHook>
+) {
   const { tables, sql } = yield* prepare("event store", options)
-  const driver = yield* makeDriver(sql, tables)
+  const driver = yield* makeDriver(sql, tables, options?.listen ?? true)
+  if (Option.isSome(inline)) {
+    // an inline projection's tables exist before the first append
+    yield* inline.value.setup
+    yield* Effect.logDebug(`inline projections run inside every append: ${inline.value.names.join(", ")}`)
+  }
   const batchSize = clampBatch(options?.batchSize, defaultBatchSize)
   const pollInterval = options?.pollInterval ?? "1 second"
   const settleTimeout = Duration.decode(options?.settleTimeout ?? "2 seconds")
@@ -327,7 +381,6 @@ export const make: (
   const heldBackWarning = Duration.decode(options?.heldBackWarning ?? "10 seconds")
   const notifyInterval = Duration.toMillis(Duration.decode(options?.notifyInterval ?? "5 millis"))
   const local = yield* PubSub.sliding<void>(16)
-  const inline = yield* Effect.serviceOption(InlineProjection.InlineProjections)
 
   // A pooled PostgreSQL connection can be handed out after its backend died
   // (the pool learns it a moment later), or die under a statement: outside
@@ -351,7 +404,7 @@ export const make: (
 
   const failWith =
     (operation: string) =>
-    <A>(effect: Effect.Effect<A, DriverError>): Effect.Effect<A, EventStore.StoreError> =>
+    <A>(effect: Effect.Effect<A, DriverError>): Effect.Effect<A, StoreError.StoreError> =>
       Effect.mapError(reconnecting(effect), toStoreError(operation))
 
   // Feed status: the gauges, and a warning (at most once a minute) while
@@ -359,7 +412,7 @@ export const make: (
   const heldBackGauge = heldBackMetric.pipe(Metric.tagged("table_prefix", tables.prefix))
   const hiddenGauge = hiddenEventsMetric.pipe(Metric.tagged("table_prefix", tables.prefix))
   let warnedAt: number | undefined
-  const observe = (status: EventStore.FeedStatus) =>
+  const observe = (status: FeedStatus.FeedStatus) =>
     Effect.gen(function* () {
       yield* Metric.set(heldBackGauge, Duration.toSeconds(status.heldBackFor))
       yield* Metric.set(hiddenGauge, status.hiddenEvents)
@@ -368,7 +421,7 @@ export const make: (
         if (warnedAt !== undefined && now - warnedAt < 60_000) return
         warnedAt = now
         yield* Effect.logWarning(
-          `${tables.eventsName}: ${EventStore.formatFeedStatus(status)}; readAll, subscriptions and projections ` +
+          `${tables.eventsName}: ${FeedStatus.format(status)}; readAll, subscriptions and projections ` +
             "deliver nothing newer until it ends (see idle_in_transaction_session_timeout)"
         )
       } else if (status.hiddenEvents === 0 && warnedAt !== undefined) {
@@ -460,7 +513,7 @@ export const make: (
   /** What a failed write means: a known outcome, or a `StoreError`. */
   const classify =
     (inTransaction: boolean) =>
-    (error: DriverError): Effect.Effect<Attempt, EventStore.StoreError> => {
+    (error: DriverError): Effect.Effect<Attempt, StoreError.StoreError> => {
       if (error instanceof SqlError) {
         // Another append with the same ids committed while this one ran.
         if (driver.isEventIdViolation(error)) return Effect.succeed({ _tag: "Duplicate" })
@@ -471,7 +524,7 @@ export const make: (
       return Effect.fail(toStoreError("append")(error))
     }
 
-  const guardedWrite = (input: AppendInput, inTransaction: boolean): Effect.Effect<Attempt, EventStore.StoreError> =>
+  const guardedWrite = (input: AppendInput, inTransaction: boolean): Effect.Effect<Attempt, StoreError.StoreError> =>
     validExact(input.expected)
       ? driver
           .write(input, inTransaction)
@@ -491,7 +544,7 @@ export const make: (
     input: AppendInput,
     metadata: Event.EventMetadata,
     inTransaction: boolean
-  ): Effect.Effect<Attempt, EventStore.StoreError> =>
+  ): Effect.Effect<Attempt, StoreError.StoreError> =>
     Option.match(inline, {
       onNone: () => guardedWrite(input, inTransaction),
       onSome: (projections) =>
@@ -509,7 +562,7 @@ export const make: (
             )
             .pipe(
               Effect.mapError(toStoreError("append")),
-              Effect.catchAllCause((cause): Effect.Effect<Attempt, EventStore.StoreError> => {
+              Effect.catchAllCause((cause): Effect.Effect<Attempt, StoreError.StoreError> => {
                 const defect = Cause.dieOption(cause)
                 if (
                   committing &&
@@ -608,10 +661,10 @@ export const make: (
           if (Option.isSome(result)) return result.value
           // The first append with these ids rolled back meanwhile: write again.
           if (++duplicates >= 3) {
-            return yield* new EventStore.StoreError({
+            return yield* StoreError.make({
               operation: "append",
-              reason: "event ids reported as stored could not be found",
-              cause: null
+              reason: "internal",
+              detail: "event ids reported as stored could not be found"
             })
           }
           break
@@ -635,9 +688,10 @@ export const make: (
             yield* repair
             break
           }
-          return yield* new EventStore.StoreError({
+          return yield* StoreError.make({
             operation: "append",
-            reason: `a stream version of ${streamId} is already taken: ${describe(outcome.error)}`,
+            reason: "internal",
+            detail: `a stream version of ${streamId} is already taken: ${describe(outcome.error)}`,
             cause: outcome.error
           })
         }
@@ -672,7 +726,7 @@ export const make: (
   const read = (
     streamId: StreamId.StreamId,
     options?: EventStore.ReadStreamOptions
-  ): Stream.Stream<Event.StoredEvent, EventStore.StoreError> => {
+  ): Stream.Stream<Event.StoredEvent, StoreError.StoreError> => {
     const direction = options?.direction ?? "forward"
     const from = Math.max(1, Math.ceil(options?.from ?? 1))
     const to = Math.min(Number.MAX_SAFE_INTEGER, Math.floor(options?.to ?? Number.POSITIVE_INFINITY))
@@ -703,7 +757,7 @@ export const make: (
   const readEvents = (
     streamId: StreamId.StreamId,
     options?: EventStore.ReadStreamOptions
-  ): Effect.Effect<ReadonlyArray<Event.StoredEvent>, EventStore.StoreError> => {
+  ): Effect.Effect<ReadonlyArray<Event.StoredEvent>, StoreError.StoreError> => {
     const direction = options?.direction ?? "forward"
     const from = Math.max(1, Math.ceil(options?.from ?? 1))
     const to = Math.min(Number.MAX_SAFE_INTEGER, Math.floor(options?.to ?? Number.POSITIVE_INFINITY))
@@ -736,7 +790,7 @@ export const make: (
             if (outageSince !== undefined || !isTransient(error)) return Effect.void
             outageSince = liveClock.unsafeCurrentTimeMillis()
             return Effect.logWarning(
-              `subscription to ${label} cannot read (${error.reason}); retrying until the database answers`
+              `subscription to ${label} cannot read (${error.reason}: ${error.detail}); retrying until the database answers`
             )
           })
         ),
@@ -829,10 +883,15 @@ export const make: (
  * @since 0.1.0
  * @category layers
  */
-export const layer = (
-  options?: Options
-): Layer.Layer<EventStore.EventStore, EventStore.StoreError, SqlClient.SqlClient> =>
-  Layer.effect(EventStore.EventStore, make(options))
+export function layer(options?: Options): Layer.Layer<EventStore.EventStore, StoreError.StoreError, SqlClient.SqlClient>
+export function layer<R>(
+  options: StoreOptions<R>
+): Layer.Layer<EventStore.EventStore, StoreError.StoreError, SqlClient.SqlClient | R>
+export function layer<R>(
+  options?: StoreOptions<R>
+): Layer.Layer<EventStore.EventStore, StoreError.StoreError, SqlClient.SqlClient | R> {
+  return Layer.effect(EventStore.EventStore, options === undefined ? make() : make(options))
+}
 
 /**
  * {@link layer} with its options read from `Config`.
@@ -849,7 +908,11 @@ export const layer = (
  * @since 0.1.0
  * @category layers
  */
-export const layerConfig = (
-  config: Config.Config.Wrap<Options>
-): Layer.Layer<EventStore.EventStore, EventStore.StoreError | ConfigError.ConfigError, SqlClient.SqlClient> =>
-  Layer.effect(EventStore.EventStore, Effect.flatMap(Config.unwrap(config), make))
+export const layerConfig = <R = never>(
+  config: Config.Config.Wrap<Options>,
+  hooks?: { readonly onAppend?: EventStore.AppendHook<R> | undefined }
+): Layer.Layer<EventStore.EventStore, StoreError.StoreError | ConfigError.ConfigError, SqlClient.SqlClient | R> =>
+  Layer.effect(
+    EventStore.EventStore,
+    Effect.flatMap(Config.unwrap(config), (options) => make({ ...options, onAppend: hooks?.onAppend }))
+  )

@@ -23,7 +23,7 @@
  *
  * @since 0.1.0
  */
-import { EventStore } from "@chronicle/core"
+import { StoreError } from "@chronicle/core"
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Either, Schema } from "effect"
@@ -105,11 +105,11 @@ const upToDate = (sql: SqlClient.SqlClient, tables: Tables.Tables) =>
  */
 export const run: (
   options?: RunOptions
-) => Effect.Effect<ReadonlyArray<readonly [id: number, name: string]>, EventStore.StoreError, SqlClient.SqlClient> =
+) => Effect.Effect<ReadonlyArray<readonly [id: number, name: string]>, StoreError.StoreError, SqlClient.SqlClient> =
   Effect.fn("Chronicle.SqlMigrations.run")(
     function* (options?: RunOptions) {
       const tables = yield* Either.match(Tables.make(options?.tablePrefix), {
-        onLeft: (reason) => Effect.fail(new EventStore.StoreError({ operation: "migrate", reason, cause: null })),
+        onLeft: (detail) => Effect.fail(StoreError.make({ operation: "migrate", reason: "misconfigured", detail })),
         onRight: Effect.succeed
       })
       const sql = (yield* SqlClient.SqlClient).withoutTransforms()
@@ -148,10 +148,10 @@ export const run: (
           ),
         orElse: () =>
           Effect.fail(
-            new EventStore.StoreError({
+            StoreError.make({
               operation: "migrate",
-              reason: "Chronicle's SQL event store supports PostgreSQL and SQLite only",
-              cause: null
+              reason: "misconfigured",
+              detail: "Chronicle's SQL event store supports PostgreSQL and SQLite only"
             })
           )
       })
@@ -195,7 +195,7 @@ export interface GrantOptions {
 
 const quoteIdentifier = (name: string): string => `"${name.replaceAll('"', '""')}"`
 
-const grantError = (reason: string) => new EventStore.StoreError({ operation: "grant", reason, cause: null })
+const grantError = (detail: string) => StoreError.make({ operation: "grant", reason: "misconfigured", detail })
 
 /**
  * The PostgreSQL `GRANT` statements that give an application role exactly
@@ -224,10 +224,10 @@ const grantError = (reason: string) => new EventStore.StoreError({ operation: "g
  * @since 0.2.0
  * @category roles
  */
-export const grants = (options: GrantOptions): Effect.Effect<ReadonlyArray<string>, EventStore.StoreError> =>
+export const grants = (options: GrantOptions): Effect.Effect<ReadonlyArray<string>, StoreError.StoreError> =>
   Effect.gen(function* () {
     const tables = yield* Either.match(Tables.make(options.tablePrefix), {
-      onLeft: (reason) => Effect.fail(grantError(reason)),
+      onLeft: (detail) => Effect.fail(grantError(detail)),
       onRight: Effect.succeed
     })
     if (options.role.length === 0) return yield* grantError("the role name is empty")
@@ -269,7 +269,7 @@ const CurrentSchemaRow = Schema.Struct({ schema: Schema.String })
  */
 export const grant: (
   options: GrantOptions
-) => Effect.Effect<ReadonlyArray<string>, EventStore.StoreError, SqlClient.SqlClient> = Effect.fn(
+) => Effect.Effect<ReadonlyArray<string>, StoreError.StoreError, SqlClient.SqlClient> = Effect.fn(
   "Chronicle.SqlMigrations.grant"
 )(
   function* (options: GrantOptions) {

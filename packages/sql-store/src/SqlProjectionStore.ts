@@ -23,7 +23,7 @@
  *
  * @since 0.1.0
  */
-import { Event, type EventStore, Position, ProjectionStore, StreamId } from "@chronicle/core"
+import { Event, type EventStore, Position, ProjectionStore, type StoreError, StreamId } from "@chronicle/core"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Duration, Effect, Layer, Option, type ParseResult, Schema } from "effect"
@@ -178,7 +178,7 @@ class BodyFailure<E> {
  */
 export const make: (
   options?: Options
-) => Effect.Effect<ProjectionStore.ProjectionStore["Type"], EventStore.StoreError, SqlClient.SqlClient> = Effect.fn(
+) => Effect.Effect<ProjectionStore.ProjectionStore["Type"], StoreError.StoreError, SqlClient.SqlClient> = Effect.fn(
   "Chronicle.SqlProjectionStore.make"
 )(function* (options?: Options) {
   const { tables, sql, dialect } = yield* prepare("projection store", options)
@@ -210,12 +210,12 @@ export const make: (
 
   const failWith =
     (operation: string) =>
-    <A>(effect: Effect.Effect<A, SqlError | ParseResult.ParseError>): Effect.Effect<A, EventStore.StoreError> =>
+    <A>(effect: Effect.Effect<A, SqlError | ParseResult.ParseError>): Effect.Effect<A, StoreError.StoreError> =>
       effect.pipe(Effect.mapError(toStoreError(operation)), catchSqlDefects(operation))
 
   const fencedErrors = <A>(
     effect: Effect.Effect<A, SqlError | ProjectionStore.LeaseLostError>
-  ): Effect.Effect<A, EventStore.StoreError | ProjectionStore.LeaseLostError> =>
+  ): Effect.Effect<A, StoreError.StoreError | ProjectionStore.LeaseLostError> =>
     effect.pipe(
       Effect.mapError((error) =>
         error._tag === "LeaseLostError" ? error : toStoreError("projection checkpoint")(error)
@@ -230,7 +230,7 @@ export const make: (
     ? Effect.void
     : sql`UPDATE ${projections} SET name = name WHERE 0`
 
-  const transaction = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | EventStore.StoreError, R> =>
+  const transaction = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | StoreError.StoreError, R> =>
     sql
       .withTransaction(
         Effect.zipRight(
@@ -240,7 +240,7 @@ export const make: (
       )
       .pipe(
         Effect.catchAll(
-          (failure): Effect.Effect<never, E | EventStore.StoreError> =>
+          (failure): Effect.Effect<never, E | StoreError.StoreError> =>
             failure._tag === "BodyFailure"
               ? Effect.fail(failure.error)
               : Effect.fail(toStoreError("projection transaction")(failure))
@@ -432,5 +432,5 @@ export const make: (
  */
 export const layer = (
   options?: Options
-): Layer.Layer<ProjectionStore.ProjectionStore, EventStore.StoreError, SqlClient.SqlClient> =>
+): Layer.Layer<ProjectionStore.ProjectionStore, StoreError.StoreError, SqlClient.SqlClient> =>
   Layer.effect(ProjectionStore.ProjectionStore, make(options))

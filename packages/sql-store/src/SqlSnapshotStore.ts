@@ -1,6 +1,6 @@
 /**
  * The `SnapshotStore` over `@effect/sql`, for PostgreSQL and SQLite: the same
- * service as `Snapshot.layerMemory`, kept in a `<prefix>snapshots` table that
+ * service as `SnapshotStore.layerMemory`, kept in a `<prefix>snapshots` table that
  * the store's migrations create.
  *
  * - One row per stream and version; saving again at the same version
@@ -14,7 +14,7 @@
  *
  * @since 0.1.0
  */
-import { EventStore, Position, Snapshot, StreamId } from "@chronicle/core"
+import { Position, SnapshotStore, StoreError, StreamId } from "@chronicle/core"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import { DateTime, Effect, Layer, Option, Schema } from "effect"
 import { catchSqlDefects, toStoreError } from "./internal/errors.js"
@@ -67,7 +67,7 @@ const SqliteRow = Schema.Struct({
 const decodePg = Schema.decodeUnknown(Schema.Array(PgRow))
 const decodeSqlite = Schema.decodeUnknown(Schema.Array(SqliteRow))
 
-const toSnapshot = (row: typeof SqliteRow.Type): Snapshot.Snapshot => ({
+const toSnapshot = (row: typeof SqliteRow.Type): SnapshotStore.Snapshot => ({
   streamId: row.stream_id,
   version: row.version,
   stateVersion: row.state_version,
@@ -101,7 +101,7 @@ export const make = Effect.fn("Chronicle.SqlSnapshotStore.make")(function* (opti
   const table = sql(tables.snapshotsName)
 
   const load = Effect.fn("Chronicle.SqlSnapshotStore.load")(
-    function* (streamId: StreamId.StreamId, bounds?: Snapshot.Bounds) {
+    function* (streamId: StreamId.StreamId, bounds?: SnapshotStore.Bounds) {
       const conditions = [sql`stream_id = ${streamId}`]
       if (bounds?.maxVersion !== undefined) {
         // A NaN bound admits nothing, like the in-memory store.
@@ -142,12 +142,12 @@ export const make = Effect.fn("Chronicle.SqlSnapshotStore.make")(function* (opti
   )
 
   const save = Effect.fn("Chronicle.SqlSnapshotStore.save")(
-    function* (snapshot: Snapshot.Snapshot) {
+    function* (snapshot: SnapshotStore.Snapshot) {
       const invalid = (reason: string) =>
-        new EventStore.StoreError({
+        StoreError.make({
           operation: "snapshot save",
-          reason: `snapshot of ${snapshot.streamId}@${snapshot.version}: ${reason}`,
-          cause: null
+          reason: "internal",
+          detail: `snapshot of ${snapshot.streamId}@${snapshot.version}: ${reason}`
         })
       if (!Number.isSafeInteger(snapshot.version) || snapshot.version < 0) {
         return yield* invalid("the version must be a non-negative integer")
@@ -183,7 +183,7 @@ export const make = Effect.fn("Chronicle.SqlSnapshotStore.make")(function* (opti
     (effect) => effect.pipe(Effect.mapError(toStoreError("snapshot save")), catchSqlDefects("snapshot save"))
   )
 
-  return yield* Snapshot.make({ load, save })
+  return yield* SnapshotStore.make({ load, save })
 })
 
 /**
@@ -205,5 +205,5 @@ export const make = Effect.fn("Chronicle.SqlSnapshotStore.make")(function* (opti
  */
 export const layer = (
   options?: Options
-): Layer.Layer<Snapshot.SnapshotStore, EventStore.StoreError, SqlClient.SqlClient> =>
-  Layer.scoped(Snapshot.SnapshotStore, make(options))
+): Layer.Layer<SnapshotStore.SnapshotStore, StoreError.StoreError, SqlClient.SqlClient> =>
+  Layer.scoped(SnapshotStore.SnapshotStore, make(options))

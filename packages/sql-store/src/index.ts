@@ -14,3 +14,5 @@ export * as SqlMigrations from "./SqlMigrations.js"
 export * as SqlProjectionStore from "./SqlProjectionStore.js"
 /** @since 0.1.0 */
 export * as SqlSnapshotStore from "./SqlSnapshotStore.js"
+/** @since 0.6.0 */
+export * as SqlStores from "./SqlStores.js"

@@ -11,7 +11,7 @@
  * briefly: the assertions wait for this test's transaction to be the one
  * named, and for the feed to clear, rather than expecting it at once.)
  */
-import { EventStore, StreamId } from "@chronicle/core"
+import { EventStore, FeedStatus, StreamId } from "@chronicle/core"
 import { EventStoreConformance } from "@chronicle/core/testing"
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Context, Duration, Effect, Layer, Metric, Option, Schedule, Stream } from "effect"
@@ -85,7 +85,7 @@ describe.skipIf(!Postgres.available)("SqlEventStore feed status (PostgreSQL)", (
           expect(named.database).toEqual(Option.some("postgres"))
           expect(named.applicationName).toBe("chronicle-feed-blocker")
           expect(named.state).toBe("idle in transaction")
-          const text = EventStore.formatFeedStatus(status)
+          const text = FeedStatus.format(status)
           expect(text).toContain("the feed is held back: 1 committed event is not readable yet")
           expect(text).toContain(`process ${pid} in database "postgres"`)
 

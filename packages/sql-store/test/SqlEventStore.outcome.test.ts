@@ -49,10 +49,7 @@ const setup = (options?: { readonly inline?: boolean; readonly idleTimeout?: Dur
     })
     const proxied = yield* Layer.build(
       options?.inline === true
-        ? SqlEventStore.layer({ migrate: false }).pipe(
-            Layer.provide(InlineProjection.layer([Seen])),
-            Layer.provide(client)
-          )
+        ? SqlEventStore.layer({ migrate: false, onAppend: InlineProjection.hook([Seen]) }).pipe(Layer.provide(client))
         : SqlEventStore.layer({ migrate: false }).pipe(Layer.provide(client))
     )
     const seen = Effect.map(

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { EventStore, ExpectedVersion, Position, StreamId } from "@chronicle/core"
+import { EventStore, ExpectedVersion, FeedStatus, Position, StreamId } from "@chronicle/core"
 import { EventStoreConformance } from "@chronicle/core/testing"
 import { SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
@@ -96,7 +96,7 @@ describe("SqlEventStore on SQLite", () => {
       Effect.gen(function* () {
         const store = yield* EventStore.EventStore
         yield* store.append(uniqueStream("Feed"), [eventData("E")])
-        expect(yield* store.feedStatus).toEqual(EventStore.feedCurrent)
+        expect(yield* store.feedStatus).toEqual(FeedStatus.current)
       })
     )
 

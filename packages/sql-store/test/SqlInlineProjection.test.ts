@@ -22,18 +22,31 @@ for (const backend of backends) {
   describe.skipIf(backend.skip)(`SqlEventStore with inline projections (${backend.name})`, () => {
     EventStoreConformance.suite(
       `SqlEventStore with an inline projection (${backend.name})`,
-      SqlEventStore.layer().pipe(Layer.provide(InlineProjection.layer([Noop])), Layer.provide(backend.sql)),
+      SqlEventStore.layer({ onAppend: InlineProjection.hook([Noop]) }).pipe(Layer.provide(backend.sql)),
       { writers: 8, eventsPerWriter: 5 }
     )
 
+    // the store runs the projection's setup (its tables) when it builds
     const withReadModel = (failOn?: (amount: number) => boolean) =>
+      ReadModel.make(failOn === undefined ? { name: "inline" } : { name: "inline", failOn })
+
+    it.effect("the store's layer runs the inline projections' setup, and refuses a name given twice", () =>
       Effect.gen(function* () {
-        const { projection, fix } = yield* ReadModel.make(
-          failOn === undefined ? { name: "inline" } : { name: "inline", failOn }
+        const { projection } = yield* withReadModel()
+        yield* Effect.gen(function* () {
+          const wallets = yield* Repository.make(Wallet)
+          yield* wallets.execute("w0", new Open({ owner: "ann" }))
+          expect((yield* ReadModel.totals("inline", 1)).get("Wallet-w0")).toEqual([0, 1])
+        }).pipe(Effect.provide(SqlEventStore.layer({ onAppend: InlineProjection.hook([projection]) })))
+        const twice = yield* Effect.flip(
+          Layer.build(SqlEventStore.layer({ onAppend: InlineProjection.hook([projection, projection]) })).pipe(
+            Effect.scoped
+          )
         )
-        yield* projection.setup({ name: "inline", version: 1 })
-        return { projection, fix }
-      })
+        expect(twice).toMatchObject({ _tag: "StoreError", reason: "misconfigured", retryable: false })
+        expect(twice.message).toMatch(/inline projections registered more than once: inline/)
+      }).pipe(Effect.provide(backend.sql))
+    )
 
     it.effect("the read model is written in the append's transaction", () =>
       Effect.gen(function* () {
@@ -45,7 +58,7 @@ for (const backend of backends) {
           expect((yield* ReadModel.totals("inline", 1)).get("Wallet-w1")).toEqual([40, 2])
           yield* wallets.execute("w1", new Deposit({ amount: 2, currency: "EUR" }))
           expect((yield* ReadModel.totals("inline", 1)).get("Wallet-w1")).toEqual([42, 3])
-        }).pipe(Effect.provide(SqlEventStore.layer().pipe(Layer.provide(InlineProjection.layer([projection])))))
+        }).pipe(Effect.provide(SqlEventStore.layer({ onAppend: InlineProjection.hook([projection]) })))
       }).pipe(Effect.provide(backend.sql))
     )
 
@@ -65,7 +78,7 @@ for (const backend of backends) {
           expect(applied).toHaveLength(1)
           yield* wallets.execute("w2", new Deposit({ amount: 5, currency: "EUR" }))
           expect((yield* ReadModel.totals("inline", 1)).get("Wallet-w2")).toEqual([5, 2])
-        }).pipe(Effect.provide(SqlEventStore.layer().pipe(Layer.provide(InlineProjection.layer([projection])))))
+        }).pipe(Effect.provide(SqlEventStore.layer({ onAppend: InlineProjection.hook([projection]) })))
       }).pipe(Effect.provide(backend.sql))
     )
   })

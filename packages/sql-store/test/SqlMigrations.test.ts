@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { EventStore, StreamId } from "@chronicle/core"
+import { EventStore, StoreError, StreamId } from "@chronicle/core"
 import { SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
@@ -73,11 +73,11 @@ describe("SqlMigrations on SQLite", () => {
   it.effect("an invalid prefix is a typed StoreError", () =>
     Effect.gen(function* () {
       const error = yield* Effect.flip(SqlMigrations.run({ tablePrefix: 'x"; DROP TABLE y; --' }))
-      expect(error).toBeInstanceOf(EventStore.StoreError)
+      expect(error).toBeInstanceOf(StoreError.StoreError)
       const layerError = yield* Effect.flip(
         Effect.provide(EventStore.EventStore, SqlEventStore.layer({ tablePrefix: "Upper_" }))
       )
-      expect(layerError).toBeInstanceOf(EventStore.StoreError)
+      expect(layerError).toBeInstanceOf(StoreError.StoreError)
     }).pipe(Effect.provide(SqliteClient.layer({ filename: ":memory:" })))
   )
 
@@ -85,11 +85,11 @@ describe("SqlMigrations on SQLite", () => {
     Effect.gen(function* () {
       const store = yield* SqlEventStore.make({ migrate: false })
       const stream = StreamId.forAggregate("Nothing", "1")
-      expect(yield* Effect.flip(store.streamVersion(stream))).toBeInstanceOf(EventStore.StoreError)
+      expect(yield* Effect.flip(store.streamVersion(stream))).toBeInstanceOf(StoreError.StoreError)
       const appended = yield* Effect.flip(
         store.append(stream, [{ eventId: crypto.randomUUID(), type: "X", schemaVersion: 1, data: {} }])
       )
-      expect(appended).toBeInstanceOf(EventStore.StoreError)
+      expect(appended).toBeInstanceOf(StoreError.StoreError)
     }).pipe(Effect.provide(SqliteClient.layer({ filename: ":memory:" })))
   )
 

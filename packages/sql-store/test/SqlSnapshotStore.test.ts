@@ -2,7 +2,7 @@
  * Issue 4 on SQL: versioned events written by an older release, snapshots
  * and temporal queries, on SQLite (memory and file) and PostgreSQL.
  */
-import { EventStore, Position, Repository, Snapshot, StreamId } from "@chronicle/core"
+import { EventStore, Position, Repository, SnapshotStore, StreamId } from "@chronicle/core"
 import { SnapshotStoreConformance } from "@chronicle/core/testing"
 import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
@@ -25,9 +25,9 @@ const capturingWarnings = <A, E, R>(self: Effect.Effect<A, E, R>) =>
 const uniqueId = (prefix: string) => `${prefix}${crypto.randomUUID().slice(0, 8)}`
 
 const strategies = FastCheck.oneof(
-  FastCheck.integer({ min: 1, max: 6 }).map((n) => Snapshot.every(n)),
-  FastCheck.constant(Snapshot.never),
-  FastCheck.constant(Snapshot.when<typeof Wallet.initialState>(({ state }) => state.balance % 2 === 0))
+  FastCheck.integer({ min: 1, max: 6 }).map((n) => SnapshotStore.every(n)),
+  FastCheck.constant(SnapshotStore.never),
+  FastCheck.constant<SnapshotStore.Strategy<typeof Wallet.initialState>>(({ state }) => state.balance % 2 === 0)
 )
 const commands = FastCheck.array(Arbitrary.make(WalletCommand), { maxLength: 20 })
 
@@ -148,8 +148,12 @@ for (const backend of backends) {
 
       it.effect("every(n) writes snapshots where expected, and load reads only the events after the newest", () =>
         Effect.gen(function* () {
-          const every3 = yield* Repository.make(Wallet, { snapshots: { strategy: Snapshot.every(3), mode: "inline" } })
-          const every2 = yield* Repository.make(Wallet, { snapshots: { strategy: Snapshot.every(2), mode: "inline" } })
+          const every3 = yield* Repository.make(Wallet, {
+            snapshots: { strategy: SnapshotStore.every(3), mode: "inline" }
+          })
+          const every2 = yield* Repository.make(Wallet, {
+            snapshots: { strategy: SnapshotStore.every(2), mode: "inline" }
+          })
           const [a, b] = [uniqueId("e3-"), uniqueId("e2-")]
           for (const [repo, id] of [
             [every3, a],
@@ -160,7 +164,7 @@ for (const backend of backends) {
           }
           expect(yield* snapshotVersions(StreamId.forAggregate("Wallet", a))).toEqual([3, 6])
           expect(yield* snapshotVersions(StreamId.forAggregate("Wallet", b))).toEqual([2, 4, 6])
-          const snapshots = yield* Snapshot.SnapshotStore
+          const snapshots = yield* SnapshotStore.SnapshotStore
           const newest = yield* snapshots.load(StreamId.forAggregate("Wallet", a))
           expect(Option.map(newest, (s) => [s.version, s.stateVersion, s.state])).toEqual(
             Option.some([6, 1, { owner: "bob", balance: 15, deposits: 5 }])
@@ -181,7 +185,7 @@ for (const backend of backends) {
           const wallets = yield* Repository.make(Wallet)
           yield* wallets.execute(id, new Open({ owner: "ann" }))
           const result = yield* wallets.execute(id, new Deposit({ amount: 5, currency: "EUR" }))
-          const snapshots = yield* Snapshot.SnapshotStore
+          const snapshots = yield* SnapshotStore.SnapshotStore
           yield* snapshots.save({
             streamId: StreamId.forAggregate("Wallet", id),
             version: 2,
@@ -212,7 +216,7 @@ for (const backend of backends) {
 
       it.effect("a snapshot that cannot be stored fails save with a typed StoreError", () =>
         Effect.gen(function* () {
-          const snapshots = yield* Snapshot.SnapshotStore
+          const snapshots = yield* SnapshotStore.SnapshotStore
           const error = yield* Effect.flip(
             snapshots.save({
               streamId: StreamId.forAggregate("Bad", "1"),
@@ -234,7 +238,7 @@ for (const backend of backends) {
         ([script]) =>
           Effect.gen(function* () {
             const wallets = yield* Repository.make(Wallet, {
-              snapshots: { strategy: Snapshot.every(3), mode: "inline" }
+              snapshots: { strategy: SnapshotStore.every(3), mode: "inline" }
             })
             const id = uniqueId("at")
             for (const command of [new Open({ owner: "bob" }), ...script]) {
@@ -254,7 +258,7 @@ for (const backend of backends) {
       it.effect("at-queries: before the first event, between events, after the last; no newer snapshot is used", () =>
         Effect.gen(function* () {
           const wallets = yield* Repository.make(Wallet, {
-            snapshots: { strategy: Snapshot.every(2), mode: "inline" }
+            snapshots: { strategy: SnapshotStore.every(2), mode: "inline" }
           })
           const id = uniqueId("clock")
           const steps = [
@@ -287,7 +291,7 @@ for (const backend of backends) {
           expect([after.version, after.state.balance]).toEqual([4, 13])
           // The snapshot at version 2 is used for targets at or after it: make it
           // distinctive, and only those targets see it.
-          const snapshots = yield* Snapshot.SnapshotStore
+          const snapshots = yield* SnapshotStore.SnapshotStore
           const second = yield* snapshots.load(StreamId.forAggregate("Wallet", id), { maxVersion: 2 })
           if (Option.isSome(second)) {
             yield* snapshots.save({ ...second.value, state: { owner: "ann", balance: 500, deposits: 1 } })

@@ -5,9 +5,10 @@
  * @since 0.1.0
  */
 import { type Duration, Effect, Option } from "effect"
-import { EventStore, type StoreError } from "../EventStore.js"
+import { EventStore } from "../EventStore.js"
 import * as Projection from "../Projection.js"
 import * as ProjectionStore from "../ProjectionStore.js"
+import type { StoreError } from "../StoreError.js"
 
 /**
  * A projection to wait for: its definition (that version), or its name (the

@@ -13,7 +13,7 @@ import { describe, expect, layer } from "@effect/vitest"
 import { Chunk, DateTime, Effect, Either, Fiber, type Layer, Option, Ref, Schedule, Stream } from "effect"
 import { maxJsonDepth } from "../Backend.js"
 import type { EventData, StoredEvent } from "../Event.js"
-import { EventStore, InvalidAppendError } from "../EventStore.js"
+import { EventStore, InvalidAppendError, isConcurrencyError } from "../EventStore.js"
 import * as ExpectedVersion from "../ExpectedVersion.js"
 import * as Position from "../Position.js"
 import * as StreamId from "../StreamId.js"
@@ -62,7 +62,7 @@ const appendWithRetry = (store: EventStore["Type"], streamId: StreamId.StreamId,
     return yield* store.append(streamId, [event], { expectedVersion: ExpectedVersion.exact(version) })
   }).pipe(
     Effect.retry({
-      while: (e) => e._tag === "ConcurrencyError",
+      while: isConcurrencyError,
       schedule: Schedule.exponential("1 millis").pipe(
         Schedule.union(Schedule.spaced("20 millis")),
         Schedule.jittered,
@@ -101,10 +101,10 @@ const expectIncreasing = (events: ReadonlyArray<StoredEvent>) => {
  *
  * @example
  * ```ts
- * import { InMemoryEventStore } from "@chronicle/core"
+ * import { EventStore } from "@chronicle/core"
  * import { EventStoreConformance } from "@chronicle/core/testing"
  *
- * EventStoreConformance.suite("InMemoryEventStore", InMemoryEventStore.layer)
+ * EventStoreConformance.suite("InMemoryEventStore", EventStore.layerMemory())
  * ```
  * @since 0.1.0
  * @category suites

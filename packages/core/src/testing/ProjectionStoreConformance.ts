@@ -31,10 +31,11 @@ import {
   Stream
 } from "effect"
 import { EventDecodeError, type StoredEvent } from "../Event.js"
-import { EventStore, StoreError } from "../EventStore.js"
+import { EventStore } from "../EventStore.js"
 import * as Position from "../Position.js"
 import * as Projection from "../Projection.js"
 import * as ProjectionStore from "../ProjectionStore.js"
+import { StoreError } from "../StoreError.js"
 import * as StreamId from "../StreamId.js"
 import * as AwaitProjections from "./AwaitProjections.js"
 
@@ -62,13 +63,13 @@ const memoryJournals = new Map<string, Array<string>>()
  *
  * @example
  * ```ts
- * import { InMemoryEventStore, ProjectionStore } from "@chronicle/core"
+ * import { ProjectionStore, EventStore } from "@chronicle/core"
  * import { ProjectionStoreConformance } from "@chronicle/core/testing"
  * import { Layer } from "effect"
  *
  * ProjectionStoreConformance.suite(
  *   "in memory",
- *   Layer.merge(InMemoryEventStore.layer, ProjectionStore.layerMemory),
+ *   Layer.merge(EventStore.layerMemory(), ProjectionStore.layerMemory),
  *   { journal: ProjectionStoreConformance.memoryJournal }
  * )
  * ```
@@ -185,7 +186,13 @@ const faulty = (
   store: ProjectionStore.ProjectionStore["Type"],
   switches: { readonly cut: Ref.Ref<boolean>; readonly leases?: Ref.Ref<boolean> }
 ): ProjectionStore.ProjectionStore["Type"] => {
-  const down = new StoreError({ operation: "projection store", reason: "connection lost (simulated)", cause: null })
+  const down = new StoreError({
+    operation: "projection store",
+    reason: "unavailable",
+    retryable: true,
+    detail: "connection lost (simulated)",
+    cause: null
+  })
   const check = Effect.flatMap(Effect.zip(Ref.get(switches.cut), FiberRef.get(inTransaction)), ([cut, inside]) =>
     cut && !inside ? Effect.fail(down) : Effect.void
   )
@@ -219,7 +226,13 @@ const faulty = (
 
 /** An event store whose reads and subscriptions fail while `cut` is on. */
 const faultyEvents = (store: EventStore["Type"], cut: Ref.Ref<boolean>): EventStore["Type"] => {
-  const down = new StoreError({ operation: "read", reason: "connection lost (simulated)", cause: null })
+  const down = new StoreError({
+    operation: "read",
+    reason: "unavailable",
+    retryable: true,
+    detail: "connection lost (simulated)",
+    cause: null
+  })
   const guarded = Effect.flatMap(Ref.get(cut), (isCut) => (isCut ? Effect.fail(down) : Effect.void))
   return EventStore.of({
     ...store,
@@ -247,13 +260,13 @@ const storedEvent = (category: string): StoredEvent => ({
  *
  * @example
  * ```ts
- * import { InMemoryEventStore, ProjectionStore } from "@chronicle/core"
+ * import { ProjectionStore, EventStore } from "@chronicle/core"
  * import { ProjectionStoreConformance } from "@chronicle/core/testing"
  * import { Layer } from "effect"
  *
  * ProjectionStoreConformance.suite(
  *   "in memory",
- *   Layer.merge(InMemoryEventStore.layer, ProjectionStore.layerMemory),
+ *   Layer.merge(EventStore.layerMemory(), ProjectionStore.layerMemory),
  *   { journal: ProjectionStoreConformance.memoryJournal }
  * )
  * ```

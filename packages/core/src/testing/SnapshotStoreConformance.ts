@@ -12,7 +12,7 @@
 import { describe, expect, layer } from "@effect/vitest"
 import { DateTime, Effect, FastCheck, type Layer, Option, Schedule } from "effect"
 import * as Position from "../Position.js"
-import * as Snapshot from "../Snapshot.js"
+import * as SnapshotStore from "../SnapshotStore.js"
 import * as StreamId from "../StreamId.js"
 
 const uniqueStream = (label: string): StreamId.StreamId =>
@@ -21,8 +21,8 @@ const uniqueStream = (label: string): StreamId.StreamId =>
 const snapshotAt = (
   streamId: StreamId.StreamId,
   version: number,
-  overrides?: Partial<Omit<Snapshot.Snapshot, "streamId" | "version">>
-): Snapshot.Snapshot => ({
+  overrides?: Partial<Omit<SnapshotStore.Snapshot, "streamId" | "version">>
+): SnapshotStore.Snapshot => ({
   streamId,
   version,
   stateVersion: 1,
@@ -33,7 +33,7 @@ const snapshotAt = (
 })
 
 /** What a load must see of a snapshot (its recorded time to the millisecond). */
-const view = (snapshot: Option.Option<Snapshot.Snapshot>) =>
+const view = (snapshot: Option.Option<SnapshotStore.Snapshot>) =>
   Option.map(snapshot, (s) => ({
     streamId: s.streamId,
     version: s.version,
@@ -45,9 +45,9 @@ const view = (snapshot: Option.Option<Snapshot.Snapshot>) =>
 
 /** The reference: the snapshot with the highest version within every bound. */
 const expected = (
-  saved: ReadonlyArray<Snapshot.Snapshot>,
-  bounds: Snapshot.Bounds
-): Option.Option<Snapshot.Snapshot> => {
+  saved: ReadonlyArray<SnapshotStore.Snapshot>,
+  bounds: SnapshotStore.Bounds
+): Option.Option<SnapshotStore.Snapshot> => {
   const within = saved.filter(
     (s) =>
       (bounds.maxVersion === undefined || s.version <= bounds.maxVersion) &&
@@ -63,27 +63,27 @@ const expected = (
  *
  * @example
  * ```ts
- * import { Snapshot } from "@chronicle/core"
+ * import { SnapshotStore } from "@chronicle/core"
  * import { SnapshotStoreConformance } from "@chronicle/core/testing"
  *
- * SnapshotStoreConformance.suite("in memory", Snapshot.layerMemory)
+ * SnapshotStoreConformance.suite("in memory", SnapshotStore.layerMemory)
  * ```
  * @since 0.2.0
  * @category suites
  */
-export const suite = (name: string, storeLayer: Layer.Layer<Snapshot.SnapshotStore, unknown>): void => {
+export const suite = (name: string, storeLayer: Layer.Layer<SnapshotStore.SnapshotStore, unknown>): void => {
   describe(`SnapshotStore conformance: ${name}`, () => {
     layer(storeLayer, { excludeTestServices: true, timeout: "60 seconds" })((it) => {
       it.effect("a stream with no snapshot loads none", () =>
         Effect.gen(function* () {
-          const store = yield* Snapshot.SnapshotStore
+          const store = yield* SnapshotStore.SnapshotStore
           expect(yield* store.load(uniqueStream("None"))).toEqual(Option.none())
         })
       )
 
       it.effect("a snapshot round-trips whole: state, versions, position and recorded time", () =>
         Effect.gen(function* () {
-          const store = yield* Snapshot.SnapshotStore
+          const store = yield* SnapshotStore.SnapshotStore
           const streamId = uniqueStream("Whole")
           const snapshot = snapshotAt(streamId, 7, {
             stateVersion: 3,
@@ -107,7 +107,7 @@ export const suite = (name: string, storeLayer: Layer.Layer<Snapshot.SnapshotSto
         "load returns the highest version, whatever the order of saves; saving a version again replaces it",
         () =>
           Effect.gen(function* () {
-            const store = yield* Snapshot.SnapshotStore
+            const store = yield* SnapshotStore.SnapshotStore
             const streamId = uniqueStream("Newest")
             for (const version of [5, 2, 9, 3]) yield* store.save(snapshotAt(streamId, version))
             expect(Option.map(yield* store.load(streamId), (s) => s.version)).toEqual(Option.some(9))
@@ -121,7 +121,7 @@ export const suite = (name: string, storeLayer: Layer.Layer<Snapshot.SnapshotSto
 
       it.effect("streams are separate, even when one's id starts with another's", () =>
         Effect.gen(function* () {
-          const store = yield* Snapshot.SnapshotStore
+          const store = yield* SnapshotStore.SnapshotStore
           const category = `Sep${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`
           const one = StreamId.forAggregate(category, "1")
           const ten = StreamId.forAggregate(category, "10")
@@ -135,7 +135,7 @@ export const suite = (name: string, storeLayer: Layer.Layer<Snapshot.SnapshotSto
 
       it.effect("bounds that admit nothing (negative or NaN version, a position or time before all) load none", () =>
         Effect.gen(function* () {
-          const store = yield* Snapshot.SnapshotStore
+          const store = yield* SnapshotStore.SnapshotStore
           const streamId = uniqueStream("Nothing")
           yield* store.save(snapshotAt(streamId, 3))
           for (const bounds of [
@@ -180,7 +180,7 @@ export const suite = (name: string, storeLayer: Layer.Layer<Snapshot.SnapshotSto
         ],
         ([saved, queries]) =>
           Effect.gen(function* () {
-            const store = yield* Snapshot.SnapshotStore
+            const store = yield* SnapshotStore.SnapshotStore
             const streamId = uniqueStream("Bounds")
             const snapshots = saved.map((s, index) =>
               snapshotAt(streamId, s.version, {
@@ -191,7 +191,7 @@ export const suite = (name: string, storeLayer: Layer.Layer<Snapshot.SnapshotSto
             )
             for (const snapshot of snapshots) yield* store.save(snapshot)
             for (const query of queries) {
-              const bounds: Snapshot.Bounds = {
+              const bounds: SnapshotStore.Bounds = {
                 maxVersion: query.maxVersion,
                 maxPosition:
                   query.maxPosition === undefined
@@ -207,12 +207,12 @@ export const suite = (name: string, storeLayer: Layer.Layer<Snapshot.SnapshotSto
 
       it.effect("a snapshot saved in the background becomes visible", () =>
         Effect.gen(function* () {
-          const store = yield* Snapshot.SnapshotStore
+          const store = yield* SnapshotStore.SnapshotStore
           const streamId = uniqueStream("Background")
           yield* store.saveInBackground(snapshotAt(streamId, 4))
           const found = yield* store.load(streamId).pipe(
             Effect.repeat({
-              schedule: Schedule.identity<Option.Option<Snapshot.Snapshot>>().pipe(
+              schedule: Schedule.identity<Option.Option<SnapshotStore.Snapshot>>().pipe(
                 Schedule.addDelay(() => "10 millis")
               ),
               until: Option.isSome

@@ -9,7 +9,7 @@
  *
  * @since 0.5.0
  */
-import { type EventStore, Repository, Snapshot } from "@chronicle/core"
+import { type EventStore, Repository, SnapshotStore } from "@chronicle/core"
 import { Context, Layer } from "effect"
 import * as Account from "../Account.js"
 import * as Bank from "../Bank.js"
@@ -60,6 +60,6 @@ export const layer: Layer.Layer<AccountRepository, never, EventStore.EventStore>
   AccountRepository,
   Repository.make(Account.Account, {
     cache: { capacity: cacheCapacity },
-    snapshots: { strategy: Snapshot.every(Bank.snapshotEvery), mode: "background" }
+    snapshots: { strategy: SnapshotStore.every(Bank.snapshotEvery), mode: "background" }
   })
 )

@@ -19,7 +19,7 @@
  *
  * @since 0.5.0
  */
-import type { EventStore, Projection, Repository } from "@chronicle/core"
+import { type Projection, type Repository, StoreError } from "@chronicle/core"
 import { HttpApiError, HttpApiSchema } from "@effect/platform"
 import { Effect, Schema } from "effect"
 import * as Account from "../Account.js"
@@ -229,15 +229,15 @@ export type StoreFailure = Unavailable
  *
  * @example
  * ```ts
- * import { EventStore } from "@chronicle/core"
+ * import { StoreError } from "@chronicle/core"
  * import { ApiErrors } from "@chronicle/example-bank/http"
  *
- * ApiErrors.fromStoreError(new EventStore.StoreError({ operation: "read", reason: "timeout", cause: undefined }))
+ * ApiErrors.fromStoreError(StoreError.make({ operation: "read", reason: "timeout", detail: "no answer within 3s" }))
  * ```
  * @since 0.5.0
  * @category mapping
  */
-export const fromStoreError = (error: EventStore.StoreError): Unavailable =>
+export const fromStoreError = (error: StoreError.StoreError): Unavailable =>
   new Unavailable({ operation: error.operation, message: error.message })
 
 /**
@@ -352,9 +352,9 @@ export const fromLoadError = (
 export const fromWaitError =
   (projection: string, position: string, timeoutMillis: number) =>
   (
-    error: Projection.ProjectionTimeout | Projection.ProjectionNotFound | EventStore.StoreError
+    error: Projection.ProjectionTimeout | Projection.ProjectionNotFound | StoreError.StoreError
   ): ReadModelBehind | Unavailable =>
-    error._tag === "StoreError"
+    StoreError.isStoreError(error)
       ? fromStoreError(error)
       : new ReadModelBehind({
           projection,

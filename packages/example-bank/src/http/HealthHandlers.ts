@@ -11,7 +11,7 @@
  *
  * @since 0.5.0
  */
-import { EventStore, Position, Projection } from "@chronicle/core"
+import { EventStore, FeedStatus, Position, Projection, StoreError } from "@chronicle/core"
 import { HttpApiBuilder } from "@effect/platform"
 import { DateTime, Duration, Effect, Either } from "effect"
 import * as ApiErrors from "./ApiErrors.js"
@@ -28,11 +28,7 @@ import * as LiveFeed from "./LiveFeed.js"
 export const storeTimeout = Duration.seconds(3)
 
 const timedOut = (operation: string) =>
-  new EventStore.StoreError({
-    operation,
-    reason: `no answer within ${Duration.format(storeTimeout)}`,
-    cause: undefined
-  })
+  StoreError.make({ operation, reason: "timeout", detail: `no answer within ${Duration.format(storeTimeout)}` })
 
 /**
  * The `health` handler.
@@ -56,7 +52,7 @@ export const layer = HttpApiBuilder.group(BankApi, "health", (handlers) =>
       Effect.gen(function* () {
         const checkedAt = yield* DateTime.now
         const liveClients = yield* feed.clients
-        const bounded = <A, R>(operation: string, effect: Effect.Effect<A, EventStore.StoreError, R>) =>
+        const bounded = <A, R>(operation: string, effect: Effect.Effect<A, StoreError.StoreError, R>) =>
           effect.pipe(
             Effect.timeoutFail({ duration: storeTimeout, onTimeout: () => timedOut(operation) }),
             Effect.either
@@ -100,7 +96,7 @@ export const layer = HttpApiBuilder.group(BankApi, "health", (handlers) =>
               current: status.hiddenEvents === 0,
               hiddenEvents: status.hiddenEvents,
               heldBackForMillis: Duration.toMillis(status.heldBackFor),
-              message: EventStore.formatFeedStatus(status)
+              message: FeedStatus.format(status)
             })
           }),
           projections,

@@ -3,7 +3,7 @@
  * given (SQLite in a temporary folder, PostgreSQL on a fresh schema), and a
  * small JSON client for it over real HTTP (`fetch`).
  */
-import { EventStore } from "@chronicle/core"
+import { EventStore, StoreError } from "@chronicle/core"
 import { Effect, Exit, Layer, Schema, Scope } from "effect"
 import { BankServer } from "../../src/http/index.js"
 import type { BankStore } from "../../src/index.js"
@@ -87,13 +87,13 @@ export const faulty = (faults: { down: boolean; lostAnswers: boolean }) =>
     EventStore.EventStore,
     Effect.map(EventStore.EventStore, (store): EventStore.EventStore["Type"] => {
       const unavailable = (operation: string) =>
-        new EventStore.StoreError({ operation, reason: "connection refused (injected by the test)", cause: undefined })
+        StoreError.make({ operation, reason: "unavailable", detail: "connection refused (injected by the test)" })
       const guard = <A, E, R>(
         operation: string,
         effect: Effect.Effect<A, E, R>
-      ): Effect.Effect<A, E | EventStore.StoreError, R> =>
+      ): Effect.Effect<A, E | StoreError.StoreError, R> =>
         Effect.suspend(
-          (): Effect.Effect<A, E | EventStore.StoreError, R> =>
+          (): Effect.Effect<A, E | StoreError.StoreError, R> =>
             faults.down ? Effect.fail(unavailable(operation)) : effect
         )
       return {

@@ -5,12 +5,13 @@
  *
  * @internal
  */
-import type { Backend, Event, EventStore, ExpectedVersion, Position, StreamId } from "@chronicle/core"
+import type { Event, EventStore, ExpectedVersion, FeedStatus, Position, StoreError, StreamId } from "@chronicle/core"
+import type * as Backend from "@chronicle/core/Backend"
 import type { SqlError } from "@effect/sql/SqlError"
 import type { DateTime, Duration, Effect, Option, ParseResult, Stream } from "effect"
 
 /** @internal */
-export type DriverError = SqlError | ParseResult.ParseError | EventStore.StoreError
+export type DriverError = SqlError | ParseResult.ParseError | StoreError.StoreError
 
 /** @internal */
 export interface AppendInput {
@@ -99,7 +100,7 @@ export interface Driver {
    */
   readonly settle: (timeout: Duration.Duration) => Effect.Effect<boolean, DriverError>
   /** Whether readers of the feed are held back (PostgreSQL), or `feedCurrent`. */
-  readonly feedStatus: Effect.Effect<EventStore.FeedStatus, DriverError>
+  readonly feedStatus: Effect.Effect<FeedStatus.FeedStatus, DriverError>
   /** `true` when the error is the event id unique constraint (an idempotency race). */
   readonly isEventIdViolation: (error: SqlError) => boolean
   /**

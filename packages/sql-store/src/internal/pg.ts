@@ -29,7 +29,7 @@
  *
  * @internal
  */
-import { EventStore, Position } from "@chronicle/core"
+import { FeedStatus, Position } from "@chronicle/core"
 import type { SqlClient } from "@effect/sql/SqlClient"
 import type { PgClient } from "@effect/sql-pg/PgClient"
 import { Clock, DateTime, Duration, Effect, Option, Schema } from "effect"
@@ -303,9 +303,9 @@ export const make = (options: {
       FROM hidden h LEFT JOIN blocker b ON h.hidden > 0`,
       decodeFeedRows
     ),
-    (rows): EventStore.FeedStatus => {
+    (rows): FeedStatus.FeedStatus => {
       const row = rows[0]
-      if (row === undefined || row.hidden === 0) return EventStore.feedCurrent
+      if (row === undefined || row.hidden === 0) return FeedStatus.current
       // Hidden events committed after the blocker took its transaction id,
       // so the feed is held back no longer than the blocker is open (this
       // also bounds a recorded_at from another clock, or from an import).

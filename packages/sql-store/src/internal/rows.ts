@@ -17,7 +17,8 @@
  *
  * @internal
  */
-import { Backend, Event, EventStore, Position, StreamId } from "@chronicle/core"
+import { Event, Position, StoreError, StreamId } from "@chronicle/core"
+import * as Backend from "@chronicle/core/Backend"
 import { DateTime, Effect, Either, ParseResult, Schema } from "effect"
 
 /** The columns every event read selects (pg casts its bigints to text). @internal */
@@ -381,14 +382,14 @@ const looseOfSqlite = (row: RawRow): LooseRow => {
   }
 }
 
-const rowFailure = (reason: string) => new EventStore.StoreError({ operation: "read", reason, cause: null })
+const rowFailure = (detail: string) => StoreError.make({ operation: "read", reason: "corrupt", detail })
 
 const decodeEvents =
   (fast: (row: RawRow) => Event.StoredEvent | undefined, loose: (row: RawRow) => LooseRow) =>
   (
     rows: unknown,
     options: { readonly needVersion: boolean }
-  ): Effect.Effect<ReadonlyArray<Event.StoredEvent>, EventStore.StoreError> => {
+  ): Effect.Effect<ReadonlyArray<Event.StoredEvent>, StoreError.StoreError> => {
     if (!Array.isArray(rows)) return Effect.fail(rowFailure("the driver returned no rows array"))
     const decoded: Array<Event.StoredEvent> = []
     for (const row of rows) {

@@ -4,15 +4,15 @@
  *
  * @internal
  */
-import { EventStore } from "@chronicle/core"
+import { StoreError } from "@chronicle/core"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Either } from "effect"
 import * as SqlMigrations from "../SqlMigrations.js"
 import * as Tables from "./tables.js"
 
 /** A store that cannot be configured as asked. @internal */
-export const configError = (reason: string): EventStore.StoreError =>
-  new EventStore.StoreError({ operation: "configure", reason, cause: null })
+export const configError = (reason: string): StoreError.StoreError =>
+  StoreError.make({ operation: "configure", reason: "misconfigured", detail: reason })
 
 /** The tables, the client (without name transforms) and the dialect of a store. @internal */
 export const prepare = (

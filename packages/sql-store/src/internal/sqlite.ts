@@ -12,7 +12,7 @@
  *
  * @internal
  */
-import { EventStore, Position } from "@chronicle/core"
+import { FeedStatus, Position } from "@chronicle/core"
 import type { SqlClient } from "@effect/sql/SqlClient"
 import { DateTime, Effect, Option, Schema } from "effect"
 import { type AppendInput, activeFilter, type Driver, type DriverError, type WriteOutcome } from "./driver.js"
@@ -199,7 +199,7 @@ export const make = (options: { readonly sql: SqlClient; readonly tables: Tables
     repairStream,
     settle: () => Effect.succeed(true),
     // one writer at a time: a committed event is readable at once
-    feedStatus: Effect.succeed(EventStore.feedCurrent),
+    feedStatus: Effect.succeed(FeedStatus.current),
     isEventIdViolation: (error) =>
       sqlState(error) === "SQLITE_CONSTRAINT_UNIQUE" &&
       constraintName(error) === undefined &&

@@ -13,8 +13,8 @@
  */
 import { Duration, Schedule } from "effect"
 import { EventDecodeError } from "../../Event.js"
-import { StoreError } from "../../EventStore.js"
 import { LeaseLostError } from "../../ProjectionStore.js"
+import { StoreError } from "../../StoreError.js"
 
 /** A defect raised by a handler, carried in the error channel to the policy. @internal */
 export class HandlerDefect {

@@ -7,8 +7,9 @@
  * @internal
  */
 import { Effect, Stream } from "effect"
-import type { EventFilter, EventStore, StoreError } from "../../EventStore.js"
+import type { EventFilter, EventStore } from "../../EventStore.js"
 import * as Position from "../../Position.js"
+import type { StoreError } from "../../StoreError.js"
 
 /** @internal */
 export interface Lag {

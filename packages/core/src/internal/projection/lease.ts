@@ -15,8 +15,8 @@
  * @internal
  */
 import { Clock, Deferred, Duration, Effect, Fiber, Ref, type Scope } from "effect"
-import type { StoreError } from "../../EventStore.js"
 import * as ProjectionStore from "../../ProjectionStore.js"
+import type { StoreError } from "../../StoreError.js"
 import { describeError } from "../describe.js"
 
 /** @internal */

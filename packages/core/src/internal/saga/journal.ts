@@ -13,10 +13,11 @@ import { DateTime, Effect, Either, Option, Schema, Stream } from "effect"
 import * as Correlation from "../../Correlation.js"
 import type { EventDecodeError, RecordedEvent, StoredEvent } from "../../Event.js"
 import * as EventCodec from "../../EventCodec.js"
-import type { AppendError, AppendResult, EventStore, StoreError } from "../../EventStore.js"
+import type { AppendError, AppendResult, EventStore } from "../../EventStore.js"
 import type * as ExpectedVersion from "../../ExpectedVersion.js"
 import * as Position from "../../Position.js"
 import type * as Saga from "../../Saga.js"
+import type { StoreError } from "../../StoreError.js"
 import * as StreamId from "../../StreamId.js"
 
 /** A stored event as JSON (in the journal and in durable payloads). @internal */

@@ -6,9 +6,10 @@
  * @internal
  */
 import { Cause, Effect, Either, Option, ParseResult, Schedule, Schema } from "effect"
-import type { AppendError, ConcurrencyError, EventStore, StoreError } from "../../EventStore.js"
+import { type AppendError, type EventStore, isConcurrencyError } from "../../EventStore.js"
 import * as ExpectedVersion from "../../ExpectedVersion.js"
 import * as Saga from "../../Saga.js"
+import type { StoreError } from "../../StoreError.js"
 import { describeError } from "../describe.js"
 import * as Journal from "./journal.js"
 
@@ -262,9 +263,6 @@ export const journalFirst =
       Effect.catchIf(isConcurrencyError, () => Effect.succeed(false)),
       Effect.retry({ schedule: journalRetry, while: Saga.isTransient })
     )
-
-const isConcurrencyError = (error: AppendError | StoreError): error is ConcurrencyError =>
-  error._tag === "ConcurrencyError"
 
 /** @internal */
 export const identityOf = (

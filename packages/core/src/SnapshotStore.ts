@@ -1,22 +1,22 @@
 /**
- * Snapshots: a saved, encoded aggregate state at some stream version, so that
- * loading a long stream reads only the events after it.
+ * The `SnapshotStore` service: saved, encoded aggregate states at some stream
+ * version, so that loading a long stream reads only the events after it.
  *
  * - The aggregate declares how its state is encoded (`Aggregate.make({ state:
  *   { schema, version } })`). A snapshot records that state schema version;
  *   one whose version differs, or that fails to decode, is ignored with a
  *   warning and the state is rebuilt from events. A snapshot never fails a
  *   command.
- * - A `Strategy` decides when to take one: `never`, `every(n)` events, or a
- *   custom predicate.
+ * - A `Strategy` decides when to take one: `never`, `every(n)` events, or any
+ *   function of the state, its version and the events since the last one.
  * - Snapshots are written after a successful append, in the background
  *   (default) or inline, and a failed write is only logged.
  *
  * @since 0.1.0
  */
-import { Context, type DateTime, Effect, Either, FiberSet, Layer, Option, Schema } from "effect"
-import type { StoreError } from "./EventStore.js"
+import { Context, type DateTime, Effect, FiberSet, Layer, Option } from "effect"
 import * as Position from "./Position.js"
+import type { StoreError } from "./StoreError.js"
 import type { StreamId } from "./StreamId.js"
 
 /**
@@ -52,53 +52,14 @@ export interface Bounds {
 }
 
 /**
- * How an aggregate's state is encoded in a snapshot: built from a Schema by
- * {@link stateCodec}, or by `Aggregate.make({ state: { schema, version } })`.
- *
- * @since 0.1.0
- * @category models
- */
-export interface StateCodec<S> {
-  /** Bump it whenever the encoded state's shape changes: older snapshots are then ignored. */
-  readonly version: number
-  /** Encodes the state for storage; a failure is the reason the snapshot is skipped. */
-  readonly encode: (state: S) => Either.Either<unknown, string>
-  /** Decodes a stored state; a failure is the reason the snapshot is ignored. */
-  readonly decode: (encoded: unknown) => Either.Either<S, string>
-}
-
-/**
- * Builds a state codec from a Schema and its version.
- *
- * @example
- * ```ts
- * import { Schema } from "effect"
- * import { Snapshot } from "@chronicle/core"
- *
- * const codec = Snapshot.stateCodec(Schema.Struct({ balance: Schema.Int }), 1)
- * ```
- * @since 0.1.0
- * @category constructors
- */
-export const stateCodec = <S, I>(schema: Schema.Schema<S, I, never>, version: number): StateCodec<S> => {
-  const encode = Schema.encodeEither(schema)
-  const decode = Schema.decodeUnknownEither(schema)
-  return {
-    version,
-    encode: (state) => Either.mapLeft(encode(state), (error) => error.message),
-    decode: (encoded) => Either.mapLeft(decode(encoded), (error) => error.message)
-  }
-}
-
-/**
  * The snapshot store service.
  *
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Snapshot, StreamId } from "@chronicle/core"
+ * import { SnapshotStore, StreamId } from "@chronicle/core"
  *
- * const newest = Effect.flatMap(Snapshot.SnapshotStore, (store) => store.load(StreamId.forAggregate("Account", "a-1")))
+ * const newest = Effect.flatMap(SnapshotStore.SnapshotStore, (store) => store.load(StreamId.forAggregate("Account", "a-1")))
  * ```
  * @since 0.1.0
  * @category tags
@@ -122,9 +83,9 @@ export class SnapshotStore extends Context.Tag("@chronicle/core/SnapshotStore")<
  * @example
  * ```ts
  * import { Effect, Option } from "effect"
- * import { Snapshot } from "@chronicle/core"
+ * import { SnapshotStore } from "@chronicle/core"
  *
- * const discardAll = Snapshot.make({ load: () => Effect.succeedNone, save: () => Effect.void })
+ * const discardAll = SnapshotStore.make({ load: () => Effect.succeedNone, save: () => Effect.void })
  * ```
  * @since 0.1.0
  * @category constructors
@@ -160,9 +121,9 @@ const withinBounds = (snapshot: Snapshot, bounds: Bounds | undefined): boolean =
  * @example
  * ```ts
  * import { Layer } from "effect"
- * import { InMemoryEventStore, Snapshot } from "@chronicle/core"
+ * import { SnapshotStore, EventStore } from "@chronicle/core"
  *
- * const stores = Layer.merge(InMemoryEventStore.layer, Snapshot.layerMemory)
+ * const stores = Layer.merge(EventStore.layerMemory(), SnapshotStore.layerMemory)
  * ```
  * @since 0.1.0
  * @category layers
@@ -191,7 +152,15 @@ export const layerMemory: Layer.Layer<SnapshotStore> = Layer.scoped(
 /**
  * When to take a snapshot, given the state after an append, its version and
  * how many events were appended since the snapshot the state was loaded from.
+ * Any such function is a strategy.
  *
+ * @example
+ * ```ts
+ * import type { SnapshotStore } from "@chronicle/core"
+ *
+ * const whenClosed: SnapshotStore.Strategy<{ readonly closed: boolean }> = ({ state, eventsSinceSnapshot }) =>
+ *   state.closed || eventsSinceSnapshot >= 500
+ * ```
  * @since 0.1.0
  * @category strategies
  */
@@ -206,9 +175,9 @@ export type Strategy<S = unknown> = (context: {
  *
  * @example
  * ```ts
- * import { Snapshot } from "@chronicle/core"
+ * import { SnapshotStore } from "@chronicle/core"
  *
- * const strategy = Snapshot.never
+ * const strategy = SnapshotStore.never
  * ```
  * @since 0.1.0
  * @category strategies
@@ -220,31 +189,14 @@ export const never: Strategy = () => false
  *
  * @example
  * ```ts
- * import { Snapshot } from "@chronicle/core"
+ * import { SnapshotStore } from "@chronicle/core"
  *
- * const strategy = Snapshot.every(100)
+ * const strategy = SnapshotStore.every(100)
  * ```
  * @since 0.1.0
  * @category strategies
  */
 export const every = (n: number): Strategy => {
-  if (!Number.isInteger(n) || n < 1) throw new Error(`Snapshot.every: n must be a positive integer, got ${n}`)
+  if (!Number.isInteger(n) || n < 1) throw new Error(`SnapshotStore.every: n must be a positive integer, got ${n}`)
   return ({ eventsSinceSnapshot }) => eventsSinceSnapshot >= n
 }
-
-/**
- * Snapshot when a predicate over the state, version and events since the last
- * snapshot holds.
- *
- * @example
- * ```ts
- * import { Snapshot } from "@chronicle/core"
- *
- * const strategy = Snapshot.when<{ readonly closed: boolean }>(({ state, eventsSinceSnapshot }) =>
- *   state.closed || eventsSinceSnapshot >= 500
- * )
- * ```
- * @since 0.1.0
- * @category strategies
- */
-export const when = <S>(predicate: Strategy<S>): Strategy<S> => predicate

@@ -1,12 +1,12 @@
-import { EventStore, InMemoryEventStore, Repository, Snapshot, StreamId } from "@chronicle/core"
+import { EventStore, Repository, SnapshotStore, StoreError, StreamId } from "@chronicle/core"
 import { SnapshotStoreConformance } from "@chronicle/core/testing"
 import { describe, expect, it } from "@effect/vitest"
 import { Arbitrary, Chunk, DateTime, Effect, FastCheck, Layer, Logger, Option, Schedule, Stream } from "effect"
 import { Counter, CounterCommand, Increment, Open } from "./fixtures/Counter.js"
 
-const stores = Layer.merge(InMemoryEventStore.layer, Snapshot.layerMemory)
+const stores = Layer.merge(EventStore.layerMemory(), SnapshotStore.layerMemory)
 
-SnapshotStoreConformance.suite("in memory", Snapshot.layerMemory)
+SnapshotStoreConformance.suite("in memory", SnapshotStore.layerMemory)
 
 /** Captures warnings logged while `self` runs. */
 const capturingWarnings = <A, E, R>(self: Effect.Effect<A, E, R>) =>
@@ -20,11 +20,11 @@ const capturingWarnings = <A, E, R>(self: Effect.Effect<A, E, R>) =>
   })
 
 const strategies = FastCheck.oneof(
-  FastCheck.integer({ min: 1, max: 6 }).map((n) => ({ name: `every(${n})`, strategy: Snapshot.every(n) })),
-  FastCheck.constant({ name: "never", strategy: Snapshot.never }),
+  FastCheck.integer({ min: 1, max: 6 }).map((n) => ({ name: `every(${n})`, strategy: SnapshotStore.every(n) })),
+  FastCheck.constant({ name: "never", strategy: SnapshotStore.never }),
   FastCheck.constant({
     name: "when the count is even",
-    strategy: Snapshot.when<typeof Counter.initialState>(({ state }) => state.count % 2 === 0)
+    strategy: ({ state }: { readonly state: typeof Counter.initialState }) => state.count % 2 === 0
   })
 )
 
@@ -52,10 +52,12 @@ describe("Snapshot", () => {
 
   it.effect("every(n) snapshots after n events and load reads only the events after it", () =>
     Effect.gen(function* () {
-      const counters = yield* Repository.make(Counter, { snapshots: { strategy: Snapshot.every(3), mode: "inline" } })
+      const counters = yield* Repository.make(Counter, {
+        snapshots: { strategy: SnapshotStore.every(3), mode: "inline" }
+      })
       yield* counters.execute("s-1", new Open({ limit: 100 }))
       for (let i = 0; i < 4; i++) yield* counters.execute("s-1", new Increment({ by: 1 }))
-      const snapshots = yield* Snapshot.SnapshotStore
+      const snapshots = yield* SnapshotStore.SnapshotStore
       const snapshot = yield* snapshots.load(StreamId.forAggregate("Counter", "s-1"))
       expect(Option.map(snapshot, (s) => [s.version, s.stateVersion, s.state])).toEqual(
         Option.some([3, 1, { open: true, limit: 100, count: 2 }])
@@ -69,7 +71,7 @@ describe("Snapshot", () => {
       const counters = yield* Repository.make(Counter)
       yield* counters.execute(id, new Open({ limit: 100 }))
       yield* counters.execute(id, new Increment({ by: 5 }))
-      const snapshots = yield* Snapshot.SnapshotStore
+      const snapshots = yield* SnapshotStore.SnapshotStore
       yield* snapshots.save({
         streamId: StreamId.forAggregate("Counter", id),
         version: 2,
@@ -101,20 +103,20 @@ describe("Snapshot", () => {
   it.effect("a snapshot store that fails never fails a command", () =>
     Effect.gen(function* () {
       const broken = Layer.scoped(
-        Snapshot.SnapshotStore,
-        Snapshot.make({
-          load: () => new EventStore.StoreError({ operation: "snapshot load", reason: "disk on fire", cause: null }),
-          save: () => new EventStore.StoreError({ operation: "snapshot save", reason: "disk on fire", cause: null })
+        SnapshotStore.SnapshotStore,
+        SnapshotStore.make({
+          load: () => StoreError.make({ operation: "snapshot load", reason: "unavailable", detail: "disk on fire" }),
+          save: () => StoreError.make({ operation: "snapshot save", reason: "unavailable", detail: "disk on fire" })
         })
       )
       const [result, warnings] = yield* capturingWarnings(
         Effect.gen(function* () {
           const counters = yield* Repository.make(Counter, {
-            snapshots: { strategy: Snapshot.every(1), mode: "inline" }
+            snapshots: { strategy: SnapshotStore.every(1), mode: "inline" }
           })
           yield* counters.execute("s-4", new Open({ limit: 10 }))
           return yield* counters.execute("s-4", new Increment({ by: 2 }))
-        }).pipe(Effect.provide(Layer.merge(InMemoryEventStore.layer, broken)))
+        }).pipe(Effect.provide(Layer.merge(EventStore.layerMemory(), broken)))
       )
       expect(result.state.count).toBe(2)
       expect(warnings.join("\n")).toMatch(/disk on fire/)
@@ -123,10 +125,10 @@ describe("Snapshot", () => {
 
   it.live("background snapshots are written off the command's path", () =>
     Effect.gen(function* () {
-      const counters = yield* Repository.make(Counter, { snapshots: { strategy: Snapshot.every(2) } })
+      const counters = yield* Repository.make(Counter, { snapshots: { strategy: SnapshotStore.every(2) } })
       yield* counters.execute("s-5", new Open({ limit: 10 }))
       yield* counters.execute("s-5", new Increment({ by: 2 }))
-      const snapshots = yield* Snapshot.SnapshotStore
+      const snapshots = yield* SnapshotStore.SnapshotStore
       const snapshot = yield* snapshots.load(StreamId.forAggregate("Counter", "s-5")).pipe(
         Effect.flatMap((found) => (Option.isSome(found) ? Effect.succeed(found.value) : Effect.fail("not yet"))),
         Effect.retry(Schedule.spaced("5 millis").pipe(Schedule.intersect(Schedule.recurs(200))))
@@ -136,6 +138,6 @@ describe("Snapshot", () => {
   )
 
   it("every(n) refuses a non-positive n", () => {
-    expect(() => Snapshot.every(0)).toThrow(/positive integer/)
+    expect(() => SnapshotStore.every(0)).toThrow(/positive integer/)
   })
 })
