@@ -637,7 +637,12 @@ const serve = Command.make("serve", { port, host }, ({ port, host }) =>
   withStore((store) =>
     Effect.scoped(
       Effect.gen(function* () {
-        const { url } = yield* BankServer.start({ port, host }).pipe(
+        // The Transfer saga runs in the server, with the options of the environment (BANK_APPROVAL_ABOVE, ...).
+        const transfers = yield* Effect.flatMap(
+          Effect.promise(() => import("./TransferSaga.js")),
+          (saga) => saga.config
+        )
+        const { url } = yield* BankServer.start({ port, host, transfers }).pipe(
           Effect.mapError(
             (error) => new CannotListen({ address: `${host}:${port}`, reason: listenReason(error.cause) })
           )
