@@ -38,7 +38,6 @@ import {
   Cause,
   Clock,
   Config,
-  Console,
   Context,
   DateTime,
   Duration,
@@ -56,6 +55,7 @@ import * as Bank from "./Bank.js"
 import * as BankStore from "./BankStore.js"
 import * as BankServer from "./http/BankServer.js"
 import * as Money from "./Money.js"
+import * as Output from "./Output.js"
 import * as Projections from "./Projections.js"
 import * as Render from "./Render.js"
 import * as Text from "./Text.js"
@@ -337,7 +337,7 @@ export class StoreLayer extends Context.Reference<StoreLayer>()("@chronicle/exam
 }) {}
 
 /** Runs `effect` on the configured store, opened only now that the input is valid. */
-const withStore = <A, E>(effect: (store: string) => Effect.Effect<A, E, BankStore.Stores>) =>
+const withStore = <A, E, R>(effect: (store: string) => Effect.Effect<A, E, R | BankStore.Stores>) =>
   Effect.gen(function* () {
     const choice = yield* BankStore.choose
     const layerOf = yield* StoreLayer
@@ -384,10 +384,10 @@ const write = <E>(
       ),
       // Stopped (Ctrl-C) while the command may have been sent: say how to retry it safely.
       Effect.onInterrupt(() =>
-        Console.error(Render.unknownOutcome({ accountId, reason: "interrupted before the store answered", retry }))
+        Output.printError(Render.unknownOutcome({ accountId, reason: "interrupted before the store answered", retry }))
       )
     )
-    yield* Console.log(Render.executed(result))
+    yield* Output.print(Render.executed(result))
   })
 
 const open = Command.make(
@@ -432,10 +432,10 @@ const balance = Command.make("balance", { accountId, asOf, atVersion }, ({ accou
       : Option.map(atVersion, (version) => ({ version }))
     if (Option.isNone(point)) {
       const current = yield* withStore(() => Bank.balance(accountId)).pipe(onAccount(accountId))
-      return yield* Console.log(Render.balance(current))
+      return yield* Output.print(Render.balance(current))
     }
     const past = yield* withStore(() => Bank.balanceAt(accountId, point.value)).pipe(onAccount(accountId))
-    return yield* Console.log(Render.pastBalance(past))
+    return yield* Output.print(Render.pastBalance(past))
   })
 ).pipe(
   Command.withDescription(
@@ -446,7 +446,7 @@ const balance = Command.make("balance", { accountId, asOf, atVersion }, ({ accou
 const history = Command.make("history", { accountId }, ({ accountId }) =>
   withStore(() => Bank.history(accountId)).pipe(
     onAccount(accountId),
-    Effect.flatMap((entries) => Console.log(Render.history(entries)))
+    Effect.flatMap((entries) => Output.print(Render.history(entries)))
   )
 ).pipe(
   Command.withDescription(
@@ -457,7 +457,7 @@ const history = Command.make("history", { accountId }, ({ accountId }) =>
 const events = Command.make("events", { accountId }, ({ accountId }) =>
   withStore(() => Bank.events(accountId)).pipe(
     onAccount(accountId),
-    Effect.flatMap((recorded) => Console.log(Render.events(recorded)))
+    Effect.flatMap((recorded) => Output.print(Render.events(recorded)))
   )
 ).pipe(Command.withDescription("List every recorded event of an account: version, position, type, data, time."))
 
@@ -466,7 +466,7 @@ const verify = Command.make("verify", { accountId }, ({ accountId }) =>
     onAccount(accountId),
     Effect.flatMap((report) =>
       Effect.zipRight(
-        Console.log(Render.verification(accountId, report)),
+        Output.print(Render.verification(accountId, report)),
         report.consistent ? Effect.void : Effect.fail(new Inconsistent({ accountId, issues: report.issues.length }))
       )
     )
@@ -478,7 +478,7 @@ const verify = Command.make("verify", { accountId }, ({ accountId }) =>
 )
 
 const demo = Command.make("demo", {}, () =>
-  withStore((store) => Effect.map(Bank.demo, (report) => Render.demo(report, store))).pipe(Effect.flatMap(Console.log))
+  withStore((store) => Effect.map(Bank.demo, (report) => Render.demo(report, store))).pipe(Effect.flatMap(Output.print))
 ).pipe(Command.withDescription("Run a scripted scenario on a fresh account and print its history."))
 
 // ---------------------------------------------------------------------------
@@ -492,7 +492,7 @@ const accounts = Command.make("accounts", {}, () =>
       const rows = yield* Projections.accounts
       return `${Render.freshness(Projections.Balances, fresh)}\n\n${Render.accounts(rows)}`
     })
-  ).pipe(Effect.flatMap(Console.log))
+  ).pipe(Effect.flatMap(Output.print))
 ).pipe(
   Command.withDescription(
     "List every account with its balance, from the balances read model (brought up to date with the events first, or read as it is, with its lag, while another process updates it)."
@@ -507,7 +507,7 @@ const statement = Command.make("statement", { accountId }, ({ accountId }) =>
       if (lines.length === 0) return yield* new Account.AccountNotOpen()
       return `${Render.freshness(Projections.Statements, fresh)}\n\n${Render.statement(lines)}`
     })
-  ).pipe(onAccount(accountId), Effect.flatMap(Console.log))
+  ).pipe(onAccount(accountId), Effect.flatMap(Output.print))
 ).pipe(
   Command.withDescription(
     "An account's statement (one row per event, with the balance after it) from the statements read model."
@@ -521,14 +521,14 @@ const totals = Command.make("totals", {}, () =>
       const days = yield* Projections.dailyTotals
       return `${Render.freshness(Projections.DailyTotals, fresh)}\n\n${Render.dailyTotals(days)}`
     })
-  ).pipe(Effect.flatMap(Console.log))
+  ).pipe(Effect.flatMap(Output.print))
 ).pipe(Command.withDescription("Bank-wide deposits, withdrawals, net and count per UTC day, from a read model."))
 
 const projections = Command.make("projections", {}, () =>
   withStore(() => Effect.zip(Projections.status, EventStore.feedStatus)).pipe(
     Effect.flatMap(([lines, feed]) => {
       const held = Render.feedHeldBack(feed)
-      return Console.log(
+      return Output.print(
         `${Render.projections(lines)}\n\n${held === undefined ? "" : `${held}\n\n`}Lag: events appended after the checkpoint, not applied yet. accounts, statement and totals\nbring their read model up to date before reading it (unless another process is updating it);\nrebuild <projection> rebuilds one from the first event.`
       )
     })
@@ -552,25 +552,23 @@ const projectionName = Args.text({ name: "projection" }).pipe(
 )
 
 /** On a terminal, one line redrawn in place; otherwise about 20 lines in all, and the last. */
-const progressPrinter = Effect.sync(() => {
-  const tty = process.stdout.isTTY === true
+const progressPrinter = Effect.map(Output.Output, (output) => {
   let step = 0
   let every = 1
   let previous = ""
   return {
-    tty,
     print: (progress: Projection.Progress): Effect.Effect<void> => {
       const line = Render.progress(progress)
       // The end of the last batch and the end of the run can be the same point.
       if (line === previous) return Effect.void
       previous = line
-      if (tty) return Effect.sync(() => process.stdout.write(`\r${line}\u001b[K`))
+      if (output.interactive) return output.progress(line)
       if (step === 0) every = Math.max(1, Math.ceil(progress.lag / 500 / 20))
       const print = step % every === 0 || progress.lag === 0
       step++
-      return print ? Console.log(line) : Effect.void
+      return print ? output.progress(line) : Effect.void
     },
-    done: tty ? Effect.sync(() => process.stdout.write("\n")) : Effect.void
+    done: output.endProgress
   }
 })
 
@@ -589,7 +587,7 @@ const rebuild = Command.make("rebuild", { projection: projectionName }, ({ proje
         onSome: (progress) => Render.rebuilt(progress, millis)
       })
     })
-  ).pipe(Effect.flatMap(Console.log))
+  ).pipe(Effect.flatMap(Output.print))
 ).pipe(
   Command.withDescription(
     "Rebuild a projection's read model from the first event, showing progress. Fails if another process runs it."
@@ -647,7 +645,7 @@ const serve = Command.make("serve", { port, host }, ({ port, host }) =>
             (error) => new CannotListen({ address: `${host}:${port}`, reason: listenReason(error.cause) })
           )
         )
-        yield* Console.log(Render.serving(url, store))
+        yield* Output.print(Render.serving(url, store))
         return yield* Effect.never
       })
     )
@@ -673,21 +671,18 @@ const seedAccounts = Args.integer({ name: "accounts" }).pipe(
 const seed = Command.make("seed", { accounts: seedAccounts }, ({ accounts }) =>
   withStore(() =>
     Effect.gen(function* () {
-      const tty = process.stdout.isTTY === true
-      const every = Math.max(1, Math.ceil(accounts / 20))
+      const output = yield* Output.Output
+      // On a terminal, one line redrawn in place; otherwise about 20 lines in all, and the last.
+      const every = output.interactive ? 1 : Math.max(1, Math.ceil(accounts / 20))
       const started = yield* Clock.currentTimeMillis
       const report = yield* Bank.seed(accounts, {
         onProgress: (done, total) =>
-          tty
-            ? Effect.sync(() => process.stdout.write(`\r${Render.seedProgress(done, total)}\u001b[K`))
-            : done % every === 0 || done === total
-              ? Console.log(Render.seedProgress(done, total))
-              : Effect.void
+          done % every === 0 || done === total ? output.progress(Render.seedProgress(done, total)) : Effect.void
       })
-      if (tty) yield* Effect.sync(() => process.stdout.write("\n"))
+      yield* output.endProgress
       return Render.seeded(report, (yield* Clock.currentTimeMillis) - started)
     })
-  ).pipe(Effect.flatMap(Console.log))
+  ).pipe(Effect.flatMap(Output.print))
 ).pipe(
   Command.withDescription(
     "Fill the bank with accounts and a realistic mix of events (salaries, small deposits, withdrawals, some refused, a few accounts closed), with a progress bar."
@@ -744,7 +739,7 @@ type TransferSaga = typeof TransferSagaModule
  * meanwhile. The saga's module (and with it the workflow engine) is loaded
  * only now, so that the other commands start without it.
  */
-const withTransfers = <A, E>(effect: (saga: TransferSaga) => Effect.Effect<A, E, BankStore.Stores>) =>
+const withTransfers = <A, E, R>(effect: (saga: TransferSaga) => Effect.Effect<A, E, R | BankStore.Stores>) =>
   Effect.flatMap(
     Effect.promise(() => import("./TransferSaga.js")),
     (saga) =>
@@ -755,12 +750,12 @@ const withTransfers = <A, E>(effect: (saga: TransferSaga) => Effect.Effect<A, E,
 const settle = (saga: TransferSaga, transferId: string, toEnd: boolean) =>
   Effect.gen(function* () {
     const found = yield* saga.outcome(transferId, yield* transferWait, { toEnd })
-    if (Option.isNone(found)) return yield* Console.log(Render.transferPending(transferId))
+    if (Option.isNone(found)) return yield* Output.print(Render.transferPending(transferId))
     const view = found.value
     if (view.saga.state === "failed" || view.saga.state === "compensation-failed") {
       return yield* new TransferNotDone({ line: Render.transferFailed(view) })
     }
-    yield* Console.log(Render.transferOutcome(view))
+    yield* Output.print(Render.transferOutcome(view))
   })
 
 const transfer = Command.make(
@@ -787,7 +782,9 @@ const transfers = Command.make("transfers", { retry: retryTransfer }, ({ retry }
     Effect.gen(function* () {
       if (Option.isSome(retry)) {
         yield* Saga.retry(saga.name, retry.value)
-        yield* settle(saga, retry.value, true).pipe(Effect.catchTag("TransferNotDone", (e) => Console.error(e.line)))
+        yield* settle(saga, retry.value, true).pipe(
+          Effect.catchTag("TransferNotDone", (e) => Output.printError(e.line))
+        )
       }
       // Let the saga take what is due first: transfers not started yet, deadlines passed.
       const head = yield* Effect.flatMap(EventStore.EventStore, (store) => store.head)
@@ -805,7 +802,7 @@ const transfers = Command.make("transfers", { retry: retryTransfer }, ({ retry }
           until: (s) => s.state !== "waiting" && s.state !== "running" && s.state !== "compensating"
         }).pipe(Effect.ignore)
       )
-      yield* Console.log(Render.transfers(yield* saga.list))
+      yield* Output.print(Render.transfers(yield* saga.list))
     })
   )
 ).pipe(
@@ -847,20 +844,27 @@ const cli = Command.run(bank, { name: "Chronicle bank", version: "0.2.0" })
 
 /**
  * Runs the CLI on `process.argv`-style arguments and returns the exit code.
- * It never fails: every error is printed here.
+ * It never fails: every error is printed here, through the `Output` in
+ * context (so is what `@effect/cli` prints: help, input errors), with
+ * escape sequences removed unless it is a terminal with colour.
  *
  * @example
  * ```ts
  * import { NodeContext } from "@effect/platform-node"
- * import { Effect } from "effect"
- * import { BankCli } from "@chronicle/example-bank"
+ * import { Effect, Layer } from "effect"
+ * import { BankCli, Output } from "@chronicle/example-bank"
  *
- * const code = BankCli.main(["node", "bank", "balance", "alice"]).pipe(Effect.provide(NodeContext.layer))
+ * const code = BankCli.main(["node", "bank", "balance", "alice"]).pipe(
+ *   Effect.provide(Layer.merge(NodeContext.layer, Output.layer))
+ * )
  * ```
  * @since 0.1.0
  * @category running
  */
 export const main = (argv: ReadonlyArray<string>) =>
+  Effect.flatMap(Output.Output, (output) => run(argv).pipe(Effect.withConsole(Output.console(output))))
+
+const run = (argv: ReadonlyArray<string>) =>
   Effect.suspend(() =>
     // The wizard would wait for answers forever on a closed standard input.
     argv.slice(2).includes("--wizard") && process.stdin.isTTY !== true
@@ -872,30 +876,30 @@ export const main = (argv: ReadonlyArray<string>) =>
     Effect.catchAll((error) => {
       if (ValidationError.isValidationError(error)) {
         // @effect/cli has already printed what was wrong with the input.
-        return Effect.as(Console.error(usage), ExitCode.usage)
+        return Effect.as(Output.printError(usage), ExitCode.usage)
       }
       switch (error._tag) {
         case "MissingCommand":
-          return Effect.as(Console.error(`Missing command.\n\n${usage}`), ExitCode.usage)
+          return Effect.as(Output.printError(`Missing command.\n\n${usage}`), ExitCode.usage)
         case "Rejected":
-          return Effect.as(Console.error(Render.rejected(error.accountId, error.error)), ExitCode.rejected)
+          return Effect.as(Output.printError(Render.rejected(error.accountId, error.error)), ExitCode.rejected)
         case "UnknownOutcome":
-          return Effect.as(Console.error(Render.unknownOutcome(error)), ExitCode.unknownOutcome)
+          return Effect.as(Output.printError(Render.unknownOutcome(error)), ExitCode.unknownOutcome)
         case "CannotListen":
         case "TransferNotDone":
-          return Effect.as(Console.error(oneLine(error.message)), ExitCode.rejected)
+          return Effect.as(Output.printError(oneLine(error.message)), ExitCode.rejected)
         case "InvalidCommandError":
         case "ConflictingOptions":
         case "TemporalQueryError":
         case "WizardNeedsTerminal":
-          return Effect.as(Console.error(`${oneLine(error.message)}\n\n${usage}`), ExitCode.usage)
+          return Effect.as(Output.printError(`${oneLine(error.message)}\n\n${usage}`), ExitCode.usage)
         default:
-          return Effect.as(Console.error(`${error._tag}: ${oneLine(error.message)}`), ExitCode.rejected)
+          return Effect.as(Output.printError(`${error._tag}: ${oneLine(error.message)}`), ExitCode.rejected)
       }
     }),
     // A defect is a bug: still one line, never a stack trace.
     Effect.catchAllCause((cause) =>
-      Effect.as(Console.error(`Internal error: ${oneLine(describeDefect(Cause.squash(cause)))}`), ExitCode.rejected)
+      Effect.as(Output.printError(`Internal error: ${oneLine(describeDefect(Cause.squash(cause)))}`), ExitCode.rejected)
     ),
     // Warnings (say, a snapshot ignored) go to stderr, one line each, away from the output.
     Effect.provide(Logger.replace(Logger.defaultLogger, warnings)),
