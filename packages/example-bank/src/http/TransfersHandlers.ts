@@ -44,7 +44,7 @@ export const sagaName = "Transfer"
 export const transferIdOf = (given: string | undefined, idempotencyKey: string | undefined): string =>
   given ??
   (idempotencyKey === undefined
-    ? `t-${crypto.randomUUID()}`
+    ? `t-${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`
     : `t-${createHash("sha256").update(idempotencyKey).digest("hex").slice(0, 24)}`)
 
 const unknownTransfer = (transferId: string) =>
