@@ -8,7 +8,7 @@
  *
  * - `requested`: recorded, not yet picked up by the saga;
  * - `running`, `compensating`, `completed`, `failed`, `compensation-failed`:
- *   the saga's state;
+ *   the saga's state (so `completed` once the saga has recorded its end);
  * - `awaiting-approval`: the saga waits for `POST .../approve`.
  *
  * @since 0.5.0
@@ -265,8 +265,9 @@ export const sagaView = (status: Saga.Status): typeof SagaView.Type => ({
 
 /**
  * Where a transfer stands, from its state and its saga's (none while the
- * saga has not picked it up). The transfer's own end wins: it is recorded
- * by the saga's last step or its failure handler.
+ * saga has not picked it up): the saga's state once it has, so that a
+ * transfer reads `completed` or `failed` once its saga has recorded every
+ * step of it (the transfer's own end is recorded just before).
  *
  * @example
  * ```ts
@@ -284,10 +285,7 @@ export const statusOf = (
 ): TransferStatus => {
   if (Option.isNone(saga)) return transfer === "completed" || transfer === "failed" ? transfer : "requested"
   const state = saga.value.state
-  if (state === "waiting") return "awaiting-approval"
-  if (state === "compensation-failed") return state
-  if (transfer === "completed" || transfer === "failed") return transfer
-  return state
+  return state === "waiting" ? "awaiting-approval" : state
 }
 
 /**
