@@ -3,8 +3,13 @@
  * concurrent clients against the same deposits through `Repository.execute`
  * in process, on PostgreSQL (`DATABASE_URL`, default
  * `postgres://postgres@127.0.0.1:5432/test`), in the same run. Reports each
- * side's throughput and its p50 and p99 latency, and the ratio HTTP /
- * in-process (target ≥ 0.7; a miss prints MISS).
+ * side's throughput and its p50 and p99 latency, the ratio HTTP /
+ * in-process (target ≥ 0.7; a miss prints MISS), and the CPU each side
+ * spends per deposit: this process's (the `fetch` clients, or the
+ * repository in process), the server process's (HTTP only), and
+ * PostgreSQL's (the backends of that side's database, found in
+ * `pg_stat_activity`, their CPU read from `/proc`: PostgreSQL on this
+ * machine, Linux), and the load average before and after.
  *
  * - The server is the bank's (`BankServer`, the same handlers, middleware and
  *   repository as `pnpm bank serve`) in a child process of its own, as it is
@@ -18,7 +23,7 @@
  *   write to the same stream), opened before the timed passes. Each run does a
  *   short warm-up pass per side, then the timed passes, alternating which side
  *   goes first.
- * - One fresh schema per invocation, dropped at the end.
+ * - One fresh database per side per invocation, dropped at the end.
  *
  * Options (arguments or environment): `--runs N` / `BENCH_RUNS` (default 3),
  * `--deposits N` / `BENCH_DEPOSITS` per client per pass (default 200),
@@ -26,6 +31,8 @@
  * nothing worth reading). Not part of `pnpm test`.
  */
 import { type ChildProcess, spawn } from "node:child_process"
+import { readFileSync } from "node:fs"
+import { cpus, loadavg } from "node:os"
 import { performance } from "node:perf_hooks"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
@@ -53,9 +60,10 @@ const positiveInt = (name: string, env: string, fallback: number): number => {
   return n
 }
 
-const urlFor = (schema: string): string => {
+/** A connection to the database `name` on the same server (each side has its own, to find its backends' CPU). */
+const urlFor = (name: string): string => {
   const url = new URL(databaseUrl)
-  url.searchParams.set("options", `-c search_path=${schema}`)
+  url.pathname = `/${name}`
   return url.toString()
 }
 
@@ -69,10 +77,11 @@ const admin = (statement: string) =>
 // Server mode: the child process
 // ---------------------------------------------------------------------------
 
-const serveMode = argument("serve-schema")
+const serveMode = argument("serve-database")
 if (serveMode !== undefined) {
   const url = Redacted.make(urlFor(serveMode))
-  const program = BankServer.start({ port: 0, projections: [] }).pipe(
+  // Deposits only: no projections and no Transfer saga (they would compete with the commands on one side only).
+  const program = BankServer.start({ port: 0, projections: [], transfers: false }).pipe(
     Effect.tap(({ url: listening }) => Effect.sync(() => process.stdout.write(`listening ${listening}\n`))),
     Effect.zipRight(Effect.never),
     Effect.scoped,
@@ -89,14 +98,67 @@ interface Pass {
   readonly operations: number
   readonly seconds: number
   readonly latencies: ReadonlyArray<number>
+  /** CPU milliseconds spent during the pass: this process, the server process, PostgreSQL's backends. */
+  readonly cpu: Cpu
+}
+
+interface Cpu {
+  readonly client: number
+  readonly server: number
+  readonly postgres: number
+}
+
+const ticksPerSecond = 100 // USER_HZ: /proc reports CPU time in 1/100 s on Linux
+
+/** The CPU milliseconds (user + system) a process has used, from /proc; 0 once it is gone. */
+const processCpu = (pid: number): number => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    // fields[11] and [12] are utime and stime (fields 14 and 15 of proc(5))
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond
+  } catch {
+    return 0
+  }
+}
+
+/** The backends connected to the database `name`. */
+const backends = (name: string) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const rows = yield* sql<{ pid: number }>`SELECT pid FROM pg_stat_activity WHERE datname = ${name}`
+    return rows.map((row) => row.pid)
+  }).pipe(Effect.scoped, Effect.provide(PgClient.layer({ url: Redacted.make(databaseUrl), maxConnections: 1 })))
+
+/** CPU used so far, per process (client, server, PostgreSQL backends of `database`), in milliseconds. */
+const cpuNow = async (server: number | undefined, database: string): Promise<Map<string, number>> => {
+  const pids = await Effect.runPromise(backends(database))
+  const usage = process.cpuUsage()
+  const snapshot = new Map<string, number>([["client", (usage.user + usage.system) / 1000]])
+  if (server !== undefined) snapshot.set("server", processCpu(server))
+  for (const pid of pids) snapshot.set(`pg:${pid}`, processCpu(pid))
+  return snapshot
+}
+
+/** The CPU used between two snapshots (backends that appeared in between count from 0). */
+const cpuBetween = (before: Map<string, number>, after: Map<string, number>): Cpu => {
+  let postgres = 0
+  for (const [key, value] of after) if (key.startsWith("pg:")) postgres += value - (before.get(key) ?? 0)
+  const delta = (key: string) => (after.get(key) ?? 0) - (before.get(key) ?? 0)
+  return { client: delta("client"), server: delta("server"), postgres }
 }
 
 const percentile = (sorted: ReadonlyArray<number>, p: number): number =>
   sorted.length === 0 ? Number.NaN : (sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0)
 
-/** Runs `clients` loops of `deposits` operations each, timing every operation. */
-const measure = async (deposits: number, operation: (client: number, n: number) => Promise<void>): Promise<Pass> => {
+/** Runs `clients` loops of `deposits` operations each, timing every operation and the CPU of the pass. */
+const measure = async (
+  deposits: number,
+  operation: (client: number, n: number) => Promise<void>,
+  processes: { readonly server: number | undefined; readonly database: string }
+): Promise<Pass> => {
   const latencies: Array<number> = []
+  const before = await cpuNow(processes.server, processes.database)
   const started = performance.now()
   await Promise.all(
     Array.from({ length: clients }, async (_, client) => {
@@ -107,14 +169,16 @@ const measure = async (deposits: number, operation: (client: number, n: number) 
       }
     })
   )
-  return { operations: clients * deposits, seconds: (performance.now() - started) / 1000, latencies }
+  const seconds = (performance.now() - started) / 1000
+  const cpu = cpuBetween(before, await cpuNow(processes.server, processes.database))
+  return { operations: clients * deposits, seconds, latencies, cpu }
 }
 
 const accountOf = (side: string, client: number, n: number) => `${side}-${client}-${n % accountsPerClient}`
 
-const startServer = (schema: string): Promise<{ readonly url: string; readonly child: ChildProcess }> =>
+const startServer = (database: string): Promise<{ readonly url: string; readonly child: ChildProcess }> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, process.argv[1] ?? "", "--serve-schema", schema], {
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1] ?? "", "--serve-database", database], {
       stdio: ["ignore", "pipe", "inherit"]
     })
     let out = ""
@@ -130,8 +194,9 @@ const main = async () => {
   const smoke = process.argv.includes("--smoke")
   const runs = smoke ? 1 : positiveInt("runs", "BENCH_RUNS", 3)
   const deposits = smoke ? 10 : positiveInt("deposits", "BENCH_DEPOSITS", 200)
-  const schema = `chronicle_bench_http_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`
-  await Effect.runPromise(admin(`CREATE SCHEMA "${schema}"`))
+  const suffix = crypto.randomUUID().replaceAll("-", "").slice(0, 12)
+  const databases = { http: `chronicle_bench_http_${suffix}`, local: `chronicle_bench_local_${suffix}` }
+  for (const name of Object.values(databases)) await Effect.runPromise(admin(`CREATE DATABASE "${name}"`))
   const scope = Effect.runSync(Scope.make())
   let server: ChildProcess | undefined
   try {
@@ -139,7 +204,7 @@ const main = async () => {
     const context = await Effect.runPromise(
       Layer.build(
         AccountRepository.layer.pipe(
-          Layer.provideMerge(BankStore.layer({ _tag: "Postgres", url: Redacted.make(urlFor(schema)) }))
+          Layer.provideMerge(BankStore.layer({ _tag: "Postgres", url: Redacted.make(urlFor(databases.local)) }))
         )
       ).pipe(Scope.extend(scope))
     )
@@ -147,7 +212,7 @@ const main = async () => {
       Effect.runPromise(Effect.provide(effect, context))
     const execute = (accountId: string, command: Account.AccountCommand) =>
       run(Effect.flatMap(AccountRepository.AccountRepository, (repo) => repo.execute(accountId, command)))
-    const started = await startServer(schema)
+    const started = await startServer(databases.http)
     server = started.child
     const url = started.url
 
@@ -171,49 +236,67 @@ const main = async () => {
         if (opened.status !== 201) throw new Error(`open answered ${opened.status}`)
       }
     }
+    const onServer = { server: server.pid, database: databases.http }
+    const inProcess = { server: undefined, database: databases.local }
+    const httpDeposit = (client: number, n: number) => deposit(accountOf("http", client, n))
+    const localDeposit = async (client: number, n: number) => {
+      await execute(accountOf("local", client, n), new Account.Deposit({ amount: 100 }))
+    }
     const sides = {
-      http: () => measure(deposits, (client, n) => deposit(accountOf("http", client, n))),
-      local: () =>
-        measure(deposits, async (client, n) => {
-          await execute(accountOf("local", client, n), new Account.Deposit({ amount: 100 }))
-        })
+      http: () => measure(deposits, httpDeposit, onServer),
+      local: () => measure(deposits, localDeposit, inProcess)
     }
     const results: Record<"http" | "local", Array<Pass>> = { http: [], local: [] }
+    const loadBefore = loadavg()
     for (let r = 0; r < runs; r++) {
-      await measure(3, (client, n) => deposit(accountOf("http", client, n)))
-      await measure(3, async (client, n) => {
-        await execute(accountOf("local", client, n), new Account.Deposit({ amount: 100 }))
-      })
+      await measure(3, httpDeposit, onServer)
+      await measure(3, localDeposit, inProcess)
       const order: ReadonlyArray<"http" | "local"> = r % 2 === 0 ? ["http", "local"] : ["local", "http"]
       for (const side of order) results[side].push(await sides[side]())
     }
     const summary = (passes: ReadonlyArray<Pass>) => {
       const latencies = passes.flatMap((p) => p.latencies).sort((a, b) => a - b)
       const rates = passes.map((p) => p.operations / p.seconds).sort((a, b) => a - b)
+      const operations = passes.reduce((sum, p) => sum + p.operations, 0)
+      const perOp = (pick: (cpu: Cpu) => number) => passes.reduce((sum, p) => sum + pick(p.cpu), 0) / operations
       return {
         rate: rates[Math.floor(rates.length / 2)] ?? Number.NaN,
         p50: percentile(latencies, 50),
-        p99: percentile(latencies, 99)
+        p99: percentile(latencies, 99),
+        client: perOp((cpu) => cpu.client),
+        server: perOp((cpu) => cpu.server),
+        postgres: perOp((cpu) => cpu.postgres)
       }
     }
     const http = summary(results.http)
     const local = summary(results.local)
     const ratio = http.rate / local.rate
-    const line = (name: string, s: { rate: number; p50: number; p99: number }) =>
+    const loadAfter = loadavg()
+    const line = (name: string, s: ReturnType<typeof summary>) =>
       `${name.padEnd(32)} ${s.rate.toFixed(0).padStart(8)} ops/s   p50 ${s.p50.toFixed(2).padStart(7)} ms   p99 ${s.p99.toFixed(2).padStart(7)} ms`
+    const cpuLine = (name: string, s: ReturnType<typeof summary>, server: boolean) =>
+      `${name.padEnd(32)} client ${s.client.toFixed(3)} ms${server ? `   server ${s.server.toFixed(3)} ms` : ""}   PostgreSQL ${s.postgres.toFixed(3)} ms`
+    const load = (l: ReadonlyArray<number>) => l.map((n) => n.toFixed(2)).join(" ")
     process.stdout.write(
       [
         `H1: deposits, ${clients} concurrent clients, ${runs} run(s) × ${clients * deposits} deposits per side (PostgreSQL)${smoke ? " [smoke: not a measurement]" : ""}`,
+        `machine: ${cpus().length} CPUs, load average ${load(loadBefore)} before, ${load(loadAfter)} after`,
         line("over HTTP (bank server)", http),
         line("in process (Repository.execute)", local),
         `ratio HTTP / in process: ${ratio.toFixed(2)} (target ≥ ${target})${ratio >= target ? "" : "  MISS"}`,
+        "CPU per deposit:",
+        cpuLine("  over HTTP", http, true),
+        cpuLine("  in process", local, false),
+        `  HTTP total / in-process total: ${((http.client + http.server + http.postgres) / (local.client + local.postgres)).toFixed(2)}`,
         ""
       ].join("\n")
     )
   } finally {
     server?.kill("SIGTERM")
     await Effect.runPromise(Scope.close(scope, Exit.void))
-    await Effect.runPromise(admin(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`))
+    for (const name of Object.values(databases)) {
+      await Effect.runPromise(admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`))
+    }
   }
 }
 

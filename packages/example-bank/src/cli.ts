@@ -6,8 +6,9 @@
  * @since 0.1.0
  */
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Cause, Effect, Exit } from "effect"
+import { Cause, Effect, Exit, Layer } from "effect"
 import * as BankCli from "./BankCli.js"
+import * as Output from "./Output.js"
 
 // Output piped into a reader that stops early (`pnpm bank events a | head -1`):
 // stop quietly instead of crashing with a stack trace on EPIPE.
@@ -18,7 +19,7 @@ for (const stream of [process.stdout, process.stderr]) {
   })
 }
 
-NodeRuntime.runMain(BankCli.main(process.argv).pipe(Effect.provide(NodeContext.layer)), {
+NodeRuntime.runMain(BankCli.main(process.argv).pipe(Effect.provide(Layer.merge(NodeContext.layer, Output.layer))), {
   disableErrorReporting: true,
   disablePrettyLogger: true,
   // The teardown is generic in the program's result, hence the runtime check.

@@ -17,6 +17,7 @@
  * - `TransferSaga`: the saga that moves a transfer's money (withdraw,
  *   deposit, complete; refund on failure; approval of large ones), durable
  *   on the SQL workflow engine;
+ * - `Output`: where the CLI prints (a terminal or not, colour or not);
  * - `BankCli`: the `pnpm bank` command line.
  *
  * The HTTP server (API, OpenAPI, event explorer) is the second entry point,
@@ -35,6 +36,8 @@ export * as BankCli from "./BankCli.js"
 export * as BankStore from "./BankStore.js"
 /** @since 0.1.0 */
 export * as Money from "./Money.js"
+/** @since 0.5.0 */
+export * as Output from "./Output.js"
 /** @since 0.3.0 */
 export * as Projections from "./Projections.js"
 /** @since 0.1.0 */

@@ -11,8 +11,8 @@ import { EventStore, type FeedStatus, ProjectionStore, StreamId } from "@chronic
 import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Console, Deferred, Duration, Effect, Fiber, Layer, Option } from "effect"
-import { BankCli, BankStore, Projections, Text } from "../src/index.js"
+import { ConfigProvider, Deferred, Duration, Effect, Fiber, Layer, Option } from "effect"
+import { BankCli, BankStore, Output, Projections, Text } from "../src/index.js"
 
 const dir = mkdtempSync(join(tmpdir(), "chronicle-bank-cli-inprocess-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -23,43 +23,20 @@ interface Run {
   readonly stderr: string
 }
 
-const capturing = (out: Array<string>, err: Array<string>): Console.Console => {
-  const ignore = () => Effect.void
-  const print =
-    (into: Array<string>) =>
-    (...args: ReadonlyArray<unknown>) =>
-      Effect.sync(() => {
-        into.push(`${args.map(String).join(" ")}\n`)
-      })
-  return {
-    [Console.TypeId]: Console.TypeId,
-    assert: ignore,
-    clear: Effect.void,
-    count: ignore,
-    countReset: ignore,
-    debug: ignore,
-    dir: ignore,
-    dirxml: ignore,
-    error: print(err),
-    group: ignore,
-    groupEnd: Effect.void,
-    info: print(out),
-    log: print(out),
-    table: ignore,
-    time: ignore,
-    timeEnd: ignore,
-    timeLog: ignore,
-    trace: ignore,
-    warn: print(err),
-    // what loggers write through (`Logger.withConsoleError`)
-    unsafe: {
-      ...globalThis.console,
-      error: (...args: ReadonlyArray<unknown>) => {
-        err.push(`${args.map(String).join(" ")}\n`)
+/** What the CLI prints, captured: not a terminal, no colour (as when piped). */
+const capturing = (out: Array<string>, err: Array<string>): Output.Service =>
+  Output.make({
+    interactive: false,
+    colour: false,
+    writer: {
+      stdout: (text) => {
+        out.push(text)
+      },
+      stderr: (text) => {
+        err.push(text)
       }
     }
-  }
-}
+  })
 
 type StoreLayer = (choice: BankStore.StoreChoice) => Layer.Layer<BankStore.Stores, BankStore.BankStoreError>
 
@@ -70,7 +47,7 @@ const bankOn =
       const out: Array<string> = []
       const err: Array<string> = []
       const code = yield* BankCli.main(["node", "bank", ...args]).pipe(
-        Effect.withConsole(capturing(out, err)),
+        Effect.provideService(Output.Output, capturing(out, err)),
         Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["BANK_DB", join(dir, database)]]))),
         stores === undefined ? (effect) => effect : Effect.provideService(BankCli.StoreLayer, stores),
         Effect.provide(NodeContext.layer)
@@ -429,7 +406,7 @@ describe("BankCli in process", () => {
       const out: Array<string> = []
       const err: Array<string> = []
       const fiber = yield* BankCli.main(["node", "bank", "deposit", "i-1", "1", "--command-id", "d-77"]).pipe(
-        Effect.withConsole(capturing(out, err)),
+        Effect.provideService(Output.Output, capturing(out, err)),
         Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["BANK_DB", join(dir, "interrupted.db")]]))),
         Effect.provideService(BankCli.StoreLayer, hanging),
         Effect.provide(NodeContext.layer),

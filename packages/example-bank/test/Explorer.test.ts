@@ -5,7 +5,9 @@
  * the balance, drags the time-travel slider back and reads the balance of an
  * earlier version, sees a refusal in words, compares two versions, browses
  * the streams and one stream's events, watches the live feed receive an
- * event, and sees the projections' lag return to 0 and a rebuild finish.
+ * event, sees the projections' lag return to 0 and a rebuild finish, and
+ * starts a transfer through the page and sees it complete with its steps
+ * (and a large one await approval, approved with its button, live).
  * A screenshot of each view goes to `test-artifacts/explorer/` (ignored by
  * git).
  *
@@ -19,6 +21,7 @@ import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { type Browser, chromium, type Locator, type Page } from "playwright-core"
 import { ensureFresh, programs } from "../../../scripts/bundle.mjs"
+import { ApiModels, TransferModels } from "../src/http/index.js"
 import { BankStore } from "../src/index.js"
 import * as Server from "./support/server.js"
 
@@ -46,9 +49,9 @@ const chromiumFlags = [
 const root = join(import.meta.dirname, "..", "..", "..")
 const artifacts = join(root, "test-artifacts", "explorer")
 
-/** Waits until the locator's text satisfies `check` (polling, at most 20 s), and returns it. */
-const textUntil = async (locator: Locator, check: (text: string) => boolean): Promise<string> => {
-  const deadline = Date.now() + 20_000
+/** Waits until the locator's text satisfies `check` (polling, at most `timeoutMs`), and returns it. */
+const textUntil = async (locator: Locator, check: (text: string) => boolean, timeoutMs = 20_000): Promise<string> => {
+  const deadline = Date.now() + timeoutMs
   let last = ""
   for (;;) {
     last = (await locator.textContent({ timeout: 20_000 }).catch(() => null)) ?? ""
@@ -69,7 +72,9 @@ describe.skipIf(!available)("the event explorer in Chromium", () => {
   beforeAll(async () => {
     mkdirSync(artifacts, { recursive: true })
     await ensureFresh(programs.web)
-    server = await Server.start(BankStore.layer({ _tag: "Sqlite", filename: join(dir, "bank.db") }))
+    server = await Server.start(BankStore.layer({ _tag: "Sqlite", filename: join(dir, "bank.db") }), {
+      transfers: { approvalAbove: 50_000, approvalDeadline: "1 hour" }
+    })
     browser = await chromium.launch({ executablePath, args: chromiumFlags })
     page = await browser.newPage({ viewport: { width: 1366, height: 900 } })
     page.setDefaultTimeout(20_000)
@@ -189,5 +194,63 @@ describe.skipIf(!available)("the event explorer in Chromium", () => {
     await textUntil(page.getByTestId("progress-statements"), (text) => text.includes("rebuild done"))
     await textUntil(page.getByTestId("lag-statements"), (text) => text.trim() === "0")
     await shot("projections")
+  })
+
+  it("starts a transfer through the page and sees it complete with its steps", async () => {
+    const api = Server.client(server.url)
+    const bob = `bob-${crypto.randomUUID().slice(0, 6)}`
+    expect((await api.post("/api/accounts", { accountId: bob, owner: "Bob Kahn" })).status).toBe(201)
+    await page.goto(`${server.url}/#/transfers`)
+    const form = page.getByTestId("transfer-form")
+    await form.getByLabel("From account").fill(accountId)
+    await form.getByLabel("To account").fill(bob)
+    await form.getByLabel("Amount (€)").fill("20")
+    await form.getByRole("button", { name: "Transfer" }).click()
+    // the page goes to the new transfer, which completes while it is shown
+    await textUntil(page.getByTestId("transfer-status-detail"), (text) => text === "completed", 60_000)
+    const journal = await textUntil(page.getByTestId("journal"), (text) => text.includes("SagaCompleted"))
+    expect(journal).toContain("SagaStarted")
+    expect(journal).toContain("SagaStepCompleted")
+    const events = await page.getByTestId("transfer-events").textContent()
+    expect(events).toContain("TransferRequested")
+    expect(events).toContain("TransferCompleted")
+    expect(await page.getByTestId("transfer").locator('[data-testid^="steps-"]').textContent()).toBe(
+      "assesswithdrawdepositcomplete"
+    )
+    await shot("transfer")
+    expect(Server.bodyAs(ApiModels.AccountView)(await api.get(`/api/accounts/${bob}`)).balance).toBe(2_000)
+
+    // a refusal, in words
+    await page.goto(`${server.url}/#/transfers`)
+    await form.getByLabel("From account").fill(accountId)
+    await form.getByLabel("To account").fill(accountId)
+    await form.getByLabel("Amount (€)").fill("1")
+    await form.getByRole("button", { name: "Transfer" }).click()
+    const refused = await textUntil(form.getByTestId("error"), (text) => text.length > 0)
+    expect(refused).toContain("Refused: SameAccount")
+  })
+
+  it("lists transfers live: a large one awaits approval, is approved with its button, and completes", async () => {
+    const api = Server.client(server.url)
+    const carol = `carol-${crypto.randomUUID().slice(0, 6)}`
+    await api.post("/api/accounts", { accountId: carol, owner: "Carol Shaw" })
+    await api.post(`/api/accounts/${accountId}/deposits`, { amount: 100_000 })
+    await page.goto(`${server.url}/#/transfers`)
+    await page.getByTestId("transfers").waitFor()
+    // started behind the page's back: the live feed brings it in
+    const started = Server.bodyAs(TransferModels.TransferCommandResult)(
+      await api.post("/api/transfers", { from: accountId, to: carol, amount: 60_000 })
+    )
+    const status = page.getByTestId(`status-${started.transferId}`)
+    await textUntil(status, (text) => text === "awaiting-approval", 60_000)
+    expect(await page.getByTestId(`steps-${started.transferId}`).textContent()).toContain("withdraw")
+    await shot("transfers")
+    await page.getByTestId(`approve-${started.transferId}`).click()
+    await textUntil(status, (text) => text === "completed", 60_000)
+    const steps = await page.getByTestId(`steps-${started.transferId}`).textContent()
+    expect(steps).toBe("assesswithdrawdepositcomplete")
+    await page.getByTestId("transfer-status").selectOption("completed")
+    await textUntil(page.getByTestId("transfers"), (text) => text.includes(started.transferId))
+    expect(await page.getByTestId("transfers").textContent()).not.toContain("awaiting-approval")
   })
 })

@@ -6,7 +6,8 @@
  * live feed (and its end when the client goes away), rebuilds, health, and
  * bad bodies and query parameters. A second server over a store with
  * injected faults covers the 503s. The OpenAPI document is checked: every
- * route of the definition is in it, and it validates as OpenAPI 3.1.
+ * route of the definition is in it (transfers included; their behaviour is
+ * tested in `HttpTransfers.test.ts`), and it validates as OpenAPI 3.1.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -511,11 +512,14 @@ describe("projections and health", () => {
       const view = Server.bodyAs(ApiModels.ProjectionsView)(await api.get("/api/projections"))
       const names = view.items.map((p) => p.name)
       expect(names).toEqual(expect.arrayContaining(["balances", "statements", "daily-totals", "stream-catalog"]))
+      // The bank's read models; the Transfer saga's trigger consumer (saga:Transfer) is listed too.
+      expect(names).toContain("saga:Transfer")
       return view.items.every(
         (p) =>
-          p.lag === 0 &&
-          p.checkpoint !== null &&
-          Number(p.checkpoint.split(":")[1]) >= Number(last.position?.split(":")[1])
+          p.name === "saga:Transfer" ||
+          (p.lag === 0 &&
+            p.checkpoint !== null &&
+            Number(p.checkpoint.split(":")[1]) >= Number(last.position?.split(":")[1]))
       )
     })
   })
@@ -570,7 +574,7 @@ describe("the store failing", () => {
     const stores = Server.faulty(faults).pipe(
       Layer.provideMerge(BankStore.layer({ _tag: "Sqlite", filename: join(dir, "faulty.db") }))
     )
-    broken = await Server.start(stores, { projections: [] })
+    broken = await Server.start(stores, { projections: [], transfers: false })
     brokenApi = Server.client(broken.url)
   })
   afterAll(() => broken?.close())
@@ -642,7 +646,7 @@ describe("the OpenAPI document and the docs page", () => {
         (endpoint) => `${endpoint.method.toLowerCase()} ${endpoint.path.replace(/:(\w+)/g, "{$1}")}`
       )
     )
-    expect(expected.length).toBe(18)
+    expect(expected.length).toBe(22)
     const documented = Object.entries(document.paths).flatMap(([path, methods]) =>
       Object.keys(methods).map((method) => `${method} ${path}`)
     )
@@ -650,6 +654,13 @@ describe("the OpenAPI document and the docs page", () => {
     // statuses of the errors are documented
     const deposit = JSON.stringify(document.paths["/api/accounts/{accountId}/withdrawals"])
     for (const status of ["200", "400", "404", "409", "422", "503"]) expect(deposit).toContain(`"${status}"`)
+    const transfer = JSON.stringify(document.paths["/api/transfers"]?.post)
+    for (const status of ["202", "400", "404", "409", "422", "503"]) expect(transfer).toContain(`"${status}"`)
+    const approve = JSON.stringify(document.paths["/api/transfers/{transferId}/approve"])
+    for (const status of ["200", "400", "404", "422", "503"]) expect(approve).toContain(`"${status}"`)
+    for (const route of ["/api/transfers", "/api/transfers/{transferId}"]) {
+      expect(Object.keys(document.paths[route] ?? {})).toContain("get")
+    }
     // validates, as served
     const file = join(dir, "openapi.json")
     writeFileSync(file, JSON.stringify(reply.body))

@@ -42,7 +42,8 @@ describe.skipIf(!Postgres.available)("the HTTP API on PostgreSQL", () => {
       )
       return Option.isSome(Option.flatMap(record, (r) => r.lease))
     })
-    server = await Server.start(BankStore.layer({ _tag: "Postgres", url }))
+    // No Transfer saga here: its engine's locks are per database (transfers: HttpTransfersPostgres.test.ts).
+    server = await Server.start(BankStore.layer({ _tag: "Postgres", url }), { transfers: false })
     api = Server.client(server.url)
   })
 

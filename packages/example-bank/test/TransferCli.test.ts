@@ -8,8 +8,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { NodeContext } from "@effect/platform-node"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Console, Effect } from "effect"
-import { BankCli } from "../src/index.js"
+import { ConfigProvider, Effect } from "effect"
+import { BankCli, Output } from "../src/index.js"
 import * as Database from "./support/database.js"
 import * as Postgres from "./support/postgres.js"
 
@@ -22,42 +22,20 @@ interface Run {
   readonly stderr: string
 }
 
-const capturing = (out: Array<string>, err: Array<string>): Console.Console => {
-  const ignore = () => Effect.void
-  const print =
-    (into: Array<string>) =>
-    (...args: ReadonlyArray<unknown>) =>
-      Effect.sync(() => {
-        into.push(`${args.map(String).join(" ")}\n`)
-      })
-  return {
-    [Console.TypeId]: Console.TypeId,
-    assert: ignore,
-    clear: Effect.void,
-    count: ignore,
-    countReset: ignore,
-    debug: ignore,
-    dir: ignore,
-    dirxml: ignore,
-    error: print(err),
-    group: ignore,
-    groupEnd: Effect.void,
-    info: print(out),
-    log: print(out),
-    table: ignore,
-    time: ignore,
-    timeEnd: ignore,
-    timeLog: ignore,
-    trace: ignore,
-    warn: print(err),
-    unsafe: {
-      ...globalThis.console,
-      error: (...args: ReadonlyArray<unknown>) => {
-        err.push(`${args.map(String).join(" ")}\n`)
+/** What the CLI prints, captured: not a terminal, no colour (as when piped). */
+const capturing = (out: Array<string>, err: Array<string>): Output.Service =>
+  Output.make({
+    interactive: false,
+    colour: false,
+    writer: {
+      stdout: (text) => {
+        out.push(text)
+      },
+      stderr: (text) => {
+        err.push(text)
       }
     }
-  }
-}
+  })
 
 /** The bank CLI with these environment variables. */
 const bankWith =
@@ -67,7 +45,7 @@ const bankWith =
       const out: Array<string> = []
       const err: Array<string> = []
       const code = yield* BankCli.main(["node", "bank", ...args]).pipe(
-        Effect.withConsole(capturing(out, err)),
+        Effect.provideService(Output.Output, capturing(out, err)),
         Effect.withConfigProvider(
           ConfigProvider.fromMap(
             new Map([["BANK_APPROVAL_ABOVE", "50000"], ["BANK_APPROVAL_DEADLINE", "2 seconds"], ...env])

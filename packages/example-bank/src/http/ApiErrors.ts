@@ -5,10 +5,12 @@
  * | status | body `_tag` | when |
  * | --- | --- | --- |
  * | 400 | `HttpApiDecodeError` | the request does not match its Schema (body, path, query, headers), or is not JSON; a point in time the account never reached |
- * | 404 | `NotFound` | an unknown account (also a command on one never opened), stream, projection or rebuild |
+ * | 404 | `NotFound` | an unknown account (also a command on one never opened), stream, projection, rebuild or transfer (also a transfer between accounts never opened) |
  * | 409 | `VersionConflict` | `If-Match` named another version than the account's (the body has the actual one) |
  * | 409 | `ProjectionBusy` | a rebuild while another process runs the projection |
+ * | 409 | `TransferConflict` | a transfer id already taken by a transfer with other details |
  * | 422 | `Refused` | a rule of the bank refused the command (e.g. `InsufficientFunds`, with its fields) |
+ * | 422 | `TransferRefused` | a rule of transfers refused it (`SameAccount`, or approving a transfer that ended: `TransferSettled`) |
  * | 503 | `Unavailable` | the store failed or did not answer; nothing was written |
  * | 503 | `OutcomeUnknown` | the store lost the answer to a write: retry with the same `Idempotency-Key` |
  * | 503 | `ReadModelBehind` | `waitFor` timed out: the read model has not reached that position yet |
@@ -24,6 +26,7 @@ import { HttpApiError, HttpApiSchema } from "@effect/platform"
 import { Effect, Schema } from "effect"
 import * as Account from "../Account.js"
 import type * as Projections from "../Projections.js"
+import * as Transfer from "../Transfer.js"
 import * as ApiModels from "./ApiModels.js"
 
 /**
@@ -41,11 +44,11 @@ import * as ApiModels from "./ApiModels.js"
 export class NotFound extends Schema.TaggedError<NotFound>()(
   "NotFound",
   {
-    resource: Schema.Literal("account", "stream", "projection", "rebuild"),
+    resource: Schema.Literal("account", "stream", "projection", "rebuild", "transfer"),
     id: Schema.String,
     message: Schema.String
   },
-  HttpApiSchema.annotations({ status: 404, description: "No such account, stream, projection or rebuild" })
+  HttpApiSchema.annotations({ status: 404, description: "No such account, stream, projection, rebuild or transfer" })
 ) {}
 
 /**
@@ -111,6 +114,51 @@ export class Refused extends Schema.TaggedError<Refused>()(
   "Refused",
   { accountId: Schema.String, error: Account.AccountError, message: Schema.String },
   HttpApiSchema.annotations({ status: 422, description: "A rule of the bank refused the command" })
+) {}
+
+/**
+ * A transfer id already names a transfer with other accounts or another
+ * amount: nothing was written. Choose another id.
+ *
+ * @example
+ * ```ts
+ * import { ApiErrors } from "@chronicle/example-bank/http"
+ *
+ * new ApiErrors.TransferConflict({ transferId: "t-1", message: "transfer t-1 exists already" })
+ * ```
+ * @since 0.5.0
+ * @category errors
+ */
+export class TransferConflict extends Schema.TaggedError<TransferConflict>()(
+  "TransferConflict",
+  { transferId: Schema.String, message: Schema.String },
+  HttpApiSchema.annotations({ status: 409, description: "The transfer id names another transfer" })
+) {}
+
+/**
+ * A rule of transfers refused the command: `error` is the domain error
+ * (`SameAccount`, or `TransferSettled` for an approval that comes after the
+ * end), `message` says it in words.
+ *
+ * @example
+ * ```ts
+ * import { Transfer } from "@chronicle/example-bank"
+ * import { ApiErrors } from "@chronicle/example-bank/http"
+ *
+ * const error = new Transfer.SameAccount({ accountId: "alice" })
+ * new ApiErrors.TransferRefused({ transferId: "t-1", error, message: error.message })
+ * ```
+ * @since 0.5.0
+ * @category errors
+ */
+export class TransferRefused extends Schema.TaggedError<TransferRefused>()(
+  "TransferRefused",
+  {
+    transferId: Schema.String,
+    error: Schema.Union(Transfer.SameAccount, Transfer.TransferSettled),
+    message: Schema.String
+  },
+  HttpApiSchema.annotations({ status: 422, description: "A rule of transfers refused the command" })
 ) {}
 
 /**
@@ -385,3 +433,56 @@ export const fromReadModel =
         ? Effect.fail(new Unavailable({ operation, message: error.message }))
         : Effect.die(error)
     )
+
+/**
+ * What a transfer command's errors become: `TransferNotFound` is 404,
+ * `TransferExists` is `TransferConflict` (409), `SameAccount` and
+ * `TransferSettled` are `TransferRefused` (422), and the repository's errors
+ * as for accounts ({@link fromCommandError}; transfer commands name no
+ * expected version, so a conflict is a defect).
+ *
+ * @example
+ * ```ts
+ * import { Transfer } from "@chronicle/example-bank"
+ * import { ApiErrors } from "@chronicle/example-bank/http"
+ *
+ * const refused = ApiErrors.fromTransferError("t-1", "cmd-1")(new Transfer.SameAccount({ accountId: "alice" }))
+ * ```
+ * @since 0.5.0
+ * @category mapping
+ */
+export const fromTransferError =
+  (transferId: string, commandId: string) =>
+  (
+    error: Repository.ExecuteError | Transfer.TransferError
+  ): Effect.Effect<
+    never,
+    NotFound | TransferConflict | TransferRefused | HttpApiError.HttpApiDecodeError | Unavailable | OutcomeUnknown
+  > => {
+    switch (error._tag) {
+      case "TransferNotFound":
+        return Effect.fail(new NotFound({ resource: "transfer", id: transferId, message: error.message }))
+      case "TransferExists":
+        return Effect.fail(new TransferConflict({ transferId, message: error.message }))
+      case "SameAccount":
+      case "TransferSettled":
+        return Effect.fail(new TransferRefused({ transferId, error, message: error.message }))
+      case "InvalidCommandError":
+      case "InvalidAppendError":
+        return Effect.fail(badRequest(error.message))
+      case "StoreError":
+        return Effect.fail(fromStoreError(error))
+      case "UnknownOutcomeError":
+        return Effect.fail(
+          new OutcomeUnknown({
+            commandId,
+            message: `${error.message}. Send it again with the same Idempotency-Key (${commandId}): it is recorded at most once.`
+          })
+        )
+      // Transfer commands name no expected version: a conflict is retried by the repository, never seen here.
+      case "ConcurrencyError":
+      case "EventDecodeError":
+      case "EventEncodeError":
+        return Effect.die(error)
+    }
+  }

@@ -10,19 +10,23 @@
  *   read model), history, balance at a point in time, diff of two versions;
  * - `streams`: categories, the stream catalog, one stream, the global feed,
  *   and the live feed (server-sent events);
+ * - `transfers`: start one (the Transfer saga moves the money), approve
+ *   one, get one with its steps, list them (paginated, by status);
  * - `projections`: status and lag, rebuild (202, progress readable);
  * - `health`.
  *
- * A new concept (transfers, once sagas exist) is one more group added to
- * {@link BankApi} and one more handlers layer in `BankServer`.
+ * A new concept is one more group added to {@link BankApi} and one more
+ * handlers layer in `BankServer`.
  *
  * @since 0.5.0
  */
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import * as Account from "../Account.js"
+import * as Transfer from "../Transfer.js"
 import * as ApiErrors from "./ApiErrors.js"
 import * as ApiModels from "./ApiModels.js"
+import * as TransferModels from "./TransferModels.js"
 
 const AccountPath = Schema.Struct({ accountId: Account.AccountId })
 
@@ -268,6 +272,84 @@ export class StreamsGroup extends HttpApiGroup.make("streams")
       )
   ) {}
 
+const TransferPath = Schema.Struct({ transferId: Transfer.TransferId })
+
+/**
+ * The `transfers` group: transfers between accounts, run by the Transfer
+ * saga in the server (see `TransferSaga`).
+ *
+ * @example
+ * ```ts
+ * import { HttpApi } from "@effect/platform"
+ * import { BankApi } from "@chronicle/example-bank/http"
+ *
+ * class TransfersOnly extends HttpApi.make("transfers-only").add(BankApi.TransfersGroup) {}
+ * ```
+ * @since 0.5.0
+ * @category groups
+ */
+export class TransfersGroup extends HttpApiGroup.make("transfers")
+  .add(
+    HttpApiEndpoint.post("start", "/transfers")
+      .setHeaders(TransferModels.TransferCommandHeaders)
+      .setPayload(TransferModels.StartTransferBody)
+      .addSuccess(TransferModels.TransferCommandResult.annotations(HttpApiSchema.annotations({ status: 202 })))
+      .addError(ApiErrors.NotFound)
+      .addError(ApiErrors.TransferConflict)
+      .addError(ApiErrors.TransferRefused)
+      .addError(ApiErrors.Unavailable)
+      .addError(ApiErrors.OutcomeUnknown)
+      .annotate(OpenApi.Summary, "Start a transfer")
+      .annotate(
+        OpenApi.Description,
+        "Requests a transfer of `amount` cents from `from` to `to` and answers at once (202): the Transfer saga then withdraws, waits for an approval above the bank's threshold, deposits and completes, or fails and refunds. Follow it at GET /api/transfers/{transferId}. Without `transferId`, the id is derived from the Idempotency-Key (a replay names the same transfer, `duplicate: true`), or is new. 404 when either account was never opened, 409 TransferConflict when the id names another transfer, 422 TransferRefused (SameAccount) from an account to itself."
+      )
+  )
+  .add(
+    HttpApiEndpoint.post("approve", "/transfers/:transferId/approve")
+      .setPath(TransferPath)
+      .setHeaders(TransferModels.TransferCommandHeaders)
+      .addSuccess(TransferModels.TransferCommandResult)
+      .addError(ApiErrors.NotFound)
+      .addError(ApiErrors.TransferRefused)
+      .addError(ApiErrors.Unavailable)
+      .addError(ApiErrors.OutcomeUnknown)
+      .annotate(OpenApi.Summary, "Approve a transfer")
+      .annotate(
+        OpenApi.Description,
+        "Approves a transfer (one above the threshold waits for it, `awaiting-approval`); approving again records nothing (`duplicate: true`). 404 for an unknown transfer, 422 TransferRefused (TransferSettled) once it ended."
+      )
+  )
+  .add(
+    HttpApiEndpoint.get("get", "/transfers/:transferId")
+      .setPath(TransferPath)
+      .addSuccess(TransferModels.TransferView)
+      .addError(ApiErrors.NotFound)
+      .addError(ApiErrors.Unavailable)
+      .annotate(OpenApi.Summary, "Get a transfer with its steps")
+      .annotate(
+        OpenApi.Description,
+        "The transfer (accounts, amount, status, reason of a failure), its saga's run (state, steps completed and compensated, what it waits for), and its steps as stored: the saga's journal (`saga:Transfer-<id>`) and the transfer's events (`Transfer-<id>`)."
+      )
+  )
+  .add(
+    HttpApiEndpoint.get("list", "/transfers")
+      .setUrlParams(
+        Schema.Struct({
+          status: Schema.optionalWith(TransferModels.TransferStatus, { exact: true }),
+          limit: Schema.optionalWith(ApiModels.Limit, { exact: true }),
+          after: Schema.optionalWith(Transfer.TransferId, { exact: true })
+        })
+      )
+      .addSuccess(TransferModels.TransfersPage)
+      .addError(ApiErrors.Unavailable)
+      .annotate(OpenApi.Summary, "List transfers")
+      .annotate(
+        OpenApi.Description,
+        "Transfers in the order they were requested, optionally of one `status`, `limit` at a time (default 50); pass `next` as `after` for the next page. It folds the transfers' streams and the saga's journals: an operator's view, not a hot path."
+      )
+  ) {}
+
 /**
  * The `projections` group: read models' status, and rebuilds.
  *
@@ -354,6 +436,7 @@ export class HealthGroup extends HttpApiGroup.make("health").add(
 export class BankApi extends HttpApi.make("bank")
   .add(AccountsGroup)
   .add(StreamsGroup)
+  .add(TransfersGroup)
   .add(ProjectionsGroup)
   .add(HealthGroup)
   .prefix("/api")

@@ -2,15 +2,16 @@
  * The bank's HTTP server: the API of `BankApi` with its handlers, the
  * OpenAPI document (`/openapi.json`) and its Swagger page (`/docs`), the
  * event explorer (`/`), and the bank's projections running in the
- * background, over whatever stores are provided (`BankStore.layer`: SQLite
- * or PostgreSQL), on Node's HTTP server.
+ * background and the Transfer saga moving the money of transfers (durably,
+ * on the same store), over whatever stores are provided (`BankStore.layer`:
+ * SQLite or PostgreSQL), on Node's HTTP server.
  *
  * Shutting down (closing the layer's scope, as `pnpm bank serve` does on
  * SIGINT or SIGTERM) ends the live feeds, stops taking requests, waits for
- * those under way, then stops the projections (releasing their leases).
+ * those under way, then stops the projections (releasing their leases) and
+ * the saga.
  *
- * A new group of the API (transfers) adds its handlers layer to
- * {@link ApiLive}.
+ * A new group of the API adds its handlers layer to {@link ApiLive}.
  *
  * @since 0.5.0
  */
@@ -20,6 +21,7 @@ import type { ServeError } from "@effect/platform/HttpServerError"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Context, Effect, Layer, type Scope } from "effect"
 import type * as BankStore from "../BankStore.js"
+import type * as TransferSaga from "../TransferSaga.js"
 import * as AccountRepository from "./AccountRepository.js"
 import * as AccountsHandlers from "./AccountsHandlers.js"
 import * as ApiMiddleware from "./ApiMiddleware.js"
@@ -30,6 +32,7 @@ import * as LiveFeed from "./LiveFeed.js"
 import * as ProjectionsHandlers from "./ProjectionsHandlers.js"
 import * as StaticAssets from "./StaticAssets.js"
 import * as StreamsHandlers from "./StreamsHandlers.js"
+import * as TransfersHandlers from "./TransfersHandlers.js"
 
 /**
  * How to serve the bank.
@@ -46,6 +49,12 @@ export interface Options {
   readonly webRoot?: string | undefined
   /** The projections to run in the background. Default `BackgroundProjections.bank`. */
   readonly projections?: ReadonlyArray<BackgroundProjections.Definition> | undefined
+  /**
+   * How the Transfer saga runs in the server (`TransferSaga.Options`), or
+   * `false` not to run it (transfers are then recorded, and move once a
+   * process that runs the saga picks them up). Default `TransferSaga.defaults`.
+   */
+  readonly transfers?: TransferSaga.Options | false | undefined
 }
 
 /**
@@ -63,8 +72,44 @@ export interface Options {
  * @category layers
  */
 export const ApiLive = HttpApiBuilder.api(BankApi).pipe(
-  Layer.provide([AccountsHandlers.layer, StreamsHandlers.layer, ProjectionsHandlers.layer, HealthHandlers.layer])
+  Layer.provide([
+    AccountsHandlers.layer,
+    StreamsHandlers.layer,
+    TransfersHandlers.layer,
+    ProjectionsHandlers.layer,
+    HealthHandlers.layer
+  ])
 )
+
+/**
+ * The Transfer saga, run durably in the server (see `TransferSaga.layer`),
+ * or nothing for `false`. Its module, and the workflow engine with it, is
+ * loaded only here, so that the CLI's other commands start without it.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { BankStore } from "@chronicle/example-bank"
+ * import { BankServer } from "@chronicle/example-bank/http"
+ *
+ * const saga = BankServer.transfersLayer({ approvalAbove: 50_000, approvalDeadline: "1 hour" }).pipe(
+ *   Layer.provide(BankStore.layer({ _tag: "Memory" }))
+ * )
+ * ```
+ * @since 0.5.0
+ * @category layers
+ */
+export const transfersLayer = (
+  options: TransferSaga.Options | false | undefined
+): Layer.Layer<never, never, BankStore.Stores> =>
+  options === false
+    ? Layer.empty
+    : Layer.unwrapEffect(
+        Effect.map(
+          Effect.promise(() => import("../TransferSaga.js")),
+          (saga): Layer.Layer<never, never, BankStore.Stores> => saga.layer(options ?? saga.defaults)
+        )
+      )
 
 /**
  * The server, listening, with its address in `HttpServer.HttpServer`.
@@ -94,7 +139,8 @@ export const layer = (options: Options): Layer.Layer<HttpServer.HttpServer, Serv
         BackgroundProjections.layer(options.projections ?? BackgroundProjections.bank)
       )
     ),
-    Layer.provideMerge(NodeHttpServer.layer(createServer, { port: options.port, host: options.host ?? "127.0.0.1" }))
+    Layer.provideMerge(NodeHttpServer.layer(createServer, { port: options.port, host: options.host ?? "127.0.0.1" })),
+    Layer.merge(transfersLayer(options.transfers))
   )
 
 /**

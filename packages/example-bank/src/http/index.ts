@@ -7,8 +7,10 @@
  *   document is generated;
  * - `ApiModels` and `ApiErrors`: request and response Schemas, and the
  *   errors with their statuses;
- * - `AccountsHandlers`, `StreamsHandlers`, `ProjectionsHandlers`,
- *   `HealthHandlers`: the implementation, one group each;
+ * - `TransferModels`: the Schemas of the transfer routes;
+ * - `AccountsHandlers`, `StreamsHandlers`, `TransfersHandlers`,
+ *   `ProjectionsHandlers`, `HealthHandlers`: the implementation, one group
+ *   each;
  * - `AccountRepository`: the server's one repository of accounts;
  * - `AccountList` and `StreamCatalog`: the read models the lists come from;
  * - `BackgroundProjections`: the projections running inside the server, and
@@ -54,3 +56,7 @@ export * as StaticAssets from "./StaticAssets.js"
 export * as StreamCatalog from "./StreamCatalog.js"
 /** @since 0.5.0 */
 export * as StreamsHandlers from "./StreamsHandlers.js"
+/** @since 0.5.0 */
+export * as TransferModels from "./TransferModels.js"
+/** @since 0.5.0 */
+export * as TransfersHandlers from "./TransfersHandlers.js"

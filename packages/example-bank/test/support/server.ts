@@ -4,7 +4,7 @@
  * small JSON client for it over real HTTP (`fetch`).
  */
 import { EventStore, StoreError } from "@chronicle/core"
-import { Effect, Exit, Layer, Schema, Scope } from "effect"
+import { Effect, Exit, Layer, Schema, Scope, Stream } from "effect"
 import { BankServer } from "../../src/http/index.js"
 import type { BankStore } from "../../src/index.js"
 
@@ -114,6 +114,7 @@ export const faulty = (faults: { down: boolean; lostAnswers: boolean }) =>
             )
           ),
         readEvents: (streamId, options) => guard("read", store.readEvents(streamId, options)),
+        readAll: (options) => Stream.unwrap(guard("readAll", Effect.succeed(store.readAll(options)))),
         streamVersion: (streamId) => guard("streamVersion", store.streamVersion(streamId)),
         head: guard("head", store.head),
         feedStatus: guard("feedStatus", store.feedStatus)

@@ -4,6 +4,7 @@
  * types only: the bundle carries no Schema code.
  */
 import type * as ApiModels from "../../src/http/ApiModels.js"
+import type * as TransferModels from "../../src/http/TransferModels.js"
 
 export type AccountView = typeof ApiModels.AccountView.Encoded
 export type AccountsPage = typeof ApiModels.AccountsPage.Encoded
@@ -22,6 +23,11 @@ export type ProjectionView = typeof ApiModels.ProjectionView.Encoded
 export type ProjectionsView = typeof ApiModels.ProjectionsView.Encoded
 export type RebuildView = typeof ApiModels.RebuildView.Encoded
 export type HealthView = typeof ApiModels.HealthView.Encoded
+export type TransfersPage = typeof TransferModels.TransfersPage.Encoded
+export type TransferSummary = typeof TransferModels.TransferSummary.Encoded
+export type TransferView = typeof TransferModels.TransferView.Encoded
+export type TransferStatus = typeof TransferModels.TransferStatus.Encoded
+export type TransferCommandResult = typeof TransferModels.TransferCommandResult.Encoded
 
 /** An error answer of the API: its status and typed body (`_tag`, `message`, and for a refusal the domain `error`). */
 export class ApiError extends Error {
@@ -90,6 +96,12 @@ export const api = {
     request<StreamsPage>("GET", `/api/streams${query({ ...options, limit: 50 })}`),
   stream: (streamId: string, after: number) =>
     request<StreamPage>("GET", `/api/streams/${id(streamId)}${query({ after, limit: 100 })}`),
+  transfers: (options: { status?: TransferStatus | null; after?: string | null }) =>
+    request<TransfersPage>("GET", `/api/transfers${query({ ...options, limit: 100 })}`),
+  transfer: (transferId: string) => request<TransferView>("GET", `/api/transfers/${id(transferId)}`),
+  startTransfer: (body: { transferId?: string; from: string; to: string; amount: number }) =>
+    request<TransferCommandResult>("POST", "/api/transfers", body),
+  approve: (transferId: string) => request<TransferCommandResult>("POST", `/api/transfers/${id(transferId)}/approve`),
   projections: () => request<ProjectionsView>("GET", "/api/projections"),
   rebuild: (name: string) => request<RebuildView>("POST", `/api/projections/${id(name)}/rebuild`),
   health: async (): Promise<HealthView> => {

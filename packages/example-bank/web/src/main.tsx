@@ -1,7 +1,7 @@
 /**
  * The bank's event explorer: one page, its views chosen by the URL's hash.
- * Each section of the navigation is one entry of `sections` (a new concept,
- * say transfers, is one more entry and one more view).
+ * Each section of the navigation is one entry of `sections` (a new concept
+ * is one more entry and one more view).
  */
 import "./style.css"
 import type { ComponentChildren } from "preact"
@@ -14,6 +14,7 @@ import { Accounts } from "./views/Accounts.js"
 import { Feed } from "./views/Feed.js"
 import { Projections } from "./views/Projections.js"
 import { Stream, Streams } from "./views/Streams.js"
+import { TransferDetail, Transfers } from "./views/Transfers.js"
 
 interface Section {
   /** The first segment of its routes. */
@@ -36,6 +37,12 @@ const sections: ReadonlyArray<Section> = [
     also: ["stream"],
     view: ([id], first) =>
       first === "stream" && id !== undefined ? <Stream key={id} streamId={id} /> : <Streams category={id ?? null} />
+  },
+  {
+    id: "transfers",
+    title: "Transfers",
+    view: ([transferId]) =>
+      transferId === undefined ? <Transfers /> : <TransferDetail key={transferId} transferId={transferId} />
   },
   { id: "feed", title: "Live feed", view: () => <Feed /> },
   { id: "projections", title: "Projections", view: () => <Projections /> }

@@ -1,0 +1,193 @@
+/**
+ * The handlers of the `transfers` group: starting and approving a transfer
+ * (commands on the Transfer aggregate, with the `Idempotency-Key` as the
+ * command id; the Transfer saga, running in the server, moves the money),
+ * and reading transfers joined with their saga's journal.
+ *
+ * @since 0.5.0
+ */
+import { createHash } from "node:crypto"
+import { EventStore, Repository, Saga, StoreError, StreamId } from "@chronicle/core"
+import { HttpApiBuilder } from "@effect/platform"
+import { Effect, Option, Stream } from "effect"
+import * as Transfer from "../Transfer.js"
+import * as AccountRepository from "./AccountRepository.js"
+import * as AccountsHandlers from "./AccountsHandlers.js"
+import * as ApiErrors from "./ApiErrors.js"
+import * as ApiModels from "./ApiModels.js"
+import { BankApi } from "./BankApi.js"
+import * as TransferModels from "./TransferModels.js"
+
+/**
+ * The name of the Transfer saga (`TransferSaga.name`), spelled here so that
+ * reading transfers does not load the saga's module and its workflow engine.
+ *
+ * @since 0.5.0
+ * @category constants
+ */
+export const sagaName = "Transfer"
+
+/**
+ * The transfer id a request names: its own `transferId`, else one derived
+ * from the `Idempotency-Key` (so that a replay names the same transfer),
+ * else a new one.
+ *
+ * @example
+ * ```ts
+ * import { TransfersHandlers } from "@chronicle/example-bank/http"
+ *
+ * TransfersHandlers.transferIdOf(undefined, "rent-2025-03") // "t-" and 24 hex digits, the same every time
+ * ```
+ * @since 0.5.0
+ * @category transfers
+ */
+export const transferIdOf = (given: string | undefined, idempotencyKey: string | undefined): string =>
+  given ??
+  (idempotencyKey === undefined
+    ? `t-${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`
+    : `t-${createHash("sha256").update(idempotencyKey).digest("hex").slice(0, 24)}`)
+
+const unknownTransfer = (transferId: string) =>
+  new ApiErrors.NotFound({ resource: "transfer", id: transferId, message: `no transfer ${transferId}` })
+
+const storeFailure = <A, R>(
+  effect: Effect.Effect<A, StoreError.StoreError | { readonly _tag: "EventDecodeError" }, R>
+) =>
+  Effect.catchAll(effect, (error) =>
+    StoreError.isStoreError(error) ? Effect.fail(ApiErrors.fromStoreError(error)) : Effect.die(error)
+  )
+
+/**
+ * The `transfers` handlers.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { HttpApiBuilder } from "@effect/platform"
+ * import { BankApi, TransfersHandlers } from "@chronicle/example-bank/http"
+ *
+ * const api = HttpApiBuilder.api(BankApi.BankApi).pipe(Layer.provide(TransfersHandlers.layer))
+ * ```
+ * @since 0.5.0
+ * @category handlers
+ */
+export const layer = HttpApiBuilder.group(BankApi, "transfers", (handlers) =>
+  Effect.gen(function* () {
+    const store = yield* EventStore.EventStore
+    const accounts = yield* AccountRepository.AccountRepository
+    const transfers = yield* Repository.make(Transfer.Transfer)
+
+    const execute = (transferId: string, command: Transfer.TransferCommand, commandId: string) =>
+      transfers.execute(transferId, command, { commandId }).pipe(
+        Effect.catchAll(ApiErrors.fromTransferError(transferId, commandId)),
+        Effect.map((result) => TransferModels.commandResult(transferId, result))
+      )
+
+    /** Fails with 404 for an account never opened. */
+    const opened = (accountId: string) =>
+      accounts.load(accountId).pipe(
+        Effect.catchAll(ApiErrors.fromLoadError),
+        Effect.filterOrFail(
+          (loaded) => loaded.version > 0,
+          () =>
+            new ApiErrors.NotFound({
+              resource: "account",
+              id: accountId,
+              message: `no account ${accountId}: open it before transferring`
+            })
+        )
+      )
+
+    const readStream = (streamId: StreamId.StreamId) =>
+      Effect.map(storeFailure(store.readEvents(streamId)), (events) => events.map(ApiModels.storedEvent))
+
+    /** Every transfer (in the order requested) with its state, folded from the Transfer category. */
+    const allTransfers = Effect.gen(function* () {
+      const states = new Map<string, Transfer.TransferState>()
+      yield* storeFailure(
+        store.readAll({ categories: [Transfer.Transfer.name], types: Transfer.Transfer.codec.storedTypes }).pipe(
+          Stream.mapEffect((stored) => Transfer.Transfer.codec.decode(stored)),
+          Stream.runForEach(({ event }) =>
+            Effect.sync(() => {
+              states.set(
+                event.transferId,
+                Transfer.evolve(states.get(event.transferId) ?? Transfer.initialState, event)
+              )
+            })
+          )
+        )
+      )
+      return states
+    })
+
+    return handlers
+      .handle("start", ({ payload, headers }) =>
+        Effect.gen(function* () {
+          const key = headers["idempotency-key"]
+          const transferId = transferIdOf(payload.transferId, key)
+          if (payload.from !== payload.to) {
+            yield* opened(payload.from)
+            yield* opened(payload.to)
+          }
+          return yield* execute(
+            transferId,
+            new Transfer.RequestTransfer({ ...payload, transferId }, true),
+            // Without a key, a new command id: the same request again is then a no-op, another one with the same id a 409.
+            key ?? crypto.randomUUID()
+          )
+        })
+      )
+      .handle("approve", ({ path, headers }) =>
+        execute(
+          path.transferId,
+          new Transfer.ApproveTransfer({ transferId: path.transferId }, true),
+          headers["idempotency-key"] ?? `approve:${path.transferId}`
+          // An approval never names another transfer's details.
+        ).pipe(Effect.catchTag("TransferConflict", Effect.die))
+      )
+      .handle("get", ({ path }) =>
+        Effect.gen(function* () {
+          const loaded = yield* transfers.load(path.transferId).pipe(Effect.catchAll(ApiErrors.fromLoadError))
+          const state = loaded.state
+          if (state.status === "none") return yield* unknownTransfer(path.transferId)
+          const saga = yield* storeFailure(Saga.status(sagaName, path.transferId))
+          const journal = yield* readStream(StreamId.forAggregate(`saga:${sagaName}`, path.transferId))
+          const events = yield* readStream(StreamId.forAggregate(Transfer.Transfer.name, path.transferId))
+          return {
+            ...TransferModels.summary(path.transferId, state, saga),
+            version: loaded.version,
+            journal,
+            events
+          }
+        })
+      )
+      .handle("list", ({ urlParams }) =>
+        Effect.gen(function* () {
+          const states = yield* allTransfers
+          const sagas = new Map(
+            (yield* storeFailure(Saga.list(sagaName))).map((status) => [status.instanceId, status] as const)
+          )
+          const { after, status } = urlParams
+          // The cursor is a place in the order requested, so a transfer whose status changed between pages moves no other.
+          if (after !== undefined && !states.has(after)) {
+            return yield* ApiErrors.badRequest(`after: no transfer ${after} (pass the \`next\` of the previous page)`)
+          }
+          let skipping = after !== undefined
+          const matching: Array<TransferModels.TransferSummary> = []
+          for (const [transferId, state] of states) {
+            if (skipping) {
+              skipping = transferId !== after
+              continue
+            }
+            if (state.status === "none") continue
+            const view = TransferModels.summary(transferId, state, Option.fromNullable(sagas.get(transferId)))
+            if (status === undefined || view.status === status) matching.push(view)
+          }
+          const limit = urlParams.limit ?? AccountsHandlers.defaultLimit
+          const items = matching.slice(0, limit)
+          const last = items[items.length - 1]
+          return { items, next: matching.length > limit && last !== undefined ? last.transferId : null }
+        })
+      )
+  })
+)
