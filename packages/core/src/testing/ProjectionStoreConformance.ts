@@ -1009,7 +1009,9 @@ export const suite = <R>(
             // cluster (another test file) holds recent events back for a moment, so wait for it.
             yield* seed(category, 4, 2)
             yield* seed(unique("Other"), 5)
-            const behind = yield* eventually(statusOf(projection.name), (s) => Option.exists(s, (line) => line.lag === 8))
+            const behind = yield* eventually(statusOf(projection.name), (s) =>
+              Option.exists(s, (line) => line.lag === 8)
+            )
             expect(Option.map(behind, (s) => [s.state, s.lag, s.lagExact])).toEqual(Option.some(["stale", 8, true]))
             const bounded = yield* Effect.map(Projection.status(projection.name, { lagLimit: 5 }), (all) => all[0])
             expect([bounded?.lag, bounded?.lagExact]).toEqual([5, false])
