@@ -40,6 +40,7 @@ import {
   EventStore,
   ExpectedVersion,
   FeedStatus,
+  Metrics,
   Position,
   StoreError,
   type StreamId
@@ -786,7 +787,7 @@ const makeWith = Effect.fn("Chronicle.SqlEventStore.make")(function* (
   }
 
   return EventStore.EventStore.of({
-    append,
+    append: (streamId, events, appendOptions) => Metrics.trackAppend(append(streamId, events, appendOptions)),
     read,
     readEvents,
     readAll: (options) =>
