@@ -7,6 +7,7 @@
  * `@chronicle/core`'s index. Application code does not need this module.
  *
  * @since 0.1.0
+ * @module
  */
 import { Chunk, type DateTime, Duration, Effect, Option, Queue, Stream } from "effect"
 import type { EventData, EventMetadata, StoredEvent } from "./Event.js"

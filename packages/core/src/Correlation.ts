@@ -11,6 +11,7 @@
  * @since 0.1.0
  */
 import { Effect, FiberRef, Option } from "effect"
+import { dual } from "effect/Function"
 import { uuidV5 } from "./internal/uuid.js"
 
 /**
@@ -46,16 +47,22 @@ export const currentContext: FiberRef.FiberRef<MessageContext> = FiberRef.unsafe
  *
  * const handleRequest = (requestId: string, work: Effect.Effect<void>) =>
  *   work.pipe(Correlation.withCorrelationId(requestId))
+ * // or, data first
+ * const same = (requestId: string, work: Effect.Effect<void>) => Correlation.withCorrelationId(work, requestId)
  * ```
  * @since 0.1.0
  * @category combinators
  */
-export const withCorrelationId =
-  (correlationId: string) =>
-  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+export const withCorrelationId: {
+  (correlationId: string): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(self: Effect.Effect<A, E, R>, correlationId: string): Effect.Effect<A, E, R>
+} = dual(
+  2,
+  <A, E, R>(self: Effect.Effect<A, E, R>, correlationId: string): Effect.Effect<A, E, R> =>
     Effect.flatMap(FiberRef.get(currentContext), (context) =>
       Effect.locally(self, currentContext, { ...context, correlationId: Option.some(correlationId) })
     )
+)
 
 /**
  * Runs `self` inside the context of a message: its correlation id and the id
@@ -74,13 +81,26 @@ export const withCorrelationId =
  * @since 0.1.0
  * @category combinators
  */
-export const withContext =
-  (context: { readonly correlationId: string; readonly causationId: string }) =>
-  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+export const withContext: {
+  (context: {
+    readonly correlationId: string
+    readonly causationId: string
+  }): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    context: { readonly correlationId: string; readonly causationId: string }
+  ): Effect.Effect<A, E, R>
+} = dual(
+  2,
+  <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    context: { readonly correlationId: string; readonly causationId: string }
+  ): Effect.Effect<A, E, R> =>
     Effect.locally(self, currentContext, {
       correlationId: Option.some(context.correlationId),
       causationId: Option.some(context.causationId)
     })
+)
 
 /**
  * The ambient context.

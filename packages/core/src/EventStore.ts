@@ -24,12 +24,15 @@
  * @since 0.1.0
  */
 
-import { Context, type DateTime, type Duration, Effect, Layer, Schema, Stream } from "effect"
+import { Chunk, Context, type DateTime, type Duration, Effect, Layer, Option, PubSub, Schema, Stream } from "effect"
+import * as Backend from "./Backend.js"
 import type { EventData, StoredEvent, UserMetadata } from "./Event.js"
 import type { ExpectedVersion } from "./ExpectedVersion.js"
 import type { FeedStatus } from "./FeedStatus.js"
+import * as FeedStatusModule from "./FeedStatus.js"
 import * as Memory from "./internal/memoryEventStore.js"
 import type { Position } from "./Position.js"
+import * as PositionModule from "./Position.js"
 import type { StoreError } from "./StoreError.js"
 import type { StreamId } from "./StreamId.js"
 
@@ -518,3 +521,146 @@ export function layerMemory<R = never>(options: MemoryOptions<R>): Layer.Layer<E
 export function layerMemory<R = never>(options?: MemoryOptions<R>): Layer.Layer<EventStore, StoreError, R> {
   return Layer.effect(EventStore, Memory.make(options))
 }
+
+/**
+ * Reads one stream into memory with the `EventStore` from the context.
+ *
+ * @example
+ * ```ts
+ * import { EventStore, StreamId } from "@chronicle/core"
+ *
+ * const history = EventStore.readEvents(StreamId.forAggregate("Account", "a-1"))
+ * ```
+ * @since 0.6.0
+ * @category accessors
+ */
+export const readEvents = (
+  streamId: StreamId,
+  options?: ReadStreamOptions
+): Effect.Effect<ReadonlyArray<StoredEvent>, StoreError, EventStore> =>
+  Effect.flatMap(EventStore, (store) => store.readEvents(streamId, options))
+
+/**
+ * The version of one stream (0 when it does not exist), with the `EventStore`
+ * from the context.
+ *
+ * @example
+ * ```ts
+ * import { EventStore, StreamId } from "@chronicle/core"
+ *
+ * const version = EventStore.streamVersion(StreamId.forAggregate("Account", "a-1"))
+ * ```
+ * @since 0.6.0
+ * @category accessors
+ */
+export const streamVersion = (streamId: StreamId): Effect.Effect<number, StoreError, EventStore> =>
+  Effect.flatMap(EventStore, (store) => store.streamVersion(streamId))
+
+/**
+ * The position of the newest event a reader can see now, with the
+ * `EventStore` from the context.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { EventStore } from "@chronicle/core"
+ *
+ * const printHead = Effect.flatMap(EventStore.head, (position) => Effect.log(`head at ${position}`))
+ * ```
+ * @since 0.6.0
+ * @category accessors
+ */
+export const head: Effect.Effect<Position, StoreError, EventStore> = Effect.flatMap(EventStore, (store) => store.head)
+
+/**
+ * What a backend must implement for {@link make}: `append`, `readAll`, and one
+ * of `read` or `readEvents`. Everything else is derived when missing.
+ *
+ * @since 0.6.0
+ * @category models
+ */
+export type Implementation = {
+  readonly append: EventStore["Type"]["append"]
+  readonly readAll: EventStore["Type"]["readAll"]
+  readonly subscribe?: EventStore["Type"]["subscribe"] | undefined
+  readonly streamVersion?: EventStore["Type"]["streamVersion"] | undefined
+  readonly head?: EventStore["Type"]["head"] | undefined
+  readonly feedStatus?: EventStore["Type"]["feedStatus"] | undefined
+} & (
+  | { readonly read: EventStore["Type"]["read"]; readonly readEvents?: EventStore["Type"]["readEvents"] | undefined }
+  | { readonly readEvents: EventStore["Type"]["readEvents"]; readonly read?: EventStore["Type"]["read"] | undefined }
+)
+
+/**
+ * Builds an `EventStore` from a minimal {@link Implementation}, deriving what
+ * is missing: `read` from `readEvents` (or the reverse), `streamVersion` from
+ * a backward read of one event, `head` from the end of `readAll` (a full
+ * scan: implement it when the backend can answer directly), `subscribe` by
+ * following `readAll` (woken by this store's own appends, polling every
+ * second for others'), and `feedStatus` as always current. Derived operations
+ * keep the contract only as far as the given ones do (a gap-safe `readAll`
+ * makes a gap-safe `subscribe`).
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { EventStore } from "@chronicle/core"
+ *
+ * // a store that is always empty and refuses every append
+ * const empty = EventStore.make({
+ *   append: (streamId) =>
+ *     Effect.fail(new EventStore.InvalidAppendError({ streamId, reason: "read-only store" })),
+ *   readAll: () => Stream.empty,
+ *   readEvents: () => Effect.succeed([])
+ * })
+ * ```
+ * @since 0.6.0
+ * @category constructors
+ */
+export const make = (implementation: Implementation): Effect.Effect<EventStore["Type"]> =>
+  Effect.map(PubSub.sliding<void>(1), (appended) => {
+    const readEvents: EventStore["Type"]["readEvents"] =
+      implementation.readEvents ??
+      ((streamId, options) =>
+        Effect.map(Stream.runCollect(read(streamId, options)), (chunk) => Chunk.toReadonlyArray(chunk)))
+    const read: EventStore["Type"]["read"] =
+      implementation.read ??
+      ((streamId, options) => Stream.flatMap(Stream.fromEffect(readEvents(streamId, options)), Stream.fromIterable))
+    const readBatch =
+      (filter: EventFilter): Backend.ReadBatch =>
+      (from, limit) =>
+        Effect.map(
+          Stream.runCollect(
+            implementation.readAll({ categories: filter.categories, types: filter.types, from, limit })
+          ),
+          (chunk) => Chunk.toReadonlyArray(chunk)
+        )
+    return EventStore.of({
+      append: (streamId, events, options) =>
+        Effect.tap(implementation.append(streamId, events, options), (result) =>
+          result.duplicate ? Effect.void : PubSub.publish(appended, undefined)
+        ),
+      read,
+      readEvents,
+      readAll: implementation.readAll,
+      subscribe:
+        implementation.subscribe ??
+        ((options) =>
+          Backend.followFeed(readBatch(options ?? {}), {
+            from: options?.from ?? PositionModule.start,
+            batchSize: options?.batchSize ?? 500,
+            pollInterval: options?.pollInterval ?? "1 second",
+            wakeups: Stream.fromPubSub(appended)
+          })),
+      streamVersion:
+        implementation.streamVersion ??
+        ((streamId) =>
+          Effect.map(readEvents(streamId, { direction: "backward", limit: 1 }), (last) => last[0]?.version ?? 0)),
+      head:
+        implementation.head ??
+        Effect.map(Stream.runLast(implementation.readAll()), (last) =>
+          Option.match(last, { onNone: () => PositionModule.start, onSome: (event) => event.position })
+        ),
+      feedStatus: implementation.feedStatus ?? Effect.succeed(FeedStatusModule.current)
+    })
+  })

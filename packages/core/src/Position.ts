@@ -9,8 +9,12 @@
  * - on SQLite and in memory there is a single writer, so `commit` is `0n` and
  *   `sequence` alone orders events.
  *
- * Positions compare lexicographically and survive a round trip through
- * {@link encode} / {@link decode} (for example into a checkpoint column).
+ * Positions compare lexicographically. They have two text forms, one per
+ * purpose:
+ * - `toString()` is for people (logs, messages, the bank's CLI): `c/s`, for
+ *   example `28629/3`, written `s` alone when `commit` is zero (SQLite, memory);
+ * - {@link encode} is for machines (checkpoint columns, URLs, JSON): `c:s`,
+ *   for example `28629:3`, read back by {@link decode} (and `toJSON`).
  *
  * @since 0.1.0
  */
@@ -33,7 +37,7 @@ export class Position extends Data.Class<{
   readonly commit: bigint
   readonly sequence: bigint
 }> {
-  /** Renders `commit/sequence`, or just `sequence` when `commit` is zero. */
+  /** The form for people: `commit/sequence`, or just `sequence` when `commit` is zero. Not parsed back: use {@link encode}. */
   override toString(): string {
     return this.commit === 0n ? `${this.sequence}` : `${this.commit}/${this.sequence}`
   }

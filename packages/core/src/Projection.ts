@@ -58,6 +58,7 @@ import { describeError } from "./internal/describe.js"
 import * as Failure from "./internal/projection/failure.js"
 import * as Lag from "./internal/projection/lag.js"
 import * as Lease from "./internal/projection/lease.js"
+import * as Metrics from "./Metrics.js"
 import * as Position from "./Position.js"
 import * as ProjectionStore from "./ProjectionStore.js"
 import type { StoreError } from "./StoreError.js"
@@ -389,25 +390,6 @@ const defaultRetry: Schedule.Schedule<unknown, unknown> = Schedule.exponential("
   Schedule.intersect(Schedule.recurs(5))
 )
 
-/**
- * The lag gauge, tagged with `projection` and `version`: the events a
- * running projection still has to process, counted up to its `lagLimit`
- * (default 1,000), where it saturates.
- *
- * @example
- * ```ts
- * import { Metric } from "effect"
- * import { Projection } from "@chronicle/core"
- *
- * const balancesLag = Projection.lagMetric.pipe(Metric.tagged("projection", "balances"))
- * ```
- * @since 0.1.0
- * @category metrics
- */
-export const lagMetric = Metric.gauge("chronicle_projection_lag", {
-  description: "Events a projection still has to process (counted up to its lag limit)"
-})
-
 const keyOf = <E extends EventCodec.Tagged, Err, R>(projection: Projection<E, Err, R>): ProjectionStore.Key => ({
   name: projection.name,
   version: projection.version
@@ -710,7 +692,10 @@ export const run = <E extends EventCodec.Tagged, Err, R>(
       const record = yield* projections.get(key)
       const from = ProjectionStore.checkpointOrStart(Option.flatMap(record, (r) => r.checkpoint))
       yield* projections.setState(key, (yield* isActive) ? "running" : "rebuilding")
-      const gauge = lagMetric.pipe(Metric.tagged("projection", key.name), Metric.tagged("version", `${key.version}`))
+      const gauge = Metrics.projectionLag.pipe(
+        Metric.tagged("projection", key.name),
+        Metric.tagged("version", `${key.version}`)
+      )
       // Status, lag metric and blue/green switch, refreshed while the runner lives.
       const monitor = Effect.gen(function* () {
         const current = yield* projections.get(key)

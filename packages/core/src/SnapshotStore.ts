@@ -101,7 +101,7 @@ export const make = (implementation: {
         Effect.catchAll((error) =>
           Effect.logWarning(`snapshot of ${snapshot.streamId}@${snapshot.version} not saved: ${error.message}`)
         ),
-        Effect.withSpan("Chronicle.Snapshot.save", { attributes: { streamId: snapshot.streamId } })
+        Effect.withSpan("Chronicle.SnapshotStore.save", { attributes: { streamId: snapshot.streamId } })
       )
     return SnapshotStore.of({
       load: implementation.load,

@@ -23,6 +23,8 @@ export * as FeedStatus from "./FeedStatus.js"
 export * as Infrastructure from "./Infrastructure.js"
 /** @since 0.1.0 */
 export * as InlineProjection from "./InlineProjection.js"
+/** @since 0.6.0 */
+export * as Metrics from "./Metrics.js"
 /** @since 0.1.0 */
 export * as Position from "./Position.js"
 /** @since 0.1.0 */

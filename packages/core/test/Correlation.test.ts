@@ -14,6 +14,19 @@ describe("Correlation", () => {
     })
   )
 
+  it.effect("takes the effect first or last (dual)", () =>
+    Effect.gen(function* () {
+      const dataFirst = yield* Correlation.withCorrelationId(Correlation.current, "req-2")
+      expect(dataFirst.correlationId).toEqual(Option.some("req-2"))
+      // a correlation id set inside keeps the causation id around it
+      const nested = yield* Correlation.withContext(Correlation.withCorrelationId(Correlation.current, "c"), {
+        correlationId: "a",
+        causationId: "b"
+      })
+      expect(nested).toEqual({ correlationId: Option.some("c"), causationId: Option.some("b") })
+    })
+  )
+
   it.prop(
     "deterministic ids are stable UUIDs, distinct for distinct names",
     [

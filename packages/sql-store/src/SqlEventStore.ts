@@ -4,8 +4,8 @@
  * (`@effect/sql-sqlite-node`) as the embedded default. Dialect differences
  * stay inside this module.
  *
- * It keeps the same contract as `EventStore.layerMemory()` (the conformance suite
- * from `@chronicle/core/testing` runs against both dialects):
+ * It keeps the same contract as `EventStore.layerMemory()` (the conformance
+ * suite from `@chronicle/core/testing` runs against both dialects):
  * - a trigger refuses UPDATE, DELETE (and on PostgreSQL TRUNCATE) of events;
  * - the expected version is enforced by the database, atomically: the
  *   streams row is written first, with a conditional UPDATE or
@@ -15,11 +15,12 @@
  *   transaction id, readers only take rows of transactions older than every
  *   running one, and a `Position` is the pair `(transaction id, position)`;
  *   on SQLite the single writer makes an AUTOINCREMENT position gap-safe;
- * - subscribers wake on PostgreSQL `LISTEN` (when a `PgClient` is in the
- *   context; listened to again by itself after the connection is lost) or on
- *   appends of this process (in-process); appends notify after commit,
- *   coalesced (never inside their own transaction, where `pg_notify` would
- *   serialize commits); subscribers always poll with a bounded interval,
+ * - subscribers wake on PostgreSQL `LISTEN` (which requires the `PgClient`
+ *   of `@effect/sql-pg` unless `listen: false`; listened to again by itself
+ *   after the connection is lost) or on appends of this process (in-process);
+ *   appends notify after commit, coalesced (never inside their own
+ *   transaction, where `pg_notify` would serialize commits); subscribers
+ *   always poll with a bounded interval,
  *   catching up from their last position; they ride out outages by
  *   themselves, retrying with a backoff capped at about a second;
  * - an append whose answer is lost with the connection is checked on a new
@@ -42,6 +43,7 @@ import {
   EventStore,
   ExpectedVersion,
   FeedStatus,
+  Metrics,
   Position,
   StoreError,
   type StreamId
@@ -831,7 +833,7 @@ const makeWith = Effect.fn("Chronicle.SqlEventStore.make")(function* (
   }
 
   return EventStore.EventStore.of({
-    append,
+    append: (streamId, events, appendOptions) => Metrics.trackAppend(append(streamId, events, appendOptions)),
     read,
     readEvents,
     readAll: (options) =>

@@ -21,6 +21,7 @@ import {
 } from "../EventStore.js"
 import * as ExpectedVersion from "../ExpectedVersion.js"
 import * as FeedStatus from "../FeedStatus.js"
+import * as Metrics from "../Metrics.js"
 import * as Position from "../Position.js"
 import type { StoreError } from "../StoreError.js"
 import type * as StreamId from "../StreamId.js"
@@ -67,7 +68,7 @@ export const make = <R = never>(options?: MemoryOptions<R>): Effect.Effect<Event
         })
         if (!result.duplicate) yield* PubSub.publish(appended, undefined)
         return result
-      })
+      }).pipe(Metrics.trackAppend)
 
     const write = (
       streamId: StreamId.StreamId,

@@ -104,7 +104,7 @@ const expectIncreasing = (events: ReadonlyArray<StoredEvent>) => {
  * import { EventStore } from "@chronicle/core"
  * import { EventStoreConformance } from "@chronicle/core/testing"
  *
- * EventStoreConformance.suite("InMemoryEventStore", EventStore.layerMemory())
+ * EventStoreConformance.suite("EventStore.layerMemory", EventStore.layerMemory())
  * ```
  * @since 0.1.0
  * @category suites

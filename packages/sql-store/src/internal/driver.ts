@@ -99,7 +99,7 @@ export interface Driver {
    * `false` when it gave up at the timeout.
    */
   readonly settle: (timeout: Duration.Duration) => Effect.Effect<boolean, DriverError>
-  /** Whether readers of the feed are held back (PostgreSQL), or `feedCurrent`. */
+  /** Whether readers of the feed are held back (PostgreSQL), or `FeedStatus.current`. */
   readonly feedStatus: Effect.Effect<FeedStatus.FeedStatus, DriverError>
   /** `true` when the error is the event id unique constraint (an idempotency race). */
   readonly isEventIdViolation: (error: SqlError) => boolean
