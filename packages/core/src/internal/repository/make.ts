@@ -1,0 +1,58 @@
+/**
+ * Assembles a repository from its parts over the stores in context.
+ *
+ * @internal
+ */
+import { Effect, Schema } from "effect"
+import type * as Aggregate from "../../Aggregate.js"
+import type * as EventCodec from "../../EventCodec.js"
+import { EventStore } from "../../EventStore.js"
+import type { Options, Repository } from "../../Repository.js"
+import * as Snapshot from "../../Snapshot.js"
+import type { Context, Model } from "./context.js"
+import { execute } from "./execute.js"
+import { events, history, load, loadAt } from "./query.js"
+import * as StateCache from "./stateCache.js"
+import { decodeCommand } from "./validation.js"
+import { verify } from "./verify.js"
+
+/** The default conflict retry (see `Repository.defaultRetry`). @internal */
+export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C, CI, Err>(
+  aggregate: Aggregate.Aggregate<Name, S, E, EI, C, CI, Err>,
+  retry: Context<S, E, C, Err>["retry"],
+  options: Options<S> | undefined
+): Effect.Effect<Repository<S, E, C, Err>, never, EventStore> =>
+  Effect.gen(function* () {
+    const model: Model<S, E, C, Err> = {
+      name: aggregate.name,
+      codec: aggregate.codec,
+      initialState: aggregate.initialState,
+      evolve: aggregate.evolve,
+      decide: aggregate.decide,
+      state: aggregate.state,
+      encodeCommand: Schema.encodeEither(aggregate.commands),
+      decodeCommand: Schema.decodeUnknownEither(aggregate.commands)
+    }
+    const context: Context<S, E, C, Err> = {
+      model,
+      store: yield* EventStore,
+      snapshotStore: yield* Effect.serviceOption(Snapshot.SnapshotStore),
+      snapshotStrategy: options?.snapshots?.strategy,
+      snapshotMode: options?.snapshots?.mode ?? "background",
+      retry: options?.retry ?? retry
+    }
+    const capacity = options?.cache?.capacity
+    if (capacity !== undefined && (!Number.isInteger(capacity) || capacity < 1)) {
+      throw new Error(`Repository.make: cache capacity must be a positive integer, got ${capacity}`)
+    }
+    const cache = StateCache.make<S, E>(capacity)
+    return {
+      execute: execute(context, cache),
+      load: load(context, cache),
+      loadAt: loadAt(context),
+      history: history(context),
+      events: events(context),
+      verify: verify(context),
+      decodeCommand: (input) => decodeCommand(model, input)
+    }
+  })
