@@ -25,15 +25,16 @@
  *
  * @since 0.1.0
  */
-import { type DateTime, type Effect, type Option, Schedule, Schema, type Stream } from "effect"
+import { type Effect, type Option, Schedule, Schema, type Stream } from "effect"
 import type * as Aggregate from "./Aggregate.js"
+import type * as Audit from "./Audit.js"
 import type { EventDecodeError, EventEncodeError, RecordedEvent, UserMetadata } from "./Event.js"
 import type * as EventCodec from "./EventCodec.js"
 import type { ConcurrencyError, EventStore, InvalidAppendError, StoreError, UnknownOutcomeError } from "./EventStore.js"
+import type * as ExpectedVersion from "./ExpectedVersion.js"
 import * as internal from "./internal/repository/make.js"
 import type { Position } from "./Position.js"
 import type * as Snapshot from "./Snapshot.js"
-import type * as StreamId from "./StreamId.js"
 import type * as TimeTravel from "./TimeTravel.js"
 
 /**
@@ -96,14 +97,22 @@ export interface ExecuteOptions {
    */
   readonly commandId?: string | undefined
   /**
-   * The version the caller last saw (for example in a form it rendered). The
-   * command is then decided on the state at exactly this version and appended
-   * against it: when the stream is at another version, `execute` fails at once
-   * with a `ConcurrencyError` (carrying the actual version), without deciding
-   * and without retrying. A negative or fractional version is an
-   * `InvalidCommandError`.
+   * What the caller expects of the stream, in the vocabulary of appends
+   * (`AppendOptions.expectedVersion`); a number `n` means
+   * `ExpectedVersion.exact(n)`.
+   * - `exact(n)` (or `n`): the version the caller last saw (for example in a
+   *   form it rendered). The command is decided on the state at exactly this
+   *   version and appended against it: when the stream is at another
+   *   version, `execute` fails at once with a `ConcurrencyError` (carrying
+   *   the actual version), without deciding and without retrying.
+   * - `NoStream`: the same as `exact(0)`: the command must create the stream.
+   * - `StreamExists`: the stream must have an event already; otherwise a
+   *   `ConcurrencyError` at once. Conflicts are retried as usual.
+   * - `Any` (the default): decide on the current state, retry on conflict.
+   *
+   * A negative or fractional version is an `InvalidCommandError`.
    */
-  readonly expectedVersion?: number | undefined
+  readonly expectedVersion?: ExpectedVersion.ExpectedVersion | number | undefined
   /** Free metadata stored on every event this command appends. */
   readonly metadata?: UserMetadata | undefined
 }
@@ -189,141 +198,6 @@ export interface Options<S = unknown> {
 }
 
 /**
- * A point in a stream's past: after its `version`-th event, at a global
- * `position`, or at an instant (`recordedAt` of each event).
- *
- * @since 0.1.0
- * @category models
- */
-export type Target = { readonly version: number } | { readonly position: Position } | { readonly at: DateTime.DateTime }
-
-/**
- * A temporal query that cannot be answered: a negative or fractional
- * version, or a version past the stream's end.
- *
- * @example
- * ```ts
- * import { Repository } from "@chronicle/core"
- *
- * const error = new Repository.TemporalQueryError({ aggregate: "Account", id: "a-1", reason: "version 9 is past the end (3 events)" })
- * ```
- * @since 0.1.0
- * @category errors
- */
-export class TemporalQueryError extends Schema.TaggedError<TemporalQueryError>()("TemporalQueryError", {
-  aggregate: Schema.String,
-  id: Schema.String,
-  reason: Schema.String
-}) {
-  override get message(): string {
-    return `Cannot query ${this.aggregate} "${this.id}" at that point: ${this.reason}`
-  }
-}
-
-/**
- * One step of a stream's history: the event, with its context and the state
- * right after it.
- *
- * @since 0.1.0
- * @category models
- */
-export interface HistoryEntry<S, E> extends RecordedEvent<E> {
-  readonly stateAfter: S
-}
-
-/**
- * How one stored snapshot compares with the stream it claims, in a
- * {@link VerifyReport}:
- * - `matches`: the event at its version has its position, and its state
- *   equals the fold of the events up to that version (compared through the
- *   state Schema's encoding);
- * - `mismatch`: it does not (see `reason` and `differences`); loads ignore a
- *   snapshot whose version or position does not match, but use one whose
- *   content alone was changed;
- * - `ignored`: its state schema version is not the aggregate's, so loads
- *   never use it;
- * - `unchecked`: it could not be compared (an event before it does not
- *   decode, or the aggregate declares no state Schema).
- *
- * @since 0.2.0
- * @category verification
- */
-export interface SnapshotCheck {
-  readonly version: number
-  readonly position: Position
-  readonly stateVersion: number
-  readonly outcome: "matches" | "mismatch" | "ignored" | "unchecked"
-  /** Why it does not match, or was ignored or unchecked; empty when it matches. */
-  readonly reason: string
-  /** For a state that differs: each difference, `before` being the fold and `after` the snapshot (encoded). */
-  readonly differences: ReadonlyArray<TimeTravel.Change>
-}
-
-/**
- * One inconsistency {@link Repository.verify} found in a stream.
- *
- * @since 0.2.0
- * @category verification
- */
-export type VerifyIssue =
-  | {
-      /** The version the store reports for the stream (its `streams` row) is not the last event's. */
-      readonly _tag: "StreamVersionMismatch"
-      readonly eventsVersion: number
-      readonly streamVersion: number
-    }
-  | {
-      /** The events' versions are not contiguous from 1. */
-      readonly _tag: "VersionGap"
-      readonly expected: number
-      readonly found: number
-    }
-  | {
-      /** A stored event does not decode; the fold stops there. */
-      readonly _tag: "UndecodableEvent"
-      readonly version: number
-      readonly position: Position
-      readonly reason: string
-    }
-  | {
-      /** A stored snapshot does not match the stream (see its {@link SnapshotCheck}). */
-      readonly _tag: "SnapshotMismatch"
-      readonly version: number
-      readonly reason: string
-    }
-
-/**
- * What {@link Repository.verify} found: the fold of every event compared
- * with the version the store reports and with every stored snapshot.
- *
- * @example
- * ```ts
- * import { Effect } from "effect"
- * import { Repository } from "@chronicle/core"
- *
- * const explain = (report: Repository.VerifyReport) =>
- *   report.consistent
- *     ? Effect.log(`${report.streamId}: ${report.events} events, ${report.snapshots.length} snapshots, consistent`)
- *     : Effect.logError(`${report.streamId}: ${report.issues.map((issue) => issue._tag).join(", ")}`)
- * ```
- * @since 0.2.0
- * @category verification
- */
-export interface VerifyReport {
-  readonly streamId: StreamId.StreamId
-  /** How many events were read. */
-  readonly events: number
-  /** The version of the last event read (0 for none). */
-  readonly eventsVersion: number
-  /** The version the store reports for the stream. */
-  readonly streamVersion: number
-  readonly snapshots: ReadonlyArray<SnapshotCheck>
-  readonly issues: ReadonlyArray<VerifyIssue>
-  /** `true` when no issue was found. */
-  readonly consistent: boolean
-}
-
-/**
  * The default conflict retry: exponential backoff from 5 ms with jitter,
  * capped at 250 ms between attempts, at most 12 retries.
  *
@@ -359,12 +233,15 @@ export interface Repository<S, E extends EventCodec.Tagged, C, Err> {
   /** The current state and version of one instance. */
   readonly load: (id: string) => Effect.Effect<LoadResult<S>, LoadError>
   /** The state as it was at a point in the past (version 0 when the stream did not exist yet). */
-  readonly loadAt: (id: string, target: Target) => Effect.Effect<LoadResult<S>, LoadError | TemporalQueryError>
+  readonly loadAt: (
+    id: string,
+    target: TimeTravel.Target
+  ) => Effect.Effect<LoadResult<S>, LoadError | TimeTravel.TemporalQueryError>
   /** Every event with the state after it: the audit trail and time-travel view. */
   readonly history: (
     id: string,
     options?: { readonly fromVersion?: number | undefined }
-  ) => Stream.Stream<HistoryEntry<S, E>, LoadError>
+  ) => Stream.Stream<TimeTravel.HistoryEntry<S, E>, LoadError>
   /** Every event of one instance, decoded, in version order. */
   readonly events: (id: string) => Stream.Stream<RecordedEvent<E>, LoadError>
   /** Validates an untyped command (from JSON, a form, a CLI) against the command Schema. */
@@ -375,7 +252,7 @@ export interface Repository<S, E extends EventCodec.Tagged, C, Err> {
    * stream (version, position and state). Snapshot content is trusted as a
    * cache by `load` and `execute`; this is how to detect a tampered one.
    */
-  readonly verify: (id: string) => Effect.Effect<VerifyReport, InvalidCommandError | StoreError>
+  readonly verify: (id: string) => Effect.Effect<Audit.VerifyReport, InvalidCommandError | StoreError>
 }
 
 /**

@@ -11,7 +11,7 @@
  *
  * @since 0.1.0
  */
-import { Aggregate, EventStore, ExpectedVersion, Repository, Snapshot } from "@chronicle/core"
+import { Aggregate, EventStore, ExpectedVersion, Repository, Snapshot, type TimeTravel } from "@chronicle/core"
 import { Chunk, DateTime, Effect, Either, Option, Random, Schema, Stream } from "effect"
 import * as Account from "./Account.js"
 import * as Money from "./Money.js"
@@ -312,7 +312,7 @@ export const balanceAt = Effect.fn("Bank.balanceAt")(function* (accountId: strin
  * @since 0.2.0
  * @category models
  */
-export type HistoryEntry = Repository.HistoryEntry<Account.AccountState, Account.AccountEvent>
+export type HistoryEntry = TimeTravel.HistoryEntry<Account.AccountState, Account.AccountEvent>
 
 /**
  * Every event of an account with the state right after it: the audit trail.

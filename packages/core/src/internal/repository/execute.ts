@@ -22,6 +22,22 @@ import { checkCommand, streamIdOf } from "./validation.js"
 const isConcurrencyError = (error: unknown): error is ConcurrencyError =>
   typeof error === "object" && error !== null && "_tag" in error && error._tag === "ConcurrencyError"
 
+/** The exact version a command must be decided on, if the caller names one. */
+const exactOf = (expected: ExpectedVersion.ExpectedVersion | number | undefined): number | undefined => {
+  if (expected === undefined || typeof expected === "number") return expected
+  switch (expected._tag) {
+    case "Exact":
+      return expected.version
+    case "NoStream":
+      return 0
+    default:
+      return undefined
+  }
+}
+
+const isStreamExists = (expected: ExpectedVersion.ExpectedVersion | number | undefined): boolean =>
+  expected !== undefined && typeof expected !== "number" && expected._tag === "StreamExists"
+
 const attempt = <S, E extends EventCodec.Tagged, C, Err>(
   context: Context<S, E, C, Err>,
   cache: StateCache<S, E>,
@@ -41,7 +57,7 @@ const attempt = <S, E extends EventCodec.Tagged, C, Err>(
         : fromCache && hit !== undefined
           ? hit.loaded
           : yield* loadStream(context, streamId, commandId)
-    const expected = options?.expectedVersion
+    const expected = exactOf(options?.expectedVersion)
     if (expected !== undefined && expected !== current.version && fromCache) {
       // The caller saw another version than the cache holds: read what is
       // newer before deciding anything.
@@ -52,6 +68,14 @@ const attempt = <S, E extends EventCodec.Tagged, C, Err>(
     const forget = Effect.sync(() => cache.forget(streamId))
     const retryOnce = (): Effect.Effect<ExecuteResult<S, E>, Err | ExecuteError> =>
       attempt(context, cache, streamId, command, commandId, correlationId, options, known)
+    const retryAfterForget = () =>
+      Effect.zipRight(
+        Effect.sync(() => {
+          cache.forget(streamId)
+          known.last = undefined
+        }),
+        retryOnce()
+      )
     // A refusal or an empty decision taken on a cached state stands only if
     // the stream has not moved since: otherwise decide again on fresh state.
     const confirmed = (
@@ -59,17 +83,7 @@ const attempt = <S, E extends EventCodec.Tagged, C, Err>(
     ): Effect.Effect<ExecuteResult<S, E>, Err | ExecuteError> =>
       fromCache
         ? Effect.flatMap(loadNewer(context, streamId, commandId, current), (fresh) =>
-            fresh.version === current.version
-              ? outcome
-              : Effect.zipRight(
-                  Effect.zipRight(
-                    forget,
-                    Effect.sync(() => {
-                      known.last = undefined
-                    })
-                  ),
-                  retryOnce()
-                )
+            fresh.version === current.version ? outcome : retryAfterForget()
           )
         : outcome
     const duplicateOf = (loaded: Loaded<S, E>): ExecuteResult<S, E> => ({
@@ -85,6 +99,10 @@ const attempt = <S, E extends EventCodec.Tagged, C, Err>(
     if (expected !== undefined && expected !== current.version) {
       // Never decide on a state other than the one the caller expects.
       return yield* new ConcurrencyError({ streamId, expected: `${expected}`, actual: current.version })
+    }
+    if (isStreamExists(options?.expectedVersion) && current.version === 0) {
+      if (fromCache) return yield* retryAfterForget()
+      return yield* new ConcurrencyError({ streamId, expected: "stream exists", actual: 0 })
     }
     const decision = yield* Effect.either(context.model.decide(command, current.state))
     if (Either.isLeft(decision)) return yield* confirmed(Effect.fail(decision.left))
@@ -151,7 +169,7 @@ export const execute = <S, E extends EventCodec.Tagged, C, Err>(
     const { model } = context
     const streamId = yield* streamIdOf(model.name, id)
     const valid = yield* checkCommand(model, id, command)
-    const expected = options?.expectedVersion
+    const expected = exactOf(options?.expectedVersion)
     if (expected !== undefined && (!Number.isSafeInteger(expected) || expected < 0)) {
       return yield* new InvalidCommandError({
         aggregate: model.name,
@@ -163,8 +181,13 @@ export const execute = <S, E extends EventCodec.Tagged, C, Err>(
     const commandId = options?.commandId ?? crypto.randomUUID()
     const correlationId = Option.getOrElse(correlation.correlationId, () => commandId)
     yield* Effect.annotateCurrentSpan({ aggregate: model.name, streamId, commandId, correlationId })
+    const requireExists = isStreamExists(options?.expectedVersion)
     const once = attempt(context, cache, streamId, valid, commandId, correlationId, options, { last: undefined })
-    return yield* options?.expectedVersion === undefined
-      ? Effect.retry(once, { schedule: context.retry, while: (error) => isConcurrencyError(error) })
+    return yield* expected === undefined
+      ? Effect.retry(once, {
+          schedule: context.retry,
+          // A missing stream under `StreamExists` is the caller's expectation failing, not a race.
+          while: (error) => isConcurrencyError(error) && !(requireExists && error.actual === 0)
+        })
       : once
   })

@@ -10,8 +10,8 @@ import type { EventDecodeError, RecordedEvent, StoredEvent } from "../../Event.j
 import type * as EventCodec from "../../EventCodec.js"
 import type { ReadStreamOptions, StoreError } from "../../EventStore.js"
 import * as PositionModule from "../../Position.js"
-import type { Target } from "../../Repository.js"
 import type { StreamId } from "../../StreamId.js"
+import type { Target } from "../../TimeTravel.js"
 import type { Context, Loaded } from "./context.js"
 import { boundsOf, initial, snapshotMismatch, startFrom } from "./snapshotStart.js"
 

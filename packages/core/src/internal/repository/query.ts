@@ -8,13 +8,8 @@
 import { Effect, Stream } from "effect"
 import type { RecordedEvent } from "../../Event.js"
 import type * as EventCodec from "../../EventCodec.js"
-import {
-  type HistoryEntry,
-  type LoadError,
-  type LoadResult,
-  type Target,
-  TemporalQueryError
-} from "../../Repository.js"
+import type { LoadError, LoadResult } from "../../Repository.js"
+import { type HistoryEntry, type Target, TemporalQueryError } from "../../TimeTravel.js"
 import type { Context } from "./context.js"
 import { decoded, loadNewer, loadStream } from "./fold.js"
 import { initial } from "./snapshotStart.js"

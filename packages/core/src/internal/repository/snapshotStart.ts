@@ -10,9 +10,9 @@ import type { StoredEvent } from "../../Event.js"
 import type * as EventCodec from "../../EventCodec.js"
 import type { Position } from "../../Position.js"
 import * as PositionModule from "../../Position.js"
-import type { Target } from "../../Repository.js"
 import type * as Snapshot from "../../Snapshot.js"
 import type { StreamId } from "../../StreamId.js"
+import type { Target } from "../../TimeTravel.js"
 import type { Context, Start } from "./context.js"
 
 /** @internal */

@@ -5,11 +5,12 @@
  * @internal
  */
 import { Effect, Either, Option, Stream } from "effect"
+import type { SnapshotCheck, VerifyIssue, VerifyReport } from "../../Audit.js"
 import type { StoredEvent } from "../../Event.js"
 import type * as EventCodec from "../../EventCodec.js"
 import type { StoreError } from "../../EventStore.js"
 import * as PositionModule from "../../Position.js"
-import type { InvalidCommandError, SnapshotCheck, VerifyIssue, VerifyReport } from "../../Repository.js"
+import type { InvalidCommandError } from "../../Repository.js"
 import type * as Snapshot from "../../Snapshot.js"
 import type { StreamId } from "../../StreamId.js"
 import * as TimeTravel from "../../TimeTravel.js"
