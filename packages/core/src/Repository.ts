@@ -25,7 +25,7 @@
  *
  * @since 0.1.0
  */
-import { type Effect, type Option, Schedule, Schema, type Stream } from "effect"
+import { Context, type Effect, Layer, type Option, Schedule, Schema, type Stream } from "effect"
 import type * as Aggregate from "./Aggregate.js"
 import type * as Audit from "./Audit.js"
 import type { EventDecodeError, EventEncodeError, RecordedEvent, UserMetadata } from "./Event.js"
@@ -185,8 +185,9 @@ export interface Options<S = unknown> {
   readonly cache?: { readonly capacity: number } | undefined
   /**
    * When to write snapshots (the aggregate must declare its `state` Schema and
-   * a `SnapshotStore` must be in context). Snapshots are read whenever both
-   * exist, whatever the strategy.
+   * a `SnapshotStore` must be in context: when either is missing, building the
+   * repository logs a warning, once). Snapshots are read whenever both exist,
+   * whatever the strategy.
    */
   readonly snapshots?:
     | {
@@ -288,3 +289,68 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
   aggregate: Aggregate.Aggregate<Name, S, E, EI, C, CI, Err>,
   options?: Options<S>
 ): Effect.Effect<Repository<S, E, C, Err>, never, EventStore> => internal.make(aggregate, defaultRetry, options)
+
+/**
+ * A repository as a service: `class Accounts extends Repository.Tag<Accounts>()(id, aggregate, options?) {}`
+ * declares a `Context.Tag` whose service is the aggregate's repository, and
+ * `Accounts.layer` builds it once over the `EventStore` (and the
+ * `SnapshotStore`, if any) in context. Every use then shares one instance,
+ * hence one state cache; `yield* Accounts` gives the repository. For another
+ * configuration of the same service (say, snapshots in the background in a
+ * server), use `Layer.effect(Accounts, Repository.make(aggregate, options))`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Aggregate, InMemoryEventStore, Repository } from "@chronicle/core"
+ *
+ * class Incremented extends Schema.TaggedClass<Incremented>()("Incremented", { by: Schema.Int }) {}
+ * class Increment extends Schema.TaggedClass<Increment>()("Increment", { by: Schema.Int }) {}
+ * const Counter = Aggregate.make({
+ *   name: "Counter",
+ *   events: Incremented,
+ *   commands: Increment,
+ *   initialState: 0,
+ *   evolve: (n: number, e) => n + e.by,
+ *   decide: (c) => Effect.succeed(new Incremented({ by: c.by }))
+ * })
+ *
+ * class Counters extends Repository.Tag<Counters>()("app/Counters", Counter) {}
+ *
+ * const program = Effect.gen(function* () {
+ *   const counters = yield* Counters
+ *   yield* counters.execute("c-1", new Increment({ by: 2 }))
+ *   return (yield* counters.load("c-1")).state // 2
+ * }).pipe(Effect.provide(Counters.layer), Effect.provide(InMemoryEventStore.layer))
+ * ```
+ * @since 0.6.0
+ * @category services
+ */
+export const Tag =
+  <Self>() =>
+  <const Id extends string, Name extends string, S, E extends EventCodec.Tagged, EI, C, CI, Err>(
+    id: Id,
+    aggregate: Aggregate.Aggregate<Name, S, E, EI, C, CI, Err>,
+    options?: Options<S>
+  ): TagClass<Self, Id, S, E, C, Err> => {
+    const tag = Context.Tag(id)<Self, Repository<S, E, C, Err>>()
+    return Object.assign(tag, { aggregate, layer: Layer.effect(tag, make(aggregate, options)) })
+  }
+
+/**
+ * What {@link Tag} returns: a `Context.Tag` class of a repository, with the
+ * layer that builds it and the aggregate it serves.
+ *
+ * @since 0.6.0
+ * @category services
+ */
+export type TagClass<Self, Id extends string, S, E extends EventCodec.Tagged, C, Err> = Context.TagClass<
+  Self,
+  Id,
+  Repository<S, E, C, Err>
+> & {
+  /** Builds the one repository of the app over the `EventStore` (and `SnapshotStore`, if any) in context. */
+  readonly layer: Layer.Layer<Self, never, EventStore>
+  /** The aggregate the repository serves. */
+  readonly aggregate: { readonly name: string }
+}

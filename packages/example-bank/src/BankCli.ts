@@ -43,7 +43,7 @@ import {
   DateTime,
   Duration,
   Effect,
-  type Layer,
+  Layer,
   Logger,
   LogLevel,
   Option,
@@ -337,11 +337,13 @@ export class StoreLayer extends Context.Reference<StoreLayer>()("@chronicle/exam
 }) {}
 
 /** Runs `effect` on the configured store, opened only now that the input is valid. */
-const withStore = <A, E>(effect: (store: string) => Effect.Effect<A, E, BankStore.Stores>) =>
+const withStore = <A, E>(effect: (store: string) => Effect.Effect<A, E, BankStore.Stores | Bank.Accounts>) =>
   Effect.gen(function* () {
     const choice = yield* BankStore.choose
     const layerOf = yield* StoreLayer
-    return yield* effect(BankStore.describe(choice)).pipe(Effect.provide(layerOf(choice)))
+    return yield* effect(BankStore.describe(choice)).pipe(
+      Effect.provide(Bank.Accounts.layer.pipe(Layer.provideMerge(layerOf(choice))))
+    )
   })
 
 /** Tags a domain error with the account it concerns, for the one-line message. */
@@ -368,7 +370,7 @@ const write = <E>(
   accountId: string,
   args: ReadonlyArray<string>,
   given: Option.Option<string>,
-  run: (options: Bank.CommandOptions) => Effect.Effect<Bank.Executed, E, BankStore.Stores>
+  run: (options: Bank.CommandOptions) => Effect.Effect<Bank.Executed, E, BankStore.Stores | Bank.Accounts>
 ) =>
   Effect.gen(function* () {
     const id = Option.getOrElse(given, () => crypto.randomUUID())
@@ -739,7 +741,7 @@ type TransferSaga = typeof TransferSagaModule
  * meanwhile. The saga's module (and with it the workflow engine) is loaded
  * only now, so that the other commands start without it.
  */
-const withTransfers = <A, E>(effect: (saga: TransferSaga) => Effect.Effect<A, E, BankStore.Stores>) =>
+const withTransfers = <A, E>(effect: (saga: TransferSaga) => Effect.Effect<A, E, BankStore.Stores | Bank.Accounts>) =>
   Effect.flatMap(
     Effect.promise(() => import("./TransferSaga.js")),
     (saga) =>

@@ -3,7 +3,7 @@
  *
  * @internal
  */
-import { Effect, Schema } from "effect"
+import { Effect, Option, Schema } from "effect"
 import type * as Aggregate from "../../Aggregate.js"
 import type * as EventCodec from "../../EventCodec.js"
 import { EventStore } from "../../EventStore.js"
@@ -40,6 +40,19 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
       snapshotStrategy: options?.snapshots?.strategy,
       snapshotMode: options?.snapshots?.mode ?? "background",
       retry: options?.retry ?? retry
+    }
+    const strategy = context.snapshotStrategy
+    if (strategy !== undefined && strategy !== Snapshot.never) {
+      // Asked for snapshots that will never be written: say so once, when the repository is built.
+      if (Option.isNone(context.snapshotStore)) {
+        yield* Effect.logWarning(
+          `Repository of ${aggregate.name}: a snapshot strategy is set but no SnapshotStore is provided, so no snapshot will be written or read (provide a SnapshotStore layer, or drop the strategy)`
+        )
+      } else if (Option.isNone(aggregate.state)) {
+        yield* Effect.logWarning(
+          `Repository of ${aggregate.name}: a snapshot strategy is set but the aggregate declares no state Schema, so no snapshot will be written (give Aggregate.make a \`state\`)`
+        )
+      }
     }
     const capacity = options?.cache?.capacity
     if (capacity !== undefined && (!Number.isInteger(capacity) || capacity < 1)) {
