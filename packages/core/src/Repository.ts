@@ -165,11 +165,18 @@ export interface Options<S = unknown> {
    */
   readonly retry?: Schedule.Schedule<unknown, unknown> | undefined
   /**
-   * Keep the state of recently used streams in memory (an LRU of `capacity`
-   * streams). A command on a cached stream then appends at once with the
-   * cached version, without reading the stream first: one round trip
-   * instead of two. Correctness does not depend on the cache, also with
-   * other processes writing to the same streams:
+   * The state cache: the state of recently used streams, kept in memory (an
+   * LRU of `capacity` streams). A command on a cached stream appends at once
+   * with the cached version, without reading the stream first: one round
+   * trip instead of two.
+   *
+   * **On by default**, with a budget of {@link defaultCacheCapacity} streams
+   * per repository: memory is bounded by that many states (and the ids of
+   * the last 32 commands of each), so size `capacity` by your states (1,000
+   * states of 1 KB is about 1 MB). `cache: false` turns it off.
+   *
+   * Correctness does not depend on the cache, also with other processes
+   * writing to the same streams:
    * - a decision is appended with the exact version of the state it was made
    *   on, so a stale entry can only make the append conflict;
    * - that conflict reads only the newer events and decides again, once,
@@ -179,10 +186,15 @@ export interface Options<S = unknown> {
    *   version, the newer events are read before anything is decided;
    * - a domain error or an empty decision made on a cached state is
    *   confirmed against the stream before it is returned.
-   *
-   * Off by default.
    */
-  readonly cache?: { readonly capacity: number } | undefined
+  readonly cache?: { readonly capacity: number } | false | undefined
+  /**
+   * How many events a load reads per round trip (default
+   * {@link defaultPageSize}). A load folds each page as it arrives, so a
+   * long stream never sits in memory whole, and a temporal query stops
+   * reading at its target.
+   */
+  readonly pageSize?: number | undefined
   /**
    * When to write snapshots (the aggregate must declare its `state` Schema and
    * a `SnapshotStore` must be in context: when either is missing, building the
@@ -217,6 +229,36 @@ export const defaultRetry: Schedule.Schedule<unknown, unknown> = Schedule.expone
   Schedule.jittered,
   Schedule.intersect(Schedule.recurs(12))
 )
+
+/**
+ * The state cache's default budget: this many streams per repository (see
+ * `Options.cache`).
+ *
+ * @example
+ * ```ts
+ * import { Repository } from "@chronicle/core"
+ *
+ * const bigger = { cache: { capacity: Repository.defaultCacheCapacity * 10 } }
+ * ```
+ * @since 0.6.0
+ * @category constants
+ */
+export const defaultCacheCapacity = 1_000
+
+/**
+ * How many events a load reads per round trip by default (see
+ * `Options.pageSize`).
+ *
+ * @example
+ * ```ts
+ * import { Repository } from "@chronicle/core"
+ *
+ * const smallPages = { pageSize: Repository.defaultPageSize / 10 }
+ * ```
+ * @since 0.6.0
+ * @category constants
+ */
+export const defaultPageSize = 1_000
 
 /**
  * A repository for one aggregate.
@@ -288,7 +330,12 @@ export interface Repository<S, E extends EventCodec.Tagged, C, Err> {
 export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C, CI, Err>(
   aggregate: Aggregate.Aggregate<Name, S, E, EI, C, CI, Err>,
   options?: Options<S>
-): Effect.Effect<Repository<S, E, C, Err>, never, EventStore> => internal.make(aggregate, defaultRetry, options)
+): Effect.Effect<Repository<S, E, C, Err>, never, EventStore> =>
+  internal.make(
+    aggregate,
+    { retry: defaultRetry, cacheCapacity: defaultCacheCapacity, pageSize: defaultPageSize },
+    options
+  )
 
 /**
  * A repository as a service: `class Accounts extends Repository.Tag<Accounts>()(id, aggregate, options?) {}`

@@ -32,6 +32,8 @@ export interface Context<S, E extends EventCodec.Tagged, C, Err> {
   readonly snapshotStrategy: Snapshot.Strategy<S> | undefined
   readonly snapshotMode: "background" | "inline"
   readonly retry: Schedule.Schedule<unknown, unknown>
+  /** Events per read when loading. */
+  readonly pageSize: number
 }
 
 /** Where a load starts: the initial state or a snapshot. @internal */

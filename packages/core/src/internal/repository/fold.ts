@@ -58,6 +58,45 @@ export const foldStored = <S, E extends EventCodec.Tagged, C, Err>(
   return Either.right({ state, version, position, byCommand, snapshotVersion: from.snapshotVersion })
 }
 
+/**
+ * Reads a stream from version `from` (up to `to`) in pages of
+ * `context.pageSize` events, folding each page as it arrives, so that a long
+ * stream never sits in memory whole. Stops at the end of the stream, at
+ * `to`, or at the first event out of range (a temporal query's target):
+ * nothing after it is read. `firstPage`, when given, is the page at `from`
+ * already read; its first `skip` events are not folded.
+ */
+const foldPages = <S, E extends EventCodec.Tagged, C, Err>(
+  context: Context<S, E, C, Err>,
+  streamId: StreamId,
+  start: Loaded<S, E>,
+  from: number,
+  to: number | undefined,
+  inRange: (event: StoredEvent) => boolean,
+  commandId: string | undefined,
+  firstPage?: { readonly events: ReadonlyArray<StoredEvent>; readonly skip: number }
+): Effect.Effect<Loaded<S, E>, StoreError | EventDecodeError> =>
+  Effect.gen(function* () {
+    const limit = context.pageSize
+    let loaded = start
+    let page = firstPage
+    let next = from
+    for (;;) {
+      if (to !== undefined && next > to) return loaded
+      const { events, skip } = page ?? {
+        events: yield* context.store.readEvents(streamId, { from: next, to, limit }),
+        skip: 0
+      }
+      page = undefined
+      loaded = yield* foldStored(context, loaded, events, inRange, commandId, skip)
+      const last = events[events.length - 1]
+      // A short page is the end of the stream; a fold that stopped before the
+      // page's last event met the target.
+      if (last === undefined || events.length < limit || loaded.version < last.version) return loaded
+      next = last.version + 1
+    }
+  })
+
 /** Loads a stream (up to a target), from its newest usable snapshot on. @internal */
 export const loadStream = <S, E extends EventCodec.Tagged, C, Err>(
   context: Context<S, E, C, Err>,
@@ -68,30 +107,34 @@ export const loadStream = <S, E extends EventCodec.Tagged, C, Err>(
   Effect.gen(function* () {
     const bounds = boundsOf(target)
     const inRange = withinTarget(target)
+    const to = bounds?.maxVersion
     const start = yield* startFrom(context, streamId, bounds)
     if (start.version > 0) {
       // Read from the snapshot's own event on: the snapshot is used only if
       // that event exists and has the snapshot's position (a snapshot of
       // another stream's past, or a stale or tampered row, does not match).
-      const events = yield* context.store.readEvents(streamId, { from: start.version, to: bounds?.maxVersion })
+      const events = yield* context.store.readEvents(streamId, { from: start.version, to, limit: context.pageSize })
       const mismatch = snapshotMismatch(start, events[0])
       if (mismatch === undefined) {
-        return yield* foldStored(
+        return yield* foldPages(
           context,
+          streamId,
           { ...start, byCommand: [], snapshotVersion: start.version },
-          events,
+          start.version,
+          to,
           inRange,
           commandId,
-          1
+          { events, skip: 1 }
         )
       }
       yield* Effect.logWarning(`ignoring snapshot of ${streamId}@${start.version}: ${mismatch}`)
     }
-    const events = yield* context.store.readEvents(streamId, { from: 1, to: bounds?.maxVersion })
-    return yield* foldStored(
+    return yield* foldPages(
       context,
+      streamId,
       { ...initial(context.model.initialState), byCommand: [], snapshotVersion: 0 },
-      events,
+      1,
+      to,
       inRange,
       commandId
     )
@@ -104,9 +147,7 @@ export const loadNewer = <S, E extends EventCodec.Tagged, C, Err>(
   commandId: string,
   previous: Loaded<S, E>
 ): Effect.Effect<Loaded<S, E>, StoreError | EventDecodeError> =>
-  Effect.flatMap(context.store.readEvents(streamId, { from: previous.version + 1 }), (events) =>
-    foldStored(context, previous, events, () => true, commandId)
-  )
+  foldPages(context, streamId, previous, previous.version + 1, undefined, () => true, commandId)
 
 /** A stream's events, decoded. @internal */
 export const decoded = <S, E extends EventCodec.Tagged, C, Err>(

@@ -16,10 +16,14 @@ import * as StateCache from "./stateCache.js"
 import { decodeCommand } from "./validation.js"
 import { verify } from "./verify.js"
 
-/** The default conflict retry (see `Repository.defaultRetry`). @internal */
+/** Builds a repository; `defaults` are the public module's. @internal */
 export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C, CI, Err>(
   aggregate: Aggregate.Aggregate<Name, S, E, EI, C, CI, Err>,
-  retry: Context<S, E, C, Err>["retry"],
+  defaults: {
+    readonly retry: Context<S, E, C, Err>["retry"]
+    readonly cacheCapacity: number
+    readonly pageSize: number
+  },
   options: Options<S> | undefined
 ): Effect.Effect<Repository<S, E, C, Err>, never, EventStore> =>
   Effect.gen(function* () {
@@ -39,7 +43,11 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
       snapshotStore: yield* Effect.serviceOption(Snapshot.SnapshotStore),
       snapshotStrategy: options?.snapshots?.strategy,
       snapshotMode: options?.snapshots?.mode ?? "background",
-      retry: options?.retry ?? retry
+      retry: options?.retry ?? defaults.retry,
+      pageSize: options?.pageSize ?? defaults.pageSize
+    }
+    if (!Number.isSafeInteger(context.pageSize) || context.pageSize < 1) {
+      throw new Error(`Repository.make: pageSize must be a positive integer, got ${context.pageSize}`)
     }
     const strategy = context.snapshotStrategy
     if (strategy !== undefined && strategy !== Snapshot.never) {
@@ -54,7 +62,7 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
         )
       }
     }
-    const capacity = options?.cache?.capacity
+    const capacity = options?.cache === false ? undefined : (options?.cache?.capacity ?? defaults.cacheCapacity)
     if (capacity !== undefined && (!Number.isInteger(capacity) || capacity < 1)) {
       throw new Error(`Repository.make: cache capacity must be a positive integer, got ${capacity}`)
     }
