@@ -1,6 +1,7 @@
 /**
  * The repository's state cache under writers it does not know about: commands
- * through cached repositories (with the default retry, and with retries off)
+ * through cached repositories (with the default retry, with retries off, and
+ * with default options, where the cache is on and loads read pages of 2)
  * interleaved, and partly run concurrently, with commands of an uncached
  * repository and raw appends to the store, as another process would make
  * them. Whatever the interleaving, every accepted command must have been

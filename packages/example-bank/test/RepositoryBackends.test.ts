@@ -8,8 +8,10 @@
  * - with retries off, a stale entry made every later command conflict;
  * - snapshots that do not belong to their stream are ignored, and `verify`
  *   finds one whose content was changed;
+ * - 8 writers on one stream, each with its own repository (default options:
+ *   state cache on, default jittered retry), lose nothing;
  * - a property test: commands through cached repositories (default retry,
- *   and none) interleaved, and partly concurrent, with commands of another
+ *   none, and default options) interleaved, and partly concurrent, with commands of another
  *   repository and raw appends from "another process"; every accepted
  *   command must have been decided on the exact state it was appended
  *   against, and no balance may go below its overdraft limit.
