@@ -85,3 +85,23 @@ export const category = (streamId: string): string => {
   const dash = streamId.indexOf("-")
   return dash === -1 ? streamId : streamId.slice(0, dash)
 }
+
+/**
+ * The aggregate id of a stream: the text after its first `-` (the inverse
+ * of {@link forAggregate}), or an empty string when it has none. Handy in
+ * projections, whose events carry the stream id.
+ *
+ * @example
+ * ```ts
+ * import { StreamId } from "@chronicle/core"
+ *
+ * StreamId.aggregateId("Account-acc-1") // "acc-1"
+ * StreamId.aggregateId(StreamId.forAggregate("Account", "a-b")) // "a-b"
+ * ```
+ * @since 0.6.0
+ * @category getters
+ */
+export const aggregateId = (streamId: string): string => {
+  const dash = streamId.indexOf("-")
+  return dash === -1 ? "" : streamId.slice(dash + 1)
+}

@@ -1,10 +1,109 @@
 /**
- * Time-travel debugging helpers over `Repository.history`: pick the state at
- * any step, and see what changed between two steps.
+ * Temporal queries and time-travel debugging: what a query into a stream's
+ * past names (`Target`) and returns (`HistoryEntry`), why it can fail
+ * (`TemporalQueryError`), `loadAt` and `history` over a repository, and
+ * helpers to pick the state at any step and see what changed between two
+ * steps.
  *
  * @since 0.1.0
  */
-import { Equal, Option } from "effect"
+import { type DateTime, type Effect, Equal, Option, Schema, type Stream } from "effect"
+import type { RecordedEvent } from "./Event.js"
+import type { Position } from "./Position.js"
+import type { LoadResult } from "./Repository.js"
+
+/**
+ * A point in a stream's past: after its `version`-th event, at a global
+ * `position`, or at an instant (`recordedAt` of each event).
+ *
+ * @since 0.1.0
+ * @category temporal queries
+ */
+export type Target = { readonly version: number } | { readonly position: Position } | { readonly at: DateTime.DateTime }
+
+/**
+ * A temporal query that cannot be answered: a negative or fractional
+ * version, or a version past the stream's end.
+ *
+ * @example
+ * ```ts
+ * import { TimeTravel } from "@chronicle/core"
+ *
+ * const error = new TimeTravel.TemporalQueryError({ aggregate: "Account", id: "a-1", reason: "version 9 is past the end (3 events)" })
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class TemporalQueryError extends Schema.TaggedError<TemporalQueryError>()("TemporalQueryError", {
+  aggregate: Schema.String,
+  id: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `Cannot query ${this.aggregate} "${this.id}" at that point: ${this.reason}`
+  }
+}
+
+/**
+ * One step of a stream's history: the event, with its context and the state
+ * right after it.
+ *
+ * @since 0.1.0
+ * @category temporal queries
+ */
+export interface HistoryEntry<S, E> extends RecordedEvent<E> {
+  readonly stateAfter: S
+}
+
+/**
+ * The state of one instance as it was at a point in the past (version 0
+ * when the stream did not exist yet). The stream is read in pages up to the
+ * target only; a snapshot is used when one lies at or before the target.
+ *
+ * @example
+ * ```ts
+ * import { DateTime, Effect } from "effect"
+ * import { type Repository, TimeTravel } from "@chronicle/core"
+ *
+ * declare const accounts: Repository.Repository<number, { readonly _tag: "Deposited" }, never, never>
+ * const yesterday = Effect.flatMap(DateTime.now, (now) =>
+ *   TimeTravel.loadAt(accounts, "acc-1", { at: DateTime.subtract(now, { days: 1 }) })
+ * )
+ * ```
+ * @since 0.6.0
+ * @category temporal queries
+ */
+export const loadAt = <S, Err>(
+  repository: { readonly loadAt: (id: string, target: Target) => Effect.Effect<LoadResult<S>, Err> },
+  id: string,
+  target: Target
+): Effect.Effect<LoadResult<S>, Err> => repository.loadAt(id, target)
+
+/**
+ * Every event of one instance with the state right after it, from
+ * `fromVersion` on: the audit trail and time-travel view.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { type Repository, TimeTravel } from "@chronicle/core"
+ *
+ * declare const accounts: Repository.Repository<number, { readonly _tag: "Deposited" }, never, never>
+ * const steps = Stream.runCollect(TimeTravel.history(accounts, "acc-1", { fromVersion: 10 }))
+ * ```
+ * @since 0.6.0
+ * @category temporal queries
+ */
+export const history = <S, E, Err>(
+  repository: {
+    readonly history: (
+      id: string,
+      options?: { readonly fromVersion?: number | undefined }
+    ) => Stream.Stream<HistoryEntry<S, E>, Err>
+  },
+  id: string,
+  options?: { readonly fromVersion?: number | undefined }
+): Stream.Stream<HistoryEntry<S, E>, Err> => repository.history(id, options)
 
 /**
  * One difference between two states: the path of the value, and its value

@@ -7,6 +7,8 @@
 
 /** @since 0.1.0 */
 export * as Aggregate from "./Aggregate.js"
+/** @since 0.6.0 */
+export * as Audit from "./Audit.js"
 /** @since 0.1.0 */
 export * as Correlation from "./Correlation.js"
 /** @since 0.1.0 */

@@ -1,6 +1,7 @@
 /**
  * The repository's state cache under writers it does not know about: commands
- * through cached repositories (with the default retry, and with retries off)
+ * through cached repositories (with the default retry, with retries off, and
+ * with default options, where the cache is on and loads read pages of 2)
  * interleaved, and partly run concurrently, with commands of an uncached
  * repository and raw appends to the store, as another process would make
  * them. Whatever the interleaving, every accepted command must have been
@@ -15,7 +16,7 @@ import { Arbitrary, Chunk, Effect, Either, FastCheck, Schedule, Stream } from "e
 import { Counter, CounterCommand, type CounterState, Open } from "./fixtures/Counter.js"
 
 type Command = typeof CounterCommand.Type
-type Actor = "cached" | "cachedNoRetry" | "plain" | "raw"
+type Actor = "cached" | "cachedNoRetry" | "defaults" | "plain" | "raw"
 type Expectation =
   | { readonly _tag: "none" }
   | { readonly _tag: "actual" }
@@ -28,7 +29,16 @@ interface Step {
 }
 
 const step: FastCheck.Arbitrary<Step> = FastCheck.record({
-  actor: FastCheck.constantFrom<Actor>("cached", "cached", "cachedNoRetry", "cachedNoRetry", "plain", "raw"),
+  actor: FastCheck.constantFrom<Actor>(
+    "cached",
+    "cached",
+    "cachedNoRetry",
+    "cachedNoRetry",
+    "defaults",
+    "defaults",
+    "plain",
+    "raw"
+  ),
   command: Arbitrary.make(CounterCommand),
   expect: FastCheck.oneof(
     FastCheck.constant<Expectation>({ _tag: "none" }),
@@ -62,7 +72,9 @@ describe("Repository state cache under other writers", () => {
           const repos = {
             cached: yield* Repository.make(Counter, { cache: { capacity: 4 }, retry: fast }),
             cachedNoRetry: yield* Repository.make(Counter, { cache: { capacity: 4 }, retry: Schedule.stop }),
-            plain: yield* Repository.make(Counter, { retry: fast })
+            // what an app gets without options: the state cache is on; pages of 2 events
+            defaults: yield* Repository.make(Counter, { retry: fast, pageSize: 2 }),
+            plain: yield* Repository.make(Counter, { retry: fast, cache: false })
           }
           const id = "c"
           const stream = StreamId.forAggregate("Counter", id)
@@ -143,6 +155,7 @@ describe("Repository state cache under other writers", () => {
           const final = states[states.length - 1]
           expect((yield* repos.cached.load(id)).state).toEqual(final)
           expect((yield* repos.cachedNoRetry.load(id)).state).toEqual(final)
+          expect((yield* repos.defaults.load(id)).state).toEqual(final)
         })
       ),
     { fastCheck: { numRuns: 150 } }

@@ -30,6 +30,7 @@ const streamOf = (id: string) => StreamId.forAggregate("Counter", id)
 const counted = (id: string, times: number) =>
   Effect.gen(function* () {
     const counters = yield* Repository.make(Counter, {
+      cache: false,
       snapshots: { strategy: SnapshotStore.every(2), mode: "inline" }
     })
     yield* counters.execute(id, new Open({ limit: 100 }))
@@ -100,7 +101,7 @@ describe("Repository: snapshots are checked against their stream", () => {
     Effect.gen(function* () {
       for (const version of [0, -3, 2.5]) {
         const id = `v-3-${version}`
-        const counters = yield* Repository.make(Counter)
+        const counters = yield* Repository.make(Counter, { cache: false })
         yield* counters.execute(id, new Open({ limit: 100 }))
         yield* counters.execute(id, new Increment({ by: 10 }))
         yield* counters.execute(id, new Increment({ by: 10 }))
@@ -207,7 +208,7 @@ describe("Repository.verify", () => {
       // a store whose streams row was lost: it reports version 0
       const store = EventStore.EventStore.of({ ...inner, streamVersion: () => Effect.succeed(0) })
       const report = yield* Effect.gen(function* () {
-        const counters = yield* Repository.make(Counter)
+        const counters = yield* Repository.make(Counter, { cache: false })
         yield* counters.execute("s-1", new Open({ limit: 10 }))
         yield* counters.execute("s-1", new Increment({ by: 1 }))
         return yield* counters.verify("s-1")
@@ -247,7 +248,7 @@ describe("Repository.verify", () => {
 
   it.effect("an id that is not valid is a typed error; a stream never written is consistent and empty", () =>
     Effect.gen(function* () {
-      const counters = yield* Repository.make(Counter)
+      const counters = yield* Repository.make(Counter, { cache: false })
       expect((yield* Effect.flip(counters.verify("")))._tag).toBe("InvalidCommandError")
       expect(yield* counters.verify("nobody")).toMatchObject({
         events: 0,
@@ -269,7 +270,7 @@ describe("Repository.verify", () => {
     ],
     ([script, plantedVersion, positionOf, plantedCount]) =>
       Effect.gen(function* () {
-        const counters = yield* Repository.make(Counter)
+        const counters = yield* Repository.make(Counter, { cache: false })
         for (const command of [new Open({ limit: 1000 }), ...script])
           yield* Effect.either(counters.execute("p", command))
         const events = Chunk.toReadonlyArray(yield* Stream.runCollect(counters.events("p")))

@@ -36,7 +36,7 @@ describe("Snapshot", () => {
     [commands, strategies],
     ([script, { strategy }]) =>
       Effect.gen(function* () {
-        const counters = yield* Repository.make(Counter, { snapshots: { strategy, mode: "inline" } })
+        const counters = yield* Repository.make(Counter, { cache: false, snapshots: { strategy, mode: "inline" } })
         const id = "prop"
         const script_ = [new Open({ limit: 1000 }), ...script]
         for (const command of script_) yield* Effect.either(counters.execute(id, command))
@@ -53,6 +53,7 @@ describe("Snapshot", () => {
   it.effect("every(n) snapshots after n events and load reads only the events after it", () =>
     Effect.gen(function* () {
       const counters = yield* Repository.make(Counter, {
+        cache: false,
         snapshots: { strategy: SnapshotStore.every(3), mode: "inline" }
       })
       yield* counters.execute("s-1", new Open({ limit: 100 }))
@@ -68,7 +69,7 @@ describe("Snapshot", () => {
 
   const planted = (id: string, snapshot: { readonly stateVersion: number; readonly state: unknown }) =>
     Effect.gen(function* () {
-      const counters = yield* Repository.make(Counter)
+      const counters = yield* Repository.make(Counter, { cache: false })
       yield* counters.execute(id, new Open({ limit: 100 }))
       yield* counters.execute(id, new Increment({ by: 5 }))
       const snapshots = yield* SnapshotStore.SnapshotStore
@@ -112,6 +113,7 @@ describe("Snapshot", () => {
       const [result, warnings] = yield* capturingWarnings(
         Effect.gen(function* () {
           const counters = yield* Repository.make(Counter, {
+            cache: false,
             snapshots: { strategy: SnapshotStore.every(1), mode: "inline" }
           })
           yield* counters.execute("s-4", new Open({ limit: 10 }))
@@ -125,7 +127,10 @@ describe("Snapshot", () => {
 
   it.live("background snapshots are written off the command's path", () =>
     Effect.gen(function* () {
-      const counters = yield* Repository.make(Counter, { snapshots: { strategy: SnapshotStore.every(2) } })
+      const counters = yield* Repository.make(Counter, {
+        cache: false,
+        snapshots: { strategy: SnapshotStore.every(2) }
+      })
       yield* counters.execute("s-5", new Open({ limit: 10 }))
       yield* counters.execute("s-5", new Increment({ by: 2 }))
       const snapshots = yield* SnapshotStore.SnapshotStore

@@ -38,7 +38,7 @@ import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Exit, Layer, Redacted, Scope } from "effect"
 import { AccountRepository, BankServer } from "../src/http/index.js"
-import { Account, BankStore } from "../src/index.js"
+import { Account, Bank, BankStore } from "../src/index.js"
 
 const databaseUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
 const clients = 16
@@ -208,10 +208,9 @@ const main = async () => {
         )
       ).pipe(Scope.extend(scope))
     )
-    const run = <A, E>(effect: Effect.Effect<A, E, AccountRepository.AccountRepository>) =>
-      Effect.runPromise(Effect.provide(effect, context))
+    const run = <A, E>(effect: Effect.Effect<A, E, Bank.Accounts>) => Effect.runPromise(Effect.provide(effect, context))
     const execute = (accountId: string, command: Account.AccountCommand) =>
-      run(Effect.flatMap(AccountRepository.AccountRepository, (repo) => repo.execute(accountId, command)))
+      run(Effect.flatMap(Bank.Accounts, (repo) => repo.execute(accountId, command)))
     const started = await startServer(databases.http)
     server = started.child
     const url = started.url

@@ -11,7 +11,7 @@
  *
  * @since 0.1.0
  */
-import { Aggregate, EventStore, ExpectedVersion, Repository, SnapshotStore } from "@chronicle/core"
+import { Aggregate, EventStore, ExpectedVersion, Repository, SnapshotStore, type TimeTravel } from "@chronicle/core"
 import { Chunk, DateTime, Effect, Either, Option, Random, Schema, Stream } from "effect"
 import * as Account from "./Account.js"
 import * as Money from "./Money.js"
@@ -66,13 +66,14 @@ export interface CurrentBalance {
 }
 
 /**
- * What the bank's use cases need: an event store. A `SnapshotStore` is used
- * when provided, and optional.
+ * What the bank's use cases need: an event store and the accounts
+ * repository (`Accounts.layer` builds it over the event store). A
+ * `SnapshotStore` is used when provided, and optional.
  *
  * @since 0.1.0
  * @category models
  */
-export type Requirements = EventStore.EventStore
+export type Requirements = EventStore.EventStore | Accounts
 
 /**
  * How often the bank snapshots an account: after every this many events
@@ -85,13 +86,33 @@ export type Requirements = EventStore.EventStore
  */
 export const snapshotEvery = 5
 
-const accounts = Repository.make(Account.Account, {
+/**
+ * The bank's one repository of accounts, as a service: every use case runs
+ * through it, so one state cache serves them all. Snapshots are written
+ * inline every {@link snapshotEvery} events when a `SnapshotStore` is
+ * provided.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { EventStore } from "@chronicle/core"
+ * import { Bank } from "@chronicle/example-bank"
+ *
+ * const balance = Effect.flatMap(Bank.Accounts, (accounts) => accounts.load("alice")).pipe(
+ *   Effect.provide(Bank.Accounts.layer),
+ *   Effect.provide(EventStore.layerMemory())
+ * )
+ * ```
+ * @since 0.6.0
+ * @category services
+ */
+export class Accounts extends Repository.Tag<Accounts>()("@chronicle/example-bank/Accounts", Account.Account, {
   snapshots: { strategy: SnapshotStore.every(snapshotEvery), mode: "inline" }
-})
+}) {}
 
 const run = (accountId: string, command: Account.AccountCommand, options: CommandOptions | undefined) =>
   Effect.gen(function* () {
-    const repo = yield* accounts
+    const repo = yield* Accounts
     const result = yield* repo.execute(accountId, command, { commandId: options?.commandId })
     return {
       accountId,
@@ -119,7 +140,7 @@ const unchecked = true
  * import { EventStore } from "@chronicle/core"
  * import { Bank } from "@chronicle/example-bank"
  *
- * Bank.open("alice", { owner: "Alice", overdraftLimit: 0 }).pipe(Effect.provide(EventStore.layerMemory()))
+ * Bank.open("alice", { owner: "Alice", overdraftLimit: 0 }).pipe(Effect.provide(Bank.Accounts.layer), Effect.provide(EventStore.layerMemory()))
  * Bank.open("bob", { owner: "Bob", overdraftLimit: 0 }, { commandId: "signup-7" })
  * ```
  * @since 0.1.0
@@ -213,7 +234,7 @@ export const close = Effect.fn("Bank.close")(function* (accountId: string, optio
  * @category queries
  */
 export const balance = Effect.fn("Bank.balance")(function* (accountId: string) {
-  const repo = yield* accounts
+  const repo = yield* Accounts
   const { state, version } = yield* repo.load(accountId)
   if (state._tag === "Unopened") return yield* new Account.AccountNotOpen()
   return { accountId, state, version } satisfies CurrentBalance
@@ -233,7 +254,7 @@ export const balance = Effect.fn("Bank.balance")(function* (accountId: string) {
  * @category queries
  */
 export const events = Effect.fn("Bank.events")(function* (accountId: string) {
-  const repo = yield* accounts
+  const repo = yield* Accounts
   const recorded = Chunk.toReadonlyArray(yield* Stream.runCollect(repo.events(accountId)))
   if (recorded.length === 0) return yield* new Account.AccountNotOpen()
   return recorded
@@ -294,7 +315,7 @@ export type PastBalance =
  * @category queries
  */
 export const balanceAt = Effect.fn("Bank.balanceAt")(function* (accountId: string, point: PointInTime) {
-  const repo = yield* accounts
+  const repo = yield* Accounts
   const first = yield* Stream.runHead(repo.history(accountId))
   if (Option.isNone(first)) return yield* new Account.AccountNotOpen()
   const { state, version } = yield* repo.loadAt(accountId, point)
@@ -312,7 +333,7 @@ export const balanceAt = Effect.fn("Bank.balanceAt")(function* (accountId: strin
  * @since 0.2.0
  * @category models
  */
-export type HistoryEntry = Repository.HistoryEntry<Account.AccountState, Account.AccountEvent>
+export type HistoryEntry = TimeTravel.HistoryEntry<Account.AccountState, Account.AccountEvent>
 
 /**
  * Every event of an account with the state right after it: the audit trail.
@@ -331,7 +352,7 @@ export type HistoryEntry = Repository.HistoryEntry<Account.AccountState, Account
  * @category queries
  */
 export const history = Effect.fn("Bank.history")(function* (accountId: string) {
-  const repo = yield* accounts
+  const repo = yield* Accounts
   const entries: ReadonlyArray<HistoryEntry> = Chunk.toReadonlyArray(yield* Stream.runCollect(repo.history(accountId)))
   if (entries.length === 0) return yield* new Account.AccountNotOpen()
   return entries
@@ -356,7 +377,7 @@ export const history = Effect.fn("Bank.history")(function* (accountId: string) {
  * @category queries
  */
 export const verify = Effect.fn("Bank.verify")(function* (accountId: string) {
-  const repo = yield* accounts
+  const repo = yield* Accounts
   const report = yield* repo.verify(accountId)
   if (report.events === 0 && report.streamVersion === 0 && report.snapshots.length === 0) {
     return yield* new Account.AccountNotOpen()
@@ -382,13 +403,13 @@ export const verify = Effect.fn("Bank.verify")(function* (accountId: string) {
  *   yield* Bank.open("alice", { owner: "Alice", overdraftLimit: 0 })
  *   yield* Bank.appendLegacyDeposit("alice", 500)
  *   return yield* Bank.balance("alice") // balance 500, read through the upcaster
- * }).pipe(Effect.provide(EventStore.layerMemory()))
+ * }).pipe(Effect.provide(Bank.Accounts.layer), Effect.provide(EventStore.layerMemory()))
  * ```
  * @since 0.2.0
  * @category versioning
  */
 export const appendLegacyDeposit = Effect.fn("Bank.appendLegacyDeposit")(function* (accountId: string, amount: number) {
-  const repo = yield* accounts
+  const repo = yield* Accounts
   const store = yield* EventStore.EventStore
   const { version } = yield* repo.load(accountId) // also checks the id
   const appended = yield* store.append(
@@ -476,7 +497,7 @@ export const demoScript: ReadonlyArray<DemoAction> = [
  * `demo-alice-m6x1c2-4k9f`: runs on a persistent store never collide.
  */
 const freshDemoId = Effect.gen(function* () {
-  const repo = yield* accounts
+  const repo = yield* Accounts
   for (;;) {
     const now = yield* DateTime.now
     const random = yield* Random.nextIntBetween(0, 36 ** 4)
@@ -496,13 +517,13 @@ const freshDemoId = Effect.gen(function* () {
  * import { EventStore } from "@chronicle/core"
  * import { Bank } from "@chronicle/example-bank"
  *
- * const report = Bank.demo.pipe(Effect.provide(EventStore.layerMemory()))
+ * const report = Bank.demo.pipe(Effect.provide(Bank.Accounts.layer), Effect.provide(EventStore.layerMemory()))
  * ```
  * @since 0.1.0
  * @category demo
  */
-export const demo: Effect.Effect<DemoReport, Repository.ExecuteError, EventStore.EventStore> = Effect.gen(function* () {
-  const repo = yield* accounts
+export const demo: Effect.Effect<DemoReport, Repository.ExecuteError, Requirements> = Effect.gen(function* () {
+  const repo = yield* Accounts
   const accountId = yield* freshDemoId
   const steps = yield* Effect.forEach(demoScript, (action) =>
     action._tag === "LegacyDeposit"
@@ -639,17 +660,14 @@ export interface SeedOptions {
  * import { EventStore } from "@chronicle/core"
  * import { Bank } from "@chronicle/example-bank"
  *
- * const report = Bank.seed(20).pipe(Effect.provide(EventStore.layerMemory()))
+ * const report = Bank.seed(20).pipe(Effect.provide(Bank.Accounts.layer), Effect.provide(EventStore.layerMemory()))
  * ```
  * @since 0.5.0
  * @category seed
  */
 export const seed = Effect.fn("Bank.seed")(function* (count: number, options?: SeedOptions) {
   if (!Number.isSafeInteger(count) || count < 0) return yield* Effect.dieMessage(`seed: ${count} is not a count`)
-  const repo = yield* Repository.make(Account.Account, {
-    cache: { capacity: 1000 },
-    snapshots: { strategy: SnapshotStore.every(snapshotEvery), mode: "inline" }
-  })
+  const repo = yield* Accounts
   const pick = <A>(items: ReadonlyArray<A>) =>
     Effect.map(Random.nextIntBetween(0, items.length), (i) => items[i] ?? items[0])
   const between = (low: number, high: number) => Random.nextIntBetween(low, high + 1)

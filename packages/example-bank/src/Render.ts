@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import { type Event, FeedStatus, type Position, type Projection, type Repository } from "@chronicle/core"
+import { type Audit, type Event, FeedStatus, type Position, type Projection } from "@chronicle/core"
 import { DateTime, Either, Option } from "effect"
 import * as Account from "./Account.js"
 import type * as Bank from "./Bank.js"
@@ -590,7 +590,7 @@ const json = (value: unknown): string => (value === undefined ? "(none)" : (JSON
  * @since 0.4.0
  * @category verification
  */
-export const issue = (found: Repository.VerifyIssue): string => {
+export const issue = (found: Audit.VerifyIssue): string => {
   switch (found._tag) {
     case "StreamVersionMismatch":
       return `the store reports version ${found.streamVersion} for the stream, but its events end at version ${found.eventsVersion}`
@@ -618,12 +618,12 @@ export const issue = (found: Repository.VerifyIssue): string => {
  * @since 0.4.0
  * @category verification
  */
-export const verification = (accountId: string, report: Repository.VerifyReport): string => {
+export const verification = (accountId: string, report: Audit.VerifyReport): string => {
   const snapshots =
     report.snapshots.length === 0
       ? ["No snapshots."]
       : [
-          Table.render<Repository.SnapshotCheck>(
+          Table.render<Audit.SnapshotCheck>(
             [
               { header: "Snapshot", align: "right", cell: (c) => `${c.version}` },
               { header: "Position", align: "right", cell: (c) => c.position.toString() },

@@ -19,14 +19,14 @@ describe("Bank", () => {
         "MoneyDeposited",
         "MoneyWithdrawn"
       ])
-    }).pipe(Effect.provide(EventStore.layerMemory()))
+    }).pipe(Effect.provide(Bank.Accounts.layer.pipe(Layer.provideMerge(EventStore.layerMemory()))))
   )
 
   it.effect("an account never opened has no balance and no events", () =>
     Effect.gen(function* () {
       expect((yield* Effect.flip(Bank.balance("nobody")))._tag).toBe("AccountNotOpen")
       expect((yield* Effect.flip(Bank.events("nobody")))._tag).toBe("AccountNotOpen")
-    }).pipe(Effect.provide(EventStore.layerMemory()))
+    }).pipe(Effect.provide(Bank.Accounts.layer.pipe(Layer.provideMerge(EventStore.layerMemory()))))
   )
 
   it.effect("the demo rejects exactly one command and ends with a closed account at zero", () =>
@@ -46,7 +46,7 @@ describe("Bank", () => {
       const again = yield* Bank.demo
       expect(again.accountId).not.toBe(report.accountId)
       expect(again.history).toHaveLength(6)
-    }).pipe(Effect.provide(EventStore.layerMemory()))
+    }).pipe(Effect.provide(Bank.Accounts.layer.pipe(Layer.provideMerge(EventStore.layerMemory()))))
   )
 
   it.effect("the demo reads a deposit stored as v1 by an older release next to a v2 one", () =>
@@ -61,7 +61,7 @@ describe("Bank", () => {
       expect(text).toMatch(/^\s+2 .*MoneyDeposited\s+v1\s+\+100\.00 EUR\s+100\.00$/m)
       expect(text).toMatch(/^\s+5 .*MoneyDeposited\s+v2\s+\+30\.00 EUR\s+0\.00$/m)
       expect(text).toContain("Version 2 was written\nby an older release as MoneyDeposited v1 { amount }")
-    }).pipe(Effect.provide(EventStore.layerMemory()))
+    }).pipe(Effect.provide(Bank.Accounts.layer.pipe(Layer.provideMerge(EventStore.layerMemory()))))
   )
 
   it("tells domain errors from other errors", () => {
@@ -90,7 +90,7 @@ describe("Render", () => {
       const events = Render.events(yield* Bank.events("bob")).split("\n")
       expect(events[0]).toMatch(/^Version\s+Position\s+Type\s+Stored\s+Data\s+Recorded at$/)
       expect(events[3]).toContain('v2      {"amount":123456,"currency":"EUR"}')
-    }).pipe(Effect.provide(EventStore.layerMemory()))
+    }).pipe(Effect.provide(Bank.Accounts.layer.pipe(Layer.provideMerge(EventStore.layerMemory()))))
   )
 
   it("names the error and the account in one line", () => {
@@ -133,7 +133,7 @@ describe("the past", () => {
       expect(Render.pastBalance(before)).toBe(
         "alice did not exist as of 1970-01-01T00:00:00.000Z: it was opened at 1970-01-01T00:00:01.000Z."
       )
-    }).pipe(Effect.provide(EventStore.layerMemory()))
+    }).pipe(Effect.provide(Bank.Accounts.layer.pipe(Layer.provideMerge(EventStore.layerMemory()))))
   )
 
   it.effect("balance after the n-th event; a version out of range is a typed error", () =>
@@ -151,7 +151,7 @@ describe("the past", () => {
       expect(Render.pastBalance(yield* Bank.balanceAt("alice", { version: 2 }))).toBe(
         "alice (Alice) at version 2: balance 50.00, overdraft limit 0.00, 2 events"
       )
-    }).pipe(Effect.provide(EventStore.layerMemory()))
+    }).pipe(Effect.provide(Bank.Accounts.layer.pipe(Layer.provideMerge(EventStore.layerMemory()))))
   )
 
   it.effect("history carries each event's time, ids and the state after it", () =>
@@ -169,7 +169,7 @@ describe("the past", () => {
         expect(entry.metadata.causationId).not.toBeNull()
         expect(entry.metadata.correlationId).toBe(entry.metadata.causationId)
       }
-    }).pipe(Effect.provide(EventStore.layerMemory()))
+    }).pipe(Effect.provide(Bank.Accounts.layer.pipe(Layer.provideMerge(EventStore.layerMemory()))))
   )
 })
 
@@ -194,7 +194,11 @@ describe("snapshots", () => {
           const past = yield* Bank.balanceAt("carol", { version })
           expect(past._tag === "Existed" && past.state).toEqual(entries[version - 1]?.stateAfter)
         }
-      }).pipe(Effect.provide(Layer.merge(EventStore.layerMemory(), SnapshotStore.layerMemory)))
+      }).pipe(
+        Effect.provide(
+          Bank.Accounts.layer.pipe(Layer.provideMerge(Layer.merge(EventStore.layerMemory(), SnapshotStore.layerMemory)))
+        )
+      )
   )
 })
 

@@ -199,7 +199,7 @@ for (const backend of backends) {
           expect(steps[steps.length - 1]?.lag).toBe(0)
         }
         expect(yield* actual).toEqual(after)
-      }).pipe(Effect.provide(backend.layer()), Effect.withClock(clock))
+      }).pipe(Effect.provide(Bank.Accounts.layer.pipe(Layer.provideMerge(backend.layer()))), Effect.withClock(clock))
     )
 
     it.live("applying batches a second time changes nothing (the handlers are idempotent)", () =>
@@ -221,7 +221,7 @@ for (const backend of backends) {
         }
         expect(yield* actual).toEqual(before)
         expect(yield* actual).toEqual(yield* expected)
-      }).pipe(Effect.provide(backend.layer()), Effect.withClock(clock))
+      }).pipe(Effect.provide(Bank.Accounts.layer.pipe(Layer.provideMerge(backend.layer()))), Effect.withClock(clock))
     )
   })
 }

@@ -8,8 +8,10 @@
  * - with retries off, a stale entry made every later command conflict;
  * - snapshots that do not belong to their stream are ignored, and `verify`
  *   finds one whose content was changed;
+ * - 8 writers on one stream, each with its own repository (default options:
+ *   state cache on, default jittered retry), lose nothing;
  * - a property test: commands through cached repositories (default retry,
- *   and none) interleaved, and partly concurrent, with commands of another
+ *   none, and default options) interleaved, and partly concurrent, with commands of another
  *   repository and raw appends from "another process"; every accepted
  *   command must have been decided on the exact state it was appended
  *   against, and no balance may go below its overdraft limit.
@@ -77,7 +79,7 @@ const elsewhere = Effect.flatMap(OtherProcess, (other) =>
 )
 
 type Command = Account.AccountCommand
-type Actor = "cached" | "cachedNoRetry" | "elsewhere" | "raw"
+type Actor = "cached" | "cachedNoRetry" | "defaults" | "elsewhere" | "raw"
 type Expectation =
   | { readonly _tag: "none" }
   | { readonly _tag: "actual" }
@@ -91,7 +93,16 @@ interface Step {
 
 const amount = FastCheck.integer({ min: 1, max: 400 })
 const step: FastCheck.Arbitrary<Step> = FastCheck.record({
-  actor: FastCheck.constantFrom<Actor>("cached", "cached", "cachedNoRetry", "cachedNoRetry", "elsewhere", "raw"),
+  actor: FastCheck.constantFrom<Actor>(
+    "cached",
+    "cached",
+    "cachedNoRetry",
+    "cachedNoRetry",
+    "defaults",
+    "defaults",
+    "elsewhere",
+    "raw"
+  ),
   command: FastCheck.oneof(
     amount.map((n): Command => new Account.Deposit({ amount: n })),
     amount.map((n): Command => new Account.Withdraw({ amount: n })),
@@ -199,6 +210,40 @@ for (const backend of backends) {
         })
       )
 
+      it.effect("8 writers on one stream, each with its own repository and the default retry: nothing is lost", () =>
+        Effect.gen(function* () {
+          const id = fresh()
+          const opener = yield* elsewhere
+          yield* opener.execute(id, new Account.OpenAccount({ owner: "Busy", overdraftLimit: 0 }))
+          // 8 repositories, as 8 processes would have: each one's cache knows nothing of the others' appends
+          const writers = yield* Effect.all(Array.from({ length: 8 }, () => Repository.make(Account.Account)))
+          const perWriter = 6
+          const results = yield* Effect.all(
+            writers.map((writer, w) =>
+              Effect.forEach(
+                Array.from({ length: perWriter }, (_, i) => i),
+                (i) =>
+                  writer.execute(id, new Account.Deposit({ amount: 1 + w * perWriter + i }), {
+                    commandId: `busy-${id}-${w}-${i}`
+                  }),
+                { concurrency: 1 }
+              )
+            ),
+            { concurrency: "unbounded" }
+          )
+          const count = writers.length * perWriter
+          expect(results.flat().filter((result) => !result.duplicate)).toHaveLength(count)
+          const events = Chunk.toReadonlyArray(yield* Stream.runCollect(opener.events(id)))
+          expect(events).toHaveLength(1 + count)
+          expect(events.map((e) => e.version)).toEqual(events.map((_, i) => i + 1))
+          const commandIds = new Set(events.slice(1).map((e) => e.metadata.causationId))
+          expect(commandIds.size).toBe(count)
+          const { state, version } = yield* opener.load(id)
+          expect(version).toBe(1 + count)
+          expect(state._tag === "Open" ? state.balance : -1).toBe((count * (count + 1)) / 2)
+        })
+      )
+
       it.effect.prop(
         "every accepted command was decided on the exact state it was appended against",
         [rounds],
@@ -214,6 +259,9 @@ for (const backend of backends) {
                 cache: { capacity: 4 },
                 retry: Schedule.stop
               }),
+              // what an app gets without options (the state cache is on), reading in pages of 2
+              defaults: yield* Repository.make(Account.Account, { pageSize: 2 }),
+              // another process's repository: it has a state cache of its own by default
               elsewhere: yield* elsewhere
             }
             const other = yield* OtherProcess
@@ -294,6 +342,8 @@ for (const backend of backends) {
             const final = states[states.length - 1]
             expect((yield* repos.cached.load(id)).state).toEqual(final)
             expect((yield* repos.cachedNoRetry.load(id)).state).toEqual(final)
+            expect((yield* repos.defaults.load(id)).state).toEqual(final)
+            expect((yield* repos.elsewhere.load(id)).state).toEqual(final)
             expect((yield* repos.cached.verify(id)).consistent).toBe(true)
           }),
         { fastCheck: { numRuns: 40 } }

@@ -5,7 +5,7 @@
  */
 import { Aggregate, EventStore, Repository } from "@chronicle/core"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Stream } from "effect"
+import { Chunk, Effect, Layer, Stream } from "effect"
 import { Account, Bank } from "../src/index.js"
 
 describe("Bank.seed", () => {
@@ -34,7 +34,7 @@ describe("Bank.seed", () => {
         }
       }
       expect(closed).toBe(report.closed)
-    }).pipe(Effect.provide(EventStore.layerMemory()))
+    }).pipe(Effect.provide(Bank.Accounts.layer.pipe(Layer.provideMerge(EventStore.layerMemory()))))
   )
 
   it.effect("seeds nothing for 0, and refuses a count that is not one", () =>
@@ -42,6 +42,6 @@ describe("Bank.seed", () => {
       expect(yield* Bank.seed(0)).toEqual({ accounts: 0, events: 0, refused: 0, closed: 0 })
       const bad = yield* Effect.exit(Bank.seed(-1))
       expect(bad._tag).toBe("Failure")
-    }).pipe(Effect.provide(EventStore.layerMemory()))
+    }).pipe(Effect.provide(Bank.Accounts.layer.pipe(Layer.provideMerge(EventStore.layerMemory()))))
   )
 })

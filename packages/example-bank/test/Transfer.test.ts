@@ -65,7 +65,9 @@ describe("Transfer (aggregate)", () => {
 const options: TransferSaga.Options = { approvalAbove: 10_000, approvalDeadline: "1500 millis" }
 
 const onBankStore = Effect.provide(
-  TransferSaga.layer(options).pipe(Layer.provideMerge(BankStore.layer({ _tag: "Memory" })))
+  TransferSaga.layer(options).pipe(
+    Layer.provideMerge(Bank.Accounts.layer.pipe(Layer.provideMerge(BankStore.layer({ _tag: "Memory" }))))
+  )
 )
 
 const events = (stream: string) =>

@@ -21,7 +21,7 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Saga } from "@chronicle/core"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Option, Redacted, Schedule } from "effect"
+import { Effect, Layer, Option, Redacted, Schedule } from "effect"
 import { Account, Bank, BankStore, TransferSaga } from "../src/index.js"
 import * as Database from "./support/database.js"
 import * as Postgres from "./support/postgres.js"
@@ -119,9 +119,9 @@ const steps = (transferId: string) =>
 
 const scenarios = (store: string, choice: BankStore.StoreChoice) =>
   Effect.gen(function* () {
-    yield* seed.pipe(Effect.provide(BankStore.layer(choice)))
-    const onStore = <A, E>(effect: Effect.Effect<A, E, BankStore.Stores>) =>
-      effect.pipe(Effect.provide(BankStore.layer(choice)))
+    yield* seed.pipe(Effect.provide(Bank.Accounts.layer.pipe(Layer.provideMerge(BankStore.layer(choice)))))
+    const onStore = <A, E>(effect: Effect.Effect<A, E, BankStore.Stores | Bank.Accounts>) =>
+      effect.pipe(Effect.provide(Bank.Accounts.layer.pipe(Layer.provideMerge(BankStore.layer(choice)))))
 
     // 1. killed after the withdrawal, before the deposit
     const first = yield* worker(store, { crash: "deposit:x1" })
@@ -187,8 +187,8 @@ describe("Transfer saga across crashes (real processes)", () => {
       Effect.gen(function* () {
         const url = yield* Database.fresh
         const choice: BankStore.StoreChoice = { _tag: "Postgres", url: Redacted.make(url) }
-        const onStore = <A, E>(effect: Effect.Effect<A, E, BankStore.Stores>) =>
-          effect.pipe(Effect.provide(BankStore.layer(choice)))
+        const onStore = <A, E>(effect: Effect.Effect<A, E, BankStore.Stores | Bank.Accounts>) =>
+          effect.pipe(Effect.provide(Bank.Accounts.layer.pipe(Layer.provideMerge(BankStore.layer(choice)))))
         yield* onStore(seed)
         const marker = join(dir, `failover-${crypto.randomUUID()}`)
         const ports = [yield* Effect.promise(freePort), yield* Effect.promise(freePort)]

@@ -76,7 +76,7 @@ for (const backend of backends) {
           [1, { amount: 1_234 }],
           [2, { amount: 100, currency: "EUR" }]
         ])
-      }).pipe(Effect.provide(backend.layer()))
+      }).pipe(Effect.provide(Bank.Accounts.layer.pipe(Layer.provideMerge(backend.layer()))))
     )
 
     it.effect("history, loadAt and the store's snapshots agree over a stream mixing v1 and v2 deposits", () =>
@@ -103,7 +103,7 @@ for (const backend of backends) {
         expect(Option.map(newest, (s) => [s.version, s.stateVersion, s.state])).toEqual(
           Option.some([6, 1, { _tag: "Open", owner: "Max", overdraftLimit: 0, balance: 1_500 }])
         )
-      }).pipe(Effect.provide(backend.layer()))
+      }).pipe(Effect.provide(Bank.Accounts.layer.pipe(Layer.provideMerge(backend.layer()))))
     )
 
     it.effect("a v1 deposit whose payload no longer decodes is a typed EventDecodeError, never a defect", () =>
@@ -115,7 +115,7 @@ for (const backend of backends) {
         const error = yield* Effect.flip(Bank.balance("broken-1"))
         expect(error._tag).toBe("EventDecodeError")
         expect(error.message).toContain("MoneyDeposited v1")
-      }).pipe(Effect.provide(backend.layer()))
+      }).pipe(Effect.provide(Bank.Accounts.layer.pipe(Layer.provideMerge(backend.layer()))))
     )
   })
 }

@@ -87,8 +87,9 @@ export interface Options {
    */
   readonly tracer: boolean
   /**
-   * `true` gives the command repositories (W1, W2, W5) Repository's opt-in
-   * state cache, so a command on a cached stream appends without reading it.
+   * `true` gives the command repositories (W1, W2, W5) a state cache of
+   * 10,000 streams; otherwise they get the library's default (the cache is on,
+   * `Repository.defaultCacheCapacity` streams).
    */
   readonly cache: boolean
   /** The `application_name` of this side's connections (its PostgreSQL CPU is read by it). */

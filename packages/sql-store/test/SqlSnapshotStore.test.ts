@@ -88,7 +88,7 @@ for (const backend of backends) {
               }
             })
           )
-          const wallets = yield* Repository.make(Wallet)
+          const wallets = yield* Repository.make(Wallet, { cache: false })
           const loaded = yield* wallets.load(id)
           expect(loaded.state).toEqual({ owner: "ann", balance: 12, deposits: 2 })
           const history = Chunk.toReadonlyArray(yield* Stream.runCollect(wallets.history(id)))
@@ -119,7 +119,7 @@ for (const backend of backends) {
             { eventId: crypto.randomUUID(), type: "Opened", schemaVersion: 1, data: { owner: "bob" } },
             { eventId: crypto.randomUUID(), type: "Deposited", schemaVersion: 9, data: { amount: 1 } }
           ])
-          const wallets = yield* Repository.make(Wallet)
+          const wallets = yield* Repository.make(Wallet, { cache: false })
           const error = yield* Effect.flip(wallets.load(id))
           expect(error._tag).toBe("EventDecodeError")
           expect(error.message).toMatch(/Deposited/)
@@ -132,7 +132,7 @@ for (const backend of backends) {
         [commands, strategies],
         ([script, strategy]) =>
           Effect.gen(function* () {
-            const wallets = yield* Repository.make(Wallet, { snapshots: { strategy, mode: "inline" } })
+            const wallets = yield* Repository.make(Wallet, { cache: false, snapshots: { strategy, mode: "inline" } })
             const id = uniqueId("prop")
             for (const command of [new Open({ owner: "ann" }), ...script]) {
               yield* Effect.either(wallets.execute(id, command))
@@ -149,9 +149,11 @@ for (const backend of backends) {
       it.effect("every(n) writes snapshots where expected, and load reads only the events after the newest", () =>
         Effect.gen(function* () {
           const every3 = yield* Repository.make(Wallet, {
+            cache: false,
             snapshots: { strategy: SnapshotStore.every(3), mode: "inline" }
           })
           const every2 = yield* Repository.make(Wallet, {
+            cache: false,
             snapshots: { strategy: SnapshotStore.every(2), mode: "inline" }
           })
           const [a, b] = [uniqueId("e3-"), uniqueId("e2-")]
@@ -182,7 +184,7 @@ for (const backend of backends) {
       const planted = (snapshot: { readonly stateVersion: number; readonly state: unknown }) =>
         Effect.gen(function* () {
           const id = uniqueId("planted")
-          const wallets = yield* Repository.make(Wallet)
+          const wallets = yield* Repository.make(Wallet, { cache: false })
           yield* wallets.execute(id, new Open({ owner: "ann" }))
           const result = yield* wallets.execute(id, new Deposit({ amount: 5, currency: "EUR" }))
           const snapshots = yield* SnapshotStore.SnapshotStore
@@ -238,6 +240,7 @@ for (const backend of backends) {
         ([script]) =>
           Effect.gen(function* () {
             const wallets = yield* Repository.make(Wallet, {
+              cache: false,
               snapshots: { strategy: SnapshotStore.every(3), mode: "inline" }
             })
             const id = uniqueId("at")
@@ -258,6 +261,7 @@ for (const backend of backends) {
       it.effect("at-queries: before the first event, between events, after the last; no newer snapshot is used", () =>
         Effect.gen(function* () {
           const wallets = yield* Repository.make(Wallet, {
+            cache: false,
             snapshots: { strategy: SnapshotStore.every(2), mode: "inline" }
           })
           const id = uniqueId("clock")

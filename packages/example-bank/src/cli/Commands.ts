@@ -10,7 +10,7 @@
  */
 import { EventStore, Projection, Saga } from "@chronicle/core"
 import { Command } from "@effect/cli"
-import { Clock, Config, Context, Duration, Effect, type Layer, Option, Schema, Stream } from "effect"
+import { Clock, Config, Context, Duration, Effect, Layer, Option, Schema, Stream } from "effect"
 import * as Account from "../Account.js"
 import * as Bank from "../Bank.js"
 import * as BankStore from "../BankStore.js"
@@ -99,11 +99,13 @@ export class StoreLayer extends Context.Reference<StoreLayer>()("@chronicle/exam
 }) {}
 
 /** Runs `effect` on the configured store, opened only now that the input is valid. */
-const withStore = <A, E, R>(effect: (store: string) => Effect.Effect<A, E, R | BankStore.Stores>) =>
+const withStore = <A, E, R>(effect: (store: string) => Effect.Effect<A, E, R | BankStore.Stores | Bank.Accounts>) =>
   Effect.gen(function* () {
     const choice = yield* BankStore.choose
     const layerOf = yield* StoreLayer
-    return yield* effect(BankStore.describe(choice)).pipe(Effect.provide(layerOf(choice)))
+    return yield* effect(BankStore.describe(choice)).pipe(
+      Effect.provide(Bank.Accounts.layer.pipe(Layer.provideMerge(layerOf(choice))))
+    )
   })
 
 /** Tags a domain error with the account it concerns, for the one-line message. */
@@ -130,7 +132,7 @@ const write = <E>(
   accountId: string,
   args: ReadonlyArray<string>,
   given: Option.Option<string>,
-  run: (options: Bank.CommandOptions) => Effect.Effect<Bank.Executed, E, BankStore.Stores>
+  run: (options: Bank.CommandOptions) => Effect.Effect<Bank.Executed, E, BankStore.Stores | Bank.Accounts>
 ) =>
   Effect.gen(function* () {
     const id = Option.getOrElse(given, () => crypto.randomUUID())
@@ -412,7 +414,9 @@ type TransferSaga = typeof TransferSagaModule
  * meanwhile. The saga's module (and with it the workflow engine) is loaded
  * only now, so that the other commands start without it.
  */
-const withTransfers = <A, E, R>(effect: (saga: TransferSaga) => Effect.Effect<A, E, R | BankStore.Stores>) =>
+const withTransfers = <A, E, R>(
+  effect: (saga: TransferSaga) => Effect.Effect<A, E, R | BankStore.Stores | Bank.Accounts>
+) =>
   Effect.flatMap(
     Effect.promise(() => import("../TransferSaga.js")),
     (saga) =>

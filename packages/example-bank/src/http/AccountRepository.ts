@@ -1,6 +1,7 @@
 /**
- * The server's one repository of accounts: every request goes through the
- * same `Repository` (built once, when the server starts), so its state cache
+ * The server's one repository of accounts (the `Bank.Accounts` service):
+ * every request goes through the same `Repository` (built once, when the
+ * server starts), so its state cache
  * serves them all. A command on a cached account appends at once, without
  * reading the stream first; correctness does not depend on the cache (see
  * `Repository.Options.cache`), also with other processes writing to the same
@@ -10,7 +11,7 @@
  * @since 0.5.0
  */
 import { type EventStore, Repository, SnapshotStore } from "@chronicle/core"
-import { Context, Layer } from "effect"
+import { Layer } from "effect"
 import * as Account from "../Account.js"
 import * as Bank from "../Bank.js"
 
@@ -24,26 +25,10 @@ import * as Bank from "../Bank.js"
 export const cacheCapacity = 10_000
 
 /**
- * The account repository of the server.
- *
- * @example
- * ```ts
- * import { Effect } from "effect"
- * import { AccountRepository } from "@chronicle/example-bank/http"
- *
- * const balance = Effect.flatMap(AccountRepository.AccountRepository, (accounts) => accounts.load("alice"))
- * ```
- * @since 0.5.0
- * @category services
- */
-export class AccountRepository extends Context.Tag("@chronicle/example-bank/http/AccountRepository")<
-  AccountRepository,
-  Repository.Repository<Account.AccountState, Account.AccountEvent, Account.AccountCommand, Account.AccountError>
->() {}
-
-/**
- * The repository over the `EventStore` (and the `SnapshotStore`, if any) in
- * context.
+ * The server's `Bank.Accounts` (the bank's repository service, so the use
+ * cases of `Bank` run through it too) over the `EventStore` (and the
+ * `SnapshotStore`, if any) in context: with snapshots in the background
+ * rather than inline, and a state cache of {@link cacheCapacity} accounts.
  *
  * @example
  * ```ts
@@ -56,8 +41,8 @@ export class AccountRepository extends Context.Tag("@chronicle/example-bank/http
  * @since 0.5.0
  * @category layers
  */
-export const layer: Layer.Layer<AccountRepository, never, EventStore.EventStore> = Layer.effect(
-  AccountRepository,
+export const layer: Layer.Layer<Bank.Accounts, never, EventStore.EventStore> = Layer.effect(
+  Bank.Accounts,
   Repository.make(Account.Account, {
     cache: { capacity: cacheCapacity },
     snapshots: { strategy: SnapshotStore.every(Bank.snapshotEvery), mode: "background" }

@@ -1,6 +1,6 @@
 /**
  * The handlers of the `accounts` group: commands through the server's
- * {@link AccountRepository.AccountRepository} (with the `Idempotency-Key` as
+ * `Bank.Accounts` (with the `Idempotency-Key` as
  * the command id and `If-Match` as the version the client last saw), queries
  * on the account's own stream (now, in the past, its history, a diff), and
  * the list of accounts from the balances read model, with read-your-writes
@@ -12,9 +12,9 @@ import { type Position, Projection } from "@chronicle/core"
 import { HttpApiBuilder } from "@effect/platform"
 import { Chunk, type DateTime, Duration, Effect, Option, Stream } from "effect"
 import * as Account from "../Account.js"
+import * as Bank from "../Bank.js"
 import * as Projections from "../Projections.js"
 import * as AccountList from "./AccountList.js"
-import * as AccountRepository from "./AccountRepository.js"
 import * as ApiErrors from "./ApiErrors.js"
 import * as ApiModels from "./ApiModels.js"
 import { BankApi } from "./BankApi.js"
@@ -86,7 +86,7 @@ export const waitFor = (projection: string, position: Option.Option<Position.Pos
  */
 export const layer = HttpApiBuilder.group(BankApi, "accounts", (handlers) =>
   Effect.gen(function* () {
-    const accounts = yield* AccountRepository.AccountRepository
+    const accounts = yield* Bank.Accounts
 
     const execute = (
       accountId: string,

@@ -21,7 +21,7 @@
  *
  * @since 0.5.0
  */
-import { type Projection, type Repository, StoreError } from "@chronicle/core"
+import { type Projection, type Repository, StoreError, type TimeTravel } from "@chronicle/core"
 import { HttpApiError, HttpApiSchema } from "@effect/platform"
 import { Effect, Schema } from "effect"
 import * as Account from "../Account.js"
@@ -359,18 +359,18 @@ export const fromCommandError =
  *
  * @example
  * ```ts
- * import { Repository } from "@chronicle/core"
+ * import { TimeTravel } from "@chronicle/core"
  * import { ApiErrors } from "@chronicle/example-bank/http"
  *
  * const badRequest = ApiErrors.fromLoadError(
- *   new Repository.TemporalQueryError({ aggregate: "Account", id: "alice", reason: "past the end" })
+ *   new TimeTravel.TemporalQueryError({ aggregate: "Account", id: "alice", reason: "past the end" })
  * )
  * ```
  * @since 0.5.0
  * @category mapping
  */
 export const fromLoadError = (
-  error: Repository.LoadError | Repository.TemporalQueryError
+  error: Repository.LoadError | TimeTravel.TemporalQueryError
 ): Effect.Effect<never, HttpApiError.HttpApiDecodeError | Unavailable> => {
   switch (error._tag) {
     case "InvalidCommandError":

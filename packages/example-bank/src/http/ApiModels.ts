@@ -693,7 +693,7 @@ export const HistoryEntryView = Schema.Struct({
  * @category time travel
  */
 export const historyEntry = (
-  entry: Repository.HistoryEntry<Account.AccountState, Account.AccountEvent>,
+  entry: TimeTravel.HistoryEntry<Account.AccountState, Account.AccountEvent>,
   before: Account.AccountState
 ): typeof HistoryEntryView.Type => ({
   version: entry.version,

@@ -10,8 +10,8 @@ import { createHash } from "node:crypto"
 import { EventStore, Repository, Saga, StoreError, StreamId } from "@chronicle/core"
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect, Option, Stream } from "effect"
+import * as Bank from "../Bank.js"
 import * as Transfer from "../Transfer.js"
-import * as AccountRepository from "./AccountRepository.js"
 import * as AccountsHandlers from "./AccountsHandlers.js"
 import * as ApiErrors from "./ApiErrors.js"
 import * as ApiModels from "./ApiModels.js"
@@ -74,7 +74,7 @@ const storeFailure = <A, R>(
 export const layer = HttpApiBuilder.group(BankApi, "transfers", (handlers) =>
   Effect.gen(function* () {
     const store = yield* EventStore.EventStore
-    const accounts = yield* AccountRepository.AccountRepository
+    const accounts = yield* Bank.Accounts
     const transfers = yield* Repository.make(Transfer.Transfer)
 
     const execute = (transferId: string, command: Transfer.TransferCommand, commandId: string) =>
