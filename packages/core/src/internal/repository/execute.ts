@@ -4,12 +4,13 @@
  *
  * @internal
  */
-import { Effect, Either, Option } from "effect"
+import { Effect, Either, Metric, Option } from "effect"
 import * as Aggregate from "../../Aggregate.js"
 import * as Correlation from "../../Correlation.js"
 import * as EventCodec from "../../EventCodec.js"
-import { ConcurrencyError } from "../../EventStore.js"
+import { ConcurrencyError, isConcurrencyError } from "../../EventStore.js"
 import * as ExpectedVersion from "../../ExpectedVersion.js"
+import * as Metrics from "../../Metrics.js"
 import type { Position } from "../../Position.js"
 import { type ExecuteError, type ExecuteOptions, type ExecuteResult, InvalidCommandError } from "../../Repository.js"
 import type { StreamId } from "../../StreamId.js"
@@ -19,8 +20,9 @@ import { snapshotAfter } from "./snapshotWrite.js"
 import type { StateCache } from "./stateCache.js"
 import { checkCommand, streamIdOf } from "./validation.js"
 
-const isConcurrencyError = (error: unknown): error is ConcurrencyError =>
-  typeof error === "object" && error !== null && "_tag" in error && error._tag === "ConcurrencyError"
+/** Counts a command decided again after a conflict, in `Metrics.commandRetries`. */
+const countRetry = (aggregate: string) =>
+  Metric.increment(Metric.tagged(Metrics.commandRetries, "aggregate", aggregate))
 
 /** The exact version a command must be decided on, if the caller names one. */
 const exactOf = (expected: ExpectedVersion.ExpectedVersion | number | undefined): number | undefined => {
@@ -136,6 +138,7 @@ const attempt = <S, E extends EventCodec.Tagged, C, Err>(
       if (fromCache && isConcurrencyError(outcome.left)) {
         // The cached state was stale: read the newer events and decide
         // again, once, as an uncached command would have from the start.
+        yield* countRetry(context.model.name)
         return yield* retryOnce()
       }
       return yield* Effect.fail(outcome.left)
@@ -187,7 +190,10 @@ export const execute = <S, E extends EventCodec.Tagged, C, Err>(
       ? Effect.retry(once, {
           schedule: context.retry,
           // A missing stream under `StreamExists` is the caller's expectation failing, not a race.
-          while: (error) => isConcurrencyError(error) && !(requireExists && error.actual === 0)
+          while: (error) =>
+            isConcurrencyError(error) && !(requireExists && error.actual === 0)
+              ? Effect.as(countRetry(model.name), true)
+              : Effect.succeed(false)
         })
       : once
   })
