@@ -19,7 +19,7 @@
  * and whose `cause` is that error itself (an `EventDecodeError` for an event
  * the projection cannot decode). Inline projections see only the appends
  * made while they are installed: build an existing read model first with
- * `Projection.rebuild` on the same definition.
+ * `ProjectionAdmin.rebuild` on the same definition.
  *
  * @since 0.1.0
  */

@@ -32,7 +32,7 @@
  *
  * @since 0.1.0
  */
-import { EventStore, Projection, Saga } from "@chronicle/core"
+import { EventStore, Projection, ProjectionAdmin, Saga } from "@chronicle/core"
 import { Args, Command, Options, ValidationError } from "@effect/cli"
 import {
   Cause,
@@ -559,7 +559,7 @@ const progressPrinter = Effect.sync(() => {
   let previous = ""
   return {
     tty,
-    print: (progress: Projection.Progress): Effect.Effect<void> => {
+    print: (progress: ProjectionAdmin.Progress): Effect.Effect<void> => {
       const line = Render.progress(progress)
       // The end of the last batch and the end of the run can be the same point.
       if (line === previous) return Effect.void
@@ -580,7 +580,7 @@ const rebuild = Command.make("rebuild", { projection: projectionName }, ({ proje
       const printer = yield* progressPrinter
       const started = yield* Clock.currentTimeMillis
       const last = yield* Projections.withProjection(projection, (definition) =>
-        Projection.rebuild(definition, { batchSize: 500 })
+        ProjectionAdmin.rebuild(definition, { batchSize: 500 })
       ).pipe(Stream.tap(printer.print), Stream.runLast)
       yield* printer.done
       const millis = (yield* Clock.currentTimeMillis) - started

@@ -29,7 +29,14 @@
  *
  * @since 0.3.0
  */
-import { EventCodec, EventStore, type Position, Projection, type ProjectionStore } from "@chronicle/core"
+import {
+  EventCodec,
+  EventStore,
+  type Position,
+  Projection,
+  ProjectionAdmin,
+  type ProjectionStore
+} from "@chronicle/core"
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { DateTime, Effect, Option, type ParseResult, Schema, Stream } from "effect"
@@ -157,11 +164,11 @@ const balancesTable = "balances"
  *
  * @example
  * ```ts
- * import { Projection } from "@chronicle/core"
+ * import { Projection, ProjectionAdmin } from "@chronicle/core"
  * import { Stream } from "effect"
  * import { Projections } from "@chronicle/example-bank"
  *
- * const refresh = Projection.catchUp(Projections.Balances).pipe(Stream.runDrain)
+ * const refresh = ProjectionAdmin.catchUp(Projections.Balances).pipe(Stream.runDrain)
  * ```
  * @since 0.3.0
  * @category projections
@@ -230,7 +237,7 @@ export const Balances: BankProjection = Projection.make({
 /**
  * Every account in the balances read model (its version in `Balances`), by
  * id. It reads the table as it is: bring it up to date first with
- * `Projection.catchUp(Projections.Balances)` (or run the projection).
+ * `ProjectionAdmin.catchUp(Projections.Balances)` (or run the projection).
  *
  * @example
  * ```ts
@@ -327,11 +334,11 @@ const statementsTable = "statements"
  *
  * @example
  * ```ts
- * import { Projection } from "@chronicle/core"
+ * import { Projection, ProjectionAdmin } from "@chronicle/core"
  * import { Stream } from "effect"
  * import { Projections } from "@chronicle/example-bank"
  *
- * const rebuild = Projection.rebuild(Projections.Statements).pipe(Stream.runLast)
+ * const rebuild = ProjectionAdmin.rebuild(Projections.Statements).pipe(Stream.runLast)
  * ```
  * @since 0.3.0
  * @category projections
@@ -485,11 +492,11 @@ const RowsOfIds = Schema.Array(Schema.Struct({ event_id: Schema.String }))
  *
  * @example
  * ```ts
- * import { Projection } from "@chronicle/core"
+ * import { Projection, ProjectionAdmin } from "@chronicle/core"
  * import { Stream } from "effect"
  * import { Projections } from "@chronicle/example-bank"
  *
- * const refresh = Projection.catchUp(Projections.DailyTotals).pipe(Stream.runDrain)
+ * const refresh = ProjectionAdmin.catchUp(Projections.DailyTotals).pipe(Stream.runDrain)
  * ```
  * @since 0.3.0
  * @category projections
@@ -607,12 +614,12 @@ export type Name = (typeof names)[number]
  *
  * @example
  * ```ts
- * import { Projection } from "@chronicle/core"
+ * import { Projection, ProjectionAdmin } from "@chronicle/core"
  * import { Stream } from "effect"
  * import { Projections } from "@chronicle/example-bank"
  *
  * const rebuild = (name: Projections.Name) =>
- *   Projections.withProjection(name, (projection) => Projection.rebuild(projection).pipe(Stream.runLast))
+ *   Projections.withProjection(name, (projection) => ProjectionAdmin.rebuild(projection).pipe(Stream.runLast))
  * ```
  * @since 0.3.0
  * @category registry
@@ -649,10 +656,10 @@ export const withProjection = <A>(
  */
 export const catchUp = Effect.fn("Bank.Projections.catchUp")(function* (
   name: Name,
-  options?: { readonly waitForLease?: Projection.CatchUpOptions["waitForLease"] }
+  options?: { readonly waitForLease?: ProjectionAdmin.CatchUpOptions["waitForLease"] }
 ) {
   const last = yield* withProjection(name, (projection) =>
-    Projection.catchUp(projection, { waitForLease: options?.waitForLease ?? "5 seconds" }).pipe(Stream.runLast)
+    ProjectionAdmin.catchUp(projection, { waitForLease: options?.waitForLease ?? "5 seconds" }).pipe(Stream.runLast)
   )
   const result: { readonly processed: number; readonly checkpoint: Option.Option<Position.Position> } = {
     processed: Option.match(last, { onNone: () => 0, onSome: (progress) => progress.processed }),
@@ -679,7 +686,7 @@ export type Freshness = (
   | {
       readonly _tag: "UpdatedElsewhere"
       readonly checkpoint: Option.Option<Position.Position>
-      /** Events appended after the checkpoint (`Projection.status`'s lag). */
+      /** Events appended after the checkpoint (`ProjectionAdmin.status`'s lag). */
       readonly lag: number
     }
 ) & {
@@ -732,15 +739,15 @@ export const refresh = Effect.fn("Bank.Projections.refresh")(function* (name: Na
 
 /**
  * One line of `pnpm bank projections`: a projection version's status as
- * `Projection.status` reports it, or, for a bank projection that no process
+ * `ProjectionAdmin.status` reports it, or, for a bank projection that no process
  * has run yet on this store, `never run` with the events it would have to
  * read as its lag.
  *
  * @since 0.3.0
  * @category models
  */
-export interface StatusLine extends Omit<Projection.Status, "state"> {
-  readonly state: Projection.Status["state"] | "never run"
+export interface StatusLine extends Omit<ProjectionAdmin.Status, "state"> {
+  readonly state: ProjectionAdmin.Status["state"] | "never run"
 }
 
 /**
@@ -763,7 +770,7 @@ export const status: Effect.Effect<
   EventStore.StoreError,
   EventStore.EventStore | ProjectionStore.ProjectionStore
 > = Effect.gen(function* () {
-  const registered: ReadonlyArray<StatusLine> = yield* Projection.status()
+  const registered: ReadonlyArray<StatusLine> = yield* ProjectionAdmin.status()
   const store = yield* EventStore.EventStore
   const head = yield* store.head
   const missing = yield* Effect.forEach(

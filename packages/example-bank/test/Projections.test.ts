@@ -9,7 +9,7 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { EventStore, Projection } from "@chronicle/core"
+import { EventStore, ProjectionAdmin } from "@chronicle/core"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Chunk, Clock, DateTime, Effect, Layer, Stream } from "effect"
 import { Account, Bank, BankStore, Projections } from "../src/index.js"
@@ -154,7 +154,7 @@ const catchUpAll = Effect.forEach(
   Projections.names,
   (name) =>
     Projections.withProjection(name, (projection) =>
-      Projection.catchUp(projection, { batchSize: 4, waitForLease: "5 seconds" }).pipe(Stream.runLast)
+      ProjectionAdmin.catchUp(projection, { batchSize: 4, waitForLease: "5 seconds" }).pipe(Stream.runLast)
     ),
   { discard: true }
 )
@@ -192,7 +192,7 @@ for (const backend of backends) {
         // A rebuild from the first event gives the same tables.
         for (const name of Projections.names) {
           const last = yield* Projections.withProjection(name, (projection) =>
-            Projection.rebuild(projection, { batchSize: 5 }).pipe(Stream.runCollect)
+            ProjectionAdmin.rebuild(projection, { batchSize: 5 }).pipe(Stream.runCollect)
           )
           const steps = Chunk.toReadonlyArray(last)
           expect(steps[0]?.processed).toBe(0)

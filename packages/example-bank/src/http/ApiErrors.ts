@@ -19,7 +19,7 @@
  *
  * @since 0.5.0
  */
-import type { EventStore, Projection, Repository } from "@chronicle/core"
+import type { EventStore, ProjectionError, Repository } from "@chronicle/core"
 import { HttpApiError, HttpApiSchema } from "@effect/platform"
 import { Effect, Schema } from "effect"
 import * as Account from "../Account.js"
@@ -341,10 +341,10 @@ export const fromLoadError = (
  *
  * @example
  * ```ts
- * import { Projection } from "@chronicle/core"
+ * import { Projection, ProjectionError } from "@chronicle/core"
  * import { ApiErrors } from "@chronicle/example-bank/http"
  *
- * ApiErrors.fromWaitError("balances", "0:42", 5000)(new Projection.ProjectionNotFound({ name: "balances" }))
+ * ApiErrors.fromWaitError("balances", "0:42", 5000)(new ProjectionError.ProjectionNotFound({ name: "balances" }))
  * ```
  * @since 0.5.0
  * @category mapping
@@ -352,7 +352,7 @@ export const fromLoadError = (
 export const fromWaitError =
   (projection: string, position: string, timeoutMillis: number) =>
   (
-    error: Projection.ProjectionTimeout | Projection.ProjectionNotFound | EventStore.StoreError
+    error: ProjectionError.ProjectionTimeout | ProjectionError.ProjectionNotFound | EventStore.StoreError
   ): ReadModelBehind | Unavailable =>
     error._tag === "StoreError"
       ? fromStoreError(error)

@@ -87,11 +87,11 @@ const CategoryRow = Schema.Struct({ category: Schema.String, streams: Integer, e
  *
  * @example
  * ```ts
- * import { Projection } from "@chronicle/core"
+ * import { Projection, ProjectionAdmin } from "@chronicle/core"
  * import { Stream } from "effect"
  * import { StreamCatalog } from "@chronicle/example-bank/http"
  *
- * const refresh = Projection.catchUp(StreamCatalog.StreamCatalog).pipe(Stream.runDrain)
+ * const refresh = ProjectionAdmin.catchUp(StreamCatalog.StreamCatalog).pipe(Stream.runDrain)
  * ```
  * @since 0.5.0
  * @category projections

@@ -6,7 +6,7 @@
  *
  * @internal
  */
-import { Effect, Stream } from "effect"
+import { Effect, Metric, Stream } from "effect"
 import type { EventFilter, EventStore, StoreError } from "../../EventStore.js"
 import * as Position from "../../Position.js"
 
@@ -45,3 +45,8 @@ export const count = (
 
 /** Renders a lag: `42`, or `≥ 10000` when it is a lower bound. @internal */
 export const render = (lag: Lag): string => (lag.exact ? `${lag.count}` : `≥ ${lag.count}`)
+
+/** The lag gauge of running projections (exported as `Projection.lagMetric`). @internal */
+export const metric = Metric.gauge("chronicle_projection_lag", {
+  description: "Events a projection still has to process (counted up to its lag limit)"
+})
