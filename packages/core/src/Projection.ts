@@ -41,6 +41,7 @@ import * as EventCodec from "./EventCodec.js"
 import type { EventFilter, EventStore, StoreError } from "./EventStore.js"
 import * as Lag from "./internal/projection/lag.js"
 import * as Runner from "./internal/projection/runner.js"
+import * as Source_ from "./internal/projection/source.js"
 import * as WaitFor from "./internal/projection/waitFor.js"
 import type * as Position from "./Position.js"
 import type { ProjectionFailed, ProjectionNotFound, ProjectionTimeout } from "./ProjectionError.js"
@@ -87,29 +88,95 @@ export interface Projection<E extends EventCodec.Tagged, Err, R> {
 }
 
 /**
- * Defines a projection. Give `handle` for one event at a time, or
- * `handleBatch` for handlers that write many rows at once.
+ * The parts of a definition every form of {@link make} shares.
  *
- * A handler error is a passing fault by default (a lost connection, a lock,
- * a timeout): the runner retries it without end and never skips the event.
- * Give `isBadData` to say which errors mean the event itself is bad: those
- * follow the runner's `onFailure` policy (`stop` or `park`). An event that
- * does not decode is always bad data.
+ * @since 0.6.0
+ * @category models
+ */
+export interface Definition<Err, R> {
+  readonly name: string
+  readonly version?: number | undefined
+  /** Only events of streams in these categories (with `from: Aggregate`, default: the aggregate's). */
+  readonly categories?: ReadonlyArray<string> | undefined
+  readonly setup?: ((context: Context) => Effect.Effect<void, Err, R>) | undefined
+  readonly reset?: ((context: Context) => Effect.Effect<void, Err, R>) | undefined
+  readonly teardown?: ((context: Context) => Effect.Effect<void, Err, R>) | undefined
+}
+
+/**
+ * The handler of a definition: `handle` for one event at a time, or
+ * `handleBatch` for a batch (to write many rows at once), and `isBadData`.
+ *
+ * @since 0.6.0
+ * @category models
+ */
+export type Handlers<E extends EventCodec.Tagged, Err, R> = (
+  | {
+      readonly handle: (event: RecordedEvent<E>, context: Context) => Effect.Effect<void, Err, R>
+      readonly handleBatch?: undefined
+    }
+  | {
+      readonly handleBatch: (events: ReadonlyArray<RecordedEvent<E>>, context: Context) => Effect.Effect<void, Err, R>
+      readonly handle?: undefined
+    }
+) & {
+  /** Which handler errors mean bad data (the policy applies); all others are retried without end. */
+  readonly isBadData?: ((error: NoInfer<Err>) => boolean) | undefined
+}
+
+/**
+ * Where a projection reads its events: an aggregate (its codec, with its
+ * upcasters, and its stream category) or an `EventCodec`.
+ *
+ * @since 0.6.0
+ * @category models
+ */
+export type Source<E extends EventCodec.Tagged> = Source_.Source<E>
+
+/**
+ * Defines a projection. Three forms:
+ *
+ * - `from: Aggregate, events: ["Tag", ...]`: some of an aggregate's events,
+ *   decoded with its codec, so its upcasters apply and old events reach the
+ *   handler. The handler's event type is narrowed to the listed tags; a tag
+ *   the aggregate does not have is a type error. Reads the aggregate's
+ *   category unless `categories` says otherwise. Without `events`, all of them.
+ * - `from: codec` (an `EventCodec`, e.g. `EventCodec.make(schema, { upcasters })`),
+ *   optionally with `events: ["Tag", ...]` as above, in every category unless
+ *   `categories` narrows it.
+ * - `events: Schema` (a tagged Schema or union) for events with no older
+ *   stored versions.
+ *
+ * Give `handle` for one event at a time, or `handleBatch` for handlers that
+ * write many rows at once. A handler error is a passing fault by default (a
+ * lost connection, a lock, a timeout): the runner retries it without end and
+ * never skips the event. Give `isBadData` to say which errors mean the event
+ * itself is bad: those follow the runner's `onFailure` policy (`stop` or
+ * `park`). An event that does not decode is always bad data.
  *
  * @example
  * ```ts
  * import { Effect, Ref, Schema } from "effect"
- * import { Projection } from "@chronicle/core"
+ * import { Aggregate, Projection } from "@chronicle/core"
  *
  * class Deposited extends Schema.TaggedClass<Deposited>()("Deposited", { amount: Schema.Int }) {}
+ * class Withdrawn extends Schema.TaggedClass<Withdrawn>()("Withdrawn", { amount: Schema.Int }) {}
  * class NegativeAmount extends Schema.TaggedError<NegativeAmount>()("NegativeAmount", {}) {}
+ *
+ * const Wallet = Aggregate.make({
+ *   name: "Wallet",
+ *   events: Schema.Union(Deposited, Withdrawn),
+ *   commands: Deposited,
+ *   initialState: 0,
+ *   evolve: (balance: number, event) => (event._tag === "Deposited" ? balance + event.amount : balance - event.amount),
+ *   decide: (command) => Effect.succeed(command)
+ * })
  *
  * const total = Ref.unsafeMake(0)
  * export const Totals = Projection.make({
  *   name: "totals",
- *   version: 1,
- *   events: Deposited,
- *   categories: ["Wallet"],
+ *   from: Wallet,
+ *   events: ["Deposited"],
  *   handle: (recorded) =>
  *     recorded.event.amount < 0
  *       ? Effect.fail(new NegativeAmount())
@@ -117,37 +184,41 @@ export interface Projection<E extends EventCodec.Tagged, Err, R> {
  *   // retrying cannot help with a negative amount: park or stop on it
  *   isBadData: (error) => error._tag === "NegativeAmount"
  * })
+ *
+ * class Pinged extends Schema.TaggedClass<Pinged>()("Pinged", {}) {}
+ * export const Pings = Projection.make({ name: "pings", events: Pinged, handle: () => Effect.void })
  * ```
  * @since 0.1.0
  * @category constructors
  */
-export const make = <E extends EventCodec.Tagged, I, Err = never, R = never>(
-  definition: {
-    readonly name: string
-    readonly version?: number | undefined
-    /** The events to read: a tagged Schema (union); only these types are read. */
+export function make<E extends EventCodec.Tagged, const Tag extends E["_tag"], Err = never, R = never>(
+  definition: Definition<Err, R> & {
+    /** The aggregate (or codec) whose events to read. */
+    readonly from: Source<E>
+    /** Which of its events to read, by tag. */
+    readonly events: ReadonlyArray<Tag>
+  } & Handlers<NoInfer<Source_.Narrowed<E, Tag>>, Err, R>
+): Projection<Source_.Narrowed<E, Tag>, Err, R>
+export function make<E extends EventCodec.Tagged, Err = never, R = never>(
+  definition: Definition<Err, R> & {
+    /** The aggregate (or codec) whose events to read: all of them. */
+    readonly from: Source<E>
+    readonly events?: undefined
+  } & Handlers<NoInfer<E>, Err, R>
+): Projection<E, Err, R>
+export function make<E extends EventCodec.Tagged, I, Err = never, R = never>(
+  definition: Definition<Err, R> & {
+    readonly from?: undefined
+    /** The events to read: a tagged Schema (union) with no older stored versions. */
     readonly events: Schema.Schema<E, I, never>
-    /** Only events of streams in these categories. */
-    readonly categories?: ReadonlyArray<string> | undefined
-    /** The upcasters of these events, when they have older stored versions. */
-    readonly codec?: EventCodec.EventCodec<E> | undefined
-    readonly setup?: ((context: Context) => Effect.Effect<void, Err, R>) | undefined
-    readonly reset?: ((context: Context) => Effect.Effect<void, Err, R>) | undefined
-    readonly teardown?: ((context: Context) => Effect.Effect<void, Err, R>) | undefined
-  } & (
-    | {
-        readonly handle: (event: RecordedEvent<E>, context: Context) => Effect.Effect<void, Err, R>
-        readonly handleBatch?: undefined
-      }
-    | {
-        readonly handleBatch: (events: ReadonlyArray<RecordedEvent<E>>, context: Context) => Effect.Effect<void, Err, R>
-        readonly handle?: undefined
-      }
-  ) & {
-      /** Which handler errors mean bad data (the policy applies); all others are retried without end. */
-      readonly isBadData?: ((error: NoInfer<Err>) => boolean) | undefined
-    }
-): Projection<E, Err, R> => {
+  } & Handlers<NoInfer<E>, Err, R>
+): Projection<E, Err, R>
+export function make<E extends EventCodec.Tagged, I, Err, R>(
+  definition: Definition<Err, R> & {
+    readonly from?: Source<E> | undefined
+    readonly events?: Schema.Schema<E, I, never> | ReadonlyArray<E["_tag"]> | undefined
+  } & Handlers<E, Err, R>
+): Projection<E, Err, R> {
   const version = definition.version ?? 1
   if (definition.name.length === 0 || definition.name.length > 100 || /[@\s]/.test(definition.name)) {
     throw new Error(`Projection.make: the name "${definition.name}" must be 1 to 100 characters with no "@" or spaces`)
@@ -155,7 +226,8 @@ export const make = <E extends EventCodec.Tagged, I, Err = never, R = never>(
   if (!Number.isInteger(version) || version < 1) {
     throw new Error(`Projection.make: the version of ${definition.name} must be a positive integer, got ${version}`)
   }
-  const codec = definition.codec ?? EventCodec.make(definition.events)
+  const { codec, category } = codecOf(definition.from, definition.events, `Projection.make(${definition.name})`)
+  const categories = definition.categories ?? (category === undefined ? undefined : [category])
   const single = definition.handle
   const handle =
     definition.handleBatch ??
@@ -174,13 +246,31 @@ export const make = <E extends EventCodec.Tagged, I, Err = never, R = never>(
     name: definition.name,
     version,
     codec,
-    filter: { categories: definition.categories, types: codec.storedTypes },
+    filter: { categories, types: codec.storedTypes },
     handle,
     setup: definition.setup ?? (() => Effect.void),
     reset: definition.reset ?? (() => Effect.void),
     teardown: definition.teardown ?? (() => Effect.void),
     isBadData: definition.isBadData ?? (() => false)
   }
+}
+
+const codecOf = <E extends EventCodec.Tagged, I>(
+  from: Source<E> | undefined,
+  events: Schema.Schema<E, I, never> | ReadonlyArray<E["_tag"]> | undefined,
+  label: string
+): { readonly codec: EventCodec.EventCodec<E>; readonly category: string | undefined } => {
+  const isTags = (list: Schema.Schema<E, I, never> | ReadonlyArray<E["_tag"]>): list is ReadonlyArray<E["_tag"]> =>
+    Array.isArray(list)
+  if (from === undefined) {
+    if (events === undefined || isTags(events)) throw new Error(`${label}: give \`from\` or an events Schema`)
+    return { codec: EventCodec.make(events), category: undefined }
+  }
+  const codec = Source_.codecOf(from)
+  const category = Source_.categoryOf(from)
+  if (events === undefined) return { codec, category }
+  if (!isTags(events)) throw new Error(`${label}: with \`from\`, \`events\` lists event tags`)
+  return { codec: Source_.narrow(codec, events, label), category }
 }
 
 /**

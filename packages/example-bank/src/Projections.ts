@@ -29,14 +29,7 @@
  *
  * @since 0.3.0
  */
-import {
-  EventCodec,
-  EventStore,
-  type Position,
-  Projection,
-  ProjectionAdmin,
-  type ProjectionStore
-} from "@chronicle/core"
+import { EventStore, type Position, Projection, ProjectionAdmin, type ProjectionStore } from "@chronicle/core"
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { DateTime, Effect, Option, type ParseResult, Schema, Stream } from "effect"
@@ -176,8 +169,7 @@ const balancesTable = "balances"
 export const Balances: BankProjection = Projection.make({
   name: "balances",
   version: 1,
-  events: Account.AccountEvent,
-  codec: Account.Account.codec,
+  from: Account.Account,
   categories: [category],
   ...readModelTables([
     {
@@ -346,8 +338,7 @@ const statementsTable = "statements"
 export const Statements: BankProjection = Projection.make({
   name: "statements",
   version: 2,
-  events: Account.AccountEvent,
-  codec: Account.Account.codec,
+  from: Account.Account,
   categories: [category],
   ...readModelTables([
     {
@@ -478,7 +469,6 @@ const totalsTable = "daily_totals"
 const ledgerTable = "daily_totals_counted"
 
 /** Only the events that move money; the aggregate's upcaster reads v1 deposits. */
-const MoneyMoved = Schema.Union(Account.MoneyDeposited, Account.MoneyWithdrawn)
 
 const RowsOfIds = Schema.Array(Schema.Struct({ event_id: Schema.String }))
 
@@ -508,8 +498,8 @@ export const DailyTotals: Projection.Projection<
 > = Projection.make({
   name: "daily-totals",
   version: 1,
-  events: MoneyMoved,
-  codec: EventCodec.make(MoneyMoved, { upcasters: [Account.depositedV1toV2] }),
+  from: Account.Account,
+  events: ["MoneyDeposited", "MoneyWithdrawn"],
   categories: [category],
   ...readModelTables([
     {

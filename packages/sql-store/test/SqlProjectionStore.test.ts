@@ -43,7 +43,7 @@ import { backends, freshFile } from "./support/backends.js"
 import { sqlJournal } from "./support/journal.js"
 import * as Postgres from "./support/postgres.js"
 import * as ReadModel from "./support/readModel.js"
-import { Deposit, Open, Wallet, WalletEvent } from "./support/Wallet.js"
+import { Deposit, Open, Wallet } from "./support/Wallet.js"
 
 // A runner of an earlier test may still be releasing the lease: wait for it.
 const waitForLease = "5 seconds"
@@ -267,8 +267,7 @@ describe("SqlProjectionStore on one SQLite file from two connections (as two pro
         yield* seed(10, 29)
         const projection = Projection.make({
           name: "busy",
-          events: WalletEvent,
-          codec: Wallet.codec,
+          from: Wallet,
           categories: ["Wallet"],
           setup: () => Ref.update(starts, (n) => n + 1),
           handleBatch: (events) =>
@@ -318,8 +317,7 @@ describe.skipIf(!Postgres.available)("SqlProjectionStore on PostgreSQL: faults o
           yield* sql`CREATE TABLE balances (stream_id text PRIMARY KEY, total integer NOT NULL)`
           const projection = Projection.make({
             name: "balances",
-            events: WalletEvent,
-            codec: Wallet.codec,
+            from: Wallet,
             categories: ["Wallet"],
             handle: (recorded) =>
               Effect.flatMap(SqlClient.SqlClient, (client) => {
