@@ -26,10 +26,9 @@
 import { Context, Effect, Either, Layer } from "effect"
 import * as Backend from "./Backend.js"
 import type { StoredEvent } from "./Event.js"
-import type * as EventCodec from "./EventCodec.js"
 import { StoreError } from "./EventStore.js"
 import { describeError } from "./internal/describe.js"
-import type { Projection } from "./Projection.js"
+import type * as Projection from "./Projection.js"
 
 /**
  * The inline projections an event store applies during appends.
@@ -74,12 +73,13 @@ export class InlineProjections extends Context.Tag("@chronicle/core/InlineProjec
  * @since 0.1.0
  * @category layers
  */
-export const layer = <E extends EventCodec.Tagged, Err, R>(
-  projections: ReadonlyArray<Projection<E, Err, R>>
-): Layer.Layer<InlineProjections, never, R> =>
-  Layer.effect(
+export function layer<const P extends ReadonlyArray<Projection.Any>>(
+  projections: P
+): Layer.Layer<InlineProjections, never, Projection.RequirementsOf<P[number]>>
+export function layer(projections: ReadonlyArray<Projection.Any>): Layer.Layer<InlineProjections, never, unknown> {
+  return Layer.effect(
     InlineProjections,
-    Effect.map(Effect.context<R>(), (context) => {
+    Effect.map(Effect.context<unknown>(), (context) => {
       // built once: each projection's filter (its types are never empty, being a union's)
       const selecting = projections.map((projection) => ({ projection, selects: Backend.matches(projection.filter) }))
       return InlineProjections.of({
@@ -97,10 +97,10 @@ export const layer = <E extends EventCodec.Tagged, Err, R>(
                   cause
                 })
               return Effect.flatMap(
-                Effect.forEach(selected, (event) => Either.mapLeft(projection.codec.decode(event), fail)),
+                Effect.forEach(selected, (event) => Either.mapLeft(projection.decode(event), fail)),
                 (decoded) =>
                   projection
-                    .handle(decoded, { name: projection.name, version: projection.version })
+                    .handleBatch(decoded, { name: projection.name, version: projection.version })
                     .pipe(Effect.mapError(fail))
               )
             },
@@ -109,3 +109,4 @@ export const layer = <E extends EventCodec.Tagged, Err, R>(
       })
     })
   )
+}

@@ -34,9 +34,18 @@
  *
  * @since 0.1.0
  */
-import { type Duration, Effect, type Layer, type Metric, type Schedule, type Schema, type Scope } from "effect"
+import {
+  type Duration,
+  Effect,
+  type Either,
+  type Layer,
+  type Metric,
+  type Schedule,
+  type Schema,
+  type Scope
+} from "effect"
 import * as Correlation from "./Correlation.js"
-import type { RecordedEvent } from "./Event.js"
+import type { EventDecodeError, RecordedEvent, StoredEvent } from "./Event.js"
 import * as EventCodec from "./EventCodec.js"
 import type { EventFilter, EventStore, StoreError } from "./EventStore.js"
 import * as Lag from "./internal/projection/lag.js"
@@ -48,19 +57,12 @@ import type { ProjectionFailed, ProjectionNotFound, ProjectionTimeout } from "./
 import type * as ProjectionStore from "./ProjectionStore.js"
 
 /**
- * What a handler knows besides the event: which projection and version it
- * serves (for example to pick the version's table).
+ * A projection definition: what the runner, `ProjectionAdmin` and inline
+ * projections use. Build one with {@link make}.
  *
- * @since 0.1.0
- * @category models
- */
-export interface Context {
-  readonly name: string
-  readonly version: number
-}
-
-/**
- * A projection definition.
+ * `decode` and `handleBatch` are methods so that a projection over some
+ * events is also a {@link Any} (a list of projections over different events
+ * type-checks); `decode` only ever yields events `handleBatch` accepts.
  *
  * @since 0.1.0
  * @category models
@@ -68,24 +70,76 @@ export interface Context {
 export interface Projection<E extends EventCodec.Tagged, Err, R> {
   readonly name: string
   readonly version: number
-  readonly codec: EventCodec.EventCodec<E>
+  /** The stored events it reads (types, old names included, and categories). */
   readonly filter: EventFilter
+  /** Decodes a stored event it reads, upcasting it first. */
+  decode(stored: StoredEvent): Either.Either<RecordedEvent<E>, EventDecodeError>
   /** Applies a batch of events, in order. */
-  readonly handle: (events: ReadonlyArray<RecordedEvent<E>>, context: Context) => Effect.Effect<void, Err, R>
+  handleBatch(events: ReadonlyArray<RecordedEvent<E>>, key: ProjectionStore.Key): Effect.Effect<void, Err, R>
   /** Prepares the read model of a version (for example CREATE TABLE IF NOT EXISTS). Must be idempotent. */
-  readonly setup: (context: Context) => Effect.Effect<void, Err, R>
+  readonly setup: (key: ProjectionStore.Key) => Effect.Effect<void, Err, R>
   /** Empties the read model of a version, for a rebuild. */
-  readonly reset: (context: Context) => Effect.Effect<void, Err, R>
+  readonly reset: (key: ProjectionStore.Key) => Effect.Effect<void, Err, R>
   /** Removes the read model of a version, for `drop`. */
-  readonly teardown: (context: Context) => Effect.Effect<void, Err, R>
+  readonly teardown: (key: ProjectionStore.Key) => Effect.Effect<void, Err, R>
   /**
    * `true` for a handler error that the event itself causes, so that no
    * retry can succeed (bad data): such an event follows the `onFailure`
    * policy. Every other handler error is a passing fault, retried without
    * end. Defaults to none.
    */
-  readonly isBadData: (error: Err) => boolean
+  isBadData(error: Err): boolean
 }
+
+/**
+ * Any projection, whatever events it reads: for registries and lists of
+ * projections over different events. `Any<Err, R>` keeps the handlers'
+ * error and requirements (as unions of every member's), so the runner and
+ * `ProjectionAdmin` still type what they need; {@link ErrorOf} and
+ * {@link RequirementsOf} read them from a projection type.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Projection } from "@chronicle/core"
+ *
+ * class Pinged extends Schema.TaggedClass<Pinged>()("Pinged", {}) {}
+ * class Ponged extends Schema.TaggedClass<Ponged>()("Ponged", {}) {}
+ *
+ * const registry: ReadonlyArray<Projection.Any<never, never>> = [
+ *   Projection.make({ name: "pings", events: Pinged, handle: () => Effect.void }),
+ *   Projection.make({ name: "pongs", events: Ponged, handle: () => Effect.void })
+ * ]
+ * const layers = registry.map((projection) => Projection.layer(projection))
+ * ```
+ * @since 0.6.0
+ * @category models
+ */
+export type Any<Err = unknown, R = unknown> = Projection<EventCodec.Tagged, Err, R>
+
+/**
+ * The handler error type of a projection type.
+ *
+ * @since 0.6.0
+ * @category type-level
+ */
+export type ErrorOf<P> = P extends Projection<infer _E, infer Err, infer _R> ? Err : never
+
+/**
+ * The requirements (services) of a projection type's handlers.
+ *
+ * @since 0.6.0
+ * @category type-level
+ */
+export type RequirementsOf<P> = P extends Projection<infer _E, infer _Err, infer R> ? R : never
+
+/**
+ * The event type of a projection type.
+ *
+ * @since 0.6.0
+ * @category type-level
+ */
+export type EventOf<P> = P extends Projection<infer E, infer _Err, infer _R> ? E : never
 
 /**
  * The parts of a definition every form of {@link make} shares.
@@ -98,9 +152,9 @@ export interface Definition<Err, R> {
   readonly version?: number | undefined
   /** Only events of streams in these categories (with `from: Aggregate`, default: the aggregate's). */
   readonly categories?: ReadonlyArray<string> | undefined
-  readonly setup?: ((context: Context) => Effect.Effect<void, Err, R>) | undefined
-  readonly reset?: ((context: Context) => Effect.Effect<void, Err, R>) | undefined
-  readonly teardown?: ((context: Context) => Effect.Effect<void, Err, R>) | undefined
+  readonly setup?: ((key: ProjectionStore.Key) => Effect.Effect<void, Err, R>) | undefined
+  readonly reset?: ((key: ProjectionStore.Key) => Effect.Effect<void, Err, R>) | undefined
+  readonly teardown?: ((key: ProjectionStore.Key) => Effect.Effect<void, Err, R>) | undefined
 }
 
 /**
@@ -112,11 +166,14 @@ export interface Definition<Err, R> {
  */
 export type Handlers<E extends EventCodec.Tagged, Err, R> = (
   | {
-      readonly handle: (event: RecordedEvent<E>, context: Context) => Effect.Effect<void, Err, R>
+      readonly handle: (event: RecordedEvent<E>, key: ProjectionStore.Key) => Effect.Effect<void, Err, R>
       readonly handleBatch?: undefined
     }
   | {
-      readonly handleBatch: (events: ReadonlyArray<RecordedEvent<E>>, context: Context) => Effect.Effect<void, Err, R>
+      readonly handleBatch: (
+        events: ReadonlyArray<RecordedEvent<E>>,
+        key: ProjectionStore.Key
+      ) => Effect.Effect<void, Err, R>
       readonly handle?: undefined
     }
 ) & {
@@ -229,15 +286,15 @@ export function make<E extends EventCodec.Tagged, I, Err, R>(
   const { codec, category } = codecOf(definition.from, definition.events, `Projection.make(${definition.name})`)
   const categories = definition.categories ?? (category === undefined ? undefined : [category])
   const single = definition.handle
-  const handle =
+  const handleBatch =
     definition.handleBatch ??
-    ((events: ReadonlyArray<RecordedEvent<E>>, context: Context) =>
+    ((events: ReadonlyArray<RecordedEvent<E>>, key: ProjectionStore.Key) =>
       single === undefined
         ? Effect.void
         : Effect.forEach(
             events,
             (event) =>
-              single(event, context).pipe(
+              single(event, key).pipe(
                 Correlation.withContext({ correlationId: event.metadata.correlationId, causationId: event.eventId })
               ),
             { discard: true }
@@ -245,9 +302,9 @@ export function make<E extends EventCodec.Tagged, I, Err, R>(
   return {
     name: definition.name,
     version,
-    codec,
     filter: { categories, types: codec.storedTypes },
-    handle,
+    decode: codec.decode,
+    handleBatch,
     setup: definition.setup ?? (() => Effect.void),
     reset: definition.reset ?? (() => Effect.void),
     teardown: definition.teardown ?? (() => Effect.void),

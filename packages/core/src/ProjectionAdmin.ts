@@ -297,8 +297,8 @@ export const replayParked = <E extends EventCodec.Tagged, Err, R>(
               // Claim it first: a concurrent replay that claimed it already wins,
               // and on a database the row lock makes this one wait for its outcome.
               if (!(yield* projections.unpark(key, event.eventId))) return false
-              const decoded = yield* projection.codec.decode(event)
-              yield* projection.handle([decoded], key)
+              const decoded = yield* projection.decode(event)
+              yield* projection.handleBatch([decoded], key)
               return true
             })
           )

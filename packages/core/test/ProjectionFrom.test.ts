@@ -150,8 +150,8 @@ describe("Projection.make({ from, events })", () => {
       metadata: { correlationId: "c", causationId: null, user: {} },
       recordedAt: DateTime.unsafeMake(0)
     }
-    expect(Either.getOrThrow(withdrawn.codec.decode(stored)).event).toEqual(new Withdrawn({ amount: 3 }))
-    const rejected = projection.codec.decode(stored)
+    expect(Either.getOrThrow(withdrawn.decode(stored)).event).toEqual(new Withdrawn({ amount: 3 }))
+    const rejected = projection.decode(stored)
     expect(Either.isLeft(rejected) && rejected.left.reason).toBe("it reads as Withdrawn, not one of Deposited")
   })
 })

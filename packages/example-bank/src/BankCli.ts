@@ -579,9 +579,10 @@ const rebuild = Command.make("rebuild", { projection: projectionName }, ({ proje
     Effect.gen(function* () {
       const printer = yield* progressPrinter
       const started = yield* Clock.currentTimeMillis
-      const last = yield* Projections.withProjection(projection, (definition) =>
-        ProjectionAdmin.rebuild(definition, { batchSize: 500 })
-      ).pipe(Stream.tap(printer.print), Stream.runLast)
+      const last = yield* ProjectionAdmin.rebuild(Projections.byName[projection], { batchSize: 500 }).pipe(
+        Stream.tap(printer.print),
+        Stream.runLast
+      )
       yield* printer.done
       const millis = (yield* Clock.currentTimeMillis) - started
       return Option.match(last, {

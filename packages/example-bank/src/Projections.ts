@@ -45,12 +45,13 @@ import * as Account from "./Account.js"
 export type HandlerError = SqlError | ParseResult.ParseError
 
 /**
- * A bank projection: it reads account events and writes SQL tables.
+ * A bank projection: it reads some of the account events and writes SQL
+ * tables; any of them, whatever events it reads (the registry's type).
  *
  * @since 0.3.0
  * @category models
  */
-export type BankProjection = Projection.Projection<Account.AccountEvent, HandlerError, SqlClient.SqlClient>
+export type BankProjection = Projection.Any<HandlerError, SqlClient.SqlClient>
 
 const category = Account.Account.name
 
@@ -91,7 +92,7 @@ const readModelTables = (
         create: (typeof tables)[number]["create"]
       ) => Effect.Effect<unknown, SqlError>
     ) =>
-    (context: Projection.Context) =>
+    (context: ProjectionStore.Key) =>
       Effect.flatMap(SqlClient.SqlClient, (sql) =>
         Effect.forEach(tables, (t) => run(sql, tableName(t.base, context.version), t.create), { discard: true })
       )
@@ -166,65 +167,67 @@ const balancesTable = "balances"
  * @since 0.3.0
  * @category projections
  */
-export const Balances: BankProjection = Projection.make({
-  name: "balances",
-  version: 1,
-  from: Account.Account,
-  categories: [category],
-  ...readModelTables([
-    {
-      base: balancesTable,
-      create: (sql, table) => sql`CREATE TABLE IF NOT EXISTS ${sql(table)} (
+export const Balances: Projection.Projection<Account.AccountEvent, HandlerError, SqlClient.SqlClient> = Projection.make(
+  {
+    name: "balances",
+    version: 1,
+    from: Account.Account,
+    categories: [category],
+    ...readModelTables([
+      {
+        base: balancesTable,
+        create: (sql, table) => sql`CREATE TABLE IF NOT EXISTS ${sql(table)} (
         account_id TEXT PRIMARY KEY,
         owner TEXT NOT NULL,
         overdraft_limit BIGINT NOT NULL,
         balance BIGINT NOT NULL,
         status TEXT NOT NULL,
         last_version INTEGER NOT NULL)`
-    }
-  ]),
-  handleBatch: (events, context) =>
-    Effect.gen(function* () {
-      const sql = yield* SqlClient.SqlClient
-      const table = tableName(balancesTable, context.version)
-      const ids = [...new Set(events.map((e) => accountIdOf(e.streamId)))]
-      if (ids.length === 0) return
-      const rows = yield* sql`SELECT account_id, owner, overdraft_limit, balance, status, last_version
-        FROM ${sql(table)} WHERE ${sql.in("account_id", ids)}`
-      const current = new Map(
-        (yield* Schema.decodeUnknown(Schema.Array(BalanceRow))(rows)).map((row) => [row.account_id, toBalance(row)])
-      )
-      const changed = new Map<string, AccountBalance>()
-      for (const recorded of events) {
-        const accountId = accountIdOf(recorded.streamId)
-        const before = changed.get(accountId) ?? current.get(accountId)
-        // Applied already (a replayed batch): skip.
-        if (before !== undefined && recorded.version <= before.lastVersion) continue
-        const state = Account.evolve(before === undefined ? Account.initialState : stateOf(before), recorded.event)
-        if (state._tag === "Unopened") continue
-        changed.set(accountId, {
-          accountId,
-          owner: state.owner,
-          overdraftLimit: state.overdraftLimit,
-          balance: state.balance,
-          status: state._tag === "Open" ? "open" : "closed",
-          lastVersion: recorded.version
-        })
       }
-      if (changed.size === 0) return
-      const values = [...changed.values()].map((row) => ({
-        account_id: row.accountId,
-        owner: row.owner,
-        overdraft_limit: row.overdraftLimit,
-        balance: row.balance,
-        status: row.status,
-        last_version: row.lastVersion
-      }))
-      yield* sql`INSERT INTO ${sql(table)} ${sql.insert(values)}
+    ]),
+    handleBatch: (events, context) =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const table = tableName(balancesTable, context.version)
+        const ids = [...new Set(events.map((e) => accountIdOf(e.streamId)))]
+        if (ids.length === 0) return
+        const rows = yield* sql`SELECT account_id, owner, overdraft_limit, balance, status, last_version
+        FROM ${sql(table)} WHERE ${sql.in("account_id", ids)}`
+        const current = new Map(
+          (yield* Schema.decodeUnknown(Schema.Array(BalanceRow))(rows)).map((row) => [row.account_id, toBalance(row)])
+        )
+        const changed = new Map<string, AccountBalance>()
+        for (const recorded of events) {
+          const accountId = accountIdOf(recorded.streamId)
+          const before = changed.get(accountId) ?? current.get(accountId)
+          // Applied already (a replayed batch): skip.
+          if (before !== undefined && recorded.version <= before.lastVersion) continue
+          const state = Account.evolve(before === undefined ? Account.initialState : stateOf(before), recorded.event)
+          if (state._tag === "Unopened") continue
+          changed.set(accountId, {
+            accountId,
+            owner: state.owner,
+            overdraftLimit: state.overdraftLimit,
+            balance: state.balance,
+            status: state._tag === "Open" ? "open" : "closed",
+            lastVersion: recorded.version
+          })
+        }
+        if (changed.size === 0) return
+        const values = [...changed.values()].map((row) => ({
+          account_id: row.accountId,
+          owner: row.owner,
+          overdraft_limit: row.overdraftLimit,
+          balance: row.balance,
+          status: row.status,
+          last_version: row.lastVersion
+        }))
+        yield* sql`INSERT INTO ${sql(table)} ${sql.insert(values)}
         ON CONFLICT (account_id) DO UPDATE SET owner = excluded.owner, overdraft_limit = excluded.overdraft_limit,
           balance = excluded.balance, status = excluded.status, last_version = excluded.last_version`
-    })
-})
+      })
+  }
+)
 
 /**
  * Every account in the balances read model (its version in `Balances`), by
@@ -335,15 +338,16 @@ const statementsTable = "statements"
  * @since 0.3.0
  * @category projections
  */
-export const Statements: BankProjection = Projection.make({
-  name: "statements",
-  version: 2,
-  from: Account.Account,
-  categories: [category],
-  ...readModelTables([
-    {
-      base: statementsTable,
-      create: (sql, table) => sql`CREATE TABLE IF NOT EXISTS ${sql(table)} (
+export const Statements: Projection.Projection<Account.AccountEvent, HandlerError, SqlClient.SqlClient> =
+  Projection.make({
+    name: "statements",
+    version: 2,
+    from: Account.Account,
+    categories: [category],
+    ...readModelTables([
+      {
+        base: statementsTable,
+        create: (sql, table) => sql`CREATE TABLE IF NOT EXISTS ${sql(table)} (
         account_id TEXT NOT NULL,
         version INTEGER NOT NULL,
         event_id TEXT NOT NULL,
@@ -353,49 +357,49 @@ export const Statements: BankProjection = Projection.make({
         balance_after BIGINT NOT NULL,
         reason TEXT,
         PRIMARY KEY (account_id, version))`
-    }
-  ]),
-  handleBatch: (events, context) =>
-    Effect.gen(function* () {
-      const sql = yield* SqlClient.SqlClient
-      const table = sql(tableName(statementsTable, context.version))
-      const ids = [...new Set(events.map((e) => accountIdOf(e.streamId)))]
-      if (ids.length === 0) return
-      const lastRows = yield* sql`SELECT s.account_id, s.version, s.balance_after FROM ${table} s
+      }
+    ]),
+    handleBatch: (events, context) =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const table = sql(tableName(statementsTable, context.version))
+        const ids = [...new Set(events.map((e) => accountIdOf(e.streamId)))]
+        if (ids.length === 0) return
+        const lastRows = yield* sql`SELECT s.account_id, s.version, s.balance_after FROM ${table} s
         WHERE ${sql.in("s.account_id", ids)}
           AND s.version = (SELECT MAX(m.version) FROM ${table} m WHERE m.account_id = s.account_id)`
-      const last = new Map(
-        (yield* Schema.decodeUnknown(Schema.Array(LastRow))(lastRows)).map((row) => [
-          row.account_id,
-          { version: row.version, balance: row.balance_after }
-        ])
-      )
-      const values: Array<Record<string, string | number | null>> = []
-      for (const recorded of events) {
-        const accountId = accountIdOf(recorded.streamId)
-        const before = last.get(accountId)
-        if (before !== undefined && recorded.version <= before.version) continue
-        const amount = signedAmount(recorded.event)
-        const balance = (before?.balance ?? 0) + amount
-        last.set(accountId, { version: recorded.version, balance })
-        values.push({
-          account_id: accountId,
-          version: recorded.version,
-          event_id: recorded.eventId,
-          recorded_at: DateTime.formatIso(recorded.recordedAt),
-          type: recorded.event._tag,
-          amount,
-          balance_after: balance,
-          reason:
-            recorded.event._tag === "MoneyDeposited" || recorded.event._tag === "MoneyWithdrawn"
-              ? (recorded.event.reason ?? null)
-              : null
-        })
-      }
-      if (values.length === 0) return
-      yield* sql`INSERT INTO ${table} ${sql.insert(values)} ON CONFLICT (account_id, version) DO NOTHING`
-    })
-})
+        const last = new Map(
+          (yield* Schema.decodeUnknown(Schema.Array(LastRow))(lastRows)).map((row) => [
+            row.account_id,
+            { version: row.version, balance: row.balance_after }
+          ])
+        )
+        const values: Array<Record<string, string | number | null>> = []
+        for (const recorded of events) {
+          const accountId = accountIdOf(recorded.streamId)
+          const before = last.get(accountId)
+          if (before !== undefined && recorded.version <= before.version) continue
+          const amount = signedAmount(recorded.event)
+          const balance = (before?.balance ?? 0) + amount
+          last.set(accountId, { version: recorded.version, balance })
+          values.push({
+            account_id: accountId,
+            version: recorded.version,
+            event_id: recorded.eventId,
+            recorded_at: DateTime.formatIso(recorded.recordedAt),
+            type: recorded.event._tag,
+            amount,
+            balance_after: balance,
+            reason:
+              recorded.event._tag === "MoneyDeposited" || recorded.event._tag === "MoneyWithdrawn"
+                ? (recorded.event.reason ?? null)
+                : null
+          })
+        }
+        if (values.length === 0) return
+        yield* sql`INSERT INTO ${table} ${sql.insert(values)} ON CONFLICT (account_id, version) DO NOTHING`
+      })
+  })
 
 /**
  * The statement of one account from its read model, oldest first (empty for
@@ -598,34 +602,24 @@ export const names = ["balances", "statements", "daily-totals"] as const
 export type Name = (typeof names)[number]
 
 /**
- * Runs `f` on the bank's projection of that name. The projections differ in
- * the events they read, so they are handed over through a callback rather
- * than returned as one type.
+ * The bank's projections, by name: one list, though they read different
+ * events (`Projection.Any`).
  *
  * @example
  * ```ts
- * import { Projection, ProjectionAdmin } from "@chronicle/core"
+ * import { ProjectionAdmin } from "@chronicle/core"
  * import { Stream } from "effect"
  * import { Projections } from "@chronicle/example-bank"
  *
- * const rebuild = (name: Projections.Name) =>
- *   Projections.withProjection(name, (projection) => ProjectionAdmin.rebuild(projection).pipe(Stream.runLast))
+ * const rebuild = (name: Projections.Name) => ProjectionAdmin.rebuild(Projections.byName[name]).pipe(Stream.runLast)
  * ```
- * @since 0.3.0
+ * @since 0.6.0
  * @category registry
  */
-export const withProjection = <A>(
-  name: Name,
-  f: <E extends Account.AccountEvent>(projection: Projection.Projection<E, HandlerError, SqlClient.SqlClient>) => A
-): A => {
-  switch (name) {
-    case "balances":
-      return f(Balances)
-    case "statements":
-      return f(Statements)
-    case "daily-totals":
-      return f(DailyTotals)
-  }
+export const byName: { readonly [K in Name]: BankProjection } = {
+  balances: Balances,
+  statements: Statements,
+  "daily-totals": DailyTotals
 }
 
 /**
@@ -648,9 +642,9 @@ export const catchUp = Effect.fn("Bank.Projections.catchUp")(function* (
   name: Name,
   options?: { readonly waitForLease?: ProjectionAdmin.CatchUpOptions["waitForLease"] }
 ) {
-  const last = yield* withProjection(name, (projection) =>
-    ProjectionAdmin.catchUp(projection, { waitForLease: options?.waitForLease ?? "5 seconds" }).pipe(Stream.runLast)
-  )
+  const last = yield* ProjectionAdmin.catchUp(byName[name], {
+    waitForLease: options?.waitForLease ?? "5 seconds"
+  }).pipe(Stream.runLast)
   const result: { readonly processed: number; readonly checkpoint: Option.Option<Position.Position> } = {
     processed: Option.match(last, { onNone: () => 0, onSome: (progress) => progress.processed }),
     checkpoint: Option.map(last, (progress) => progress.checkpoint)
@@ -711,7 +705,7 @@ export const refresh = Effect.fn("Bank.Projections.refresh")(function* (name: Na
     Effect.map((caught) => ({ _tag: "CaughtUp" as const, ...caught })),
     Effect.catchTag("ProjectionBusy", () =>
       Effect.map(status, (lines) => {
-        const version = withProjection(name, (projection) => projection.version)
+        const version = byName[name].version
         const line = lines.find((l) => l.name === name && l.version === version)
         return {
           _tag: "UpdatedElsewhere" as const,
@@ -766,20 +760,18 @@ export const status: Effect.Effect<
   const missing = yield* Effect.forEach(
     names.filter((name) => !registered.some((line) => line.name === name)),
     (name) =>
-      withProjection(name, (projection) =>
-        Effect.map(
-          Stream.runHead(store.readAll({ ...projection.filter, limit: 1, batchSize: 1 })),
-          (first): StatusLine => ({
-            name: projection.name,
-            version: projection.version,
-            active: false,
-            state: "never run",
-            checkpoint: Option.none(),
-            lag: Option.isSome(first) ? Number(head.sequence) : 0,
-            error: Option.none(),
-            parked: 0
-          })
-        )
+      Effect.map(
+        Stream.runHead(store.readAll({ ...byName[name].filter, limit: 1, batchSize: 1 })),
+        (first): StatusLine => ({
+          name,
+          version: byName[name].version,
+          active: false,
+          state: "never run",
+          checkpoint: Option.none(),
+          lag: Option.isSome(first) ? Number(head.sequence) : 0,
+          error: Option.none(),
+          parked: 0
+        })
       )
   )
   return [...registered, ...missing].sort((a, b) =>

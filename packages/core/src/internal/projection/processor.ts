@@ -11,7 +11,7 @@ import { Clock, type Duration, Effect, type Either, Option, Ref, Schedule } from
 import type { EventDecodeError, RecordedEvent, StoredEvent } from "../../Event.js"
 import type * as EventCodec from "../../EventCodec.js"
 import type { EventFilter, StoreError } from "../../EventStore.js"
-import type { Context, Projection } from "../../Projection.js"
+import type { Projection } from "../../Projection.js"
 import { ProjectionFailed } from "../../ProjectionError.js"
 import * as ProjectionStore from "../../ProjectionStore.js"
 import { describeError } from "../describe.js"
@@ -74,13 +74,11 @@ export const makeProcessor = <E extends EventCodec.Tagged, Err, R>(
     const projections = yield* ProjectionStore.ProjectionStore
     const key = keyOf(projection)
     const label = labelOf(key)
-    const context: Context = key
     const { lease, owner } = options
     type Failed = Err | EventDecodeError | StoreError | ProjectionStore.LeaseLostError | Failure.HandlerDefect
     const verdict = (error: Failed): Failure.Verdict => Failure.classify(error, projection.isBadData)
 
-    const decode = (event: StoredEvent): Either.Either<RecordedEvent<E>, EventDecodeError> =>
-      projection.codec.decode(event)
+    const decode = (event: StoredEvent): Either.Either<RecordedEvent<E>, EventDecodeError> => projection.decode(event)
 
     // Handler and checkpoint in one transaction; the checkpoint write renews the lease.
     const commit = (events: ReadonlyArray<StoredEvent>, last: StoredEvent): Effect.Effect<void, Failed, R> =>
@@ -90,7 +88,7 @@ export const makeProcessor = <E extends EventCodec.Tagged, Err, R>(
         yield* projections.transaction(
           Effect.gen(function* () {
             const decoded = yield* Effect.forEach(events, decode)
-            yield* projection.handle(decoded, context)
+            yield* projection.handleBatch(decoded, key)
             yield* projections.saveCheckpoint(key, last.position, owner, lease.ttl)
           })
         )
