@@ -34,23 +34,14 @@
  *
  * @since 0.1.0
  */
-import {
-  type Duration,
-  Effect,
-  type Either,
-  type Layer,
-  type Metric,
-  type Schedule,
-  type Schema,
-  type Scope
-} from "effect"
-import * as Correlation from "./Correlation.js"
+import type { Duration, Effect, Either, Layer, Metric, Schedule, Schema, Scope } from "effect"
 import type { EventDecodeError, RecordedEvent, StoredEvent } from "./Event.js"
-import * as EventCodec from "./EventCodec.js"
+import type * as EventCodec from "./EventCodec.js"
 import type { EventFilter, EventStore, StoreError } from "./EventStore.js"
+import * as Definition_ from "./internal/projection/definition.js"
 import * as Lag from "./internal/projection/lag.js"
 import * as Runner from "./internal/projection/runner.js"
-import * as Source_ from "./internal/projection/source.js"
+import type * as Source_ from "./internal/projection/source.js"
 import * as WaitFor from "./internal/projection/waitFor.js"
 import type * as Position from "./Position.js"
 import type { ProjectionFailed, ProjectionNotFound, ProjectionTimeout } from "./ProjectionError.js"
@@ -92,11 +83,8 @@ export interface Projection<E extends EventCodec.Tagged, Err, R> {
 }
 
 /**
- * Any projection, whatever events it reads: for registries and lists of
- * projections over different events. `Any<Err, R>` keeps the handlers'
- * error and requirements (as unions of every member's), so the runner and
- * `ProjectionAdmin` still type what they need; {@link ErrorOf} and
- * {@link RequirementsOf} read them from a projection type.
+ * Any projection, whatever events it reads, for lists of projections over
+ * different events; `Any<Err, R>` keeps the handlers' errors and services.
  *
  * @example
  * ```ts
@@ -134,14 +122,6 @@ export type ErrorOf<P> = P extends Projection<infer _E, infer Err, infer _R> ? E
 export type RequirementsOf<P> = P extends Projection<infer _E, infer _Err, infer R> ? R : never
 
 /**
- * The event type of a projection type.
- *
- * @since 0.6.0
- * @category type-level
- */
-export type EventOf<P> = P extends Projection<infer E, infer _Err, infer _R> ? E : never
-
-/**
  * The parts of a definition every form of {@link make} shares.
  *
  * @since 0.6.0
@@ -152,8 +132,11 @@ export interface Definition<Err, R> {
   readonly version?: number | undefined
   /** Only events of streams in these categories (with `from: Aggregate`, default: the aggregate's). */
   readonly categories?: ReadonlyArray<string> | undefined
+  /** Prepares the read model of a version (for example CREATE TABLE IF NOT EXISTS). Must be idempotent. */
   readonly setup?: ((key: ProjectionStore.Key) => Effect.Effect<void, Err, R>) | undefined
+  /** Empties the read model of a version, for a rebuild. */
   readonly reset?: ((key: ProjectionStore.Key) => Effect.Effect<void, Err, R>) | undefined
+  /** Removes the read model of a version, for `ProjectionAdmin.drop`. */
   readonly teardown?: ((key: ProjectionStore.Key) => Effect.Effect<void, Err, R>) | undefined
 }
 
@@ -166,10 +149,12 @@ export interface Definition<Err, R> {
  */
 export type Handlers<E extends EventCodec.Tagged, Err, R> = (
   | {
+      /** Applies one event (in its correlation context). */
       readonly handle: (event: RecordedEvent<E>, key: ProjectionStore.Key) => Effect.Effect<void, Err, R>
       readonly handleBatch?: undefined
     }
   | {
+      /** Applies a batch of events, in order. */
       readonly handleBatch: (
         events: ReadonlyArray<RecordedEvent<E>>,
         key: ProjectionStore.Key
@@ -188,7 +173,9 @@ export type Handlers<E extends EventCodec.Tagged, Err, R> = (
  * @since 0.6.0
  * @category models
  */
-export type Source<E extends EventCodec.Tagged> = Source_.Source<E>
+export type Source<E extends EventCodec.Tagged> =
+  | EventCodec.EventCodec<E>
+  | { readonly name: string; readonly codec: EventCodec.EventCodec<E> }
 
 /**
  * Defines a projection. Three forms:
@@ -220,14 +207,8 @@ export type Source<E extends EventCodec.Tagged> = Source_.Source<E>
  * class Withdrawn extends Schema.TaggedClass<Withdrawn>()("Withdrawn", { amount: Schema.Int }) {}
  * class NegativeAmount extends Schema.TaggedError<NegativeAmount>()("NegativeAmount", {}) {}
  *
- * const Wallet = Aggregate.make({
- *   name: "Wallet",
- *   events: Schema.Union(Deposited, Withdrawn),
- *   commands: Deposited,
- *   initialState: 0,
- *   evolve: (balance: number, event) => (event._tag === "Deposited" ? balance + event.amount : balance - event.amount),
- *   decide: (command) => Effect.succeed(command)
- * })
+ * const Wallet = Aggregate.make({ name: "Wallet", events: Schema.Union(Deposited, Withdrawn), commands: Deposited,
+ *   initialState: 0, evolve: (n: number) => n + 1, decide: (command) => Effect.succeed(command) })
  *
  * const total = Ref.unsafeMake(0)
  * export const Totals = Projection.make({
@@ -276,58 +257,7 @@ export function make<E extends EventCodec.Tagged, I, Err, R>(
     readonly events?: Schema.Schema<E, I, never> | ReadonlyArray<E["_tag"]> | undefined
   } & Handlers<E, Err, R>
 ): Projection<E, Err, R> {
-  const version = definition.version ?? 1
-  if (definition.name.length === 0 || definition.name.length > 100 || /[@\s]/.test(definition.name)) {
-    throw new Error(`Projection.make: the name "${definition.name}" must be 1 to 100 characters with no "@" or spaces`)
-  }
-  if (!Number.isInteger(version) || version < 1) {
-    throw new Error(`Projection.make: the version of ${definition.name} must be a positive integer, got ${version}`)
-  }
-  const { codec, category } = codecOf(definition.from, definition.events, `Projection.make(${definition.name})`)
-  const categories = definition.categories ?? (category === undefined ? undefined : [category])
-  const single = definition.handle
-  const handleBatch =
-    definition.handleBatch ??
-    ((events: ReadonlyArray<RecordedEvent<E>>, key: ProjectionStore.Key) =>
-      single === undefined
-        ? Effect.void
-        : Effect.forEach(
-            events,
-            (event) =>
-              single(event, key).pipe(
-                Correlation.withContext({ correlationId: event.metadata.correlationId, causationId: event.eventId })
-              ),
-            { discard: true }
-          ))
-  return {
-    name: definition.name,
-    version,
-    filter: { categories, types: codec.storedTypes },
-    decode: codec.decode,
-    handleBatch,
-    setup: definition.setup ?? (() => Effect.void),
-    reset: definition.reset ?? (() => Effect.void),
-    teardown: definition.teardown ?? (() => Effect.void),
-    isBadData: definition.isBadData ?? (() => false)
-  }
-}
-
-const codecOf = <E extends EventCodec.Tagged, I>(
-  from: Source<E> | undefined,
-  events: Schema.Schema<E, I, never> | ReadonlyArray<E["_tag"]> | undefined,
-  label: string
-): { readonly codec: EventCodec.EventCodec<E>; readonly category: string | undefined } => {
-  const isTags = (list: Schema.Schema<E, I, never> | ReadonlyArray<E["_tag"]>): list is ReadonlyArray<E["_tag"]> =>
-    Array.isArray(list)
-  if (from === undefined) {
-    if (events === undefined || isTags(events)) throw new Error(`${label}: give \`from\` or an events Schema`)
-    return { codec: EventCodec.make(events), category: undefined }
-  }
-  const codec = Source_.codecOf(from)
-  const category = Source_.categoryOf(from)
-  if (events === undefined) return { codec, category }
-  if (!isTags(events)) throw new Error(`${label}: with \`from\`, \`events\` lists event tags`)
-  return { codec: Source_.narrow(codec, events, label), category }
+  return Definition_.make(definition)
 }
 
 /**

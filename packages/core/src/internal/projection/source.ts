@@ -9,14 +9,10 @@
 import { Either } from "effect"
 import { EventDecodeError, type StoredEvent } from "../../Event.js"
 import type * as EventCodec from "../../EventCodec.js"
+import type { Source } from "../../Projection.js"
 
 /** The events of `E` whose tag is one of `Tags`. @internal */
 export type Narrowed<E extends EventCodec.Tagged, Tag extends string> = Extract<E, { readonly _tag: Tag }>
-
-/** An aggregate (anything with a codec) or a codec. @internal */
-export type Source<E extends EventCodec.Tagged> =
-  | EventCodec.EventCodec<E>
-  | { readonly name: string; readonly codec: EventCodec.EventCodec<E> }
 
 const isCodec = <E extends EventCodec.Tagged>(source: Source<E>): source is EventCodec.EventCodec<E> =>
   !("codec" in source)
