@@ -173,9 +173,19 @@ export type Handlers<E extends EventCodec.Tagged, Err, R> = (
  * @since 0.6.0
  * @category models
  */
-export type Source<E extends EventCodec.Tagged> =
-  | EventCodec.EventCodec<E>
-  | { readonly name: string; readonly codec: EventCodec.EventCodec<E> }
+export type Source<E extends EventCodec.Tagged> = Decoder<E> | { readonly name: string; readonly codec: Decoder<E> }
+
+/**
+ * What a projection needs of a codec: the types it knows and reads, its
+ * upcasters, and `decode` (an `EventCodec` is one).
+ *
+ * @since 0.6.0
+ * @category models
+ */
+export type Decoder<E extends EventCodec.Tagged> = Pick<
+  EventCodec.EventCodec<E>,
+  "types" | "storedTypes" | "decode" | "upcasters"
+>
 
 /**
  * Defines a projection. Three forms:

@@ -109,4 +109,28 @@ describe("Projection.Any", () => {
       expect(yield* Ref.get(total)).toBe(5)
     })
   )
+
+  it.effect("Aggregate.Any: a list of aggregates, each a source for a projection over all its events", () =>
+    Effect.gen(function* () {
+      const aggregates: ReadonlyArray<Aggregate.Any> = [Pinger, Counter]
+      expect(aggregates.map((a) => a.name)).toEqual(["Pinger", "Counter"])
+      const seen = yield* Ref.make<ReadonlyArray<string>>([])
+      const typesOf = aggregates.map((aggregate) =>
+        Projection.make({
+          name: `types-of-${aggregate.name}`,
+          from: aggregate,
+          handle: (recorded) => Ref.update(seen, (all) => [...all, `${recorded.streamId}:${recorded.event._tag}`])
+        })
+      )
+      expect(typesOf.map((p) => p.filter)).toEqual([
+        { categories: ["Pinger"], types: ["Pinged"] },
+        { categories: ["Counter"], types: ["Opened", "Incremented", "Reset"] }
+      ])
+      yield* Effect.gen(function* () {
+        yield* (yield* Repository.make(Pinger)).execute("p", new Ping({ n: 1 }))
+        yield* (yield* Repository.make(Counter)).execute("c", new Open({ limit: 10 }))
+      }).pipe(Effect.provide(InMemoryEventStore.layer.pipe(Layer.provide(InlineProjection.layer(typesOf)))))
+      expect(yield* Ref.get(seen)).toEqual(["Pinger-p:Pinged", "Counter-c:Opened"])
+    })
+  )
 })

@@ -10,7 +10,7 @@ import { Effect, type Schema } from "effect"
 import * as Correlation from "../../Correlation.js"
 import type { RecordedEvent } from "../../Event.js"
 import * as EventCodec from "../../EventCodec.js"
-import type { Definition, Handlers, Projection, Source } from "../../Projection.js"
+import type { Decoder, Definition, Handlers, Projection, Source } from "../../Projection.js"
 import type * as ProjectionStore from "../../ProjectionStore.js"
 import * as Source_ from "./source.js"
 
@@ -61,7 +61,7 @@ const codecOf = <E extends EventCodec.Tagged, I>(
   from: Source<E> | undefined,
   events: Schema.Schema<E, I, never> | ReadonlyArray<E["_tag"]> | undefined,
   label: string
-): { readonly codec: EventCodec.EventCodec<E>; readonly category: string | undefined } => {
+): { readonly codec: Decoder<E>; readonly category: string | undefined } => {
   const isTags = (list: Schema.Schema<E, I, never> | ReadonlyArray<E["_tag"]>): list is ReadonlyArray<E["_tag"]> =>
     Array.isArray(list)
   if (from === undefined) {

@@ -9,16 +9,15 @@
 import { Either } from "effect"
 import { EventDecodeError, type StoredEvent } from "../../Event.js"
 import type * as EventCodec from "../../EventCodec.js"
-import type { Source } from "../../Projection.js"
+import type { Decoder, Source } from "../../Projection.js"
 
 /** The events of `E` whose tag is one of `Tags`. @internal */
 export type Narrowed<E extends EventCodec.Tagged, Tag extends string> = Extract<E, { readonly _tag: Tag }>
 
-const isCodec = <E extends EventCodec.Tagged>(source: Source<E>): source is EventCodec.EventCodec<E> =>
-  !("codec" in source)
+const isCodec = <E extends EventCodec.Tagged>(source: Source<E>): source is Decoder<E> => !("codec" in source)
 
 /** The codec of a source. @internal */
-export const codecOf = <E extends EventCodec.Tagged>(source: Source<E>): EventCodec.EventCodec<E> =>
+export const codecOf = <E extends EventCodec.Tagged>(source: Source<E>): Decoder<E> =>
   isCodec(source) ? source : source.codec
 
 /** The stream category of an aggregate source; none for a codec. @internal */
@@ -57,10 +56,10 @@ export const storedTypesOf = (
  * @internal
  */
 export const narrow = <E extends EventCodec.Tagged>(
-  codec: EventCodec.EventCodec<E>,
+  codec: Decoder<E>,
   tags: ReadonlyArray<string>,
   label: string
-): EventCodec.EventCodec<E> => {
+): Decoder<E> => {
   const unknown = tags.filter((tag) => !codec.types.includes(tag))
   if (unknown.length > 0) {
     throw new Error(`${label}: ${unknown.join(", ")} not among the events (${codec.types.join(", ")})`)
@@ -82,14 +81,10 @@ export const narrow = <E extends EventCodec.Tagged>(
   return {
     types: [...listed],
     storedTypes,
-    versionOf: codec.versionOf,
-    encode: codec.encode,
     decode: (stored) =>
       Either.flatMap(codec.decode(stored), (recorded) =>
         listed.has(recorded.type) ? Either.right(recorded) : Either.left(notListed(stored, recorded.type))
       ),
-    decodePayload: (type, data) =>
-      listed.has(type) ? codec.decodePayload(type, data) : Either.left(`${type} is not one of ${names}`),
     upcasters: codec.upcasters.filter((u) => storedTypes.includes(u.type))
   }
 }
