@@ -7,7 +7,7 @@
  * with `tsc` (NodeNext, and again with Bundler resolution) and runs it with
  * plain `node`. In the workspace, `pnpm typecheck` compiles it on source.
  */
-import { Aggregate, Projection, Repository } from "@chronicle/core"
+import { Aggregate, Projection, ProjectionAdmin, Repository } from "@chronicle/core"
 import * as StreamId from "@chronicle/core/StreamId"
 import { SqlEventStore, SqlProjectionStore } from "@chronicle/sql-store"
 import { SqlClient } from "@effect/sql"
@@ -71,7 +71,7 @@ const program = Effect.gen(function* () {
   const refused = yield* Effect.flip(wallets.execute("w-3", new Deposit({ amount: 1 })))
   const { state, version } = yield* wallets.load("w-1")
 
-  yield* Stream.runDrain(Projection.catchUp(Balances))
+  yield* Stream.runDrain(ProjectionAdmin.catchUp(Balances))
   const sql = yield* SqlClient.SqlClient
   const rows = yield* Schema.decodeUnknown(Schema.Array(Row))(yield* sql`SELECT id, balance FROM balances ORDER BY id`)
 

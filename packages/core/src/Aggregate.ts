@@ -55,6 +55,36 @@ export interface Aggregate<
 }
 
 /**
+ * Any aggregate, whatever its state, events, commands and errors: for
+ * registries and lists of aggregates. It keeps what every aggregate has
+ * without its types: the name (the stream category) and the decoding side
+ * of its codec, so `Projection.make({ from })` takes one.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Aggregate } from "@chronicle/core"
+ *
+ * class Pinged extends Schema.TaggedClass<Pinged>()("Pinged", {}) {}
+ * class Ponged extends Schema.TaggedClass<Ponged>()("Ponged", { n: Schema.Int }) {}
+ * const define = <E extends { readonly _tag: string }, I>(name: string, events: Schema.Schema<E, I>, start: E) =>
+ *   Aggregate.make({ name, events, commands: events, initialState: 0, evolve: (n: number) => n + 1, decide: () => Effect.succeed(start) })
+ *
+ * const all: ReadonlyArray<Aggregate.Any> = [define("Pinger", Pinged, new Pinged()), define("Ponger", Ponged, new Ponged({ n: 1 }))]
+ * const categories = all.map((aggregate) => aggregate.name)
+ * ```
+ * @since 0.6.0
+ * @category models
+ */
+export interface Any {
+  readonly name: string
+  readonly codec: Pick<
+    EventCodec.EventCodec<EventCodec.Tagged>,
+    "types" | "storedTypes" | "versionOf" | "decode" | "decodePayload" | "upcasters"
+  >
+}
+
+/**
  * The state type of an aggregate.
  *
  * @since 0.1.0

@@ -60,6 +60,8 @@ export interface EventCodec<E extends Tagged> {
   readonly decode: (stored: StoredEvent) => Either.Either<RecordedEvent<E>, EventDecodeError>
   /** Decodes a payload of the current schema version, with no stored context. */
   readonly decodePayload: (type: string, data: unknown) => Either.Either<E, string>
+  /** The upcasters `decode` applies (so a codec over a subset of these events can keep them). */
+  readonly upcasters: ReadonlyArray<Upcaster.Upcaster>
 }
 
 /**
@@ -219,7 +221,8 @@ export const make = <E extends Tagged, I>(schema: Schema.Schema<E, I, never>, op
     versionOf: (type) => members.get(type)?.version ?? 1,
     encode,
     decode,
-    decodePayload
+    decodePayload,
+    upcasters
   }
 }
 

@@ -21,16 +21,15 @@
  * and whose `cause` is that error itself (an `EventDecodeError` for an event
  * the projection cannot decode). Inline projections see only the appends
  * made while they are installed: build an existing read model first with
- * `Projection.rebuild` on the same definition.
+ * `ProjectionAdmin.rebuild` on the same definition.
  *
  * @since 0.1.0
  */
 import { Effect, Either } from "effect"
 import * as Backend from "./Backend.js"
-import type * as EventCodec from "./EventCodec.js"
 import type { AppendHook } from "./EventStore.js"
 import { describeError } from "./internal/describe.js"
-import type { Projection } from "./Projection.js"
+import type * as Projection from "./Projection.js"
 import * as StoreError from "./StoreError.js"
 
 /**
@@ -57,14 +56,15 @@ import * as StoreError from "./StoreError.js"
  * @since 0.6.0
  * @category constructors
  */
-export const hook = <E extends EventCodec.Tagged, Err, R>(
-  projections: ReadonlyArray<Projection<E, Err, R>>
-): AppendHook<R> => {
+export function hook<const P extends ReadonlyArray<Projection.Any>>(
+  projections: P
+): AppendHook<Projection.RequirementsOf<P[number]>>
+export function hook(projections: ReadonlyArray<Projection.Any>): AppendHook<unknown> {
   const names = projections.map((p) => p.name)
   const duplicates = names.filter((name, i) => names.indexOf(name) !== i)
   // built once: each projection's filter (its types are never empty, being a union's)
   const selecting = projections.map((projection) => ({ projection, selects: Backend.matches(projection.filter) }))
-  const failure = (projection: Projection<E, Err, R>, operation: string) => (cause: unknown) =>
+  const failure = (projection: Projection.Any, operation: string) => (cause: unknown) =>
     new StoreError.StoreError({
       operation: `inline projection ${projection.name}${operation}`,
       reason: "internal",
@@ -99,10 +99,10 @@ export const hook = <E extends EventCodec.Tagged, Err, R>(
           if (selected.length === 0) return Effect.void
           const fail = failure(projection, "")
           return Effect.flatMap(
-            Effect.forEach(selected, (event) => Either.mapLeft(projection.codec.decode(event), fail)),
+            Effect.forEach(selected, (event) => Either.mapLeft(projection.decode(event), fail)),
             (decoded) =>
               projection
-                .handle(decoded, { name: projection.name, version: projection.version })
+                .handleBatch(decoded, { name: projection.name, version: projection.version })
                 .pipe(Effect.mapError(fail))
           )
         },

@@ -44,7 +44,7 @@ export interface Key {
  * - `failed`: stopped at a bad event under the `stop` policy, or on a defect;
  * - `stopped`: stopped on purpose.
  *
- * A stored state is what a runner wrote; `Projection.status` tells whether a
+ * A stored state is what a runner wrote; `ProjectionAdmin.status` tells whether a
  * runner is still alive behind it.
  *
  * @since 0.1.0

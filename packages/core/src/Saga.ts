@@ -1115,7 +1115,7 @@ export const waitFor = (
 export interface RunOptions extends Projection.RunOptions {}
 
 /**
- * The name of a saga's trigger consumer, as `Projection.status` shows it.
+ * The name of a saga's trigger consumer, as `ProjectionAdmin.status` shows it.
  *
  * @example
  * ```ts

@@ -32,6 +32,10 @@ export * as Position from "./Position.js"
 /** @since 0.1.0 */
 export * as Projection from "./Projection.js"
 /** @since 0.1.0 */
+export * as ProjectionAdmin from "./ProjectionAdmin.js"
+/** @since 0.1.0 */
+export * as ProjectionError from "./ProjectionError.js"
+/** @since 0.1.0 */
 export * as ProjectionStore from "./ProjectionStore.js"
 /** @since 0.1.0 */
 export * as Repository from "./Repository.js"

@@ -1,4 +1,13 @@
-import { Correlation, EventStore, Position, Projection, ProjectionStore, Repository, StreamId } from "@chronicle/core"
+import {
+  Correlation,
+  EventStore,
+  Position,
+  Projection,
+  ProjectionAdmin,
+  ProjectionStore,
+  Repository,
+  StreamId
+} from "@chronicle/core"
 import { AwaitProjections } from "@chronicle/core/testing"
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Ref, Schedule, Stream } from "effect"
@@ -87,7 +96,7 @@ describe("Projection", () => {
           yield* Projection.waitFor("totals", last, { timeout: "5 seconds" })
           expect((yield* Ref.get(totals)).get("Counter-live0")).toBe(expectedTotal(3))
           // the runner's monitor writes the state: wait for it, within bounds
-          const [status] = yield* eventually(Projection.status("totals"), (all) => all[0]?.state === "caught-up")
+          const [status] = yield* eventually(ProjectionAdmin.status("totals"), (all) => all[0]?.state === "caught-up")
           expect(status).toMatchObject({
             name: "totals",
             version: 1,
@@ -118,7 +127,7 @@ describe("Projection", () => {
       })
       const repo = yield* Repository.make(Counter)
       yield* repo.execute("k", new Open({ limit: 5 }), { commandId: "cmd-1" })
-      yield* Projection.catchUp(projection).pipe(Stream.runDrain)
+      yield* ProjectionAdmin.catchUp(projection).pipe(Stream.runDrain)
       expect(yield* Ref.get(seen)).toEqual(["cmd-1", "caused by the event"])
     }).pipe(Effect.provide(stores))
   )
@@ -137,7 +146,7 @@ describe("Projection", () => {
         expect(failure?.name).toBe("totals")
       }
       expect((yield* Ref.get(totals)).get("Counter-c0")).toBe(1 + 2)
-      const [status] = yield* Projection.status("totals")
+      const [status] = yield* ProjectionAdmin.status("totals")
       expect(status?.state).toBe("failed")
       expect(Option.getOrElse(status?.error ?? Option.none(), () => "")).toMatch(/cannot apply 3/)
       // the events still to process: the poison event (Incremented 3) and the two after it
@@ -149,20 +158,20 @@ describe("Projection", () => {
     Effect.gen(function* () {
       const { projection, totals, fix } = yield* makeTotals({ failOn: (amount) => amount === 3 })
       yield* seed(1, 5)
-      yield* Projection.catchUp(projection, { ...fast, onFailure: "park" }).pipe(Stream.runDrain)
+      yield* ProjectionAdmin.catchUp(projection, { ...fast, onFailure: "park" }).pipe(Stream.runDrain)
       expect((yield* Ref.get(totals)).get("Counter-c0")).toBe(expectedTotal(5) - 3)
-      const parked = yield* Projection.parked({ name: "totals", version: 1 })
+      const parked = yield* ProjectionAdmin.parked({ name: "totals", version: 1 })
       expect(parked).toHaveLength(1)
       expect(parked[0]?.reason).toMatch(/cannot apply 3/)
       expect(parked[0]?.event.type).toBe("Incremented")
-      const [status] = yield* Projection.status("totals")
+      const [status] = yield* ProjectionAdmin.status("totals")
       expect(status?.parked).toBe(1)
       // still broken: it stays parked
-      expect((yield* Projection.replayParked(projection)).stillFailing).toHaveLength(1)
+      expect((yield* ProjectionAdmin.replayParked(projection)).stillFailing).toHaveLength(1)
       yield* fix
-      expect(yield* Projection.replayParked(projection)).toEqual({ replayed: 1, stillFailing: [] })
+      expect(yield* ProjectionAdmin.replayParked(projection)).toEqual({ replayed: 1, stillFailing: [] })
       expect((yield* Ref.get(totals)).get("Counter-c0")).toBe(expectedTotal(5))
-      expect(yield* Projection.parked({ name: "totals", version: 1 })).toHaveLength(0)
+      expect(yield* ProjectionAdmin.parked({ name: "totals", version: 1 })).toHaveLength(0)
     }).pipe(Effect.provide(stores))
   )
 
@@ -172,7 +181,7 @@ describe("Projection", () => {
       const v1 = yield* makeTotals({ version: 1 })
       const v2 = yield* makeTotals({ version: 2, onApply: Deferred.await(gate) })
       yield* seed(2, 4)
-      yield* Projection.catchUp(v1.projection).pipe(Stream.runDrain)
+      yield* ProjectionAdmin.catchUp(v1.projection).pipe(Stream.runDrain)
       expect(yield* Effect.flatMap(ProjectionStore.ProjectionStore, (s) => s.activeVersion("totals"))).toEqual(
         Option.some(1)
       )
@@ -180,25 +189,25 @@ describe("Projection", () => {
         Effect.gen(function* () {
           yield* Layer.build(Projection.layer(v2.projection, fast))
           // v2 is building (blocked on the gate): v1 still serves
-          const building = yield* eventually(Projection.status("totals"), (all) =>
+          const building = yield* eventually(ProjectionAdmin.status("totals"), (all) =>
             all.some((s) => s.version === 2 && s.state === "rebuilding")
           )
           expect(building.find((s) => s.version === 1)?.active).toBe(true)
           expect(building.find((s) => s.version === 2)).toMatchObject({ active: false, state: "rebuilding" })
-          expect(tagOf(yield* Effect.flip(Projection.drop(v1.projection)))).toBe("ProjectionActive")
+          expect(tagOf(yield* Effect.flip(ProjectionAdmin.drop(v1.projection)))).toBe("ProjectionActive")
           yield* Deferred.succeed(gate, undefined)
           yield* eventually(
             Effect.flatMap(ProjectionStore.ProjectionStore, (s) => s.activeVersion("totals")),
             (v) => Option.contains(v, 2)
           )
           expect((yield* Ref.get(v2.totals)).get("Counter-c1")).toBe(expectedTotal(4))
-          expect((yield* Projection.status("totals")).map((s) => [s.version, s.active])).toEqual([
+          expect((yield* ProjectionAdmin.status("totals")).map((s) => [s.version, s.active])).toEqual([
             [1, false],
             [2, true]
           ])
         })
       )
-      expect(tagOf(yield* Effect.flip(Projection.drop(v2.projection)))).toBe("ProjectionActive")
+      expect(tagOf(yield* Effect.flip(ProjectionAdmin.drop(v2.projection)))).toBe("ProjectionActive")
     }).pipe(Effect.provide(stores))
   )
 
@@ -207,11 +216,11 @@ describe("Projection", () => {
       const v1 = yield* makeTotals({ version: 1 })
       const v2 = yield* makeTotals({ version: 2 })
       yield* seed(1, 2)
-      yield* Projection.catchUp(v1.projection).pipe(Stream.runDrain)
-      yield* Projection.catchUp(v2.projection).pipe(Stream.runDrain)
-      expect((yield* Projection.status("totals")).find((s) => s.active)?.version).toBe(2)
-      yield* Projection.drop(v1.projection)
-      expect((yield* Projection.status("totals")).map((s) => s.version)).toEqual([2])
+      yield* ProjectionAdmin.catchUp(v1.projection).pipe(Stream.runDrain)
+      yield* ProjectionAdmin.catchUp(v2.projection).pipe(Stream.runDrain)
+      expect((yield* ProjectionAdmin.status("totals")).find((s) => s.active)?.version).toBe(2)
+      yield* ProjectionAdmin.drop(v1.projection)
+      expect((yield* ProjectionAdmin.status("totals")).map((s) => s.version)).toEqual([2])
     }).pipe(Effect.provide(stores))
   )
 
@@ -219,7 +228,7 @@ describe("Projection", () => {
     Effect.gen(function* () {
       const { projection } = yield* makeTotals()
       yield* seed(1, 1)
-      yield* Projection.catchUp(projection).pipe(Stream.runDrain)
+      yield* ProjectionAdmin.catchUp(projection).pipe(Stream.runDrain)
       const last = yield* seed(1, 2, "later")
       // nobody runs the projection now
       const error = yield* Effect.flip(Projection.waitFor("totals", last, { timeout: "100 millis" }))
@@ -235,7 +244,7 @@ describe("Projection", () => {
     Effect.gen(function* () {
       const { projection } = yield* makeTotals()
       yield* seed(1, 1)
-      yield* Projection.catchUp(projection).pipe(Stream.runDrain)
+      yield* ProjectionAdmin.catchUp(projection).pipe(Stream.runDrain)
       const store = yield* EventStore.EventStore
       const other = yield* store.append(StreamId.forAggregate("Other", "1"), [
         { eventId: crypto.randomUUID(), type: "Unrelated", schemaVersion: 1, data: {} }
@@ -252,7 +261,7 @@ describe("Projection", () => {
       const first = yield* Effect.fork(Projection.run(projection, { ...fast, owner: "first" }))
       const second = yield* Effect.fork(Projection.run(projection, { ...fast, owner: "second" }))
       yield* AwaitProjections.caughtUp({ names: ["totals"], timeout: "5 seconds" })
-      const busy = yield* Effect.flip(Projection.catchUp(projection).pipe(Stream.runDrain))
+      const busy = yield* Effect.flip(ProjectionAdmin.catchUp(projection).pipe(Stream.runDrain))
       expect(tagOf(busy)).toBe("ProjectionBusy")
       yield* Fiber.interrupt(first)
       const more = yield* seed(1, 5, "more")
@@ -267,8 +276,8 @@ describe("Projection", () => {
     Effect.gen(function* () {
       const { projection, totals, applied } = yield* makeTotals()
       yield* seed(2, 30)
-      yield* Projection.catchUp(projection).pipe(Stream.runDrain)
-      const progress = yield* Projection.rebuild(projection, { batchSize: 10 }).pipe(Stream.runCollect)
+      yield* ProjectionAdmin.catchUp(projection).pipe(Stream.runDrain)
+      const progress = yield* ProjectionAdmin.rebuild(projection, { batchSize: 10 }).pipe(Stream.runCollect)
       const steps = [...progress]
       expect(steps.length).toBeGreaterThan(3)
       expect(steps[0]?.processed).toBe(0)
@@ -280,7 +289,7 @@ describe("Projection", () => {
   )
 })
 
-describe("Projection.catchUp against a slow store", () => {
+describe("ProjectionAdmin.catchUp against a slow store", () => {
   it.live("asks for the lease at least once even with no wait allowed", () =>
     Effect.gen(function* () {
       const { projection } = yield* makeTotals()
@@ -295,13 +304,13 @@ describe("Projection.catchUp against a slow store", () => {
           })
         )
       )
-      const last = yield* Projection.catchUp(projection).pipe(Stream.runLast, Effect.provide(slow))
+      const last = yield* ProjectionAdmin.catchUp(projection).pipe(Stream.runLast, Effect.provide(slow))
       expect(Option.map(last, (p) => p.processed)).toEqual(Option.some(3))
     }).pipe(Effect.provide(EventStore.layerMemory()))
   )
 })
 
-describe("Projection.catchUp checkpoints", () => {
+describe("ProjectionAdmin.catchUp checkpoints", () => {
   it.live("moves the checkpoint to the head it caught up with, past events it does not read", () =>
     Effect.gen(function* () {
       const { projection } = yield* makeTotals()
@@ -311,9 +320,9 @@ describe("Projection.catchUp checkpoints", () => {
         { eventId: crypto.randomUUID(), type: "Unrelated", schemaVersion: 1, data: {} }
       ])
       const head = yield* store.head
-      const last = yield* Projection.catchUp(projection).pipe(Stream.runLast)
+      const last = yield* ProjectionAdmin.catchUp(projection).pipe(Stream.runLast)
       expect(Option.map(last, (p) => Position.encode(p.checkpoint))).toEqual(Option.some(Position.encode(head)))
-      const [status] = yield* Projection.status("totals")
+      const [status] = yield* ProjectionAdmin.status("totals")
       expect(Option.map(status?.checkpoint ?? Option.none(), Position.encode)).toEqual(
         Option.some(Position.encode(head))
       )

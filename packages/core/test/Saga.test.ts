@@ -2,6 +2,7 @@ import {
   Correlation,
   EventStore,
   Projection,
+  ProjectionAdmin,
   ProjectionStore,
   Repository,
   Saga,
@@ -175,7 +176,7 @@ describe.each(modes)("Saga ($name)", (mode) => {
       expect(journal.every((e) => e.metadata.causationId === triggerEvent?.eventId)).toBe(true)
       expect(yield* Saga.list("Move", { states: ["completed"] })).toHaveLength(1)
       // the consumer is a projection like any other
-      const consumer = (yield* Projection.status("saga:Move"))[0]
+      const consumer = (yield* ProjectionAdmin.status("saga:Move"))[0]
       expect(consumer?.parked).toBe(0)
     }).pipe(withSaga(moveSaga()))
   )
@@ -381,7 +382,7 @@ describe.each(modes)("Saga ($name)", (mode) => {
       yield* request("m10", "a", "b", 10)
       expect((yield* Saga.waitFor("Move", "m10")).state).toBe("completed")
       yield* Projection.waitFor("saga:Move", yield* EventStore.EventStore.pipe(Effect.flatMap((s) => s.head)))
-      const parked = yield* Projection.parked({ name: "saga:Move", version: 1 })
+      const parked = yield* ProjectionAdmin.parked({ name: "saga:Move", version: 1 })
       expect(parked.map((p) => p.event.streamId).sort()).toEqual(["Move-bad", "Move-empty", "Move-long"])
       const reasons = parked.map((p) => p.reason).join("\n")
       expect(reasons).toContain("EventDecodeError")

@@ -162,7 +162,7 @@ describe("Upcaster", () => {
 
 describe("Upcaster with projections", () => {
   it("a projection over a codec with renames also reads the old type names", () => {
-    const projection = Projection.make({ name: "deposits", events: Events, codec, handle: () => Effect.void })
+    const projection = Projection.make({ name: "deposits", from: codec, handle: () => Effect.void })
     expect(projection.filter.types).toEqual(["Deposited", "Closed", "FundsAdded"])
     expect(codec.storedTypes).toEqual(["Deposited", "Closed", "FundsAdded"])
   })

@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import { type Audit, type Event, FeedStatus, type Position, type Projection } from "@chronicle/core"
+import { type Audit, type Event, FeedStatus, type Position, type ProjectionAdmin } from "@chronicle/core"
 import { DateTime, Either, Option } from "effect"
 import * as Account from "./Account.js"
 import type * as Bank from "./Bank.js"
@@ -544,7 +544,7 @@ export const projections = (lines: ReadonlyArray<Projections.StatusLine>): strin
  * @since 0.3.0
  * @category read models
  */
-export const progress = (step: Projection.Progress): string => {
+export const progress = (step: ProjectionAdmin.Progress): string => {
   const total = step.processed + step.lag
   const share = total === 0 ? 1 : step.processed / total
   const width = 20
@@ -566,7 +566,7 @@ export const progress = (step: Projection.Progress): string => {
  * @since 0.3.0
  * @category read models
  */
-export const rebuilt = (last: Projection.Progress, millis: number): string => {
+export const rebuilt = (last: ProjectionAdmin.Progress, millis: number): string => {
   const rate = millis > 0 ? ` (${Math.round((last.processed * 1000) / millis).toLocaleString("en-US")} events/s)` : ""
   return `Rebuilt ${last.name} v${last.version} from the first event: ${count(last.processed, "event", "events")} in ${millis < 1000 ? `${Math.round(millis)} ms` : `${(millis / 1000).toFixed(1)} s`}${rate}. Checkpoint ${last.checkpoint.toString()}, lag ${last.lag.toLocaleString("en-US")}${last.lag === 0 ? ": caught up" : ""}.`
 }

@@ -9,7 +9,7 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { EventStore, Projection } from "@chronicle/core"
+import { EventStore, ProjectionAdmin } from "@chronicle/core"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Chunk, Clock, DateTime, Effect, Layer, Stream } from "effect"
 import { Account, Bank, BankStore, Projections } from "../src/index.js"
@@ -153,9 +153,7 @@ const actual = Effect.gen(function* () {
 const catchUpAll = Effect.forEach(
   Projections.names,
   (name) =>
-    Projections.withProjection(name, (projection) =>
-      Projection.catchUp(projection, { batchSize: 4, waitForLease: "5 seconds" }).pipe(Stream.runLast)
-    ),
+    ProjectionAdmin.catchUp(Projections.byName[name], { batchSize: 4, waitForLease: "5 seconds" }).pipe(Stream.runLast),
   { discard: true }
 )
 
@@ -191,8 +189,8 @@ for (const backend of backends) {
 
         // A rebuild from the first event gives the same tables.
         for (const name of Projections.names) {
-          const last = yield* Projections.withProjection(name, (projection) =>
-            Projection.rebuild(projection, { batchSize: 5 }).pipe(Stream.runCollect)
+          const last = yield* ProjectionAdmin.rebuild(Projections.byName[name], { batchSize: 5 }).pipe(
+            Stream.runCollect
           )
           const steps = Chunk.toReadonlyArray(last)
           expect(steps[0]?.processed).toBe(0)
@@ -210,14 +208,14 @@ for (const backend of backends) {
         const events = yield* allEvents
         // Replay everything, whole and in overlapping pieces, straight into the handlers.
         for (const batch of [events, events.slice(3, 9), events.slice(0, 1), events.slice(-4)]) {
-          yield* Projections.Balances.handle(batch, Projections.Balances)
-          yield* Projections.Statements.handle(batch, Projections.Statements)
+          yield* Projections.Balances.handleBatch(batch, Projections.Balances)
+          yield* Projections.Statements.handleBatch(batch, Projections.Statements)
           const moved = batch.flatMap((recorded) =>
             recorded.event._tag === "MoneyDeposited" || recorded.event._tag === "MoneyWithdrawn"
               ? [{ ...recorded, event: recorded.event }]
               : []
           )
-          yield* Projections.DailyTotals.handle(moved, Projections.DailyTotals)
+          yield* Projections.DailyTotals.handleBatch(moved, Projections.DailyTotals)
         }
         expect(yield* actual).toEqual(before)
         expect(yield* actual).toEqual(yield* expected)

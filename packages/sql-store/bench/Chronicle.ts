@@ -9,6 +9,7 @@ import {
   EventStore,
   ExpectedVersion,
   Projection,
+  ProjectionAdmin,
   type ProjectionStore,
   Repository,
   SnapshotStore,
@@ -50,7 +51,7 @@ export interface ChronicleBench {
   /** S1 without snapshots, for the worst-case target (`loadAt` version 9,999). */
   readonly s1Plain: (loads: number) => Promise<Measurement>
   /**
-   * P1: `Projection.catchUp` of a balances projection (one row per stream,
+   * P1: `ProjectionAdmin.catchUp` of a balances projection (one row per stream,
    * upserted per batch by `handleBatch`) over every P1 event, from scratch
    * (a new projection name and table per run), on `SqlProjectionStore`.
    */
@@ -66,7 +67,7 @@ export interface ChronicleBench {
    */
   readonly w6: (tablePrefix: string, target: W6Target, appends: number, seed: number) => Promise<Measurement>
   /**
-   * W7: `Projection.catchUp` from scratch of a projection on one category of
+   * W7: `ProjectionAdmin.catchUp` from scratch of a projection on one category of
    * a seeded store (prefix) that holds `expected` events of it.
    */
   readonly w7: (tablePrefix: string, category: string, expected: number, name: string) => Promise<Measurement>
@@ -248,7 +249,7 @@ export const make = async (url: string, maxConnections: number, options: Options
         let processed = 0
         const measured = yield* timed(
           0,
-          Projection.catchUp(projection, { batchSize: 500, waitForLease: "5 seconds" }).pipe(
+          ProjectionAdmin.catchUp(projection, { batchSize: 500, waitForLease: "5 seconds" }).pipe(
             Stream.runForEach((progress) =>
               Effect.sync(() => {
                 processed = progress.processed
@@ -344,7 +345,7 @@ export const make = async (url: string, maxConnections: number, options: Options
         let processed = 0
         const measured = yield* timed(
           0,
-          Projection.catchUp(projection, { waitForLease: "5 seconds" }).pipe(
+          ProjectionAdmin.catchUp(projection, { waitForLease: "5 seconds" }).pipe(
             Stream.runForEach((progress) =>
               Effect.sync(() => {
                 processed = progress.processed

@@ -642,7 +642,7 @@ const explainMode = async (url: string, c: Chronicle.ChronicleBench, r: Raw.RawB
     await explainer.capture("raw: commands", () => r.warmUp({ concurrent: false }))
     await explainer.capture("chronicle: rehydrate 10,000 events (Repository.load)", () => c.w4(1))
     await explainer.capture("raw: rehydrate 10,000 events", () => r.w4(1))
-    await explainer.capture("chronicle: catch-up of 1% of 100,000 (Projection.catchUp)", () =>
+    await explainer.capture("chronicle: catch-up of 1% of 100,000 (ProjectionAdmin.catchUp)", () =>
       c.w7("x7_chr_", "W7a", 1_000, "explain_w7")
     )
     await explainer.capture("raw: catch-up of 1% of 100,000 (category index)", () =>

@@ -8,7 +8,7 @@
  * the row, a projection parks them (or stops on them) by its policy, and
  * `Repository.load` fails with that typed error.
  */
-import { EventStore, Position, Projection, Repository, StreamId } from "@chronicle/core"
+import { EventStore, Position, ProjectionAdmin, Repository, StreamId } from "@chronicle/core"
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Either, Layer, Schedule, Stream } from "effect"
@@ -157,20 +157,20 @@ for (const backend of backends) {
         Effect.gen(function* () {
           const { badShape } = yield* seed(backend)
           const parkedModel = yield* ReadModel.make({ name: "corrupt_park" })
-          yield* Projection.catchUp(parkedModel.projection, { onFailure: "park", retry: Schedule.stop }).pipe(
+          yield* ProjectionAdmin.catchUp(parkedModel.projection, { onFailure: "park", retry: Schedule.stop }).pipe(
             Stream.runDrain
           )
           const totals = yield* ReadModel.totals("corrupt_park", 1)
           expect(totals.get("Wallet-good-1")).toEqual([12, 3])
           expect(totals.get("Wallet-good-2")).toEqual([0, 1])
-          const parked = yield* Projection.parked({ name: "corrupt_park", version: 1 })
+          const parked = yield* ProjectionAdmin.parked({ name: "corrupt_park", version: 1 })
           expect(parked.length).toBe(backend.dialect === "sqlite" ? 4 : 2)
           const first = parked.find((p) => p.event.eventId === badShape.eventId)
           expect(first?.reason).toContain("the stored row is corrupt")
           expect(first?.reason).toContain(badShape.streamId)
 
           const stoppedModel = yield* ReadModel.make({ name: "corrupt_stop" })
-          const failure = yield* Projection.catchUp(stoppedModel.projection, {
+          const failure = yield* ProjectionAdmin.catchUp(stoppedModel.projection, {
             onFailure: "stop",
             retry: Schedule.stop
           }).pipe(Stream.runDrain, Effect.flip)

@@ -7,7 +7,15 @@
  * differs from its identity order, and SQLite's single connection under
  * continuous load.
  */
-import { EventStore, Position, Projection, ProjectionStore, Repository, StreamId } from "@chronicle/core"
+import {
+  EventStore,
+  Position,
+  Projection,
+  ProjectionAdmin,
+  ProjectionStore,
+  Repository,
+  StreamId
+} from "@chronicle/core"
 import { AwaitProjections, ProjectionStoreConformance } from "@chronicle/core/testing"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
@@ -35,7 +43,7 @@ import { backends, freshFile } from "./support/backends.js"
 import { sqlJournal } from "./support/journal.js"
 import * as Postgres from "./support/postgres.js"
 import * as ReadModel from "./support/readModel.js"
-import { Deposit, Open, Wallet, WalletEvent } from "./support/Wallet.js"
+import { Deposit, Open, Wallet } from "./support/Wallet.js"
 
 // A runner of an earlier test may still be releasing the lease: wait for it.
 const waitForLease = "5 seconds"
@@ -119,7 +127,7 @@ for (const backend of backends) {
             yield* Projection.waitFor("totals", last, { timeout: "10 seconds" })
             expect((yield* ReadModel.totals("totals", 1)).get("Wallet-live0")).toEqual([expectedTotal(3), 4])
             yield* exactlyOnce("totals", 1)
-            const status = yield* eventually(Projection.status("totals"), (all) => all[0]?.state === "caught-up")
+            const status = yield* eventually(ProjectionAdmin.status("totals"), (all) => all[0]?.state === "caught-up")
             expect(status[0]).toMatchObject({ name: "totals", version: 1, active: true, lag: 0, parked: 0 })
           })
         )
@@ -138,7 +146,7 @@ for (const backend of backends) {
         expect((yield* ReadModel.totals("totals", 1)).get("Wallet-w0")).toEqual([1 + 2, 3])
         // the poison event's own write (before it failed) did not survive
         expect(yield* ReadModel.applied("totals", 1)).toHaveLength(3)
-        const [status] = yield* Projection.status("totals")
+        const [status] = yield* ProjectionAdmin.status("totals")
         expect(status?.state).toBe("failed")
         expect(Option.getOrElse(status?.error ?? Option.none(), () => "")).toMatch(/cannot apply 3/)
         expect(status?.lag).toBe(3)
@@ -149,9 +157,9 @@ for (const backend of backends) {
       Effect.gen(function* () {
         const { projection, fix } = yield* ReadModel.make({ failOn: (amount) => amount === 3 })
         yield* seed(1, 5)
-        yield* Projection.catchUp(projection, { ...fast, onFailure: "park", waitForLease }).pipe(Stream.runDrain)
+        yield* ProjectionAdmin.catchUp(projection, { ...fast, onFailure: "park", waitForLease }).pipe(Stream.runDrain)
         expect((yield* ReadModel.totals("totals", 1)).get("Wallet-w0")).toEqual([expectedTotal(5) - 3, 5])
-        const parked = yield* Projection.parked({ name: "totals", version: 1 })
+        const parked = yield* ProjectionAdmin.parked({ name: "totals", version: 1 })
         expect(parked).toHaveLength(1)
         expect(parked[0]?.reason).toMatch(/cannot apply 3/)
         const store = yield* EventStore.EventStore
@@ -159,11 +167,11 @@ for (const backend of backends) {
           yield* Stream.runCollect(store.read(StreamId.forAggregate("Wallet", "w0")))
         ).find((e) => e.eventId === parked[0]?.event.eventId)
         expect(parked[0]?.event).toEqual(original)
-        expect((yield* Projection.status("totals"))[0]?.parked).toBe(1)
-        expect((yield* Projection.replayParked(projection)).stillFailing).toHaveLength(1)
+        expect((yield* ProjectionAdmin.status("totals"))[0]?.parked).toBe(1)
+        expect((yield* ProjectionAdmin.replayParked(projection)).stillFailing).toHaveLength(1)
         yield* fix
-        expect(yield* Projection.replayParked(projection)).toEqual({ replayed: 1, stillFailing: [] })
-        expect(yield* Projection.parked({ name: "totals", version: 1 })).toHaveLength(0)
+        expect(yield* ProjectionAdmin.replayParked(projection)).toEqual({ replayed: 1, stillFailing: [] })
+        expect(yield* ProjectionAdmin.parked({ name: "totals", version: 1 })).toHaveLength(0)
         yield* exactlyOnce("totals", 1)
       }).pipe(Effect.provide(stores))
     )
@@ -174,7 +182,7 @@ for (const backend of backends) {
         const v1 = yield* ReadModel.make({ version: 1 })
         const v2 = yield* ReadModel.make({ version: 2, setup: Deferred.await(gate) })
         yield* seed(2, 4)
-        yield* Projection.catchUp(v1.projection, { waitForLease }).pipe(Stream.runDrain)
+        yield* ProjectionAdmin.catchUp(v1.projection, { waitForLease }).pipe(Stream.runDrain)
         const projections = yield* ProjectionStore.ProjectionStore
         expect(yield* projections.activeVersion("totals")).toEqual(Option.some(1))
         yield* Effect.scoped(
@@ -182,27 +190,27 @@ for (const backend of backends) {
             yield* Layer.build(Projection.layer(v2.projection, fast))
             // v2 is registered (while its layer built) but held back: v1 is active and its table complete
             expect(Option.isSome(yield* projections.get({ name: "totals", version: 2 }))).toBe(true)
-            const building = yield* Projection.status("totals")
+            const building = yield* ProjectionAdmin.status("totals")
             expect(building.map((s) => [s.version, s.active])).toEqual([
               [1, true],
               [2, false]
             ])
             expect((yield* ReadModel.totals("totals", 1)).get("Wallet-w1")).toEqual([expectedTotal(4), 5])
-            expect(tagOf(yield* Effect.flip(Projection.drop(v1.projection)))).toBe("ProjectionActive")
+            expect(tagOf(yield* Effect.flip(ProjectionAdmin.drop(v1.projection)))).toBe("ProjectionActive")
             yield* Deferred.succeed(gate, undefined)
             yield* eventually(projections.activeVersion("totals"), (v) => Option.contains(v, 2))
             yield* exactlyOnce("totals", 2)
-            expect((yield* Projection.status("totals")).map((s) => [s.version, s.active])).toEqual([
+            expect((yield* ProjectionAdmin.status("totals")).map((s) => [s.version, s.active])).toEqual([
               [1, false],
               [2, true]
             ])
           })
         )
-        yield* Projection.drop(v1.projection)
-        expect((yield* Projection.status("totals")).map((s) => s.version)).toEqual([2])
+        yield* ProjectionAdmin.drop(v1.projection)
+        expect((yield* ProjectionAdmin.status("totals")).map((s) => s.version)).toEqual([2])
         const gone = yield* Effect.either(ReadModel.totals("totals", 1))
         expect(Either.isLeft(gone)).toBe(true)
-        expect(tagOf(yield* Effect.flip(Projection.drop(v2.projection)))).toBe("ProjectionActive")
+        expect(tagOf(yield* Effect.flip(ProjectionAdmin.drop(v2.projection)))).toBe("ProjectionActive")
       }).pipe(Effect.provide(stores))
     )
 
@@ -210,7 +218,7 @@ for (const backend of backends) {
       Effect.gen(function* () {
         const { projection } = yield* ReadModel.make()
         yield* seed(1, 1)
-        yield* Projection.catchUp(projection, { waitForLease }).pipe(Stream.runDrain)
+        yield* ProjectionAdmin.catchUp(projection, { waitForLease }).pipe(Stream.runDrain)
         const last = yield* seed(1, 2, "later")
         const error = yield* Effect.flip(Projection.waitFor("totals", last, { timeout: "150 millis" }))
         expect(error._tag).toBe("ProjectionTimeout")
@@ -259,8 +267,7 @@ describe("SqlProjectionStore on one SQLite file from two connections (as two pro
         yield* seed(10, 29)
         const projection = Projection.make({
           name: "busy",
-          events: WalletEvent,
-          codec: Wallet.codec,
+          from: Wallet,
           categories: ["Wallet"],
           setup: () => Ref.update(starts, (n) => n + 1),
           handleBatch: (events) =>
@@ -310,8 +317,7 @@ describe.skipIf(!Postgres.available)("SqlProjectionStore on PostgreSQL: faults o
           yield* sql`CREATE TABLE balances (stream_id text PRIMARY KEY, total integer NOT NULL)`
           const projection = Projection.make({
             name: "balances",
-            events: WalletEvent,
-            codec: Wallet.codec,
+            from: Wallet,
             categories: ["Wallet"],
             handle: (recorded) =>
               Effect.flatMap(SqlClient.SqlClient, (client) => {
@@ -321,7 +327,7 @@ describe.skipIf(!Postgres.available)("SqlProjectionStore on PostgreSQL: faults o
               })
           })
           yield* seed(2, 3)
-          yield* Projection.catchUp(projection).pipe(Stream.runDrain)
+          yield* ProjectionAdmin.catchUp(projection).pipe(Stream.runDrain)
           const last = yield* seed(1, 4, "locked")
           // another session locks the read model's table against writes and keeps it (SHARE
           // mode takes no transaction id, so it does not hold back the feed itself)
@@ -331,7 +337,7 @@ describe.skipIf(!Postgres.available)("SqlProjectionStore on PostgreSQL: faults o
             Projection.run(projection, { onFailure: "stop", leaseTtl: "5 seconds", pollInterval: "50 millis" })
           )
           // it says why it waits, and how often it tried
-          const status = yield* eventually(Projection.status("balances"), (all) =>
+          const status = yield* eventually(ProjectionAdmin.status("balances"), (all) =>
             Option.exists(Option.fromNullable(all[0]), (s) =>
               Option.exists(s.error, (e) => /attempt [3-9]/.test(e) && /statement timeout/.test(e))
             )
@@ -349,9 +355,9 @@ describe.skipIf(!Postgres.available)("SqlProjectionStore on PostgreSQL: faults o
             { stream_id: "Wallet-w0", total: expectedTotal(3) },
             { stream_id: "Wallet-w1", total: expectedTotal(3) }
           ])
-          expect(yield* Projection.parked(projection)).toEqual([])
+          expect(yield* ProjectionAdmin.parked(projection)).toEqual([])
           expect(Option.isNone(yield* Fiber.poll(runner))).toBe(true)
-          const after = yield* eventually(Projection.status("balances"), (all) => all[0]?.state === "caught-up")
+          const after = yield* eventually(ProjectionAdmin.status("balances"), (all) => all[0]?.state === "caught-up")
           expect(after[0]).toMatchObject({ lag: 0, lagExact: true, error: Option.none() })
           yield* Fiber.interrupt(runner)
         }).pipe(Effect.provide(stores))
@@ -399,7 +405,7 @@ describe.skipIf(!Postgres.available)("SqlProjectionStore on PostgreSQL: faults o
           expect(cut).toBeGreaterThan(0)
           yield* retried(AwaitProjections.caughtUp({ projections: [projection], timeout: "60 seconds" }))
           yield* retried(exactlyOnce("totals", 1))
-          expect(yield* retried(Projection.parked(projection))).toEqual([])
+          expect(yield* retried(ProjectionAdmin.parked(projection))).toEqual([])
           expect(Option.isNone(yield* Fiber.poll(runner))).toBe(true)
           yield* Fiber.interrupt(runner)
         }).pipe(Effect.provide(stores))
@@ -448,7 +454,7 @@ describe.skipIf(!Postgres.available)("SqlProjectionStore on PostgreSQL: faults o
       yield* projections.acquireLease(key, "test", Duration.seconds(30))
       yield* projections.saveCheckpoint(key, first.position, "test")
       yield* projections.releaseLease(key, "test")
-      const [status] = yield* Projection.status(key.name)
+      const [status] = yield* ProjectionAdmin.status(key.name)
       expect([status?.lag, status?.lagExact]).toEqual([1, true])
     }).pipe(
       Effect.provide(

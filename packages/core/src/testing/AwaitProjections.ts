@@ -7,6 +7,7 @@
 import { type Duration, Effect, Option } from "effect"
 import { EventStore } from "../EventStore.js"
 import * as Projection from "../Projection.js"
+import type * as ProjectionError from "../ProjectionError.js"
 import * as ProjectionStore from "../ProjectionStore.js"
 import type { StoreError } from "../StoreError.js"
 
@@ -55,7 +56,7 @@ export const caughtUp = (options?: {
   readonly timeout?: Duration.DurationInput | undefined
 }): Effect.Effect<
   void,
-  Projection.ProjectionTimeout | Projection.ProjectionNotFound | StoreError,
+  ProjectionError.ProjectionTimeout | ProjectionError.ProjectionNotFound | StoreError,
   EventStore | ProjectionStore.ProjectionStore
 > =>
   Effect.gen(function* () {

@@ -34,6 +34,8 @@ import { EventDecodeError, type StoredEvent } from "../Event.js"
 import { EventStore } from "../EventStore.js"
 import * as Position from "../Position.js"
 import * as Projection from "../Projection.js"
+import * as ProjectionAdmin from "../ProjectionAdmin.js"
+import * as ProjectionError from "../ProjectionError.js"
 import * as ProjectionStore from "../ProjectionStore.js"
 import { StoreError } from "../StoreError.js"
 import * as StreamId from "../StreamId.js"
@@ -139,7 +141,7 @@ const eventually = <A, E, R>(
   )
 
 const statusOf = (name: string) =>
-  Effect.map(Projection.status(name), (all) => Option.fromNullable(all.find((s) => s.version === 1)))
+  Effect.map(ProjectionAdmin.status(name), (all) => Option.fromNullable(all.find((s) => s.version === 1)))
 
 /**
  * A projection over `Counted` in `category` that runs `before` (which may
@@ -591,7 +593,7 @@ export const suite = <R>(
             }
             expect(crashes).toBe(thresholds.length)
             yield* Ref.set(trigger, Option.none())
-            yield* Projection.catchUp(projection, { waitForLease: "10 seconds" }).pipe(Stream.runDrain)
+            yield* ProjectionAdmin.catchUp(projection, { waitForLease: "10 seconds" }).pipe(Stream.runDrain)
             expect(sorted(yield* applied(projection.name))).toEqual(sorted(ids))
           }),
         { fastCheck: { numRuns: 5 } }
@@ -643,7 +645,7 @@ export const suite = <R>(
             yield* Ref.set(gate, true)
             yield* AwaitProjections.caughtUp({ projections: [projection], timeout: "20 seconds" })
             expect(sorted(yield* applied(projection.name))).toEqual(sorted(ids))
-            expect(yield* Projection.parked(projection)).toEqual([])
+            expect(yield* ProjectionAdmin.parked(projection)).toEqual([])
             expect(yield* Ref.get(attempts)).toBeGreaterThanOrEqual(8)
             const done = yield* eventually(statusOf(projection.name), (s) =>
               Option.exists(s, (line) => line.state === "caught-up")
@@ -667,20 +669,22 @@ export const suite = <R>(
             isBadData: (error) => error instanceof BadAmount
           })
           const ids = yield* seed(category, 5)
-          yield* Projection.catchUp(projection, { onFailure: "park", retry: Schedule.recurs(1) }).pipe(Stream.runDrain)
-          const parked = yield* Projection.parked(projection)
+          yield* ProjectionAdmin.catchUp(projection, { onFailure: "park", retry: Schedule.recurs(1) }).pipe(
+            Stream.runDrain
+          )
+          const parked = yield* ProjectionAdmin.parked(projection)
           expect(parked.map((p) => [p.event.eventId, p.event.type])).toEqual([[ids[2], "Counted"]])
           expect(parked[0]?.reason).toMatch(/BadAmount/)
           expect(sorted(yield* applied(projection.name))).toEqual(sorted(ids.filter((_, i) => i !== 2)))
           expect(Option.map(yield* statusOf(projection.name), (s) => [s.parked, s.lag])).toEqual(Option.some([1, 0]))
           // still broken: it stays parked
-          const again = yield* Projection.replayParked(projection)
+          const again = yield* ProjectionAdmin.replayParked(projection)
           expect(again.replayed).toBe(0)
           expect(again.stillFailing.map((f) => f.reason)).toEqual([expect.stringMatching(/BadAmount/)])
-          expect(yield* Projection.parked(projection)).toHaveLength(1)
+          expect(yield* ProjectionAdmin.parked(projection)).toHaveLength(1)
           yield* Ref.set(broken, false)
-          expect(yield* Projection.replayParked(projection)).toEqual({ replayed: 1, stillFailing: [] })
-          expect(yield* Projection.parked(projection)).toEqual([])
+          expect(yield* ProjectionAdmin.replayParked(projection)).toEqual({ replayed: 1, stillFailing: [] })
+          expect(yield* ProjectionAdmin.parked(projection)).toEqual([])
           expect(sorted(yield* applied(projection.name))).toEqual(sorted(ids))
         })
       )
@@ -705,7 +709,7 @@ export const suite = <R>(
               })
             )
             const failure = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
-            expect(failure).toBeInstanceOf(Projection.ProjectionFailed)
+            expect(failure).toBeInstanceOf(ProjectionError.ProjectionFailed)
             expect(failure?.cause).toBeInstanceOf(BadAmount)
             expect(failure?.reason).toMatch(/BadAmount/)
             expect(failure?.eventId).toBe(ids[2])
@@ -731,18 +735,20 @@ export const suite = <R>(
             const broken = { eventId: crypto.randomUUID(), type: "Counted", schemaVersion: 1, data: { n: "three" } }
             yield* store.append(StreamId.forAggregate(category, "s0"), [broken])
             const parking = journaled(journal, { name: unique("undecodable"), category })
-            yield* Projection.catchUp(parking, { onFailure: "park", retry: Schedule.recurs(0) }).pipe(Stream.runDrain)
-            const parked = yield* Projection.parked(parking)
+            yield* ProjectionAdmin.catchUp(parking, { onFailure: "park", retry: Schedule.recurs(0) }).pipe(
+              Stream.runDrain
+            )
+            const parked = yield* ProjectionAdmin.parked(parking)
             expect(parked.map((p) => p.event.eventId)).toEqual([broken.eventId])
             expect(parked[0]?.reason).toMatch(/EventDecodeError/)
             expect(sorted(yield* applied(parking.name))).toEqual(sorted(ids))
 
             const stopping = journaled(journal, { name: unique("undecodable"), category })
             const failure = yield* Effect.flip(
-              Projection.catchUp(stopping, { retry: Schedule.recurs(0) }).pipe(Stream.runDrain)
+              ProjectionAdmin.catchUp(stopping, { retry: Schedule.recurs(0) }).pipe(Stream.runDrain)
             )
-            expect(failure).toBeInstanceOf(Projection.ProjectionFailed)
-            if (failure instanceof Projection.ProjectionFailed) {
+            expect(failure).toBeInstanceOf(ProjectionError.ProjectionFailed)
+            if (failure instanceof ProjectionError.ProjectionFailed) {
               expect(failure.cause).toBeInstanceOf(EventDecodeError)
               expect(failure.eventId).toBe(broken.eventId)
             }
@@ -762,10 +768,10 @@ export const suite = <R>(
             Projection.run(projection, { onFailure: "park", leaseTtl: "3 seconds", pollInterval: "20 millis" })
           )
           const failure = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
-          expect(failure).toBeInstanceOf(Projection.ProjectionFailed)
+          expect(failure).toBeInstanceOf(ProjectionError.ProjectionFailed)
           expect(failure?.reason).toMatch(/a bug in the handler/)
           expect(failure?.cause).toBeInstanceOf(Error)
-          expect(yield* Projection.parked(projection)).toEqual([])
+          expect(yield* ProjectionAdmin.parked(projection)).toEqual([])
           expect(yield* applied(projection.name)).toEqual([ids[0]])
           expect(Option.map(yield* statusOf(projection.name), (s) => s.state)).toEqual(Option.some("failed"))
         })
@@ -790,8 +796,10 @@ export const suite = <R>(
             isBadData: (error) => error instanceof BadAmount
           })
           const ids = yield* seed(category, 3)
-          yield* Projection.catchUp(projection, { onFailure: "park", retry: Schedule.recurs(0) }).pipe(Stream.runDrain)
-          expect(yield* Projection.parked(projection)).toHaveLength(1)
+          yield* ProjectionAdmin.catchUp(projection, { onFailure: "park", retry: Schedule.recurs(0) }).pipe(
+            Stream.runDrain
+          )
+          expect(yield* ProjectionAdmin.parked(projection)).toHaveLength(1)
           yield* Ref.set(broken, false)
           // both replays list the parked event before either applies it
           const store = yield* ProjectionStore.ProjectionStore
@@ -812,13 +820,13 @@ export const suite = <R>(
               )
           })
           const [first, second] = yield* Effect.all(
-            [Projection.replayParked(projection), Projection.replayParked(projection)],
+            [ProjectionAdmin.replayParked(projection), ProjectionAdmin.replayParked(projection)],
             { concurrency: "unbounded" }
           ).pipe(Effect.provideService(ProjectionStore.ProjectionStore, meeting))
           expect(first.replayed + second.replayed).toBe(1)
           expect([...first.stillFailing, ...second.stillFailing]).toEqual([])
           expect(sorted(yield* applied(projection.name))).toEqual(sorted(ids))
-          expect(yield* Projection.parked(projection)).toEqual([])
+          expect(yield* ProjectionAdmin.parked(projection)).toEqual([])
         })
       )
 
@@ -912,7 +920,7 @@ export const suite = <R>(
           expect(owners.slice(firstB).filter((o) => o === "a")).toEqual([])
           // every event landed once in the read model; "a" is still alive, waiting to recover
           expect(sorted(yield* applied(name))).toEqual(sorted(ids))
-          expect(yield* Projection.parked({ name, version: 1 })).toEqual([])
+          expect(yield* ProjectionAdmin.parked({ name, version: 1 })).toEqual([])
           expect(Option.isNone(yield* Fiber.poll(a))).toBe(true)
           yield* Fiber.interrupt(a)
           yield* Fiber.interrupt(b)
@@ -936,7 +944,7 @@ export const suite = <R>(
           })
           yield* seed(category, 10)
           const error = yield* Effect.flip(
-            Projection.catchUp(projection, { leaseTtl: "1 second", batchSize: 1, maxBackoff: "50 millis" }).pipe(
+            ProjectionAdmin.catchUp(projection, { leaseTtl: "1 second", batchSize: 1, maxBackoff: "50 millis" }).pipe(
               Stream.runDrain,
               Effect.provideService(ProjectionStore.ProjectionStore, faulty(store, { cut }))
             )
@@ -981,7 +989,7 @@ export const suite = <R>(
           yield* Ref.set(cut, false)
           yield* AwaitProjections.caughtUp({ projections: [projection], timeout: "30 seconds" })
           expect(sorted(yield* applied(projection.name))).toEqual(sorted(ids))
-          expect(yield* Projection.parked(projection)).toEqual([])
+          expect(yield* ProjectionAdmin.parked(projection)).toEqual([])
           yield* Fiber.interrupt(runner)
         })
       )
@@ -999,7 +1007,7 @@ export const suite = <R>(
             yield* store.append(StreamId.forAggregate(category, "x"), [
               { eventId: crypto.randomUUID(), type: "Unrelated", schemaVersion: 1, data: {} }
             ])
-            yield* Projection.catchUp(projection).pipe(Stream.runDrain)
+            yield* ProjectionAdmin.catchUp(projection).pipe(Stream.runDrain)
             const caughtUp = yield* statusOf(projection.name)
             expect(
               Option.map(caughtUp, (s) => [s.state, s.lag, s.lagExact, Option.isNone(s.lease ?? Option.none())])
@@ -1013,7 +1021,7 @@ export const suite = <R>(
               Option.exists(s, (line) => line.lag === 8)
             )
             expect(Option.map(behind, (s) => [s.state, s.lag, s.lagExact])).toEqual(Option.some(["stale", 8, true]))
-            const bounded = yield* Effect.map(Projection.status(projection.name, { lagLimit: 5 }), (all) => all[0])
+            const bounded = yield* Effect.map(ProjectionAdmin.status(projection.name, { lagLimit: 5 }), (all) => all[0])
             expect([bounded?.lag, bounded?.lagExact]).toEqual([5, false])
             // a live runner: its lease shows, and the state is its own
             const fiber = yield* Effect.fork(
@@ -1086,14 +1094,14 @@ export const suite = <R>(
           yield* seed(category, 12)
           yield* seed(unique("Other"), 7)
           const steps = Chunk.toReadonlyArray(
-            yield* Projection.catchUp(projection, { batchSize: 5 }).pipe(Stream.runCollect)
+            yield* ProjectionAdmin.catchUp(projection, { batchSize: 5 }).pipe(Stream.runCollect)
           )
           expect(steps.length).toBeGreaterThan(2)
           expect(steps.map((s) => [s.lag + s.processed, s.lagExact])).toEqual(steps.map(() => [12, true]))
           expect(steps[steps.length - 1]).toMatchObject({ processed: 12, lag: 0, lagExact: true })
           // beyond the limit, a lower bound that says so, counted again as it runs out
           const rebuilt = Chunk.toReadonlyArray(
-            yield* Projection.rebuild(projection, { batchSize: 5, lagLimit: 4 }).pipe(Stream.runCollect)
+            yield* ProjectionAdmin.rebuild(projection, { batchSize: 5, lagLimit: 4 }).pipe(Stream.runCollect)
           )
           expect(rebuilt[0]).toMatchObject({ processed: 0, lag: 4, lagExact: false })
           for (const step of rebuilt) {

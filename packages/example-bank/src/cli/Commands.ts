@@ -8,7 +8,7 @@
  *
  * @since 0.5.0
  */
-import { EventStore, Projection, Saga } from "@chronicle/core"
+import { EventStore, Projection, ProjectionAdmin, Saga } from "@chronicle/core"
 import { Command } from "@effect/cli"
 import { Clock, Config, Context, Duration, Effect, Layer, Option, Schema, Stream } from "effect"
 import * as Account from "../Account.js"
@@ -308,9 +308,10 @@ const rebuild = Command.make("rebuild", { projection: projectionName }, ({ proje
     Effect.gen(function* () {
       const printer = yield* progressPrinter
       const started = yield* Clock.currentTimeMillis
-      const last = yield* Projections.withProjection(projection, (definition) =>
-        Projection.rebuild(definition, { batchSize: 500 })
-      ).pipe(Stream.tap(printer.print), Stream.runLast)
+      const last = yield* ProjectionAdmin.rebuild(Projections.byName[projection], { batchSize: 500 }).pipe(
+        Stream.tap(printer.print),
+        Stream.runLast
+      )
       yield* printer.done
       const millis = (yield* Clock.currentTimeMillis) - started
       return Option.match(last, {

@@ -7,7 +7,7 @@
  *
  * @since 0.5.0
  */
-import type { Projection } from "@chronicle/core"
+import type { ProjectionAdmin } from "@chronicle/core"
 import { Effect } from "effect"
 import * as Output from "../Output.js"
 import * as Render from "../Render.js"
@@ -18,7 +18,7 @@ export const progressPrinter = Effect.map(Output.Output, (output) => {
   let every = 1
   let previous = ""
   return {
-    print: (progress: Projection.Progress): Effect.Effect<void> => {
+    print: (progress: ProjectionAdmin.Progress): Effect.Effect<void> => {
       const line = Render.progress(progress)
       // The end of the last batch and the end of the run can be the same point.
       if (line === previous) return Effect.void

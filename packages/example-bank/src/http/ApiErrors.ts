@@ -21,7 +21,7 @@
  *
  * @since 0.5.0
  */
-import { type Projection, type Repository, StoreError, type TimeTravel } from "@chronicle/core"
+import { type ProjectionError, type Repository, StoreError, type TimeTravel } from "@chronicle/core"
 import { HttpApiError, HttpApiSchema } from "@effect/platform"
 import { Effect, Schema } from "effect"
 import * as Account from "../Account.js"
@@ -389,10 +389,10 @@ export const fromLoadError = (
  *
  * @example
  * ```ts
- * import { Projection } from "@chronicle/core"
+ * import { Projection, ProjectionError } from "@chronicle/core"
  * import { ApiErrors } from "@chronicle/example-bank/http"
  *
- * ApiErrors.fromWaitError("balances", "0:42", 5000)(new Projection.ProjectionNotFound({ name: "balances" }))
+ * ApiErrors.fromWaitError("balances", "0:42", 5000)(new ProjectionError.ProjectionNotFound({ name: "balances" }))
  * ```
  * @since 0.5.0
  * @category mapping
@@ -400,7 +400,7 @@ export const fromLoadError = (
 export const fromWaitError =
   (projection: string, position: string, timeoutMillis: number) =>
   (
-    error: Projection.ProjectionTimeout | Projection.ProjectionNotFound | StoreError.StoreError
+    error: ProjectionError.ProjectionTimeout | ProjectionError.ProjectionNotFound | StoreError.StoreError
   ): ReadModelBehind | Unavailable =>
     StoreError.isStoreError(error)
       ? fromStoreError(error)

@@ -15,7 +15,7 @@
  *
  * @since 0.5.0
  */
-import { type Event, Position, type Projection, type Repository, TimeTravel } from "@chronicle/core"
+import { type Event, Position, type ProjectionAdmin, type Repository, TimeTravel } from "@chronicle/core"
 import { type DateTime, Option, ParseResult, Schema } from "effect"
 import * as Account from "../Account.js"
 import * as Money from "../Money.js"
@@ -1067,16 +1067,16 @@ export const ProjectionView = Schema.Struct({
  * @example
  * ```ts
  * import { Effect, Option } from "effect"
- * import { Projection } from "@chronicle/core"
+ * import { Projection, ProjectionAdmin } from "@chronicle/core"
  * import { ApiModels } from "@chronicle/example-bank/http"
  *
- * const views = Effect.map(Projection.status(), (lines) => lines.map((line) => ApiModels.projectionView(line, Option.none())))
+ * const views = Effect.map(ProjectionAdmin.status(), (lines) => lines.map((line) => ApiModels.projectionView(line, Option.none())))
  * ```
  * @since 0.5.0
  * @category projections
  */
 export const projectionView = (
-  status: Omit<Projection.Status, "state"> & { readonly state: string },
+  status: Omit<ProjectionAdmin.Status, "state"> & { readonly state: string },
   rebuild: Option.Option<RebuildView>
 ): typeof ProjectionView.Type => ({
   name: status.name,

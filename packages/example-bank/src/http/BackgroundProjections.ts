@@ -9,7 +9,7 @@
  * releases the lease. A runner is kept by name in a `FiberMap` rather than
  * built with `Projection.layer`, because a rebuild in place needs the lease:
  * {@link BackgroundProjections.rebuild} stops that one runner, rebuilds with
- * `Projection.rebuild` (recording each progress step for
+ * `ProjectionAdmin.rebuild` (recording each progress step for
  * `GET /api/projections/{name}/rebuild`), then starts the runner again,
  * whether the rebuild succeeded or not.
  *
@@ -20,7 +20,14 @@
  *
  * @since 0.5.0
  */
-import { type EventStore, Position, Projection, ProjectionStore } from "@chronicle/core"
+import {
+  type EventStore,
+  Position,
+  Projection,
+  ProjectionAdmin,
+  type ProjectionError,
+  ProjectionStore
+} from "@chronicle/core"
 import type { SqlClient } from "@effect/sql"
 import {
   Cause,
@@ -60,9 +67,9 @@ export interface Definition {
   readonly name: string
   readonly version: number
   /** The runner, for this lease owner. */
-  readonly run: (owner: string) => Effect.Effect<void, Projection.ProjectionFailed, Requirements>
+  readonly run: (owner: string) => Effect.Effect<void, ProjectionError.ProjectionFailed, Requirements>
   /** A rebuild in place, for this lease owner. */
-  readonly rebuild: (owner: string) => Stream.Stream<Projection.Progress, unknown, Requirements>
+  readonly rebuild: (owner: string) => Stream.Stream<ProjectionAdmin.Progress, unknown, Requirements>
 }
 
 /**
@@ -85,7 +92,7 @@ export const define = <E extends { readonly _tag: string }, Err>(
   name: projection.name,
   version: projection.version,
   run: (owner) => Projection.run(projection, { ...options, owner }),
-  rebuild: (owner) => Projection.rebuild(projection, { ...options, owner, waitForLease: "5 seconds" })
+  rebuild: (owner) => ProjectionAdmin.rebuild(projection, { ...options, owner, waitForLease: "5 seconds" })
 })
 
 /**

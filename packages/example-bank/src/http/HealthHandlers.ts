@@ -11,7 +11,7 @@
  *
  * @since 0.5.0
  */
-import { EventStore, FeedStatus, Position, Projection, StoreError } from "@chronicle/core"
+import { EventStore, FeedStatus, Position, ProjectionAdmin, StoreError } from "@chronicle/core"
 import { HttpApiBuilder } from "@effect/platform"
 import { DateTime, Duration, Effect, Either } from "effect"
 import * as ApiErrors from "./ApiErrors.js"
@@ -70,7 +70,7 @@ export const layer = HttpApiBuilder.group(BankApi, "health", (handlers) =>
           return yield* new ApiErrors.Unhealthy({ health, message: `the store does not answer: ${head.left.message}` })
         }
         const feedStatus = yield* bounded("feedStatus", store.feedStatus)
-        const statuses = yield* bounded("projection status", Projection.status(undefined, { lagLimit: 1000 }))
+        const statuses = yield* bounded("projection status", ProjectionAdmin.status(undefined, { lagLimit: 1000 }))
         const projections = Either.match(statuses, {
           onLeft: () => [],
           onRight: (lines) =>

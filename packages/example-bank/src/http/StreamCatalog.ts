@@ -63,7 +63,8 @@ export const anyEvent: EventCodec.EventCodec<AnyEvent> = {
       metadata: stored.metadata,
       recordedAt: stored.recordedAt
     }),
-  decodePayload: (type) => Either.right({ _tag: type })
+  decodePayload: (type) => Either.right({ _tag: type }),
+  upcasters: []
 }
 
 const catalogTable = "stream_catalog"
@@ -87,21 +88,20 @@ const CategoryRow = Schema.Struct({ category: Schema.String, streams: Integer, e
  *
  * @example
  * ```ts
- * import { Projection } from "@chronicle/core"
+ * import { Projection, ProjectionAdmin } from "@chronicle/core"
  * import { Stream } from "effect"
  * import { StreamCatalog } from "@chronicle/example-bank/http"
  *
- * const refresh = Projection.catchUp(StreamCatalog.StreamCatalog).pipe(Stream.runDrain)
+ * const refresh = ProjectionAdmin.catchUp(StreamCatalog.StreamCatalog).pipe(Stream.runDrain)
  * ```
  * @since 0.5.0
  * @category projections
  */
 export const StreamCatalog: Projection.Projection<AnyEvent, Projections.HandlerError, SqlClient.SqlClient> =
-  Projection.make<AnyEvent, AnyEvent, Projections.HandlerError, SqlClient.SqlClient>({
+  Projection.make<AnyEvent, Projections.HandlerError, SqlClient.SqlClient>({
     name: "stream-catalog",
     version: 1,
-    events: Schema.Struct({ _tag: Schema.String }),
-    codec: anyEvent,
+    from: anyEvent,
     setup: (context) =>
       Effect.flatMap(
         SqlClient.SqlClient,

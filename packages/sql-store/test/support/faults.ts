@@ -10,7 +10,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
-import { type Event, EventStore, Projection, StreamId } from "@chronicle/core"
+import { type Event, EventStore, ProjectionAdmin, StreamId } from "@chronicle/core"
 import { expect } from "@effect/vitest"
 import { Effect, Schedule, Stream } from "effect"
 import * as ReadModel from "./readModel.js"
@@ -117,7 +117,7 @@ type WalletProjection = Effect.Effect.Success<ReturnType<typeof ReadModel.make>>
 /** Catches a read model up until it has applied `count` events. */
 const caughtUp = (projection: WalletProjection, name: string, count: number) =>
   Effect.gen(function* () {
-    yield* Projection.catchUp(projection, {
+    yield* ProjectionAdmin.catchUp(projection, {
       owner: `verifier-${name}`,
       waitForLease: "30 seconds",
       leaseTtl: "3 seconds",

@@ -13,14 +13,13 @@ import { PgClient } from "@effect/sql-pg"
 import { Effect, Layer, Redacted } from "effect"
 import { SqlEventStore, SqlProjectionStore } from "../../src/index.js"
 import { amountOf } from "./readModel.js"
-import { Wallet, WalletEvent } from "./Wallet.js"
+import { Wallet } from "./Wallet.js"
 
 const [url = "", owner = "worker"] = process.argv.slice(2)
 
 export const Shared = Projection.make({
   name: "shared",
-  events: WalletEvent,
-  codec: Wallet.codec,
+  from: Wallet,
   categories: ["Wallet"],
   handle: (recorded) =>
     Effect.gen(function* () {

@@ -7,7 +7,7 @@
 import { Projection } from "@chronicle/core"
 import { SqlClient } from "@effect/sql"
 import { Effect, Ref, Schema } from "effect"
-import { Wallet, WalletEvent } from "./Wallet.js"
+import { Wallet, type WalletEvent } from "./Wallet.js"
 
 export const totalsTable = (name: string, version: number) => `${name}_v${version}_totals`
 export const appliedTable = (name: string, version: number) => `${name}_v${version}_applied`
@@ -30,8 +30,7 @@ export const make = (options?: {
     const projection = Projection.make({
       name: options?.name ?? "totals",
       version: options?.version ?? 1,
-      events: WalletEvent,
-      codec: Wallet.codec,
+      from: Wallet,
       categories: ["Wallet"],
       setup: (context) =>
         Effect.gen(function* () {

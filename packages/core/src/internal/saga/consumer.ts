@@ -15,7 +15,7 @@
  *
  * @internal
  */
-import { Effect, Either, Schema } from "effect"
+import { Effect, Either } from "effect"
 import type { EventDecodeError, RecordedEvent, StoredEvent } from "../../Event.js"
 import { EventEncodeError } from "../../Event.js"
 import type * as EventCodec from "../../EventCodec.js"
@@ -125,11 +125,10 @@ export const codecOf = <T extends EventCodec.Tagged, A, E, R>(
     encode: (event) =>
       Either.left(new EventEncodeError({ eventType: event._tag, reason: "a saga consumer never writes events" })),
     decode,
-    decodePayload: () => Either.left("a saga consumer decodes stored events only")
+    decodePayload: () => Either.left("a saga consumer decodes stored events only"),
+    upcasters: []
   }
 }
-
-const isRouted = (u: unknown): u is Routed<never> => typeof u === "object" && u !== null && "_tag" in u
 
 /**
  * The trigger consumer of a saga, as a projection.
@@ -146,9 +145,7 @@ export const projection = <T extends EventCodec.Tagged, A, E, R, RH>(
     : [...new Set([...all.flatMap((c) => c ?? []), Journal.category(saga.name)])]
   return Projection.make({
     name: Saga.consumerName(saga),
-    // The codec below decodes; this Schema only carries its type.
-    events: Schema.declare((u): u is Routed<T> => isRouted(u)),
-    codec: codecOf(saga),
+    from: codecOf(saga),
     categories,
     setup: () => handlers.setup,
     handle: (recorded) => {
