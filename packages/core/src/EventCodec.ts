@@ -83,7 +83,8 @@ export interface Options<E extends Tagged> {
 interface Member {
   readonly version: number
   readonly encode: (event: unknown) => Either.Either<unknown, ParseResult.ParseError>
-  readonly decode: (input: unknown) => Either.Either<unknown, ParseResult.ParseError>
+  /** Decodes a stored payload (a JSON object, without the tag) of this member. */
+  readonly decode: (data: object) => Either.Either<unknown, ParseResult.ParseError>
 }
 
 const tagOf = (ast: SchemaAST.AST): string | undefined => {
@@ -96,6 +97,68 @@ const tagOf = (ast: SchemaAST.AST): string | undefined => {
 }
 
 const formatError = (error: ParseResult.ParseError): string => ParseResult.TreeFormatter.formatErrorSync(error)
+
+const noOptions: SchemaAST.ParseOptions = {}
+
+/**
+ * The decoder of one member, from a stored payload (a JSON object, without
+ * the tag). A `Schema.Class` / `TaggedClass` is a transformation from its
+ * encoded struct to a declaration (the class), whose step constructs the
+ * class without validating again. Decoding it whole costs several times
+ * the sum of its parts: the generic parser runs megamorphic across every
+ * schema of the process, and the constructor, handed the decoded struct
+ * with its `_tag`, deletes it (which turns the object slow) and puts it
+ * back. So the decoder runs the parts directly: the encoded struct's decode
+ * without its `_tag` signature (the member is chosen by the stored type,
+ * and the constructor supplies the tag), the transformation's own step, and
+ * the declaration's check (an `instanceof`). Same steps, same value. Any
+ * failure is decoded again through the whole schema, so an error reads
+ * exactly as the Schema's own. Other schemas decode whole.
+ */
+const memberDecoder = (ast: SchemaAST.AST, tag: string): Member["decode"] => {
+  const decodeWhole = Schema.decodeUnknownEither(Schema.make<unknown, unknown, never>(ast))
+  const whole = (data: object) => decodeWhole({ ...data, _tag: tag })
+  if (
+    !SchemaAST.isTransformation(ast) ||
+    !SchemaAST.isFinalTransformation(ast.transformation) ||
+    !SchemaAST.isTypeLiteral(ast.from) ||
+    !SchemaAST.isDeclaration(ast.to)
+  ) {
+    return whole
+  }
+  const tagSignature = ast.from.propertySignatures.find((p) => p.name === "_tag")
+  if (
+    tagSignature === undefined ||
+    tagSignature.isOptional ||
+    !SchemaAST.isLiteral(tagSignature.type) ||
+    tagSignature.type.literal !== tag
+  ) {
+    return whole
+  }
+  const untagged = new SchemaAST.TypeLiteral(
+    ast.from.propertySignatures.filter((p) => p !== tagSignature),
+    ast.from.indexSignatures
+  )
+  // A struct of no fields decodes as "any object" (keeping every key): the
+  // tagged struct keeps none, so neither may the fast path.
+  const from =
+    untagged.propertySignatures.length === 0 && untagged.indexSignatures.length === 0
+      ? () => Either.right({})
+      : ParseResult.decodeUnknownEither(Schema.make<unknown, unknown, never>(untagged))
+  const to = ParseResult.decodeUnknownEither(Schema.make<unknown, unknown, never>(ast.to))
+  const step = ast.transformation.decode
+  return (data) => {
+    const encoded = from(data)
+    if (Either.isRight(encoded)) {
+      const constructed = step(encoded.right, noOptions, ast, data)
+      if (Either.isEither(constructed) && Either.isRight(constructed)) {
+        const checked = to(constructed.right)
+        if (Either.isRight(checked)) return Either.right(checked.right)
+      }
+    }
+    return whole(data)
+  }
+}
 
 const decodeFailure = (stored: StoredEvent, reason: string) =>
   Either.left(
@@ -150,7 +213,7 @@ export const make = <E extends Tagged, I>(schema: Schema.Schema<E, I, never>, op
     members.set(tag, {
       version,
       encode: Schema.encodeEither(member),
-      decode: Schema.decodeUnknownEither(member)
+      decode: memberDecoder(ast, tag)
     })
   }
   const types = [...members.keys()]
@@ -174,18 +237,18 @@ export const make = <E extends Tagged, I>(schema: Schema.Schema<E, I, never>, op
 
   // Decoding runs for every event loaded (thousands per rehydration): plain
   // branches, and no closure or Either.match callbacks allocated per event.
-  const decodeMember = (member: Member, type: string, data: unknown): Either.Either<E, string> => {
+  const decodeMember = (member: Member, data: unknown): Either.Either<E, string> => {
     if (data === null || typeof data !== "object" || Array.isArray(data)) {
       return Either.left("the payload is not a JSON object")
     }
-    const decoded = member.decode({ ...data, _tag: type })
+    const decoded = member.decode(data)
     // The member schema was taken from the union whose type is E: a value it decodes is an E.
     return Either.isRight(decoded) ? Either.right(decoded.right as E) : Either.left(formatError(decoded.left))
   }
 
   const decodePayload = (type: string, data: unknown): Either.Either<E, string> => {
     const member = members.get(type)
-    return member === undefined ? Either.left(`unknown event type "${type}"`) : decodeMember(member, type, data)
+    return member === undefined ? Either.left(`unknown event type "${type}"`) : decodeMember(member, data)
   }
 
   const decode = (stored: StoredEvent): Either.Either<RecordedEvent<E>, EventDecodeError> => {
@@ -200,7 +263,7 @@ export const make = <E extends Tagged, I>(schema: Schema.Schema<E, I, never>, op
       data = current.right.data
       member = members.get(type)
     }
-    const event = member === undefined ? Either.left(`unknown event type "${type}"`) : decodeMember(member, type, data)
+    const event = member === undefined ? Either.left(`unknown event type "${type}"`) : decodeMember(member, data)
     if (Either.isLeft(event)) return decodeFailure(stored, event.left)
     return Either.right({
       event: event.right,

@@ -135,7 +135,10 @@ export interface Options {
   /**
    * PostgreSQL only: appends wake other processes' subscribers with a
    * notification sent after they commit, at most one per this interval (the
-   * appends committed meanwhile share it). Defaults to 5 milliseconds.
+   * appends committed meanwhile share it). Defaults to 20 milliseconds: a
+   * notification costs the sender a statement, and sequential commands
+   * should not each pay for one. The first append after a quiet interval
+   * notifies at once.
    */
   readonly notifyInterval?: Duration.DurationInput | undefined
   /**
@@ -381,7 +384,7 @@ const makeWith = Effect.fn("Chronicle.SqlEventStore.make")(function* (
   const settleTimeout = Duration.decode(options?.settleTimeout ?? "2 seconds")
   const healthCheckInterval = Duration.decode(options?.healthCheckInterval ?? "5 seconds")
   const heldBackWarning = Duration.decode(options?.heldBackWarning ?? "10 seconds")
-  const notifyInterval = Duration.toMillis(Duration.decode(options?.notifyInterval ?? "5 millis"))
+  const notifyInterval = Duration.toMillis(Duration.decode(options?.notifyInterval ?? "20 millis"))
   const local = yield* PubSub.sliding<void>(16)
 
   // A pooled PostgreSQL connection can be handed out after its backend died

@@ -37,7 +37,8 @@ const created = [
   [2, "create_snapshots"],
   [3, "create_projections"],
   [4, "refuse_replacing_events"],
-  [5, "append_function"]
+  [5, "append_function"],
+  [6, "category_index"]
 ]
 
 describe("SqlMigrations on SQLite", () => {

@@ -242,6 +242,22 @@ const pgAppendFunction = (t: Tables): ReadonlyArray<string> => [
   $body$`
 ]
 
+// The category a filtered feed reads by (the stream id up to its first
+// "-"), stored and indexed with the feed's order, so that a catch-up on one
+// category reads its own events, not the whole log. PostgreSQL computes it
+// for existing rows when the column is added (rewriting the table once);
+// SQLite keeps it virtual, computed where the index needs it.
+const pgCategory = (t: Tables): ReadonlyArray<string> => [
+  `ALTER TABLE ${t.events} ADD COLUMN category text GENERATED ALWAYS AS (split_part(stream_id, '-', 1)) STORED`,
+  `CREATE INDEX "${t.eventsName}_category" ON ${t.events} (category, transaction_id, position)`
+]
+
+const sqliteCategory = (t: Tables): ReadonlyArray<string> => [
+  `ALTER TABLE ${t.events} ADD COLUMN category TEXT GENERATED ALWAYS AS
+    (CASE WHEN instr(stream_id, '-') = 0 THEN stream_id ELSE substr(stream_id, 1, instr(stream_id, '-') - 1) END) VIRTUAL`,
+  `CREATE INDEX "${t.eventsName}_category" ON ${t.events} (category, position)`
+]
+
 const byDialect = (
   sql: SqlClient,
   statements: {
@@ -270,7 +286,8 @@ export const record = (sql: SqlClient, tables: Tables): Record<string, Effect.Ef
   "2_create_snapshots": byDialect(sql, { pg: pgCreateSnapshots(tables), sqlite: sqliteCreateSnapshots(tables) }),
   "3_create_projections": byDialect(sql, { pg: pgCreateProjections(tables), sqlite: sqliteCreateProjections(tables) }),
   "4_refuse_replacing_events": byDialect(sql, { pg: [], sqlite: sqliteRefuseReplace(tables) }),
-  "5_append_function": byDialect(sql, { pg: pgAppendFunction(tables), sqlite: [] })
+  "5_append_function": byDialect(sql, { pg: pgAppendFunction(tables), sqlite: [] }),
+  "6_category_index": byDialect(sql, { pg: pgCategory(tables), sqlite: sqliteCategory(tables) })
 })
 
 /**

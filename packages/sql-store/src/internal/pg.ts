@@ -218,8 +218,14 @@ export const make = (options: {
 
   const readAll: Driver["readAll"] = (from, limit, filter) => {
     const { categories, types } = activeFilter(filter)
+    // The stored category column and its index (migration 6); one category
+    // is an equality, which the index answers in the feed's order.
     const byCategory =
-      categories === null ? sql.literal("") : sql`AND split_part(stream_id, '-', 1) = ANY(${categories}::text[])`
+      categories === null
+        ? sql.literal("")
+        : categories.length === 1
+          ? sql`AND category = ${categories[0] ?? ""}`
+          : sql`AND category = ANY(${categories}::text[])`
     const byType = types === null ? sql.literal("") : sql`AND event_type = ANY(${types}::text[])`
     return Effect.flatMap(
       sql`SELECT ${columns} FROM ${events} AS e

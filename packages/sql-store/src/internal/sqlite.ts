@@ -37,9 +37,6 @@ const decodeHeadRows = Schema.decodeUnknown(Schema.Array(HeadRow))
 
 const decodeExistingRows = Schema.decodeUnknown(Schema.Array(Rows.SqliteExistingRow))
 
-const category =
-  "(CASE WHEN instr(stream_id, '-') = 0 THEN stream_id ELSE substr(stream_id, 1, instr(stream_id, '-') - 1) END)"
-
 /** @internal */
 export const make = (options: { readonly sql: SqlClient; readonly tables: Tables }): Driver => {
   const { sql, tables } = options
@@ -168,7 +165,9 @@ export const make = (options: { readonly sql: SqlClient; readonly tables: Tables
     const byCategory =
       categories === null
         ? sql.literal("")
-        : sql`AND ${sql.literal(category)} IN (SELECT value FROM json_each(${JSON.stringify(categories)}))`
+        : categories.length === 1
+          ? sql`AND category = ${categories[0] ?? ""}`
+          : sql`AND category IN (SELECT value FROM json_each(${JSON.stringify(categories)}))`
     const byType =
       types === null ? sql.literal("") : sql`AND event_type IN (SELECT value FROM json_each(${JSON.stringify(types)}))`
     return Effect.flatMap(
