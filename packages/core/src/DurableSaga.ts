@@ -21,9 +21,12 @@
  *   or its typed error (its `error` Schema, or `StepFailed`), and never runs
  *   it again; a step interrupted by a crash runs again, and its command id
  *   makes that a no-op on the aggregate;
- * - each compensation is registered with `Workflow.withCompensation`: the
+ * - each compensation is registered as with `Workflow.withCompensation`: the
  *   engine runs it only when the whole workflow fails, in reverse order of
- *   registration. Compensations are not recorded by the engine: after a
+ *   registration; an interruption that is not the end of the run (the
+ *   runner shutting down, or losing the instance to another runner, which
+ *   resumes it) compensates nothing and records no failure. Compensations
+ *   are not recorded by the engine: after a
  *   crash in the middle of compensating, the replayed workflow fails again
  *   and every compensation runs again, which their own command ids make
  *   no-ops for those that took effect;
@@ -38,8 +41,8 @@
  * @since 0.5.0
  * @module
  */
-import { Activity, DurableClock, DurableDeferred, Workflow, type WorkflowEngine } from "@effect/workflow"
-import { Clock, Duration, Effect, Either, Exit, Layer, Option, Schema, type Scope } from "effect"
+import { Activity, DurableClock, DurableDeferred, Workflow, WorkflowEngine } from "@effect/workflow"
+import { Cause, Clock, Duration, Effect, Either, Exit, Layer, Option, Schema, type Scope } from "effect"
 import * as Correlation from "./Correlation.js"
 import type * as EventCodec from "./EventCodec.js"
 import { EventStore } from "./EventStore.js"
@@ -228,6 +231,14 @@ const body = <T extends EventCodec.Tagged, A, E, R>(
     const journal = (key: ReadonlyArray<string>, event: Journal.JournalEvent) =>
       Effect.orDie(Steps.journal(store, identity)(key, event))
     const compensation: { started: boolean; readonly failures: Array<string> } = { started: false, failures: [] }
+    // @effect/workflow closes the instance's scope also when its fiber is
+    // merely interrupted (its runner shuts down or loses the instance to
+    // another one): the instance then resumes elsewhere, so neither the
+    // compensations nor the failure record may run. Only a real failure, or
+    // an interruption the engine was asked for, ends the run.
+    const instance = yield* WorkflowEngine.WorkflowInstance
+    const endedForGood = (exit: Exit.Exit<unknown, unknown>): exit is Exit.Failure<unknown, unknown> =>
+      Exit.isFailure(exit) && (instance.interrupted || !Cause.isInterruptedOnly(exit.cause))
     // Written again by each replay: a no-op then (its id is deterministic).
     yield* journal(
       ["started", `${identity.run}`],
@@ -242,7 +253,7 @@ const body = <T extends EventCodec.Tagged, A, E, R>(
     )
     // Registered first, so it runs last: once every compensation has run.
     yield* Workflow.addFinalizer((exit) =>
-      Exit.isSuccess(exit)
+      !endedForGood(exit)
         ? Effect.void
         : finish(saga, identity, recorded.event, exit.cause, compensation.failures, journal).pipe(
             Correlation.withContext({ correlationId: identity.correlationId, causationId: identity.triggerEventId })
@@ -250,6 +261,18 @@ const body = <T extends EventCodec.Tagged, A, E, R>(
     )
 
     const inEngine = <B, EB, RB>(effect: Effect.Effect<B, EB, RB>) => Effect.provide(effect, engine)
+
+    // `Workflow.withCompensation`, except that an interruption that is not the
+    // end of the run (see `endedForGood`) compensates nothing.
+    const withCompensation = <B, EB, RB, RC>(
+      effect: Effect.Effect<B, EB, RB>,
+      compensate: (value: B, cause: Cause.Cause<unknown>) => Effect.Effect<void, never, RC>
+    ) =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.tap(restore(effect), (value) =>
+          Workflow.addFinalizer((exit) => (endedForGood(exit) ? compensate(value, exit.cause) : Effect.void))
+        )
+      )
 
     const step = <B, I, E2, R2, EA, EI, RC>(name: string, spec: Saga.StepSpec<B, I, E2, R2, EA, EI, RC>) => {
       const context = Steps.stepContext(identity, name)
@@ -270,7 +293,7 @@ const body = <T extends EventCodec.Tagged, A, E, R>(
       )
       const compensate = spec.compensate
       if (compensate === undefined) return run
-      return Workflow.withCompensation(run, (result: B, cause) =>
+      return withCompensation(run, (result: B, cause) =>
         Effect.gen(function* () {
           const reason = Steps.describeCause(cause)
           if (!compensation.started) {

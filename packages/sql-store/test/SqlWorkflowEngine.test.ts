@@ -10,7 +10,7 @@ import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Option, Redacted, Schedule } from "effect"
+import { Deferred, Effect, Exit, Layer, Option, Redacted, Schedule, Scope } from "effect"
 import { SqlEventStore, SqlProjectionStore } from "../src/index.js"
 import * as SqlWorkflowEngine from "../src/SqlWorkflowEngine.js"
 import { freshFile } from "./support/backends.js"
@@ -26,14 +26,24 @@ const stack = <E>(sql: Layer.Layer<SqlClient.SqlClient, E>) =>
   )
 
 const backends = [
-  { name: "SQLite", skip: false, sql: () => Layer.orDie(SqliteClient.layer({ filename: freshFile() })) },
+  {
+    name: "SQLite",
+    skip: false,
+    sql: () => Layer.orDie(SqliteClient.layer({ filename: freshFile() })),
+    /** One database that several stacks open in turn (as processes restarting would). */
+    database: Effect.sync(() => {
+      const filename = freshFile()
+      return () => Layer.orDie(SqliteClient.layer({ filename }))
+    })
+  },
   {
     name: "PostgreSQL",
     skip: !Postgres.available,
     sql: () =>
       Layer.unwrapScoped(Effect.map(Database.fresh, (url) => PgClient.layer({ url: Redacted.make(url) }))).pipe(
         Layer.orDie
-      )
+      ),
+    database: Effect.map(Database.fresh, (url) => () => Layer.orDie(PgClient.layer({ url: Redacted.make(url) })))
   }
 ] as const
 
@@ -101,5 +111,40 @@ describe.each(backends)("SqlWorkflowEngine ($name)", (backend) => {
         )
       ),
     60_000
+  )
+
+  it.live.skipIf(backend.skip)(
+    "a runner shut down in the middle of a step compensates nothing: the next one resumes the instance and completes it",
+    () =>
+      Effect.gen(function* () {
+        const database = yield* backend.database
+        const inCredit = yield* Deferred.make<void>()
+        const runner = (beforeCredit: Effect.Effect<void>) =>
+          DurableSaga.layer(moveSaga({ beforeCredit }), options).pipe(Layer.provideMerge(stack(database())))
+        // the first runner debits, then stops in the credit step until it is shut down
+        const first = yield* Scope.make()
+        const held = yield* Layer.buildWithScope(
+          runner(Effect.zipRight(Deferred.succeed(inCredit, undefined), Effect.never)),
+          first
+        )
+        yield* Effect.gen(function* () {
+          yield* setup
+          yield* request("held", "a", "b", 100)
+          yield* Deferred.await(inCredit)
+        }).pipe(Effect.provide(held))
+        yield* Scope.close(first, Exit.void)
+        // its interruption is not the end of the run: no compensation, no failure
+        const second = yield* Scope.make()
+        const resumed = yield* Layer.buildWithScope(runner(Effect.void), second)
+        yield* Effect.gen(function* () {
+          const interrupted = yield* Saga.status("Move", "held")
+          expect(Option.map(interrupted, (s) => [s.state !== "failed", s.compensated])).toEqual(Option.some([true, []]))
+          const done = yield* Saga.waitFor("Move", "held", { timeout: "40 seconds" })
+          expect([done.state, done.steps, done.compensated]).toEqual(["completed", ["debit", "credit", "complete"], []])
+          expect([yield* balance("a"), yield* balance("b")]).toEqual([900, 100])
+        }).pipe(Effect.provide(resumed))
+        yield* Scope.close(second, Exit.void)
+      }).pipe(Effect.scoped),
+    90_000
   )
 })

@@ -137,7 +137,12 @@ export const Approved = Saga.signal("approved", {
 })
 
 /** The Move saga; `approvalAbove` and `deadline` set when it waits for an approval. */
-export const moveSaga = (options?: { readonly approvalAbove?: number; readonly deadline?: Duration.DurationInput }) =>
+export const moveSaga = (options?: {
+  readonly approvalAbove?: number
+  readonly deadline?: Duration.DurationInput
+  /** Runs at the start of the credit step (a test holds the step there). */
+  readonly beforeCredit?: Effect.Effect<void>
+}) =>
   Saga.make({
     name: "Move",
     trigger: MoveRequested,
@@ -162,7 +167,11 @@ export const moveSaga = (options?: { readonly approvalAbove?: number; readonly d
           yield* Saga.awaitEvent(Approved, { timeout: options.deadline ?? "1 hour" })
         }
         yield* Saga.step("credit", {
-          run: (step) => accounts.execute(event.to, new Credit({ amount: event.amount, refund: false }), step),
+          run: (step) =>
+            Effect.zipRight(
+              options?.beforeCredit ?? Effect.void,
+              accounts.execute(event.to, new Credit({ amount: event.amount, refund: false }), step)
+            ),
           error: AcctError
         })
         yield* Saga.step("complete", { run: (step) => moves.execute(event.moveId, new CompleteMove(), step) })
