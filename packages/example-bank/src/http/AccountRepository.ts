@@ -11,7 +11,7 @@
  * @since 0.5.0
  */
 import { type EventStore, Repository, SnapshotStore } from "@chronicle/core"
-import { Layer } from "effect"
+import { Layer, Schedule } from "effect"
 import * as Account from "../Account.js"
 import * as Bank from "../Bank.js"
 
@@ -25,10 +25,32 @@ import * as Bank from "../Bank.js"
 export const cacheCapacity = 10_000
 
 /**
+ * How long a command without `If-Match` keeps deciding again after
+ * concurrency conflicts (many clients writing to one account) before the
+ * server answers 409: the repository's default backoff (from 5 ms, capped at
+ * 250 ms, jittered), for up to 10 seconds rather than 12 retries.
+ *
+ * @example
+ * ```ts
+ * import { AccountRepository } from "@chronicle/example-bank/http"
+ *
+ * const patience = AccountRepository.conflictRetry
+ * ```
+ * @since 0.6.0
+ * @category layers
+ */
+export const conflictRetry: Schedule.Schedule<unknown, unknown> = Schedule.exponential("5 millis").pipe(
+  Schedule.union(Schedule.spaced("250 millis")),
+  Schedule.jittered,
+  Schedule.upTo("10 seconds")
+)
+
+/**
  * The server's `Bank.Accounts` (the bank's repository service, so the use
  * cases of `Bank` run through it too) over the `EventStore` (and the
  * `SnapshotStore`, if any) in context: with snapshots in the background
- * rather than inline, and a state cache of {@link cacheCapacity} accounts.
+ * rather than inline, a state cache of {@link cacheCapacity} accounts, and
+ * conflicts retried for up to 10 seconds ({@link conflictRetry}).
  *
  * @example
  * ```ts
@@ -45,6 +67,7 @@ export const layer: Layer.Layer<Bank.Accounts, never, EventStore.EventStore> = L
   Bank.Accounts,
   Repository.make(Account.Account, {
     cache: { capacity: cacheCapacity },
+    retry: conflictRetry,
     snapshots: { strategy: SnapshotStore.every(Bank.snapshotEvery), mode: "background" }
   })
 )
