@@ -180,6 +180,19 @@ export class EventDecodeError extends Schema.TaggedError<EventDecodeError>()("Ev
   schemaVersion: Schema.Number,
   reason: Schema.String
 }) {
+  /** The error for a stored event that cannot be decoded, for `reason`. */
+  static forEvent(stored: StoredEvent, reason: string): EventDecodeError {
+    return new EventDecodeError({
+      streamId: stored.streamId,
+      version: stored.version,
+      position: stored.position.toString(),
+      eventId: stored.eventId,
+      eventType: stored.type,
+      schemaVersion: stored.schemaVersion,
+      reason
+    })
+  }
+
   override get message(): string {
     return `Cannot decode event ${this.eventType} v${this.schemaVersion} at ${this.streamId}@${this.version} (position ${this.position}, id ${this.eventId}): ${this.reason}`
   }

@@ -160,18 +160,7 @@ const memberDecoder = (ast: SchemaAST.AST, tag: string): Member["decode"] => {
   }
 }
 
-const decodeFailure = (stored: StoredEvent, reason: string) =>
-  Either.left(
-    new EventDecodeError({
-      streamId: stored.streamId,
-      version: stored.version,
-      position: stored.position.toString(),
-      eventId: stored.eventId,
-      eventType: stored.type,
-      schemaVersion: stored.schemaVersion,
-      reason
-    })
-  )
+const decodeFailure = (stored: StoredEvent, reason: string) => Either.left(EventDecodeError.forEvent(stored, reason))
 
 /**
  * Builds the codec of a union of tagged event schemas.

@@ -372,6 +372,21 @@ export const run = <E extends EventCodec.Tagged, Err, R>(
   Runner.run(projection, options)
 
 /**
+ * Options of {@link waitFor}.
+ *
+ * @since 0.6.0
+ * @category consistency
+ */
+export interface WaitForOptions {
+  /** How long to wait at most. */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** A specific version; defaults to the active one. */
+  readonly version?: number | undefined
+  /** How often to look. Default 20 ms. */
+  readonly interval?: Duration.DurationInput | undefined
+}
+
+/**
  * Waits until a projection has processed everything up to `position`, for
  * read-your-writes after a command: pass the command's position. It reads
  * the projection's record from the `ProjectionStore`, so it works across
@@ -395,13 +410,7 @@ export const run = <E extends EventCodec.Tagged, Err, R>(
 export const waitFor = (
   name: string,
   position: Position.Position,
-  options?: {
-    readonly timeout?: Duration.DurationInput | undefined
-    /** A specific version; defaults to the active one. */
-    readonly version?: number | undefined
-    /** How often to look. Default 20 ms. */
-    readonly interval?: Duration.DurationInput | undefined
-  }
+  options?: WaitForOptions
 ): Effect.Effect<
   void,
   ProjectionTimeout | ProjectionNotFound | StoreError,

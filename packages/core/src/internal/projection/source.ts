@@ -68,15 +68,7 @@ export const narrow = <E extends EventCodec.Tagged>(
   const listed = new Set<string>(tags)
   const names = [...listed].join(", ")
   const notListed = (stored: StoredEvent, type: string) =>
-    new EventDecodeError({
-      streamId: stored.streamId,
-      version: stored.version,
-      position: stored.position.toString(),
-      eventId: stored.eventId,
-      eventType: stored.type,
-      schemaVersion: stored.schemaVersion,
-      reason: `it reads as ${type}, not one of ${names}`
-    })
+    EventDecodeError.forEvent(stored, `it reads as ${type}, not one of ${names}`)
   const storedTypes = storedTypesOf([...listed], codec.upcasters)
   return {
     types: [...listed],

@@ -8,6 +8,7 @@
 import { Duration, Effect, Option, Schedule, Stream } from "effect"
 import { EventStore } from "../../EventStore.js"
 import * as Position from "../../Position.js"
+import type { WaitForOptions } from "../../Projection.js"
 import { ProjectionNotFound, ProjectionTimeout } from "../../ProjectionError.js"
 import * as ProjectionStore from "../../ProjectionStore.js"
 import type { StoreError } from "../../StoreError.js"
@@ -16,13 +17,7 @@ import type { StoreError } from "../../StoreError.js"
 export const waitFor = (
   name: string,
   position: Position.Position,
-  options?: {
-    readonly timeout?: Duration.DurationInput | undefined
-    /** A specific version; defaults to the active one. */
-    readonly version?: number | undefined
-    /** How often to look. Default 20 ms. */
-    readonly interval?: Duration.DurationInput | undefined
-  }
+  options?: WaitForOptions
 ): Effect.Effect<
   void,
   ProjectionTimeout | ProjectionNotFound | StoreError,
