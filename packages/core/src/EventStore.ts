@@ -24,15 +24,13 @@
  * @since 0.1.0
  */
 
-import { Chunk, Context, type DateTime, type Duration, Effect, Layer, Option, PubSub, Schema, Stream } from "effect"
-import * as Backend from "./Backend.js"
+import { Context, type DateTime, type Duration, Effect, Layer, Schema, Stream } from "effect"
 import type { EventData, StoredEvent, UserMetadata } from "./Event.js"
 import type { ExpectedVersion } from "./ExpectedVersion.js"
 import type { FeedStatus } from "./FeedStatus.js"
-import * as FeedStatusModule from "./FeedStatus.js"
-import * as Memory from "./internal/memoryEventStore.js"
+import * as internal from "./internal/eventStore/make.js"
+import * as Memory from "./internal/eventStore/memory.js"
 import type { Position } from "./Position.js"
-import * as PositionModule from "./Position.js"
 import type { StoreError } from "./StoreError.js"
 import type { StreamId } from "./StreamId.js"
 
@@ -617,50 +615,4 @@ export type Implementation = {
  * @since 0.6.0
  * @category constructors
  */
-export const make = (implementation: Implementation): Effect.Effect<EventStore["Type"]> =>
-  Effect.map(PubSub.sliding<void>(1), (appended) => {
-    const readEvents: EventStore["Type"]["readEvents"] =
-      implementation.readEvents ??
-      ((streamId, options) =>
-        Effect.map(Stream.runCollect(read(streamId, options)), (chunk) => Chunk.toReadonlyArray(chunk)))
-    const read: EventStore["Type"]["read"] =
-      implementation.read ??
-      ((streamId, options) => Stream.flatMap(Stream.fromEffect(readEvents(streamId, options)), Stream.fromIterable))
-    const readBatch =
-      (filter: EventFilter): Backend.ReadBatch =>
-      (from, limit) =>
-        Effect.map(
-          Stream.runCollect(
-            implementation.readAll({ categories: filter.categories, types: filter.types, from, limit })
-          ),
-          (chunk) => Chunk.toReadonlyArray(chunk)
-        )
-    return EventStore.of({
-      append: (streamId, events, options) =>
-        Effect.tap(implementation.append(streamId, events, options), (result) =>
-          result.duplicate ? Effect.void : PubSub.publish(appended, undefined)
-        ),
-      read,
-      readEvents,
-      readAll: implementation.readAll,
-      subscribe:
-        implementation.subscribe ??
-        ((options) =>
-          Backend.followFeed(readBatch(options ?? {}), {
-            from: options?.from ?? PositionModule.start,
-            batchSize: options?.batchSize ?? 500,
-            pollInterval: options?.pollInterval ?? "1 second",
-            wakeups: Stream.fromPubSub(appended)
-          })),
-      streamVersion:
-        implementation.streamVersion ??
-        ((streamId) =>
-          Effect.map(readEvents(streamId, { direction: "backward", limit: 1 }), (last) => last[0]?.version ?? 0)),
-      head:
-        implementation.head ??
-        Effect.map(Stream.runLast(implementation.readAll()), (last) =>
-          Option.match(last, { onNone: () => PositionModule.start, onSome: (event) => event.position })
-        ),
-      feedStatus: implementation.feedStatus ?? Effect.succeed(FeedStatusModule.current)
-    })
-  })
+export const make = (implementation: Implementation): Effect.Effect<EventStore["Type"]> => internal.make(implementation)

@@ -9,12 +9,12 @@
  * - on SQLite and in memory there is a single writer, so `commit` is `0n` and
  *   `sequence` alone orders events.
  *
- * Positions compare lexicographically. They have two text forms, one per
- * purpose:
- * - `toString()` is for people (logs, messages, the bank's CLI): `c/s`, for
- *   example `28629/3`, written `s` alone when `commit` is zero (SQLite, memory);
- * - {@link encode} is for machines (checkpoint columns, URLs, JSON): `c:s`,
- *   for example `28629:3`, read back by {@link decode} (and `toJSON`).
+ * Positions compare lexicographically. They have one text form, for people
+ * and machines alike (logs, checkpoint columns, URLs, JSON): `c/s`, for
+ * example `28629/3`, written `s` alone when `commit` is zero (SQLite,
+ * memory), for example `42`. {@link encode}, {@link format}, `toString()` and
+ * `toJSON()` write it; {@link decode} reads it back, and also reads the older
+ * `c:s` form (`28629:3`) of earlier versions.
  *
  * @since 0.1.0
  */
@@ -37,11 +37,11 @@ export class Position extends Data.Class<{
   readonly commit: bigint
   readonly sequence: bigint
 }> {
-  /** The form for people: `commit/sequence`, or just `sequence` when `commit` is zero. Not parsed back: use {@link encode}. */
+  /** The text form (see {@link encode}): `commit/sequence`, or just `sequence` when `commit` is zero. */
   override toString(): string {
-    return this.commit === 0n ? `${this.sequence}` : `${this.commit}/${this.sequence}`
+    return encode(this)
   }
-  /** The JSON form: the same string as {@link encode}, so positions survive `JSON.stringify`. */
+  /** The JSON form: the text form (see {@link encode}), so positions survive `JSON.stringify`. */
   toJSON(): string {
     return encode(this)
   }
@@ -136,42 +136,88 @@ export const isAtOrAfter = (self: Position, that: Position): boolean => Order(se
 export const max: (self: Position, that: Position) => Position = Ord.max(Order)
 
 /**
- * Encodes a position as text, `"<commit>:<sequence>"`, for storing checkpoints.
+ * The text form of a position: `"<commit>/<sequence>"`, or `"<sequence>"`
+ * alone when the commit is zero (SQLite and memory stores). It is what
+ * `toString()` and `toJSON()` write, and {@link decode} reads it back.
  *
  * @example
  * ```ts
  * import { Position } from "@chronicle/core"
  *
- * Position.encode(Position.make(12n, 40n)) // "12:40"
+ * Position.encode(Position.make(12n, 40n)) // "12/40"
+ * Position.encode(Position.make(0n, 40n)) // "40"
  * ```
  * @since 0.1.0
  * @category encoding
  */
-export const encode = (self: Position): string => `${self.commit}:${self.sequence}`
-
-const pattern = /^(\d{1,20}):(\d{1,20})$/
+export const encode = (self: Position): string =>
+  self.commit === 0n ? `${self.sequence}` : `${self.commit}/${self.sequence}`
 
 /**
- * Parses the text form written by {@link encode}; a bare integer is read as
- * `0:<sequence>`.
+ * The text form of a position, for logs and messages: the same as
+ * {@link encode}.
+ *
+ * @example
+ * ```ts
+ * import { Position } from "@chronicle/core"
+ *
+ * Position.format(Position.make(28629n, 3n)) // "28629/3"
+ * ```
+ * @since 0.6.0
+ * @category encoding
+ */
+export const format: (self: Position) => string = encode
+
+/**
+ * Why a text is not a position (see {@link decode}).
  *
  * @example
  * ```ts
  * import { Either } from "effect"
  * import { Position } from "@chronicle/core"
  *
- * Either.isRight(Position.decode("12:40")) // true
+ * const reason = Either.match(Position.decode("twelve"), {
+ *   onLeft: (error) => error.message,
+ *   onRight: () => "a position"
+ * })
+ * ```
+ * @since 0.6.0
+ * @category errors
+ */
+export class InvalidPosition extends Schema.TaggedError<InvalidPosition>()("InvalidPosition", {
+  text: Schema.String
+}) {
+  override get message(): string {
+    return `${JSON.stringify(this.text)} is not a position: expected "<commit>/<sequence>" or "<sequence>"`
+  }
+}
+
+const pattern = /^(\d{1,20})[/:](\d{1,20})$/
+
+/**
+ * Parses the text form written by {@link encode} (`"<commit>/<sequence>"` or
+ * `"<sequence>"`), and the older `"<commit>:<sequence>"` form, so that
+ * checkpoints stored by earlier versions still read. Anything else fails with
+ * {@link InvalidPosition}.
+ *
+ * @example
+ * ```ts
+ * import { Either } from "effect"
+ * import { Position } from "@chronicle/core"
+ *
+ * Either.isRight(Position.decode("12/40")) // true
+ * Either.isRight(Position.decode("12:40")) // true: the older form
  * Either.isLeft(Position.decode("twelve")) // true
  * ```
  * @since 0.1.0
  * @category encoding
  */
-export const decode = (text: string): Either.Either<Position, string> => {
+export const decode = (text: string): Either.Either<Position, InvalidPosition> => {
   const trimmed = text.trim()
   if (/^\d{1,20}$/.test(trimmed)) return Either.right(make(0n, BigInt(trimmed)))
   const match = pattern.exec(trimmed)
   if (match === null || match[1] === undefined || match[2] === undefined) {
-    return Either.left(`"${text}" is not a position: expected "<commit>:<sequence>" or "<sequence>"`)
+    return Either.left(new InvalidPosition({ text }))
   }
   return Either.right(make(BigInt(match[1]), BigInt(match[2])))
 }
@@ -185,7 +231,7 @@ export const decode = (text: string): Either.Either<Position, string> => {
  * import { Schema } from "effect"
  * import { Position } from "@chronicle/core"
  *
- * const p = Schema.decodeUnknownSync(Position.FromString)("0:5")
+ * const p = Schema.decodeUnknownSync(Position.FromString)("5")
  * ```
  * @since 0.1.0
  * @category schemas
@@ -195,7 +241,7 @@ export const FromString: Schema.Schema<Position, string> = Schema.transformOrFai
   Schema.declare((u): u is Position => u instanceof Position, { identifier: "Position" }),
   {
     strict: true,
-    decode: (text, _, ast) => Either.mapLeft(decode(text), (message) => new ParseResult.Type(ast, text, message)),
+    decode: (text, _, ast) => Either.mapLeft(decode(text), (error) => new ParseResult.Type(ast, text, error.message)),
     encode: (position) => Either.right(encode(position))
   }
 )

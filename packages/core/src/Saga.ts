@@ -33,7 +33,7 @@ import {
   type DateTime,
   Duration,
   Effect,
-  Either,
+  type Either,
   type Layer,
   Option,
   type ParseResult,
@@ -41,16 +41,15 @@ import {
   Schema,
   type Scope
 } from "effect"
-import * as Correlation from "./Correlation.js"
 import type { EventDecodeError, RecordedEvent, StoredEvent, UserMetadata } from "./Event.js"
-import * as EventCodec from "./EventCodec.js"
-import { ConcurrencyError, EventStore, isConcurrencyError, isUnknownOutcomeError } from "./EventStore.js"
-import * as ExpectedVersion from "./ExpectedVersion.js"
+import type * as EventCodec from "./EventCodec.js"
+import { type EventStore, isConcurrencyError, isUnknownOutcomeError } from "./EventStore.js"
+import * as Control from "./internal/saga/control.js"
+import * as internal from "./internal/saga/definition.js"
 import * as InProcess from "./internal/saga/inProcess.js"
-import * as Journal from "./internal/saga/journal.js"
 import type * as Projection from "./Projection.js"
 import type * as ProjectionStore from "./ProjectionStore.js"
-import { isRetryable, isStoreError, type StoreError } from "./StoreError.js"
+import { isRetryable, type StoreError } from "./StoreError.js"
 
 // ---------------------------------------------------------------------------
 // Errors
@@ -286,25 +285,7 @@ export const signal = <S extends EventCodec.Tagged, I>(
     readonly codec?: EventCodec.EventCodec<S> | undefined
     readonly id: (event: S, recorded: RecordedEvent<S>) => string
   }
-): Signal<S> => {
-  checkName("signal", name)
-  const codec = options.codec ?? EventCodec.make(options.event)
-  return {
-    name,
-    codec,
-    categories: options.categories,
-    types: codec.storedTypes,
-    instanceId: options.id,
-    route: (stored) =>
-      Either.flatMap(codec.decode(stored), (recorded) => {
-        const instanceId = safeId(() => options.id(recorded.event, recorded))
-        const invalid = Journal.invalidInstanceId(instanceId)
-        return invalid === undefined && typeof instanceId === "string"
-          ? Either.right({ instanceId, recorded })
-          : Either.left(invalid ?? "no instance id")
-      })
-  }
-}
+): Signal<S> => internal.signal(name, options)
 
 // ---------------------------------------------------------------------------
 // The definition
@@ -460,57 +441,7 @@ export function make<T extends EventCodec.Tagged, TI, A, AI, E, R>(
     readonly run: (event: T, context: RunContext<T>) => Effect.Effect<A, E, R | Instance>
   }
 ): Saga<T, A, E, R> {
-  checkName("saga", definition.name)
-  const success = definition.success
-  const signals = definition.signals ?? []
-  const names = new Set<string>()
-  for (const s of signals) {
-    if (names.has(s.name)) throw new Error(`Saga.make: ${definition.name} lists the signal "${s.name}" twice`)
-    names.add(s.name)
-  }
-  const encode = success === undefined ? undefined : Schema.encodeEither(success)
-  return {
-    name: definition.name,
-    trigger: definition.codec ?? EventCodec.make(definition.trigger),
-    categories: definition.categories,
-    instanceId: definition.id,
-    signals,
-    run: definition.run,
-    encodeResult: encode === undefined ? () => Either.right(undefined) : encode,
-    onFailure: Option.fromNullable(definition.onFailure)
-  }
-}
-
-const namePattern = /^[A-Za-z0-9_.]{1,100}$/
-
-const checkName = (what: string, name: string): void => {
-  if (!namePattern.test(name)) {
-    throw new Error(`Saga: the ${what} name "${name}" must be 1 to 100 letters, digits, "_" or "."`)
-  }
-}
-
-const safeId = (f: () => string): unknown => {
-  try {
-    return f()
-  } catch (error) {
-    return error instanceof Error ? error : String(error)
-  }
-}
-
-/**
- * The instance id a trigger event names, validated.
- *
- * @internal
- */
-export const instanceIdOf = <T extends EventCodec.Tagged, A, E, R>(
-  saga: Saga<T, A, E, R>,
-  recorded: RecordedEvent<T>
-): Either.Either<string, InvalidInstanceId> => {
-  const id = safeId(() => saga.instanceId(recorded.event, recorded))
-  const invalid = id instanceof Error ? `the id function threw: ${id.message}` : Journal.invalidInstanceId(id)
-  return invalid === undefined && typeof id === "string"
-    ? Either.right(id)
-    : Either.left(new InvalidInstanceId({ saga: saga.name, eventId: recorded.eventId, reason: invalid ?? "no id" }))
+  return internal.make(definition)
 }
 
 // ---------------------------------------------------------------------------
@@ -559,18 +490,7 @@ export const commandId = (options: {
   readonly step: string
   readonly attempt?: number | undefined
   readonly compensation?: boolean | undefined
-}): string => {
-  const names = [
-    options.saga,
-    options.instanceId,
-    options.step,
-    ...(options.compensation === true ? ["compensation"] : [])
-  ]
-  const attempt = options.attempt ?? 1
-  return attempt <= 1
-    ? Correlation.deterministicId(...names)
-    : Correlation.deterministicId(...names, `attempt ${attempt}`)
-}
+}): string => internal.commandId(options)
 
 /**
  * What a compensation gets: its own deterministic command id and metadata,
@@ -767,34 +687,7 @@ export function step<A, I, E, R, EA, EI, RC>(
         }
     )
 ): Effect.Effect<A | undefined, EA | StepFailed, R | RC | Instance> {
-  return Effect.suspend(() => {
-    checkName("step", name)
-    const retry = options.retry ?? defaultRetry
-    const common = {
-      error: options.error,
-      retry,
-      retryWhile: options.retryWhile ?? isTransient,
-      compensationRetry: options.compensationRetry ?? retry
-    }
-    return Effect.flatMap(Instance, (instance): Effect.Effect<A | undefined, EA | StepFailed, R | RC> => {
-      if (options.success !== undefined) {
-        return instance.step(name, {
-          ...common,
-          run: options.run,
-          success: options.success,
-          compensate: options.compensate
-        })
-      }
-      // without a Schema, the result is undefined (and so is what the compensation gets)
-      const run = options.run
-      return instance.step(name, {
-        ...common,
-        run: (context: StepContext) => Effect.as(run(context), undefined),
-        success: Schema.Undefined,
-        compensate: options.compensate
-      })
-    })
-  })
+  return internal.step(name, options)
 }
 
 /**
@@ -839,10 +732,7 @@ export const awaitEvent = <S extends EventCodec.Tagged>(
  * @category waiting
  */
 export const sleep = (name: string, duration: Duration.DurationInput): Effect.Effect<void, never, Instance> =>
-  Effect.suspend(() => {
-    checkName("sleep", name)
-    return Effect.flatMap(Instance, (instance) => instance.sleep(name, Duration.decode(duration)))
-  })
+  internal.sleep(name, duration)
 
 // ---------------------------------------------------------------------------
 // Status and control
@@ -904,35 +794,6 @@ export interface Status {
   readonly updatedAt: Option.Option<DateTime.Utc>
 }
 
-const nameOf = (saga: string | { readonly name: string }): string => (typeof saga === "string" ? saga : saga.name)
-
-const toStatus = (saga: string, folded: Journal.Folded): Status => ({
-  saga,
-  instanceId: folded.instanceId,
-  state: folded.state,
-  run: folded.run,
-  attempt: folded.attempt,
-  mode: folded.mode,
-  steps: folded.steps,
-  compensated: folded.compensated,
-  waitingFor: Option.map(folded.waitingFor, (w) => ({
-    for: w.for,
-    until: Option.map(w.until, (millis) => Journal.utc(millis))
-  })),
-  error: folded.error,
-  compensationErrors: folded.compensationErrors,
-  trigger: Option.map(folded.trigger, (t) => ({
-    eventId: t.eventId,
-    streamId: t.streamId,
-    type: t.type,
-    correlationId: t.metadata.correlationId,
-    data: t.data
-  })),
-  result: folded.result,
-  startedAt: folded.startedAt,
-  updatedAt: folded.updatedAt
-})
-
 /**
  * The status of one instance, or none when it never started.
  *
@@ -949,13 +810,7 @@ const toStatus = (saga: string, folded: Journal.Folded): Status => ({
 export const status = (
   saga: string | { readonly name: string },
   instanceId: string
-): Effect.Effect<Option.Option<Status>, StoreError | EventDecodeError, EventStore> =>
-  Effect.flatMap(EventStore, (store) =>
-    Effect.map(
-      Journal.load(store, nameOf(saga), instanceId),
-      Option.map((f) => toStatus(nameOf(saga), f))
-    )
-  ).pipe(Effect.withSpan("Chronicle.Saga.status", { attributes: { saga: nameOf(saga), instanceId } }))
+): Effect.Effect<Option.Option<Status>, StoreError | EventDecodeError, EventStore> => Control.status(saga, instanceId)
 
 /**
  * Every instance of a saga (optionally only those in some states), oldest
@@ -974,14 +829,7 @@ export const status = (
 export const list = (
   saga: string | { readonly name: string },
   options?: { readonly states?: ReadonlyArray<State> | undefined }
-): Effect.Effect<ReadonlyArray<Status>, StoreError | EventDecodeError, EventStore> =>
-  Effect.flatMap(EventStore, (store) =>
-    Effect.map(Journal.loadAll(store, nameOf(saga)), (all) =>
-      all
-        .filter((f) => options?.states === undefined || options.states.includes(f.state))
-        .map((f) => toStatus(nameOf(saga), f))
-    )
-  ).pipe(Effect.withSpan("Chronicle.Saga.list", { attributes: { saga: nameOf(saga) } }))
+): Effect.Effect<ReadonlyArray<Status>, StoreError | EventDecodeError, EventStore> => Control.list(saga, options)
 
 /**
  * Retries a `failed` or `compensation-failed` instance: it records a retry
@@ -1012,45 +860,7 @@ export const retry = (
   { readonly run: number; readonly attempt: number },
   SagaNotFound | SagaNotRetryable | StoreError | EventDecodeError,
   EventStore
-> =>
-  Effect.gen(function* () {
-    const name = nameOf(saga)
-    const store = yield* EventStore
-    const found = yield* Journal.load(store, name, instanceId)
-    if (Option.isNone(found)) return yield* new SagaNotFound({ saga: name, instanceId })
-    const current = found.value
-    if (current.state !== "failed" && current.state !== "compensation-failed") {
-      return yield* new SagaNotRetryable({ saga: name, instanceId, state: current.state })
-    }
-    const run = current.run + 1
-    const attempt = current.state === "failed" ? current.attempt + 1 : current.attempt
-    const encoded = Journal.codec.encode(new Journal.SagaRetryRequested({ saga: name, instanceId, run, attempt }))
-    if (Either.isLeft(encoded)) return yield* Effect.die(encoded.left)
-    const correlationId = Option.match(current.trigger, {
-      onNone: () => instanceId,
-      onSome: (t) => t.metadata.correlationId
-    })
-    yield* store
-      .append(
-        Journal.streamOf(name, instanceId),
-        [{ eventId: Journal.eventId(name, instanceId, "retry", `${run}`), ...encoded.right }],
-        {
-          expectedVersion: ExpectedVersion.exact(current.version),
-          metadata: { correlationId, causationId: null }
-        }
-      )
-      .pipe(
-        Effect.catchAll(
-          (error): Effect.Effect<never, SagaNotRetryable | StoreError> =>
-            error instanceof ConcurrencyError
-              ? Effect.fail(new SagaNotRetryable({ saga: name, instanceId, state: "changed by another retry" }))
-              : isStoreError(error)
-                ? Effect.fail(error)
-                : Effect.die(error)
-        )
-      )
-    return { run, attempt }
-  }).pipe(Effect.withSpan("Chronicle.Saga.retry", { attributes: { saga: nameOf(saga), instanceId } }))
+> => Control.retry(saga, instanceId)
 
 /**
  * Waits until an instance reaches a state `until` accepts (by default an
@@ -1076,29 +886,7 @@ export const waitFor = (
     readonly interval?: Duration.DurationInput | undefined
   }
 ): Effect.Effect<Status, SagaWaitTimeout | StoreError | EventDecodeError, EventStore> =>
-  Effect.suspend(() => {
-    const name = nameOf(saga)
-    const timeout = Duration.decode(options?.timeout ?? "10 seconds")
-    const until = options?.until ?? ((s: Status) => Journal.isTerminal(s.state))
-    const interval = Duration.decode(options?.interval ?? "50 millis")
-    let last = ""
-    const poll: Effect.Effect<Status, StoreError | EventDecodeError, EventStore> = Effect.flatMap(
-      status(name, instanceId),
-      (found) => {
-        last = Option.match(found, { onNone: () => "", onSome: (s) => s.state })
-        return Option.isSome(found) && until(found.value)
-          ? Effect.succeed(found.value)
-          : Effect.zipRight(Effect.sleep(interval), poll)
-      }
-    )
-    return poll.pipe(
-      Effect.timeoutFail({
-        duration: timeout,
-        onTimeout: () =>
-          new SagaWaitTimeout({ saga: name, instanceId, state: last, timeoutMillis: Duration.toMillis(timeout) })
-      })
-    )
-  })
+  Control.waitFor(saga, instanceId, options)
 
 // ---------------------------------------------------------------------------
 // The in-process runner
@@ -1126,7 +914,7 @@ export interface RunOptions extends Projection.RunOptions {}
  * @since 0.5.0
  * @category running
  */
-export const consumerName = (saga: string | { readonly name: string }): string => `saga:${nameOf(saga)}`
+export const consumerName = (saga: string | { readonly name: string }): string => Control.consumerName(saga)
 
 /**
  * Runs a saga in-process: its trigger consumer (a projection named

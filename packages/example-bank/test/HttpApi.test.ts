@@ -13,12 +13,16 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import SwaggerParser from "@apidevtools/swagger-parser"
+import { Position } from "@chronicle/core"
 import { HttpApiError } from "@effect/platform"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Layer, Schema } from "effect"
+import { Array as Arr, Layer, Schema } from "effect"
 import { ApiErrors, ApiModels, BankApi } from "../src/http/index.js"
 import { BankStore } from "../src/index.js"
 import * as Server from "./support/server.js"
+
+/** A position the API returned, read back (it fails the test on a malformed one). */
+const parsePosition = (text: string): Position.Position => Schema.decodeSync(ApiModels.PositionParam)(text)
 
 const dir = mkdtempSync(join(tmpdir(), "chronicle-bank-http-"))
 let server: Server.Running
@@ -57,7 +61,7 @@ describe("commands", () => {
     expect(body).toMatchObject({ accountId, version: 1, balance: 0, duplicate: false })
     expect(body.state).toEqual({ _tag: "Open", owner: "Ada Lovelace", overdraftLimit: 5000, balance: 0 })
     expect(body.events.map((e) => e._tag)).toEqual(["AccountOpened"])
-    expect(body.position).toMatch(/^\d+:\d+$/)
+    expect(body.position).toMatch(/^(\d+\/)?\d+$/)
     expect(reply.headers.get("etag")).toBe('"1"')
     expect(reply.headers.get("x-correlation-id")).toMatch(/^[0-9a-f-]{36}$/)
     expect(body.correlationId).toBe(reply.headers.get("x-correlation-id"))
@@ -322,10 +326,22 @@ describe("queries", () => {
   })
 
   it("list with waitFor a position not reached is 503 ReadModelBehind", async () => {
-    const reply = await api.get("/api/accounts?waitFor=0:999999999")
+    const reply = await api.get("/api/accounts?waitFor=999999999")
     expect(reply.status).toBe(503)
     expect(reply.headers.get("retry-after")).toBe("1")
     expect(Server.bodyAs(ApiErrors.ReadModelBehind)(reply)).toMatchObject({ projection: "balances" })
+  })
+
+  it("waitFor reads a position in its text form and in the older <commit>:<sequence> form", async () => {
+    const opened = await openWith(fresh("legacy"), [100])
+    const position = opened.position ?? ""
+    expect(position).toMatch(/^(\d+\/)?\d+$/)
+    const sequence = position.split("/").at(-1) ?? ""
+    const commit = position.includes("/") ? (position.split("/")[0] ?? "0") : "0"
+    for (const text of [position, `${commit}:${sequence}`]) {
+      expect((await api.get(`/api/accounts?limit=1&waitFor=${encodeURIComponent(text)}`)).status).toBe(200)
+    }
+    expect((await api.get("/api/accounts?waitFor=1/2/3")).status).toBe(400)
   })
 
   it("history: every event with its metadata, the state after it and what changed, by pages", async () => {
@@ -449,8 +465,8 @@ describe("streams and the global feed", () => {
       if (page.next === null) break
       after = page.next
     }
-    const sequences = positions.map((p) => Number(p.split(":")[1]))
-    expect(sequences).toEqual([...sequences].sort((a, b) => a - b))
+    const decoded = positions.map(parsePosition)
+    expect(decoded).toEqual(Arr.sort(decoded, Position.Order))
     expect(positions).toContain(last.position)
     const after_ = Server.bodyAs(ApiModels.FeedPage)(await api.get(`/api/events?after=${last.position}`))
     expect(after_.items.every((e) => e.position !== last.position)).toBe(true)
@@ -519,7 +535,7 @@ describe("projections and health", () => {
           p.name === "saga:Transfer" ||
           (p.lag === 0 &&
             p.checkpoint !== null &&
-            Number(p.checkpoint.split(":")[1]) >= Number(last.position?.split(":")[1]))
+            Position.isAtOrAfter(parsePosition(p.checkpoint), parsePosition(last.position ?? "")))
       )
     })
   })

@@ -66,7 +66,7 @@ describe("pnpm bank seed and serve", () => {
     const done = finished(server)
     const url = await urlOf(server)
     const api = Server.client(url)
-    const page = Server.bodyAs(ApiModels.AccountsPage)(await api.get("/api/accounts?limit=500&waitFor=0:1"))
+    const page = Server.bodyAs(ApiModels.AccountsPage)(await api.get("/api/accounts?limit=500&waitFor=1"))
     await Server.eventually(async () => {
       const all = Server.bodyAs(ApiModels.AccountsPage)(await api.get("/api/accounts?limit=500"))
       return all.items.length === 30

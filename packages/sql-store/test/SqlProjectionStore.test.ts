@@ -23,6 +23,7 @@ import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
 import {
   Chunk,
+  Context,
   Deferred,
   Duration,
   Effect,
@@ -252,6 +253,27 @@ describe("SqlProjectionStore on one SQLite file from two connections (as two pro
       expect(tagOf(yield* Effect.flip(a.saveCheckpoint(key, Position.make(0n, 3n), "a")))).toBe("LeaseLostError")
       yield* b.saveCheckpoint(key, Position.make(0n, 4n), "b")
       expect(Option.flatMap(yield* a.get(key), (r) => r.checkpoint)).toEqual(Option.some(Position.make(0n, 4n)))
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("checkpoints are stored in Position's text form, and the older <commit>:<sequence> form still reads", () =>
+    Effect.gen(function* () {
+      const client = yield* Layer.build(Layer.orDie(SqliteClient.layer({ filename: freshFile() })))
+      const store = yield* Effect.provide(SqlProjectionStore.make(), client)
+      const sql = Context.get(client, SqlClient.SqlClient)
+      const key = { name: "legacy", version: 1 }
+      yield* store.register(key, {})
+      expect(yield* store.acquireLease(key, "a", Duration.seconds(30))).toBe(true)
+      const stored = sql<{
+        readonly checkpoint: string | null
+      }>`SELECT checkpoint FROM chronicle_projections WHERE name = ${key.name}`
+      yield* store.saveCheckpoint(key, Position.make(0n, 4n), "a")
+      expect(yield* stored).toEqual([{ checkpoint: "4" }])
+      yield* store.saveCheckpoint(key, Position.make(12n, 5n), "a")
+      expect(yield* stored).toEqual([{ checkpoint: "12/5" }])
+      // a row written by an earlier version
+      yield* sql`UPDATE chronicle_projections SET checkpoint = ${"28629:3"} WHERE name = ${key.name}`
+      expect(Option.flatMap(yield* store.get(key), (r) => r.checkpoint)).toEqual(Option.some(Position.make(28629n, 3n)))
     }).pipe(Effect.scoped)
   )
 

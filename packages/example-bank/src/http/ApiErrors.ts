@@ -208,7 +208,7 @@ export class OutcomeUnknown extends Schema.TaggedError<OutcomeUnknown>()(
  * ```ts
  * import { ApiErrors } from "@chronicle/example-bank/http"
  *
- * new ApiErrors.ReadModelBehind({ projection: "balances", position: "0:42", timeoutMillis: 5000, message: "not yet" })
+ * new ApiErrors.ReadModelBehind({ projection: "balances", position: "42", timeoutMillis: 5000, message: "not yet" })
  * ```
  * @since 0.5.0
  * @category errors
@@ -392,7 +392,7 @@ export const fromLoadError = (
  * import { Projection, ProjectionError } from "@chronicle/core"
  * import { ApiErrors } from "@chronicle/example-bank/http"
  *
- * ApiErrors.fromWaitError("balances", "0:42", 5000)(new ProjectionError.ProjectionNotFound({ name: "balances" }))
+ * ApiErrors.fromWaitError("balances", "42", 5000)(new ProjectionError.ProjectionNotFound({ name: "balances" }))
  * ```
  * @since 0.5.0
  * @category mapping

@@ -6,8 +6,9 @@
  * positions, projection status).
  *
  * On the wire:
- * - a position is its text form (`Position.encode`: `"<commit>:<sequence>"`,
- *   or a bare sequence number, which reads as commit 0);
+ * - a position is its text form (`Position.encode`: `"<commit>/<sequence>"`,
+ *   or a bare sequence number when the commit is 0, as on SQLite; the older
+ *   `"<commit>:<sequence>"` is still read);
  * - an instant is ISO-8601 UTC;
  * - money is integer cents;
  * - an account's state is `{ _tag: "Unopened" | "Open" | "Closed", owner,
@@ -25,24 +26,26 @@ import * as Money from "../Money.js"
 // ---------------------------------------------------------------------------
 
 /**
- * A position in the global order, as text: `"<commit>:<sequence>"`, or a
- * bare sequence number. Decodes to a `Position`.
+ * A position in the global order, as text: `"<commit>/<sequence>"`, or a
+ * bare sequence number (commit 0); the older `"<commit>:<sequence>"` is
+ * still read. Decodes to a `Position`.
  *
  * @example
  * ```ts
  * import { Schema } from "effect"
  * import { ApiModels } from "@chronicle/example-bank/http"
  *
- * Schema.decodeUnknownSync(ApiModels.PositionParam)("0:42") // Position { commit: 0n, sequence: 42n }
+ * Schema.decodeUnknownSync(ApiModels.PositionParam)("42") // Position { commit: 0n, sequence: 42n }
  * ```
  * @since 0.5.0
  * @category scalars
  */
 export const PositionParam: Schema.Schema<Position.Position, string> = Position.FromString.annotations({
   identifier: "Position",
-  description: 'a position in the global order: "<commit>:<sequence>" (e.g. "0:42"), or a bare sequence number',
+  description:
+    'a position in the global order: "<commit>/<sequence>" (e.g. "28629/3"), or a bare sequence number (e.g. "42")',
   message: (issue) => ({
-    message: `a position is "<commit>:<sequence>" or a sequence number, e.g. "0:42" (got ${JSON.stringify(issue.actual)})`,
+    message: `a position is "<commit>/<sequence>" or a sequence number, e.g. "28629/3" or "42" (got ${JSON.stringify(issue.actual)})`,
     override: true
   })
 })
@@ -55,15 +58,15 @@ export const PositionParam: Schema.Schema<Position.Position, string> = Position.
  * import { Schema } from "effect"
  * import { ApiModels } from "@chronicle/example-bank/http"
  *
- * Schema.decodeUnknownSync(ApiModels.PositionText)("0:42") // "0:42"
+ * Schema.decodeUnknownSync(ApiModels.PositionText)("42") // "42"
  * ```
  * @since 0.5.0
  * @category scalars
  */
 export const PositionText = Schema.String.annotations({
   identifier: "PositionText",
-  description: 'a position in the global order: "<commit>:<sequence>"',
-  examples: ["0:42"]
+  description: 'a position in the global order: "<commit>/<sequence>", or "<sequence>" when the commit is 0',
+  examples: ["42", "28629/3"]
 })
 
 /**
@@ -74,7 +77,7 @@ export const PositionText = Schema.String.annotations({
  * import { Position } from "@chronicle/core"
  * import { ApiModels } from "@chronicle/example-bank/http"
  *
- * ApiModels.positionText(Position.make(0n, 42n)) // "0:42"
+ * ApiModels.positionText(Position.make(0n, 42n)) // "42"
  * ```
  * @since 0.5.0
  * @category scalars
@@ -413,7 +416,7 @@ export const stateView = (state: Account.AccountState): AccountStateView => enco
  *   overdraftLimit: 0,
  *   currency: "EUR",
  *   version: 2,
- *   position: "0:7"
+ *   position: "7"
  * })
  * ```
  * @since 0.5.0
@@ -984,7 +987,7 @@ export const StreamPage = Schema.Struct({
  * import { Schema } from "effect"
  * import { ApiModels } from "@chronicle/example-bank/http"
  *
- * Schema.decodeUnknownSync(ApiModels.FeedPage)({ items: [], next: null, head: "0:0" })
+ * Schema.decodeUnknownSync(ApiModels.FeedPage)({ items: [], next: null, head: "0" })
  * ```
  * @since 0.5.0
  * @category streams

@@ -24,6 +24,7 @@ import * as Projection from "../../Projection.js"
 import * as Saga from "../../Saga.js"
 import type { StoreError } from "../../StoreError.js"
 import * as StreamId from "../../StreamId.js"
+import * as Definition from "./definition.js"
 import * as Journal from "./journal.js"
 
 /** A consumed event, sorted out. @internal */
@@ -152,7 +153,7 @@ export const projection = <T extends EventCodec.Tagged, A, E, R, RH>(
       const routed = recorded.event
       switch (routed._tag) {
         case "Trigger":
-          return Either.match(Saga.instanceIdOf(saga, routed.recorded), {
+          return Either.match(Definition.instanceIdOf(saga, routed.recorded), {
             onLeft: Effect.fail,
             onRight: (instanceId) => handlers.start(instanceId, routed.recorded, routed.stored)
           })

@@ -57,7 +57,7 @@ export const toJson = (stored: StoredEvent): StoredEventJson => ({
 export const fromJson = (json: StoredEventJson): Either.Either<StoredEvent, string> =>
   Either.all({
     streamId: StreamId.parse(json.streamId),
-    position: Position.decode(json.position)
+    position: Either.mapLeft(Position.decode(json.position), (error) => error.message)
   }).pipe(
     Either.map(({ position, streamId }) => ({
       eventId: json.eventId,

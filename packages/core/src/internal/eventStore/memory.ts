@@ -7,8 +7,8 @@
  * @internal
  */
 import { type Context, DateTime, Effect, Option, PubSub, Stream } from "effect"
-import * as Backend from "../Backend.js"
-import type { EventMetadata, StoredEvent } from "../Event.js"
+import * as Backend from "../../Backend.js"
+import type { EventMetadata, StoredEvent } from "../../Event.js"
 import {
   type AppendHook,
   type AppendOptions,
@@ -18,13 +18,13 @@ import {
   EventStore,
   type InvalidAppendError,
   type MemoryOptions
-} from "../EventStore.js"
-import * as ExpectedVersion from "../ExpectedVersion.js"
-import * as FeedStatus from "../FeedStatus.js"
-import * as Metrics from "../Metrics.js"
-import * as Position from "../Position.js"
-import type { StoreError } from "../StoreError.js"
-import type * as StreamId from "../StreamId.js"
+} from "../../EventStore.js"
+import * as ExpectedVersion from "../../ExpectedVersion.js"
+import * as FeedStatus from "../../FeedStatus.js"
+import * as Metrics from "../../Metrics.js"
+import * as Position from "../../Position.js"
+import type { StoreError } from "../../StoreError.js"
+import type * as StreamId from "../../StreamId.js"
 
 /** A hook whose requirements are provided from `context`. @internal */
 export const withContext = <R>(hook: AppendHook<R>, context: Context.Context<R>): AppendHook => ({

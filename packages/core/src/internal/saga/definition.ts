@@ -1,0 +1,181 @@
+/**
+ * The implementation of `Saga`'s constructors: `Saga.signal`, `Saga.make`,
+ * `Saga.commandId`, `Saga.step` and `Saga.sleep`, and the validation of
+ * names and instance ids they share.
+ *
+ * @internal
+ */
+import { Duration, Effect, Either, Option, Schema } from "effect"
+import * as Correlation from "../../Correlation.js"
+import type { RecordedEvent } from "../../Event.js"
+import * as EventCodec from "../../EventCodec.js"
+import * as Saga from "../../Saga.js"
+import * as Journal from "./journal.js"
+
+/** @internal */
+const namePattern = /^[A-Za-z0-9_.]{1,100}$/
+
+/** @internal */
+export const checkName = (what: string, name: string): void => {
+  if (!namePattern.test(name)) {
+    throw new Error(`Saga: the ${what} name "${name}" must be 1 to 100 letters, digits, "_" or "."`)
+  }
+}
+
+/** @internal */
+const safeId = (f: () => string): unknown => {
+  try {
+    return f()
+  } catch (error) {
+    return error instanceof Error ? error : String(error)
+  }
+}
+
+/** The instance id a trigger event names, validated. @internal */
+export const instanceIdOf = <T extends EventCodec.Tagged, A, E, R>(
+  saga: Saga.Saga<T, A, E, R>,
+  recorded: RecordedEvent<T>
+): Either.Either<string, Saga.InvalidInstanceId> => {
+  const id = safeId(() => saga.instanceId(recorded.event, recorded))
+  const invalid = id instanceof Error ? `the id function threw: ${id.message}` : Journal.invalidInstanceId(id)
+  return invalid === undefined && typeof id === "string"
+    ? Either.right(id)
+    : Either.left(
+        new Saga.InvalidInstanceId({ saga: saga.name, eventId: recorded.eventId, reason: invalid ?? "no id" })
+      )
+}
+
+/** @internal */
+export const signal = <S extends EventCodec.Tagged, I>(
+  name: string,
+  options: {
+    readonly event: Schema.Schema<S, I, never>
+    readonly categories?: ReadonlyArray<string> | undefined
+    readonly codec?: EventCodec.EventCodec<S> | undefined
+    readonly id: (event: S, recorded: RecordedEvent<S>) => string
+  }
+): Saga.Signal<S> => {
+  checkName("signal", name)
+  const codec = options.codec ?? EventCodec.make(options.event)
+  return {
+    name,
+    codec,
+    categories: options.categories,
+    types: codec.storedTypes,
+    instanceId: options.id,
+    route: (stored) =>
+      Either.flatMap(codec.decode(stored), (recorded) => {
+        const instanceId = safeId(() => options.id(recorded.event, recorded))
+        const invalid = Journal.invalidInstanceId(instanceId)
+        return invalid === undefined && typeof instanceId === "string"
+          ? Either.right({ instanceId, recorded })
+          : Either.left(invalid ?? "no instance id")
+      })
+  }
+}
+
+/** @internal */
+export function make<T extends EventCodec.Tagged, TI, A, AI, E, R>(
+  definition: Saga.Definition<T, TI, E, R> & {
+    readonly success?: Schema.Schema<A, AI, never> | undefined
+    readonly run: (event: T, context: Saga.RunContext<T>) => Effect.Effect<A, E, R | Saga.Instance>
+  }
+): Saga.Saga<T, A, E, R> {
+  checkName("saga", definition.name)
+  const success = definition.success
+  const signals = definition.signals ?? []
+  const names = new Set<string>()
+  for (const s of signals) {
+    if (names.has(s.name)) throw new Error(`Saga.make: ${definition.name} lists the signal "${s.name}" twice`)
+    names.add(s.name)
+  }
+  const encode = success === undefined ? undefined : Schema.encodeEither(success)
+  return {
+    name: definition.name,
+    trigger: definition.codec ?? EventCodec.make(definition.trigger),
+    categories: definition.categories,
+    instanceId: definition.id,
+    signals,
+    run: definition.run,
+    encodeResult: encode === undefined ? () => Either.right(undefined) : encode,
+    onFailure: Option.fromNullable(definition.onFailure)
+  }
+}
+
+/** @internal */
+export const commandId = (options: {
+  readonly saga: string
+  readonly instanceId: string
+  readonly step: string
+  readonly attempt?: number | undefined
+  readonly compensation?: boolean | undefined
+}): string => {
+  const names = [
+    options.saga,
+    options.instanceId,
+    options.step,
+    ...(options.compensation === true ? ["compensation"] : [])
+  ]
+  const attempt = options.attempt ?? 1
+  return attempt <= 1
+    ? Correlation.deterministicId(...names)
+    : Correlation.deterministicId(...names, `attempt ${attempt}`)
+}
+
+/** @internal */
+export function step<A, I, E, R, EA, EI, RC>(
+  name: string,
+  options: Saga.StepOptions<E, R, EA, EI> &
+    (
+      | {
+          readonly run: (context: Saga.StepContext) => Effect.Effect<A, E, R>
+          readonly success: Schema.Schema<A, I, never>
+          readonly compensate?:
+            | ((result: A, context: Saga.CompensationContext) => Effect.Effect<unknown, unknown, RC>)
+            | undefined
+        }
+      | {
+          readonly run: (context: Saga.StepContext) => Effect.Effect<unknown, E, R>
+          readonly success?: undefined
+          readonly compensate?:
+            | ((result: undefined, context: Saga.CompensationContext) => Effect.Effect<unknown, unknown, RC>)
+            | undefined
+        }
+    )
+): Effect.Effect<A | undefined, EA | Saga.StepFailed, R | RC | Saga.Instance> {
+  return Effect.suspend(() => {
+    checkName("step", name)
+    const retry = options.retry ?? Saga.defaultRetry
+    const common = {
+      error: options.error,
+      retry,
+      retryWhile: options.retryWhile ?? Saga.isTransient,
+      compensationRetry: options.compensationRetry ?? retry
+    }
+    return Effect.flatMap(Saga.Instance, (instance): Effect.Effect<A | undefined, EA | Saga.StepFailed, R | RC> => {
+      if (options.success !== undefined) {
+        return instance.step(name, {
+          ...common,
+          run: options.run,
+          success: options.success,
+          compensate: options.compensate
+        })
+      }
+      // without a Schema, the result is undefined (and so is what the compensation gets)
+      const run = options.run
+      return instance.step(name, {
+        ...common,
+        run: (context: Saga.StepContext) => Effect.as(run(context), undefined),
+        success: Schema.Undefined,
+        compensate: options.compensate
+      })
+    })
+  })
+}
+
+/** @internal */
+export const sleep = (name: string, duration: Duration.DurationInput): Effect.Effect<void, never, Saga.Instance> =>
+  Effect.suspend(() => {
+    checkName("sleep", name)
+    return Effect.flatMap(Saga.Instance, (instance) => instance.sleep(name, Duration.decode(duration)))
+  })
