@@ -12,6 +12,8 @@
 import { Chunk, type DateTime, Duration, Effect, Option, Queue, Stream } from "effect"
 import type { EventData, EventMetadata, StoredEvent } from "./Event.js"
 import { type AppendOptions, type AppendResult, type EventFilter, InvalidAppendError } from "./EventStore.js"
+import * as Idempotency from "./internal/backend/idempotency.js"
+import * as Json from "./internal/backend/json.js"
 import type * as Position from "./Position.js"
 import type { StoreError } from "./StoreError.js"
 import * as StreamId from "./StreamId.js"
@@ -35,89 +37,6 @@ const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
  * @category validation
  */
 export const maxJsonDepth = 256
-
-const isIdentifier = /^[A-Za-z_$][A-Za-z0-9_$]*$/
-
-const renderPath = (root: string, path: ReadonlyArray<string | number>): string => {
-  let out = root
-  for (const segment of path) {
-    out +=
-      typeof segment === "number"
-        ? `[${segment}]`
-        : isIdentifier.test(segment)
-          ? `.${segment}`
-          : `[${JSON.stringify(segment)}]`
-  }
-  return out
-}
-
-const describeValue = (value: unknown): string => {
-  if (typeof value === "number") return String(value)
-  if (typeof value === "object" && value !== null) {
-    const name: unknown = Object.getPrototypeOf(value)?.constructor?.name
-    return typeof name === "string" && name.length > 0 ? `a ${name}` : "an object with a custom prototype"
-  }
-  return `a ${typeof value}`
-}
-
-/**
- * Finds the first part of `value` that JSON cannot hold exactly, or
- * `undefined` when it is plain JSON. `JSON.stringify` would silently change
- * such a value (`NaN` and `Infinity` become `null`, `undefined` fields
- * vanish, a `Date` becomes a string, a `Map` an empty object), so that what
- * a reader gets back would differ from what was appended.
- */
-const jsonProblem = (value: unknown, root: string): string | undefined => {
-  const path: Array<string | number> = []
-  const visit = (value: unknown, depth: number): string | undefined => {
-    switch (typeof value) {
-      case "string":
-      case "boolean":
-        return undefined
-      case "number":
-        return Number.isFinite(value)
-          ? undefined
-          : `${renderPath(root, path)} is ${value}, which JSON cannot hold (it would be stored as null)`
-      case "undefined":
-        return `${renderPath(root, path)} is undefined, which JSON cannot hold (omit the field or use null)`
-      case "bigint":
-        return `${renderPath(root, path)} is a bigint, which JSON cannot hold (encode it as a string)`
-      case "function":
-      case "symbol":
-        return `${renderPath(root, path)} is a ${typeof value}, which JSON cannot hold`
-      case "object": {
-        if (value === null) return undefined
-        if (depth >= maxJsonDepth) {
-          return `${renderPath(root, path)} nests deeper than ${maxJsonDepth} levels (the most any backend stores)`
-        }
-        if (Array.isArray(value)) {
-          for (let i = 0; i < value.length; i++) {
-            path.push(i)
-            const problem = i in value ? visit(value[i], depth + 1) : `${renderPath(root, path)} is a hole in the array`
-            path.pop()
-            if (problem !== undefined) return problem
-          }
-          return undefined
-        }
-        const proto: unknown = Object.getPrototypeOf(value)
-        if (proto !== Object.prototype && proto !== null) {
-          return `${renderPath(root, path)} is ${describeValue(value)}, not plain JSON (encode it first, e.g. with its Schema)`
-        }
-        if (Object.getOwnPropertySymbols(value).length > 0) {
-          return `${renderPath(root, path)} has symbol keys, which JSON cannot hold`
-        }
-        for (const key of Object.keys(value)) {
-          path.push(key)
-          const problem = visit(Reflect.get(value, key), depth + 1)
-          path.pop()
-          if (problem !== undefined) return problem
-        }
-        return undefined
-      }
-    }
-  }
-  return visit(value, 0)
-}
 
 /**
  * An append batch whose payloads have been serialised to JSON text.
@@ -173,7 +92,7 @@ export const prepareAppend = (
           `event ${index} (${event.type}): schema version ${event.schemaVersion} is not a positive integer`
         )
       }
-      const problem = jsonProblem(event.data, "data")
+      const problem = Json.jsonProblem(event.data, "data", maxJsonDepth)
       if (problem !== undefined) return invalid(`event ${index} (${event.type}): ${problem}`)
       let json: string | undefined
       try {
@@ -239,7 +158,7 @@ export const prepareMetadata = (
     if (typeof user !== "object" || user === null || Array.isArray(user)) {
       return invalid("metadata.user is not a JSON object")
     }
-    const problem = jsonProblem(user, "metadata.user")
+    const problem = Json.jsonProblem(user, "metadata.user", maxJsonDepth)
     if (problem !== undefined) return invalid(problem)
     try {
       return Effect.succeed({ metadata, json: JSON.stringify(metadata) })
@@ -265,21 +184,6 @@ export interface ExistingEvent {
   /** The stored payload, as read back. */
   readonly data: unknown
 }
-
-/** Structural equality of two JSON values (object keys in any order). */
-const jsonEquals = (a: unknown, b: unknown): boolean => {
-  if (a === b) return true
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false
-  if (Array.isArray(a) || Array.isArray(b)) {
-    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false
-    return a.every((value, i) => jsonEquals(value, b[i]))
-  }
-  const keys = Object.keys(a)
-  if (keys.length !== Object.keys(b).length) return false
-  return keys.every((key) => Object.hasOwn(b, key) && jsonEquals(Reflect.get(a, key), Reflect.get(b, key)))
-}
-
-const at = (e: ExistingEvent) => `${e.streamId}@${e.version}`
 
 /**
  * Decides what an append whose event ids were looked up must do:
@@ -307,69 +211,8 @@ export const idempotentResult = (
   streamId: StreamId.StreamId,
   events: ReadonlyArray<PreparedEvent>,
   existing: ReadonlyArray<ExistingEvent>
-): Effect.Effect<Option.Option<AppendResult>, InvalidAppendError> => {
-  if (existing.length === 0) return Effect.succeed(Option.none())
-  const invalid = (reason: string) => Effect.fail(new InvalidAppendError({ streamId, reason }))
-  const byId = new Map(existing.map((e) => [e.eventId.toLowerCase(), e]))
-  const found = events.map((e) => byId.get(e.eventId.toLowerCase()))
-  const stored = found.flatMap((e) => (e === undefined ? [] : [e]))
-  if (stored.length < events.length) {
-    return invalid(
-      `${stored.length} of the ${events.length} event ids are already stored (${stored.map((e) => `${e.eventId} at ${at(e)}`).join(", ")}): ` +
-        "an append is idempotent only when it re-sends exactly the events of an earlier append"
-    )
-  }
-  const elsewhere = stored.filter((e) => e.streamId !== streamId)
-  if (elsewhere.length > 0) {
-    return invalid(
-      `event ids already used in another stream: ${elsewhere.map((e) => `${e.eventId} at ${at(e)}`).join(", ")}`
-    )
-  }
-  const versions = stored.map((e) => e.version)
-  const sorted = [...versions].sort((a, b) => a - b)
-  const first = sorted[0] ?? 0
-  if (!sorted.every((v, i) => v === first + i)) {
-    return invalid(
-      `the event ids belong to events that were not appended together (versions ${versions.join(", ")} of ${streamId})`
-    )
-  }
-  if (!versions.every((v, i) => v === first + i)) {
-    const inOrder = [...stored].sort((a, b) => a.version - b.version).map((e) => e.eventId)
-    return invalid(
-      `the same event ids were appended at ${streamId}@${first}..${first + stored.length - 1} in another order ` +
-        `(stored: ${inOrder.join(", ")}; given: ${stored.map((e) => e.eventId).join(", ")})`
-    )
-  }
-  for (const [i, event] of events.entries()) {
-    const previous = stored[i]
-    if (previous === undefined) continue
-    const differs =
-      previous.type !== event.type
-        ? `type ${previous.type}, not ${event.type}`
-        : previous.schemaVersion !== event.schemaVersion
-          ? `schema version ${previous.schemaVersion}, not ${event.schemaVersion}`
-          : jsonEquals(previous.data, JSON.parse(event.json))
-            ? undefined
-            : "a different payload"
-    if (differs !== undefined) {
-      return invalid(
-        `event id ${previous.eventId} is already stored at ${at(previous)} with ${differs}: ` +
-          "an event id names one event for good, so a different event needs a new id"
-      )
-    }
-  }
-  const head = stored[0]
-  if (head === undefined) return Effect.succeed(Option.none())
-  return Effect.succeed(
-    Option.some({
-      streamId,
-      nextExpectedVersion: first + events.length - 1,
-      positions: stored.map((e) => e.position),
-      recordedAt: head.recordedAt,
-      duplicate: true
-    })
-  )
-}
+): Effect.Effect<Option.Option<AppendResult>, InvalidAppendError> =>
+  Idempotency.idempotentResult(streamId, events, existing)
 
 /**
  * Freezes a JSON value deeply, so that an event handed out by a store cannot
