@@ -48,7 +48,8 @@ import type { EventStore } from "./EventStore.js"
 import * as internal from "./internal/saga/durable.js"
 import * as Journal from "./internal/saga/journal.js"
 import type * as ProjectionStore from "./ProjectionStore.js"
-import * as Saga from "./Saga.js"
+import type * as Saga from "./Saga.js"
+import * as SagaError from "./SagaError.js"
 
 /**
  * Options of {@link layer}: those of the trigger consumer (see
@@ -83,7 +84,7 @@ export const Payload = Schema.Struct({
 
 /**
  * The workflow a saga runs as: its name is `chronicle.saga.<saga name>`,
- * its success the run's result (encoded), its error `Saga.SagaFailure`.
+ * its success the run's result (encoded), its error `SagaError.SagaFailure`.
  *
  * @example
  * ```ts
@@ -105,7 +106,7 @@ export const workflow = (saga: { readonly name: string }) =>
     payload: Payload,
     idempotencyKey: (payload) => `${payload.instanceId}#${payload.run}`,
     success: Schema.Unknown,
-    error: Saga.SagaFailure
+    error: SagaError.SagaFailure
   })
 
 /**
