@@ -18,7 +18,7 @@
  *   the engine deduplicates a trigger delivered twice;
  * - each step is an `Activity` (`step/<name>`): once it completed, a
  *   replay returns its recorded result (decoded with its `success` Schema)
- *   or its typed error (its `error` Schema, or `StepFailed`), and never runs
+ *   or its typed error (its `error` Schema, or `SagaError.StepFailed`), and never runs
  *   it again; a step interrupted by a crash runs again, and its command id
  *   makes that a no-op on the aggregate;
  * - each compensation is registered as with `Workflow.withCompensation`: the

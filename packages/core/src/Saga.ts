@@ -446,7 +446,7 @@ export interface StepOptions<E, R, EA, EI> {
   readonly retry?: Schedule.Schedule<unknown, unknown> | undefined
   /** Which failures are retried. Default {@link isTransient}. */
   readonly retryWhile?: ((error: E) => boolean) | undefined
-  /** The errors the step fails with as they are (recorded typed by the durable runner); others become `StepFailed`. */
+  /** The errors the step fails with as they are (recorded typed by the durable runner); others become `SagaError.StepFailed`. */
   readonly error?: Schema.Schema<EA, EI, never> | undefined
   /** How a failing compensation is retried. Default: the step's `retry`. */
   readonly compensationRetry?: Schedule.Schedule<unknown, unknown> | undefined
@@ -464,7 +464,7 @@ export interface StepOptions<E, R, EA, EI> {
  * Give `success` to use the step's result later (the durable runner records
  * it and returns it on a replay); without it the step returns `void`. The
  * step fails with the errors its `error` Schema describes, and with
- * `StepFailed` for any other. Step names must be unique within a saga.
+ * `SagaError.StepFailed` for any other. Step names must be unique within a saga.
  *
  * @example
  * ```ts
@@ -524,7 +524,7 @@ export function step<A, I, E, R, EA, EI, RC>(
 /**
  * Waits for a signal's event for this instance: an event that arrived
  * before the wait is taken at once. With a `timeout` (a deadline), fails
- * with `EventTimeout` when it passes: unless the saga handles it, the saga
+ * with `SagaError.EventTimeout` when it passes: unless the saga handles it, the saga
  * then fails and compensates. The durable runner survives a crash while
  * waiting, and keeps the deadline.
  *

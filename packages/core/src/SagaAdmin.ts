@@ -141,7 +141,7 @@ export const retry = (
 /**
  * Waits until an instance reaches a state `until` accepts (by default an
  * end: `completed`, `failed` or `compensation-failed`), polling its
- * journal; fails with `SagaWaitTimeout` after `timeout` (default 10 s).
+ * journal; fails with `SagaError.SagaWaitTimeout` after `timeout` (default 10 s).
  *
  * @example
  * ```ts
