@@ -18,7 +18,7 @@
  *   the engine deduplicates a trigger delivered twice;
  * - each step is an `Activity` (`step/<name>`): once it completed, a
  *   replay returns its recorded result (decoded with its `success` Schema)
- *   or its typed error (its `error` Schema, or `StepFailed`), and never runs
+ *   or its typed error (its `error` Schema, or `SagaError.StepFailed`), and never runs
  *   it again; a step interrupted by a crash runs again, and its command id
  *   makes that a no-op on the aggregate;
  * - each compensation is registered as with `Workflow.withCompensation`: the
@@ -48,7 +48,8 @@ import type { EventStore } from "./EventStore.js"
 import * as internal from "./internal/saga/durable.js"
 import * as Journal from "./internal/saga/journal.js"
 import type * as ProjectionStore from "./ProjectionStore.js"
-import * as Saga from "./Saga.js"
+import type * as Saga from "./Saga.js"
+import * as SagaError from "./SagaError.js"
 
 /**
  * Options of {@link layer}: those of the trigger consumer (see
@@ -83,7 +84,7 @@ export const Payload = Schema.Struct({
 
 /**
  * The workflow a saga runs as: its name is `chronicle.saga.<saga name>`,
- * its success the run's result (encoded), its error `Saga.SagaFailure`.
+ * its success the run's result (encoded), its error `SagaError.SagaFailure`.
  *
  * @example
  * ```ts
@@ -105,7 +106,7 @@ export const workflow = (saga: { readonly name: string }) =>
     payload: Payload,
     idempotencyKey: (payload) => `${payload.instanceId}#${payload.run}`,
     success: Schema.Unknown,
-    error: Saga.SagaFailure
+    error: SagaError.SagaFailure
   })
 
 /**

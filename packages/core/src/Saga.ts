@@ -22,15 +22,15 @@
  *   projection named `saga:<name>`, with the lease, checkpoint, status, lag
  *   and poison policy of every projection.
  * - Every instance keeps a journal, a Chronicle stream
- *   `saga:<name>-<instanceId>`: `Saga.status`, `Saga.list` and
- *   `Saga.retry` read it, in any process.
+ *   `saga:<name>-<instanceId>`: `SagaAdmin.status`, `SagaAdmin.list` and
+ *   `SagaAdmin.retry` read it, in any process. The errors are in
+ *   `SagaError`.
  *
  * @since 0.5.0
  */
 import {
   type Cause,
   Context,
-  type DateTime,
   Duration,
   Effect,
   type Either,
@@ -38,187 +38,18 @@ import {
   Option,
   type ParseResult,
   Schedule,
-  Schema,
+  type Schema,
   type Scope
 } from "effect"
 import type { EventDecodeError, RecordedEvent, StoredEvent, UserMetadata } from "./Event.js"
 import type * as EventCodec from "./EventCodec.js"
 import { type EventStore, isConcurrencyError, isUnknownOutcomeError } from "./EventStore.js"
-import * as Control from "./internal/saga/control.js"
 import * as internal from "./internal/saga/definition.js"
 import * as InProcess from "./internal/saga/inProcess.js"
 import type * as Projection from "./Projection.js"
 import type * as ProjectionStore from "./ProjectionStore.js"
-import { isRetryable, type StoreError } from "./StoreError.js"
-
-// ---------------------------------------------------------------------------
-// Errors
-// ---------------------------------------------------------------------------
-
-/**
- * A step failed for good with an error its `error` Schema does not describe
- * (a store outage that outlasted the retries, or any error when the step
- * declares no `error` Schema). `reason` names the original error.
- *
- * @example
- * ```ts
- * import { Saga } from "@chronicle/core"
- *
- * const error = new Saga.StepFailed({ saga: "Transfer", instanceId: "t-1", step: "debit", reason: "StoreError: connection refused" })
- * ```
- * @since 0.5.0
- * @category errors
- */
-export class StepFailed extends Schema.TaggedError<StepFailed>()("StepFailed", {
-  saga: Schema.String,
-  instanceId: Schema.String,
-  step: Schema.String,
-  reason: Schema.String,
-  errorTag: Schema.optional(Schema.String)
-}) {
-  override get message(): string {
-    return `step ${this.step} failed: ${this.reason}`
-  }
-}
-
-/**
- * `Saga.awaitEvent` waited longer than its timeout.
- *
- * @example
- * ```ts
- * import { Saga } from "@chronicle/core"
- *
- * const error = new Saga.EventTimeout({ saga: "Transfer", instanceId: "t-1", signal: "approved", timeoutMillis: 60000 })
- * ```
- * @since 0.5.0
- * @category errors
- */
-export class EventTimeout extends Schema.TaggedError<EventTimeout>()("EventTimeout", {
-  saga: Schema.String,
-  instanceId: Schema.String,
-  signal: Schema.String,
-  timeoutMillis: Schema.Number
-}) {
-  override get message(): string {
-    return `no ${this.signal} event within ${Duration.format(Duration.millis(this.timeoutMillis))}`
-  }
-}
-
-/**
- * An event names no valid instance: its instance id is empty, too long, or
- * not a string. The trigger consumer treats it as bad data (parked by
- * default), so the feed goes on.
- *
- * @example
- * ```ts
- * import { Saga } from "@chronicle/core"
- *
- * const error = new Saga.InvalidInstanceId({ saga: "Transfer", eventId: "e-1", reason: "an instance id must not be empty" })
- * ```
- * @since 0.5.0
- * @category errors
- */
-export class InvalidInstanceId extends Schema.TaggedError<InvalidInstanceId>()("InvalidInstanceId", {
-  saga: Schema.String,
-  eventId: Schema.String,
-  reason: Schema.String
-}) {
-  override get message(): string {
-    return `Saga ${this.saga}: event ${this.eventId} names no valid instance: ${this.reason}`
-  }
-}
-
-/**
- * How a saga run failed, as recorded: the error's tag and a readable reason.
- * The durable runner ends a failed workflow with it.
- *
- * @example
- * ```ts
- * import { Saga } from "@chronicle/core"
- *
- * const failure = new Saga.SagaFailure({ saga: "Transfer", instanceId: "t-1", reason: "AccountIsClosed: the account is closed" })
- * ```
- * @since 0.5.0
- * @category errors
- */
-export class SagaFailure extends Schema.TaggedError<SagaFailure>()("SagaFailure", {
-  saga: Schema.String,
-  instanceId: Schema.String,
-  reason: Schema.String,
-  errorTag: Schema.optional(Schema.String)
-}) {
-  override get message(): string {
-    return `Saga ${this.saga} "${this.instanceId}" failed: ${this.reason}`
-  }
-}
-
-/**
- * No instance with this id has a journal (it never started).
- *
- * @example
- * ```ts
- * import { Saga } from "@chronicle/core"
- *
- * const error = new Saga.SagaNotFound({ saga: "Transfer", instanceId: "t-404" })
- * ```
- * @since 0.5.0
- * @category errors
- */
-export class SagaNotFound extends Schema.TaggedError<SagaNotFound>()("SagaNotFound", {
-  saga: Schema.String,
-  instanceId: Schema.String
-}) {
-  override get message(): string {
-    return `Saga ${this.saga} has no instance "${this.instanceId}"`
-  }
-}
-
-/**
- * `Saga.retry` on an instance that is not `failed` or `compensation-failed`
- * (or that another retry changed meanwhile).
- *
- * @example
- * ```ts
- * import { Saga } from "@chronicle/core"
- *
- * const error = new Saga.SagaNotRetryable({ saga: "Transfer", instanceId: "t-1", state: "completed" })
- * ```
- * @since 0.5.0
- * @category errors
- */
-export class SagaNotRetryable extends Schema.TaggedError<SagaNotRetryable>()("SagaNotRetryable", {
-  saga: Schema.String,
-  instanceId: Schema.String,
-  state: Schema.String
-}) {
-  override get message(): string {
-    return `Saga ${this.saga} "${this.instanceId}" is ${this.state}: only a failed or compensation-failed instance can be retried`
-  }
-}
-
-/**
- * `Saga.waitFor` gave up: the instance did not reach the awaited state in
- * time. `state` is the last state it had (empty when it had not started).
- *
- * @example
- * ```ts
- * import { Saga } from "@chronicle/core"
- *
- * const error = new Saga.SagaWaitTimeout({ saga: "Transfer", instanceId: "t-1", state: "running", timeoutMillis: 5000 })
- * ```
- * @since 0.5.0
- * @category errors
- */
-export class SagaWaitTimeout extends Schema.TaggedError<SagaWaitTimeout>()("SagaWaitTimeout", {
-  saga: Schema.String,
-  instanceId: Schema.String,
-  state: Schema.String,
-  timeoutMillis: Schema.Number
-}) {
-  override get message(): string {
-    return `Saga ${this.saga} "${this.instanceId}" is still ${this.state === "" ? "not started" : this.state} after ${this.timeoutMillis} ms`
-  }
-}
+import type { EventTimeout, StepFailed } from "./SagaError.js"
+import { isRetryable } from "./StoreError.js"
 
 // ---------------------------------------------------------------------------
 // Signals: events a running instance waits for
@@ -615,7 +446,7 @@ export interface StepOptions<E, R, EA, EI> {
   readonly retry?: Schedule.Schedule<unknown, unknown> | undefined
   /** Which failures are retried. Default {@link isTransient}. */
   readonly retryWhile?: ((error: E) => boolean) | undefined
-  /** The errors the step fails with as they are (recorded typed by the durable runner); others become `StepFailed`. */
+  /** The errors the step fails with as they are (recorded typed by the durable runner); others become `SagaError.StepFailed`. */
   readonly error?: Schema.Schema<EA, EI, never> | undefined
   /** How a failing compensation is retried. Default: the step's `retry`. */
   readonly compensationRetry?: Schedule.Schedule<unknown, unknown> | undefined
@@ -633,7 +464,7 @@ export interface StepOptions<E, R, EA, EI> {
  * Give `success` to use the step's result later (the durable runner records
  * it and returns it on a replay); without it the step returns `void`. The
  * step fails with the errors its `error` Schema describes, and with
- * `StepFailed` for any other. Step names must be unique within a saga.
+ * `SagaError.StepFailed` for any other. Step names must be unique within a saga.
  *
  * @example
  * ```ts
@@ -693,7 +524,7 @@ export function step<A, I, E, R, EA, EI, RC>(
 /**
  * Waits for a signal's event for this instance: an event that arrived
  * before the wait is taken at once. With a `timeout` (a deadline), fails
- * with `EventTimeout` when it passes: unless the saga handles it, the saga
+ * with `SagaError.EventTimeout` when it passes: unless the saga handles it, the saga
  * then fails and compensates. The durable runner survives a crash while
  * waiting, and keeps the deadline.
  *
@@ -735,160 +566,6 @@ export const sleep = (name: string, duration: Duration.DurationInput): Effect.Ef
   internal.sleep(name, duration)
 
 // ---------------------------------------------------------------------------
-// Status and control
-// ---------------------------------------------------------------------------
-
-/**
- * What an instance is doing:
- *
- * - `running`: started, executing steps;
- * - `waiting`: waiting for an event (`awaitEvent`) or sleeping;
- * - `completed`: `run` succeeded;
- * - `failed`: `run` failed for good, and every completed step was compensated;
- * - `compensating`: `run` failed, compensations are running;
- * - `compensation-failed`: a compensation (or `onFailure`) kept failing:
- *   something stays done that should have been undone. `error` says what;
- *   fix the cause, then `Saga.retry`.
- *
- * @since 0.5.0
- * @category status
- */
-export type State = "running" | "waiting" | "completed" | "failed" | "compensating" | "compensation-failed"
-
-/**
- * The status of one instance, from its journal.
- *
- * @since 0.5.0
- * @category status
- */
-export interface Status {
-  readonly saga: string
-  readonly instanceId: string
-  readonly state: State
-  /** 1, then one more for every retry. */
-  readonly run: number
-  /** The command-id generation: a retry after a clean failure starts a new attempt. */
-  readonly attempt: number
-  readonly mode: "in-process" | "durable" | "unknown"
-  /** The steps completed in the current run, in order. */
-  readonly steps: ReadonlyArray<string>
-  /** The steps compensated in the current run, in the order compensated. */
-  readonly compensated: ReadonlyArray<string>
-  /** What a `waiting` instance waits for (`event:<signal>` or `sleep:<name>`), and until when. */
-  readonly waitingFor: Option.Option<{ readonly for: string; readonly until: Option.Option<DateTime.Utc> }>
-  /** Why the run failed. */
-  readonly error: Option.Option<string>
-  /** Each compensation that failed for good, with why. */
-  readonly compensationErrors: ReadonlyArray<string>
-  /** The trigger event (its payload as stored). */
-  readonly trigger: Option.Option<{
-    readonly eventId: string
-    readonly streamId: string
-    readonly type: string
-    readonly correlationId: string
-    readonly data: unknown
-  }>
-  /** The run's result, encoded (with a `success` Schema). */
-  readonly result: Option.Option<unknown>
-  readonly startedAt: Option.Option<DateTime.Utc>
-  readonly updatedAt: Option.Option<DateTime.Utc>
-}
-
-/**
- * The status of one instance, or none when it never started.
- *
- * @example
- * ```ts
- * import { Effect, Option } from "effect"
- * import { Saga } from "@chronicle/core"
- *
- * const describe = Effect.map(Saga.status("Transfer", "t-1"), Option.map((s) => `${s.state}: ${s.steps.join(", ")}`))
- * ```
- * @since 0.5.0
- * @category status
- */
-export const status = (
-  saga: string | { readonly name: string },
-  instanceId: string
-): Effect.Effect<Option.Option<Status>, StoreError | EventDecodeError, EventStore> => Control.status(saga, instanceId)
-
-/**
- * Every instance of a saga (optionally only those in some states), oldest
- * first. It folds the saga's whole journal category: meant for operators
- * and tools, not for a hot path.
- *
- * @example
- * ```ts
- * import { Saga } from "@chronicle/core"
- *
- * const stuck = Saga.list("Transfer", { states: ["compensation-failed"] })
- * ```
- * @since 0.5.0
- * @category status
- */
-export const list = (
-  saga: string | { readonly name: string },
-  options?: { readonly states?: ReadonlyArray<State> | undefined }
-): Effect.Effect<ReadonlyArray<Status>, StoreError | EventDecodeError, EventStore> => Control.list(saga, options)
-
-/**
- * Retries a `failed` or `compensation-failed` instance: it records a retry
- * request in the instance's journal, and the saga's runner (in whichever
- * process holds its trigger lease) starts the next run.
- *
- * - `compensation-failed`: the next run keeps the command ids, so the steps
- *   that took effect are not applied again, and the compensations that
- *   failed run again (once their cause is fixed);
- * - `failed` (everything compensated): the next run is a new attempt, with
- *   fresh command ids, so every step takes effect again.
- *
- * Returns the new run and attempt numbers.
- *
- * @example
- * ```ts
- * import { Saga } from "@chronicle/core"
- *
- * const again = Saga.retry("Transfer", "t-1")
- * ```
- * @since 0.5.0
- * @category control
- */
-export const retry = (
-  saga: string | { readonly name: string },
-  instanceId: string
-): Effect.Effect<
-  { readonly run: number; readonly attempt: number },
-  SagaNotFound | SagaNotRetryable | StoreError | EventDecodeError,
-  EventStore
-> => Control.retry(saga, instanceId)
-
-/**
- * Waits until an instance reaches a state `until` accepts (by default an
- * end: `completed`, `failed` or `compensation-failed`), polling its
- * journal; fails with `SagaWaitTimeout` after `timeout` (default 10 s).
- *
- * @example
- * ```ts
- * import { Saga } from "@chronicle/core"
- *
- * const outcome = Saga.waitFor("Transfer", "t-1", { timeout: "5 seconds", until: (s) => s.state !== "running" })
- * ```
- * @since 0.5.0
- * @category status
- */
-export const waitFor = (
-  saga: string | { readonly name: string },
-  instanceId: string,
-  options?: {
-    readonly timeout?: Duration.DurationInput | undefined
-    readonly until?: ((status: Status) => boolean) | undefined
-    /** How often to look. Default 50 ms. */
-    readonly interval?: Duration.DurationInput | undefined
-  }
-): Effect.Effect<Status, SagaWaitTimeout | StoreError | EventDecodeError, EventStore> =>
-  Control.waitFor(saga, instanceId, options)
-
-// ---------------------------------------------------------------------------
 // The in-process runner
 // ---------------------------------------------------------------------------
 
@@ -901,20 +578,6 @@ export const waitFor = (
  * @category running
  */
 export interface RunOptions extends Projection.RunOptions {}
-
-/**
- * The name of a saga's trigger consumer, as `ProjectionAdmin.status` shows it.
- *
- * @example
- * ```ts
- * import { Saga } from "@chronicle/core"
- *
- * Saga.consumerName("Transfer") // "saga:Transfer"
- * ```
- * @since 0.5.0
- * @category running
- */
-export const consumerName = (saga: string | { readonly name: string }): string => Control.consumerName(saga)
 
 /**
  * Runs a saga in-process: its trigger consumer (a projection named

@@ -41,6 +41,10 @@ export * as ProjectionStore from "./ProjectionStore.js"
 export * as Repository from "./Repository.js"
 /** @since 0.5.0 */
 export * as Saga from "./Saga.js"
+/** @since 0.5.0 */
+export * as SagaAdmin from "./SagaAdmin.js"
+/** @since 0.5.0 */
+export * as SagaError from "./SagaError.js"
 /** @since 0.1.0 */
 export * as SnapshotStore from "./SnapshotStore.js"
 /** @since 0.6.0 */

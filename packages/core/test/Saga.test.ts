@@ -6,6 +6,7 @@ import {
   ProjectionStore,
   Repository,
   Saga,
+  SagaAdmin,
   StoreError,
   StreamId
 } from "@chronicle/core"
@@ -151,7 +152,7 @@ describe.each(modes)("Saga ($name)", (mode) => {
     Effect.gen(function* () {
       yield* open(["a", 1000], ["b", 0])
       yield* request("m1", "a", "b", 300).pipe(Correlation.withCorrelationId("req-42"))
-      const done = yield* Saga.waitFor("Move", "m1")
+      const done = yield* SagaAdmin.waitFor("Move", "m1")
       expect(done.state).toBe("completed")
       expect(done.steps).toEqual(["debit", "credit", "complete"])
       expect(done.result).toEqual(Option.some({ debitedAt: 3 }))
@@ -174,7 +175,7 @@ describe.each(modes)("Saga ($name)", (mode) => {
       const journal = yield* eventsOf("saga:Move-m1")
       expect(journal.every((e) => e.metadata.correlationId === "req-42")).toBe(true)
       expect(journal.every((e) => e.metadata.causationId === triggerEvent?.eventId)).toBe(true)
-      expect(yield* Saga.list("Move", { states: ["completed"] })).toHaveLength(1)
+      expect(yield* SagaAdmin.list("Move", { states: ["completed"] })).toHaveLength(1)
       // the consumer is a projection like any other
       const consumer = (yield* ProjectionAdmin.status("saga:Move"))[0]
       expect(consumer?.parked).toBe(0)
@@ -187,7 +188,7 @@ describe.each(modes)("Saga ($name)", (mode) => {
       const flaky = yield* Ref.make(2)
       yield* Effect.gen(function* () {
         yield* trigger("r1")
-        const done = yield* Saga.waitFor("Recorder", "r1")
+        const done = yield* SagaAdmin.waitFor("Recorder", "r1")
         expect(done.state).toBe("completed")
       }).pipe(withSaga(recorder({ log, flaky })))
       expect(yield* Ref.get(log)).toEqual(["run s1", "run s2", "run s2", "run s2", "run s3"])
@@ -195,7 +196,7 @@ describe.each(modes)("Saga ($name)", (mode) => {
       yield* Effect.gen(function* () {
         yield* open(["a", 100], ["b", 0])
         yield* request("m2", "a", "b", 500)
-        const failed = yield* Saga.waitFor("Move", "m2")
+        const failed = yield* SagaAdmin.waitFor("Move", "m2")
         expect(failed.state).toBe("failed")
         expect(failed.steps).toEqual([])
         expect(Option.getOrThrow(failed.error)).toContain("Insufficient")
@@ -212,7 +213,7 @@ describe.each(modes)("Saga ($name)", (mode) => {
       const log = yield* Ref.make<ReadonlyArray<string>>([])
       yield* Effect.gen(function* () {
         yield* trigger("r2")
-        const failed = yield* Saga.waitFor("Recorder", "r2")
+        const failed = yield* SagaAdmin.waitFor("Recorder", "r2")
         expect(failed.state).toBe("failed")
         expect(failed.steps).toEqual(["s1", "s2"])
         expect(failed.compensated).toEqual(["s2", "s1"])
@@ -232,7 +233,7 @@ describe.each(modes)("Saga ($name)", (mode) => {
         yield* open(["a", 1000], ["b", 0])
         yield* account("b", new CloseAcct())
         yield* request("m3", "a", "b", 250)
-        const failed = yield* Saga.waitFor("Move", "m3")
+        const failed = yield* SagaAdmin.waitFor("Move", "m3")
         expect(failed.state).toBe("failed")
         expect(failed.compensated).toEqual(["debit"])
         expect(yield* balance("a")).toBe(1000)
@@ -254,13 +255,13 @@ describe.each(modes)("Saga ($name)", (mode) => {
       const log = yield* Ref.make<ReadonlyArray<string>>([])
       yield* Effect.gen(function* () {
         yield* trigger("r3")
-        const failed = yield* Saga.waitFor("Recorder", "r3")
+        const failed = yield* SagaAdmin.waitFor("Recorder", "r3")
         expect(failed.state).toBe("failed")
         expect(Option.getOrThrow(failed.error)).toContain("s3 blew up")
         expect(failed.compensated).toEqual(["s2", "s1"])
         // the feed goes on
         yield* trigger("r4")
-        expect((yield* Saga.waitFor("Recorder", "r4")).state).toBe("failed")
+        expect((yield* SagaAdmin.waitFor("Recorder", "r4")).state).toBe("failed")
       }).pipe(withSaga(recorder({ log, failAt: "s3-defect" })))
     })
   )
@@ -272,8 +273,8 @@ describe.each(modes)("Saga ($name)", (mode) => {
         yield* trigger("r5")
         yield* trigger("r5", "Rec-again")
         yield* trigger("r6")
-        expect((yield* Saga.waitFor("Recorder", "r6")).state).toBe("completed")
-        expect((yield* Saga.waitFor("Recorder", "r5")).state).toBe("completed")
+        expect((yield* SagaAdmin.waitFor("Recorder", "r6")).state).toBe("completed")
+        expect((yield* SagaAdmin.waitFor("Recorder", "r5")).state).toBe("completed")
         yield* Projection.waitFor("saga:Recorder", yield* EventStore.EventStore.pipe(Effect.flatMap((s) => s.head)))
       }).pipe(withSaga(recorder({ log })))
       expect((yield* Ref.get(log)).filter((line) => line === "run s1")).toHaveLength(2)
@@ -284,12 +285,12 @@ describe.each(modes)("Saga ($name)", (mode) => {
     Effect.gen(function* () {
       yield* open(["a", 1000], ["b", 0])
       yield* request("m4", "a", "b", 800)
-      const waiting = yield* Saga.waitFor("Move", "m4", { until: (s) => s.state === "waiting" })
+      const waiting = yield* SagaAdmin.waitFor("Move", "m4", { until: (s) => s.state === "waiting" })
       expect(waiting.steps).toEqual(["debit"])
       expect(Option.map(waiting.waitingFor, (w) => w.for)).toEqual(Option.some("event:approved"))
       expect(yield* balance("a")).toBe(200)
       yield* approve("m4")
-      expect((yield* Saga.waitFor("Move", "m4")).state).toBe("completed")
+      expect((yield* SagaAdmin.waitFor("Move", "m4")).state).toBe("completed")
       expect(yield* balance("b")).toBe(800)
 
       // approved right away, before the saga reached its wait
@@ -297,8 +298,8 @@ describe.each(modes)("Saga ($name)", (mode) => {
       yield* approve("m5")
       yield* request("m6", "b", "a", 600)
       yield* approve("m6")
-      expect((yield* Saga.waitFor("Move", "m5")).state).toBe("completed")
-      expect((yield* Saga.waitFor("Move", "m6")).state).toBe("completed")
+      expect((yield* SagaAdmin.waitFor("Move", "m5")).state).toBe("completed")
+      expect((yield* SagaAdmin.waitFor("Move", "m6")).state).toBe("completed")
       expect(yield* balance("a")).toBe(650)
     }).pipe(withSaga(moveSaga({ approvalAbove: 100, deadline: "1 hour" })))
   )
@@ -307,14 +308,14 @@ describe.each(modes)("Saga ($name)", (mode) => {
     Effect.gen(function* () {
       yield* open(["a", 1000], ["b", 0])
       yield* request("m7", "a", "b", 800)
-      const waiting = yield* eventually(Saga.status("Move", "m7"), (s) => s.state === "waiting")
+      const waiting = yield* eventually(SagaAdmin.status("Move", "m7"), (s) => s.state === "waiting")
       expect(yield* balance("a")).toBe(200)
       const until = Option.flatMap(waiting.waitingFor, (w) => w.until)
       expect(Option.isSome(until)).toBe(true)
       yield* TestClock.adjust("1 day")
-      expect(Option.map(yield* Saga.status("Move", "m7"), (s) => s.state)).toEqual(Option.some("waiting"))
+      expect(Option.map(yield* SagaAdmin.status("Move", "m7"), (s) => s.state)).toEqual(Option.some("waiting"))
       yield* TestClock.adjust("1 day")
-      const failed = yield* eventually(Saga.status("Move", "m7"), (s) => s.state === "failed")
+      const failed = yield* eventually(SagaAdmin.status("Move", "m7"), (s) => s.state === "failed")
       expect(Option.getOrThrow(failed.error)).toContain("no approved event within 2d")
       expect(failed.compensated).toEqual(["debit"])
       expect(yield* balance("a")).toBe(1000)
@@ -326,12 +327,12 @@ describe.each(modes)("Saga ($name)", (mode) => {
     Effect.gen(function* () {
       yield* open(["a", 1000], ["b", 0])
       yield* request("m8", "a", "b", 400)
-      yield* Saga.waitFor("Move", "m8", { until: (s) => s.state === "waiting" })
+      yield* SagaAdmin.waitFor("Move", "m8", { until: (s) => s.state === "waiting" })
       // the target and the source close while the saga waits: the credit and the refund both fail
       yield* account("b", new CloseAcct())
       yield* account("a", new CloseAcct())
       yield* approve("m8")
-      const stuck = yield* Saga.waitFor("Move", "m8")
+      const stuck = yield* SagaAdmin.waitFor("Move", "m8")
       expect(stuck.state).toBe("compensation-failed")
       expect(stuck.compensationErrors).toEqual(["debit: AcctIsClosed"])
       expect(Option.getOrThrow(stuck.error)).toContain("compensation failed")
@@ -341,14 +342,14 @@ describe.each(modes)("Saga ($name)", (mode) => {
       // an operator fixes the cause and retries: the debit is not applied again
       yield* account("a", new ReopenAcct())
       yield* account("b", new ReopenAcct())
-      const again = yield* Saga.retry("Move", "m8")
+      const again = yield* SagaAdmin.retry("Move", "m8")
       expect(again).toEqual({ run: 2, attempt: 1 })
-      const done = yield* Saga.waitFor("Move", "m8", { until: (s) => s.run === 2 && s.state === "completed" })
+      const done = yield* SagaAdmin.waitFor("Move", "m8", { until: (s) => s.run === 2 && s.state === "completed" })
       expect(done.steps).toEqual(["debit", "credit", "complete"])
       expect(yield* balance("a")).toBe(600)
       expect(yield* balance("b")).toBe(400)
       expect((yield* eventsOf("Acct-a")).filter((e) => e.type === "Debited")).toHaveLength(1)
-      expect(yield* Effect.flip(Saga.retry("Move", "m8"))).toMatchObject({ _tag: "SagaNotRetryable" })
+      expect(yield* Effect.flip(SagaAdmin.retry("Move", "m8"))).toMatchObject({ _tag: "SagaNotRetryable" })
     }).pipe(withSaga(moveSaga({ approvalAbove: 100, deadline: "1 hour" })))
   )
 
@@ -356,12 +357,12 @@ describe.each(modes)("Saga ($name)", (mode) => {
     Effect.gen(function* () {
       yield* open(["a", 100], ["b", 0])
       yield* request("m9", "a", "b", 300)
-      expect((yield* Saga.waitFor("Move", "m9")).state).toBe("failed")
+      expect((yield* SagaAdmin.waitFor("Move", "m9")).state).toBe("failed")
       yield* Effect.flatMap(Repository.make(Acct), (accounts) =>
         accounts.execute("a", new Credit({ amount: 500, refund: false }))
       )
-      expect(yield* Saga.retry("Move", "m9")).toEqual({ run: 2, attempt: 2 })
-      const done = yield* Saga.waitFor("Move", "m9", { until: (s) => s.run === 2 && s.state === "completed" })
+      expect(yield* SagaAdmin.retry("Move", "m9")).toEqual({ run: 2, attempt: 2 })
+      const done = yield* SagaAdmin.waitFor("Move", "m9", { until: (s) => s.run === 2 && s.state === "completed" })
       expect(done.attempt).toBe(2)
       expect(yield* balance("a")).toBe(300)
       expect(yield* balance("b")).toBe(300)
@@ -369,7 +370,7 @@ describe.each(modes)("Saga ($name)", (mode) => {
       expect(debit?.metadata.causationId).toBe(
         Saga.commandId({ saga: "Move", instanceId: "m9", step: "debit", attempt: 2 })
       )
-      expect(yield* Effect.flip(Saga.retry("Move", "nope"))).toMatchObject({ _tag: "SagaNotFound" })
+      expect(yield* Effect.flip(SagaAdmin.retry("Move", "nope"))).toMatchObject({ _tag: "SagaNotFound" })
     }).pipe(withSaga(moveSaga()))
   )
 
@@ -380,7 +381,7 @@ describe.each(modes)("Saga ($name)", (mode) => {
       yield* rawTrigger("Move-empty", { moveId: "", from: "a", to: "b", amount: 1 })
       yield* rawTrigger("Move-long", { moveId: "x".repeat(201), from: "a", to: "b", amount: 1 })
       yield* request("m10", "a", "b", 10)
-      expect((yield* Saga.waitFor("Move", "m10")).state).toBe("completed")
+      expect((yield* SagaAdmin.waitFor("Move", "m10")).state).toBe("completed")
       yield* Projection.waitFor("saga:Move", yield* EventStore.EventStore.pipe(Effect.flatMap((s) => s.head)))
       const parked = yield* ProjectionAdmin.parked({ name: "saga:Move", version: 1 })
       expect(parked.map((p) => p.event.streamId).sort()).toEqual(["Move-bad", "Move-empty", "Move-long"])

@@ -22,7 +22,7 @@
  *
  * @since 0.5.0
  */
-import { Repository, Saga } from "@chronicle/core"
+import { Repository, Saga, SagaAdmin } from "@chronicle/core"
 import * as DurableSaga from "@chronicle/core/DurableSaga"
 import * as SqlWorkflowEngine from "@chronicle/sql-store/SqlWorkflowEngine"
 import { Config, Duration, Effect, Layer, Option, Schema } from "effect"
@@ -254,10 +254,10 @@ export interface TransferView {
   readonly from: string
   readonly to: string
   readonly amount: number
-  readonly saga: Saga.Status
+  readonly saga: SagaAdmin.Status
 }
 
-const viewOf = (status: Saga.Status): Option.Option<TransferView> =>
+const viewOf = (status: SagaAdmin.Status): Option.Option<TransferView> =>
   Option.flatMap(status.trigger, (trigger) =>
     Option.map(
       Schema.decodeUnknownOption(Transfer.TransferRequested)({ ...Object(trigger.data), _tag: trigger.type }),
@@ -283,7 +283,7 @@ const viewOf = (status: Saga.Status): Option.Option<TransferView> =>
  * @since 0.5.0
  * @category use cases
  */
-export const list = Effect.map(Saga.list(name), (all) => all.flatMap((status) => Option.toArray(viewOf(status))))
+export const list = Effect.map(SagaAdmin.list(name), (all) => all.flatMap((status) => Option.toArray(viewOf(status))))
 
 /**
  * One transfer, once its saga reached an end or (unless `toEnd`) a wait
@@ -300,12 +300,12 @@ export const list = Effect.map(Saga.list(name), (all) => all.flatMap((status) =>
  * @category use cases
  */
 export const outcome = (transferId: string, timeout: Duration.DurationInput, options?: { readonly toEnd?: boolean }) =>
-  Saga.waitFor(name, transferId, {
+  SagaAdmin.waitFor(name, transferId, {
     timeout,
     until: (s) =>
       s.state !== "running" && s.state !== "compensating" && (options?.toEnd !== true || s.state !== "waiting")
   }).pipe(
     Effect.map(Option.some),
-    Effect.catchTag("SagaWaitTimeout", () => Saga.status(name, transferId)),
+    Effect.catchTag("SagaWaitTimeout", () => SagaAdmin.status(name, transferId)),
     Effect.map(Option.flatMap(viewOf))
   )

@@ -3,7 +3,7 @@
  * (SQLite in memory, with the durable SQL engine), and a property test on
  * random transfers (in memory, with the memory engine).
  */
-import { EventStore, ProjectionStore, Repository, Saga, StreamId } from "@chronicle/core"
+import { EventStore, ProjectionStore, Repository, SagaAdmin, StreamId } from "@chronicle/core"
 import * as DurableSaga from "@chronicle/core/DurableSaga"
 import { DeciderSpec } from "@chronicle/core/testing"
 import { describe, expect, it } from "@effect/vitest"
@@ -117,13 +117,13 @@ describe("Transfer saga (durable, on the bank's SQL store)", () => {
         expect(waiting.saga.state).toBe("waiting")
         expect(yield* balance("alice")).toBe(77_500)
         yield* TransferSaga.approve("t5")
-        expect(yield* Effect.map(Saga.waitFor("Transfer", "t5", { timeout: "20 seconds" }), (s) => s.state)).toBe(
+        expect(yield* Effect.map(SagaAdmin.waitFor("Transfer", "t5", { timeout: "20 seconds" }), (s) => s.state)).toBe(
           "completed"
         )
 
         // unapproved past the deadline: failed, and nothing stays debited
         yield* TransferSaga.request({ transferId: "t6", from: "alice", to: "bob", amount: 30_000 })
-        const late = yield* Saga.waitFor("Transfer", "t6", { timeout: "20 seconds" })
+        const late = yield* SagaAdmin.waitFor("Transfer", "t6", { timeout: "20 seconds" })
         expect(late.state).toBe("failed")
         expect(Option.getOrThrow(late.error)).toContain("no approved event within")
         expect((yield* events("Transfer-t6"))[1]?.data).toMatchObject({ reason: "not approved before the deadline" })
@@ -198,7 +198,7 @@ describe("Transfer saga (property)", () => {
         )
         const started = ids.filter((_, i) => transfers[i]?.from !== transfers[i]?.to)
         for (const id of started) {
-          const end = yield* Saga.waitFor("Transfer", id, { timeout: "30 seconds" })
+          const end = yield* SagaAdmin.waitFor("Transfer", id, { timeout: "30 seconds" })
           expect(["completed", "failed"]).toContain(end.state)
         }
         expect(yield* sumOf).toBe(before)

@@ -19,7 +19,7 @@ import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { Saga } from "@chronicle/core"
+import { SagaAdmin } from "@chronicle/core"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Option, Redacted, Schedule } from "effect"
 import { Account, Bank, BankStore, TransferSaga } from "../src/index.js"
@@ -109,11 +109,11 @@ const movesOf = (accountId: string, transferId: string) =>
   })
 
 const settled = (transferId: string) =>
-  Saga.waitFor(TransferSaga.name, transferId, { timeout: "60 seconds", interval: "100 millis" })
+  SagaAdmin.waitFor(TransferSaga.name, transferId, { timeout: "60 seconds", interval: "100 millis" })
 
 const steps = (transferId: string) =>
   Effect.map(
-    Saga.status(TransferSaga.name, transferId),
+    SagaAdmin.status(TransferSaga.name, transferId),
     Option.map((s) => [s.state, s.steps] as const)
   )
 

@@ -4,7 +4,7 @@
  * `DurableSaga.layer` over `SqlWorkflowEngine.layer`. Crashes and several
  * processes are tested with real processes in the bank's tests.
  */
-import { Repository, Saga } from "@chronicle/core"
+import { Repository, SagaAdmin } from "@chronicle/core"
 import * as DurableSaga from "@chronicle/core/DurableSaga"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
@@ -71,13 +71,13 @@ describe.each(backends)("SqlWorkflowEngine ($name)", (backend) => {
         yield* request("ok", "a", "b", 100)
         yield* request("refused", "a", "c", 200)
         yield* request("big", "a", "b", 600)
-        const ok = yield* Saga.waitFor("Move", "ok", { timeout: "20 seconds" })
+        const ok = yield* SagaAdmin.waitFor("Move", "ok", { timeout: "20 seconds" })
         expect(ok.state).toBe("completed")
         expect(ok.mode).toBe("durable")
-        const refused = yield* Saga.waitFor("Move", "refused", { timeout: "20 seconds" })
+        const refused = yield* SagaAdmin.waitFor("Move", "refused", { timeout: "20 seconds" })
         expect(refused.state).toBe("failed")
         expect(refused.compensated).toEqual(["debit"])
-        const waiting = yield* Saga.waitFor("Move", "big", {
+        const waiting = yield* SagaAdmin.waitFor("Move", "big", {
           timeout: "20 seconds",
           until: (s) => s.state === "waiting"
         })
@@ -85,7 +85,7 @@ describe.each(backends)("SqlWorkflowEngine ($name)", (backend) => {
         yield* Effect.flatMap(Repository.make(Move), (moves) =>
           moves.execute("big", new ApproveMove({ moveId: "big" }))
         )
-        const big = yield* Saga.waitFor("Move", "big", { timeout: "20 seconds" })
+        const big = yield* SagaAdmin.waitFor("Move", "big", { timeout: "20 seconds" })
         expect(big.state).toBe("completed")
         expect(yield* balance("a")).toBe(300)
         expect(yield* balance("b")).toBe(700)
@@ -102,7 +102,7 @@ describe.each(backends)("SqlWorkflowEngine ($name)", (backend) => {
             }>`SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'chronicle_cluster%'`
         })
         expect(tables.map((t) => t.name)).toContain("chronicle_cluster_messages")
-        expect(Option.isSome(yield* Saga.status("Move", "ok"))).toBe(true)
+        expect(Option.isSome(yield* SagaAdmin.status("Move", "ok"))).toBe(true)
       }).pipe(
         Effect.provide(
           DurableSaga.layer(moveSaga({ approvalAbove: 500, deadline: "1 hour" }), options).pipe(
@@ -137,9 +137,9 @@ describe.each(backends)("SqlWorkflowEngine ($name)", (backend) => {
         const second = yield* Scope.make()
         const resumed = yield* Layer.buildWithScope(runner(Effect.void), second)
         yield* Effect.gen(function* () {
-          const interrupted = yield* Saga.status("Move", "held")
+          const interrupted = yield* SagaAdmin.status("Move", "held")
           expect(Option.map(interrupted, (s) => [s.state !== "failed", s.compensated])).toEqual(Option.some([true, []]))
-          const done = yield* Saga.waitFor("Move", "held", { timeout: "40 seconds" })
+          const done = yield* SagaAdmin.waitFor("Move", "held", { timeout: "40 seconds" })
           expect([done.state, done.steps, done.compensated]).toEqual(["completed", ["debit", "credit", "complete"], []])
           expect([yield* balance("a"), yield* balance("b")]).toEqual([900, 100])
         }).pipe(Effect.provide(resumed))

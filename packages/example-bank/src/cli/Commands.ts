@@ -8,7 +8,7 @@
  *
  * @since 0.5.0
  */
-import { EventStore, Projection, ProjectionAdmin, Saga } from "@chronicle/core"
+import { EventStore, Projection, ProjectionAdmin, SagaAdmin } from "@chronicle/core"
 import { Command } from "@effect/cli"
 import { Clock, Config, Context, Duration, Effect, Layer, Option, Schema, Stream } from "effect"
 import * as Account from "../Account.js"
@@ -459,14 +459,14 @@ const transfers = Command.make("transfers", { retry: retryTransfer }, ({ retry }
   withTransfers((saga) =>
     Effect.gen(function* () {
       if (Option.isSome(retry)) {
-        yield* Saga.retry(saga.name, retry.value)
+        yield* SagaAdmin.retry(saga.name, retry.value)
         yield* settle(saga, retry.value, true).pipe(
           Effect.catchTag("TransferNotDone", (e) => Output.printError(e.line))
         )
       }
       // Let the saga take what is due first: transfers not started yet, deadlines passed.
       const head = yield* Effect.flatMap(EventStore.EventStore, (store) => store.head)
-      yield* Projection.waitFor(Saga.consumerName(saga.name), head, { timeout: "3 seconds" }).pipe(Effect.ignore)
+      yield* Projection.waitFor(SagaAdmin.consumerName(saga.name), head, { timeout: "3 seconds" }).pipe(Effect.ignore)
       const now = yield* Clock.currentTimeMillis
       const overdue = (yield* saga.list).filter((view) =>
         Option.exists(
@@ -475,7 +475,7 @@ const transfers = Command.make("transfers", { retry: retryTransfer }, ({ retry }
         )
       )
       yield* Effect.forEach(overdue, (view) =>
-        Saga.waitFor(saga.name, view.transferId, {
+        SagaAdmin.waitFor(saga.name, view.transferId, {
           timeout: "3 seconds",
           until: (s) => s.state !== "waiting" && s.state !== "running" && s.state !== "compensating"
         }).pipe(Effect.ignore)

@@ -13,7 +13,7 @@
  *
  * @since 0.5.0
  */
-import type { Repository, Saga } from "@chronicle/core"
+import type { Repository, SagaAdmin } from "@chronicle/core"
 import { Option, Schema } from "effect"
 import * as Account from "../Account.js"
 import * as Money from "../Money.js"
@@ -241,15 +241,15 @@ export const TransfersPage = ApiModels.Page(TransferSummary, "TransfersPage")
  * @example
  * ```ts
  * import { Effect, Option } from "effect"
- * import { Saga } from "@chronicle/core"
+ * import { SagaAdmin } from "@chronicle/core"
  * import { TransferModels } from "@chronicle/example-bank/http"
  *
- * const view = Effect.map(Saga.status("Transfer", "t-1"), Option.map(TransferModels.sagaView))
+ * const view = Effect.map(SagaAdmin.status("Transfer", "t-1"), Option.map(TransferModels.sagaView))
  * ```
  * @since 0.5.0
  * @category transfers
  */
-export const sagaView = (status: Saga.Status): typeof SagaView.Type => ({
+export const sagaView = (status: SagaAdmin.Status): typeof SagaView.Type => ({
   state: status.state,
   run: status.run,
   attempt: status.attempt,
@@ -281,7 +281,7 @@ export const sagaView = (status: Saga.Status): typeof SagaView.Type => ({
  */
 export const statusOf = (
   transfer: "pending" | "approved" | "completed" | "failed",
-  saga: Option.Option<Saga.Status>
+  saga: Option.Option<SagaAdmin.Status>
 ): TransferStatus => {
   if (Option.isNone(saga)) return transfer === "completed" || transfer === "failed" ? transfer : "requested"
   const state = saga.value.state
@@ -304,7 +304,7 @@ export const statusOf = (
 export const summary = (
   transferId: string,
   state: Exclude<Transfer.TransferState, { readonly status: "none" }>,
-  saga: Option.Option<Saga.Status>
+  saga: Option.Option<SagaAdmin.Status>
 ): TransferSummary => ({
   transferId,
   from: state.from,

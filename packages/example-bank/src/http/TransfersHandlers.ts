@@ -7,7 +7,7 @@
  * @since 0.5.0
  */
 import { createHash } from "node:crypto"
-import { EventStore, Repository, Saga, StoreError, StreamId } from "@chronicle/core"
+import { EventStore, Repository, SagaAdmin, StoreError, StreamId } from "@chronicle/core"
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect, Option, Stream } from "effect"
 import * as Bank from "../Bank.js"
@@ -150,7 +150,7 @@ export const layer = HttpApiBuilder.group(BankApi, "transfers", (handlers) =>
           const loaded = yield* transfers.load(path.transferId).pipe(Effect.catchAll(ApiErrors.fromLoadError))
           const state = loaded.state
           if (state.status === "none") return yield* unknownTransfer(path.transferId)
-          const saga = yield* storeFailure(Saga.status(sagaName, path.transferId))
+          const saga = yield* storeFailure(SagaAdmin.status(sagaName, path.transferId))
           const journal = yield* readStream(StreamId.forAggregate(`saga:${sagaName}`, path.transferId))
           const events = yield* readStream(StreamId.forAggregate(Transfer.Transfer.name, path.transferId))
           return {
@@ -165,7 +165,7 @@ export const layer = HttpApiBuilder.group(BankApi, "transfers", (handlers) =>
         Effect.gen(function* () {
           const states = yield* allTransfers
           const sagas = new Map(
-            (yield* storeFailure(Saga.list(sagaName))).map((status) => [status.instanceId, status] as const)
+            (yield* storeFailure(SagaAdmin.list(sagaName))).map((status) => [status.instanceId, status] as const)
           )
           const { after, status } = urlParams
           // The cursor is a place in the order requested, so a transfer whose status changed between pages moves no other.

@@ -21,9 +21,11 @@ import { EventEncodeError } from "../../Event.js"
 import type * as EventCodec from "../../EventCodec.js"
 import type { AppendError } from "../../EventStore.js"
 import * as Projection from "../../Projection.js"
-import * as Saga from "../../Saga.js"
+import type * as Saga from "../../Saga.js"
+import * as SagaError from "../../SagaError.js"
 import type { StoreError } from "../../StoreError.js"
 import * as StreamId from "../../StreamId.js"
+import { consumerName } from "./control.js"
 import * as Definition from "./definition.js"
 import * as Journal from "./journal.js"
 
@@ -41,7 +43,7 @@ export type Routed<T> =
   | { readonly _tag: "Ignored" }
 
 /** The errors a handler may fail with. @internal */
-export type HandlerError = StoreError | AppendError | EventDecodeError | Saga.InvalidInstanceId
+export type HandlerError = StoreError | AppendError | EventDecodeError | SagaError.InvalidInstanceId
 
 /** What a runner does with consumed events. @internal */
 export interface Handlers<T, R> {
@@ -145,7 +147,7 @@ export const projection = <T extends EventCodec.Tagged, A, E, R, RH>(
     ? undefined
     : [...new Set([...all.flatMap((c) => c ?? []), Journal.category(saga.name)])]
   return Projection.make({
-    name: Saga.consumerName(saga),
+    name: consumerName(saga),
     from: codecOf(saga),
     categories,
     setup: () => handlers.setup,
@@ -161,7 +163,7 @@ export const projection = <T extends EventCodec.Tagged, A, E, R, RH>(
           return handlers.signal(routed.signal, routed.instanceId, routed.stored)
         case "InvalidSignal":
           return Effect.fail(
-            new Saga.InvalidInstanceId({
+            new SagaError.InvalidInstanceId({
               saga: saga.name,
               eventId: recorded.eventId,
               reason: `signal ${routed.signal.name}: ${routed.reason}`

@@ -1,7 +1,6 @@
 /**
- * The implementation of `Saga`'s status and control: `Saga.status`,
- * `Saga.list`, `Saga.retry`, `Saga.waitFor` (all read an instance's
- * journal) and `Saga.consumerName`.
+ * The implementation of `SagaAdmin`: `status`, `list`, `retry`, `waitFor`
+ * (all read an instance's journal) and `consumerName`.
  *
  * @internal
  */
@@ -9,7 +8,8 @@ import { Duration, Effect, Either, Option } from "effect"
 import type { EventDecodeError } from "../../Event.js"
 import { ConcurrencyError, EventStore } from "../../EventStore.js"
 import * as ExpectedVersion from "../../ExpectedVersion.js"
-import * as Saga from "../../Saga.js"
+import type * as SagaAdmin from "../../SagaAdmin.js"
+import * as SagaError from "../../SagaError.js"
 import { isStoreError, type StoreError } from "../../StoreError.js"
 import * as Journal from "./journal.js"
 
@@ -18,7 +18,7 @@ export const nameOf = (saga: string | { readonly name: string }): string =>
   typeof saga === "string" ? saga : saga.name
 
 /** @internal */
-const toStatus = (saga: string, folded: Journal.Folded): Saga.Status => ({
+const toStatus = (saga: string, folded: Journal.Folded): SagaAdmin.Status => ({
   saga,
   instanceId: folded.instanceId,
   state: folded.state,
@@ -49,26 +49,26 @@ const toStatus = (saga: string, folded: Journal.Folded): Saga.Status => ({
 export const status = (
   saga: string | { readonly name: string },
   instanceId: string
-): Effect.Effect<Option.Option<Saga.Status>, StoreError | EventDecodeError, EventStore> =>
+): Effect.Effect<Option.Option<SagaAdmin.Status>, StoreError | EventDecodeError, EventStore> =>
   Effect.flatMap(EventStore, (store) =>
     Effect.map(
       Journal.load(store, nameOf(saga), instanceId),
       Option.map((f) => toStatus(nameOf(saga), f))
     )
-  ).pipe(Effect.withSpan("Chronicle.Saga.status", { attributes: { saga: nameOf(saga), instanceId } }))
+  ).pipe(Effect.withSpan("Chronicle.SagaAdmin.status", { attributes: { saga: nameOf(saga), instanceId } }))
 
 /** @internal */
 export const list = (
   saga: string | { readonly name: string },
-  options?: { readonly states?: ReadonlyArray<Saga.State> | undefined }
-): Effect.Effect<ReadonlyArray<Saga.Status>, StoreError | EventDecodeError, EventStore> =>
+  options?: { readonly states?: ReadonlyArray<SagaAdmin.State> | undefined }
+): Effect.Effect<ReadonlyArray<SagaAdmin.Status>, StoreError | EventDecodeError, EventStore> =>
   Effect.flatMap(EventStore, (store) =>
     Effect.map(Journal.loadAll(store, nameOf(saga)), (all) =>
       all
         .filter((f) => options?.states === undefined || options.states.includes(f.state))
         .map((f) => toStatus(nameOf(saga), f))
     )
-  ).pipe(Effect.withSpan("Chronicle.Saga.list", { attributes: { saga: nameOf(saga) } }))
+  ).pipe(Effect.withSpan("Chronicle.SagaAdmin.list", { attributes: { saga: nameOf(saga) } }))
 
 /** @internal */
 export const retry = (
@@ -76,17 +76,17 @@ export const retry = (
   instanceId: string
 ): Effect.Effect<
   { readonly run: number; readonly attempt: number },
-  Saga.SagaNotFound | Saga.SagaNotRetryable | StoreError | EventDecodeError,
+  SagaError.SagaNotFound | SagaError.SagaNotRetryable | StoreError | EventDecodeError,
   EventStore
 > =>
   Effect.gen(function* () {
     const name = nameOf(saga)
     const store = yield* EventStore
     const found = yield* Journal.load(store, name, instanceId)
-    if (Option.isNone(found)) return yield* new Saga.SagaNotFound({ saga: name, instanceId })
+    if (Option.isNone(found)) return yield* new SagaError.SagaNotFound({ saga: name, instanceId })
     const current = found.value
     if (current.state !== "failed" && current.state !== "compensation-failed") {
-      return yield* new Saga.SagaNotRetryable({ saga: name, instanceId, state: current.state })
+      return yield* new SagaError.SagaNotRetryable({ saga: name, instanceId, state: current.state })
     }
     const run = current.run + 1
     const attempt = current.state === "failed" ? current.attempt + 1 : current.attempt
@@ -107,16 +107,18 @@ export const retry = (
       )
       .pipe(
         Effect.catchAll(
-          (error): Effect.Effect<never, Saga.SagaNotRetryable | StoreError> =>
+          (error): Effect.Effect<never, SagaError.SagaNotRetryable | StoreError> =>
             error instanceof ConcurrencyError
-              ? Effect.fail(new Saga.SagaNotRetryable({ saga: name, instanceId, state: "changed by another retry" }))
+              ? Effect.fail(
+                  new SagaError.SagaNotRetryable({ saga: name, instanceId, state: "changed by another retry" })
+                )
               : isStoreError(error)
                 ? Effect.fail(error)
                 : Effect.die(error)
         )
       )
     return { run, attempt }
-  }).pipe(Effect.withSpan("Chronicle.Saga.retry", { attributes: { saga: nameOf(saga), instanceId } }))
+  }).pipe(Effect.withSpan("Chronicle.SagaAdmin.retry", { attributes: { saga: nameOf(saga), instanceId } }))
 
 /** @internal */
 export const waitFor = (
@@ -124,18 +126,18 @@ export const waitFor = (
   instanceId: string,
   options?: {
     readonly timeout?: Duration.DurationInput | undefined
-    readonly until?: ((status: Saga.Status) => boolean) | undefined
+    readonly until?: ((status: SagaAdmin.Status) => boolean) | undefined
     /** How often to look. Default 50 ms. */
     readonly interval?: Duration.DurationInput | undefined
   }
-): Effect.Effect<Saga.Status, Saga.SagaWaitTimeout | StoreError | EventDecodeError, EventStore> =>
+): Effect.Effect<SagaAdmin.Status, SagaError.SagaWaitTimeout | StoreError | EventDecodeError, EventStore> =>
   Effect.suspend(() => {
     const name = nameOf(saga)
     const timeout = Duration.decode(options?.timeout ?? "10 seconds")
-    const until = options?.until ?? ((s: Saga.Status) => Journal.isTerminal(s.state))
+    const until = options?.until ?? ((s: SagaAdmin.Status) => Journal.isTerminal(s.state))
     const interval = Duration.decode(options?.interval ?? "50 millis")
     let last = ""
-    const poll: Effect.Effect<Saga.Status, StoreError | EventDecodeError, EventStore> = Effect.flatMap(
+    const poll: Effect.Effect<SagaAdmin.Status, StoreError | EventDecodeError, EventStore> = Effect.flatMap(
       status(name, instanceId),
       (found) => {
         last = Option.match(found, { onNone: () => "", onSome: (s) => s.state })
@@ -148,7 +150,12 @@ export const waitFor = (
       Effect.timeoutFail({
         duration: timeout,
         onTimeout: () =>
-          new Saga.SagaWaitTimeout({ saga: name, instanceId, state: last, timeoutMillis: Duration.toMillis(timeout) })
+          new SagaError.SagaWaitTimeout({
+            saga: name,
+            instanceId,
+            state: last,
+            timeoutMillis: Duration.toMillis(timeout)
+          })
       })
     )
   })

@@ -10,6 +10,7 @@ import * as Correlation from "../../Correlation.js"
 import type { RecordedEvent } from "../../Event.js"
 import * as EventCodec from "../../EventCodec.js"
 import * as Saga from "../../Saga.js"
+import * as SagaError from "../../SagaError.js"
 import * as Journal from "./journal.js"
 
 /** @internal */
@@ -35,13 +36,13 @@ const safeId = (f: () => string): unknown => {
 export const instanceIdOf = <T extends EventCodec.Tagged, A, E, R>(
   saga: Saga.Saga<T, A, E, R>,
   recorded: RecordedEvent<T>
-): Either.Either<string, Saga.InvalidInstanceId> => {
+): Either.Either<string, SagaError.InvalidInstanceId> => {
   const id = safeId(() => saga.instanceId(recorded.event, recorded))
   const invalid = id instanceof Error ? `the id function threw: ${id.message}` : Journal.invalidInstanceId(id)
   return invalid === undefined && typeof id === "string"
     ? Either.right(id)
     : Either.left(
-        new Saga.InvalidInstanceId({ saga: saga.name, eventId: recorded.eventId, reason: invalid ?? "no id" })
+        new SagaError.InvalidInstanceId({ saga: saga.name, eventId: recorded.eventId, reason: invalid ?? "no id" })
       )
 }
 
@@ -142,7 +143,7 @@ export function step<A, I, E, R, EA, EI, RC>(
             | undefined
         }
     )
-): Effect.Effect<A | undefined, EA | Saga.StepFailed, R | RC | Saga.Instance> {
+): Effect.Effect<A | undefined, EA | SagaError.StepFailed, R | RC | Saga.Instance> {
   return Effect.suspend(() => {
     checkName("step", name)
     const retry = options.retry ?? Saga.defaultRetry
@@ -152,24 +153,27 @@ export function step<A, I, E, R, EA, EI, RC>(
       retryWhile: options.retryWhile ?? Saga.isTransient,
       compensationRetry: options.compensationRetry ?? retry
     }
-    return Effect.flatMap(Saga.Instance, (instance): Effect.Effect<A | undefined, EA | Saga.StepFailed, R | RC> => {
-      if (options.success !== undefined) {
+    return Effect.flatMap(
+      Saga.Instance,
+      (instance): Effect.Effect<A | undefined, EA | SagaError.StepFailed, R | RC> => {
+        if (options.success !== undefined) {
+          return instance.step(name, {
+            ...common,
+            run: options.run,
+            success: options.success,
+            compensate: options.compensate
+          })
+        }
+        // without a Schema, the result is undefined (and so is what the compensation gets)
+        const run = options.run
         return instance.step(name, {
           ...common,
-          run: options.run,
-          success: options.success,
+          run: (context: Saga.StepContext) => Effect.as(run(context), undefined),
+          success: Schema.Undefined,
           compensate: options.compensate
         })
       }
-      // without a Schema, the result is undefined (and so is what the compensation gets)
-      const run = options.run
-      return instance.step(name, {
-        ...common,
-        run: (context: Saga.StepContext) => Effect.as(run(context), undefined),
-        success: Schema.Undefined,
-        compensate: options.compensate
-      })
-    })
+    )
   })
 }
 

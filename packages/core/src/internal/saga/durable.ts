@@ -15,6 +15,7 @@ import { EventStore } from "../../EventStore.js"
 import * as Projection from "../../Projection.js"
 import type * as ProjectionStore from "../../ProjectionStore.js"
 import * as Saga from "../../Saga.js"
+import * as SagaError from "../../SagaError.js"
 import * as Consumer from "./consumer.js"
 import { decodeJson, finish } from "./inProcess.js"
 import * as Journal from "./journal.js"
@@ -160,7 +161,7 @@ const body = <T extends EventCodec.Tagged, A, E, R>(
         Activity.make({
           name: `step/${name}`,
           success: spec.success,
-          error: Schema.Union(spec.error ?? Schema.Never, Saga.StepFailed),
+          error: Schema.Union(spec.error ?? Schema.Never, SagaError.StepFailed),
           execute: Steps.runStep(identity, name, spec, context).pipe(
             Effect.tap(() =>
               journal(
@@ -283,7 +284,7 @@ const body = <T extends EventCodec.Tagged, A, E, R>(
           onSome: (event) => resumed(what, "event", { signal: signal.name, event })
         })
         if (Option.isNone(got)) {
-          return yield* new Saga.EventTimeout({
+          return yield* new SagaError.EventTimeout({
             saga: identity.saga,
             instanceId: identity.instanceId,
             signal: signal.name,

@@ -34,6 +34,7 @@ import { EventStore } from "../../EventStore.js"
 import * as Projection from "../../Projection.js"
 import type * as Saga from "../../Saga.js"
 import * as SagaModule from "../../Saga.js"
+import * as SagaError from "../../SagaError.js"
 import * as Consumer from "./consumer.js"
 import * as Journal from "./journal.js"
 import * as Steps from "./steps.js"
@@ -246,7 +247,7 @@ const instance = <T extends EventCodec.Tagged, A, E, R>(
             new Journal.SagaResumed({ run: identity.run, for: what, outcome: Option.isSome(got) ? "event" : "timeout" })
           )
           if (Option.isNone(got)) {
-            return yield* new SagaModule.EventTimeout({
+            return yield* new SagaError.EventTimeout({
               saga: identity.saga,
               instanceId: identity.instanceId,
               signal: signal.name,

@@ -3,7 +3,7 @@
  * (`saga:<name>-<instanceId>`) whose events record what the instance did:
  * started, each step completed, waiting, compensating, each compensation,
  * and how it ended. Both runners write it (the in-process one also uses it
- * to start an instance once); `Saga.status` and `Saga.list` fold it. Every
+ * to start an instance once); `SagaAdmin.status` and `SagaAdmin.list` fold it. Every
  * journal event has a deterministic id, so a re-run after a crash appends
  * nothing twice.
  *
@@ -16,7 +16,7 @@ import * as EventCodec from "../../EventCodec.js"
 import type { AppendError, AppendResult, EventStore } from "../../EventStore.js"
 import type * as ExpectedVersion from "../../ExpectedVersion.js"
 import * as Position from "../../Position.js"
-import type * as Saga from "../../Saga.js"
+import type * as SagaAdmin from "../../SagaAdmin.js"
 import type { StoreError } from "../../StoreError.js"
 import * as StreamId from "../../StreamId.js"
 
@@ -208,8 +208,8 @@ export const invalidInstanceId = (id: unknown): string | undefined => {
   return undefined
 }
 
-/** The states of an instance (see `Saga.State`). @internal */
-export type State = Saga.State
+/** The states of an instance (see `SagaAdmin.State`). @internal */
+export type State = SagaAdmin.State
 
 /** What the journal says about one instance. @internal */
 export interface Folded {

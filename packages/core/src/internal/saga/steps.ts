@@ -9,6 +9,7 @@ import { Cause, Effect, Either, Option, ParseResult, Schedule, Schema } from "ef
 import { type AppendError, type EventStore, isConcurrencyError } from "../../EventStore.js"
 import * as ExpectedVersion from "../../ExpectedVersion.js"
 import * as Saga from "../../Saga.js"
+import * as SagaError from "../../SagaError.js"
 import type { StoreError } from "../../StoreError.js"
 import { describeError } from "../describe.js"
 import * as Journal from "./journal.js"
@@ -86,7 +87,7 @@ const tagOf = (error: unknown): string | undefined =>
  * @internal
  */
 export const describe = (error: unknown): string => {
-  if (error instanceof Saga.SagaFailure) return error.reason
+  if (error instanceof SagaError.SagaFailure) return error.reason
   const text = describeError(error)
   const tag = tagOf(error)
   if (tag === undefined) return text
@@ -112,17 +113,17 @@ export const failureOf = (identity: Identity, cause: Cause.Cause<unknown>): Saga
   reason: describeCause(cause),
   errorTag: Option.getOrUndefined(
     Option.flatMap(Cause.failureOption(cause), (e) =>
-      Option.fromNullable(e instanceof Saga.SagaFailure ? e.errorTag : tagOf(e))
+      Option.fromNullable(e instanceof SagaError.SagaFailure ? e.errorTag : tagOf(e))
     )
   ),
   cause
 })
 
 /** The error a failed run is recorded with (the durable workflow's error). @internal */
-export const toSagaFailure = (identity: Identity, error: unknown): Saga.SagaFailure =>
-  error instanceof Saga.SagaFailure
+export const toSagaFailure = (identity: Identity, error: unknown): SagaError.SagaFailure =>
+  error instanceof SagaError.SagaFailure
     ? error
-    : new Saga.SagaFailure({
+    : new SagaError.SagaFailure({
         saga: identity.saga,
         instanceId: identity.instanceId,
         reason: describe(error),
@@ -153,14 +154,14 @@ export const runStep = <A, I, E, R, EA, EI, RC>(
   name: string,
   spec: Saga.StepSpec<A, I, E, R, EA, EI, RC>,
   context: Saga.StepContext
-): Effect.Effect<A, EA | Saga.StepFailed, R> => {
+): Effect.Effect<A, EA | SagaError.StepFailed, R> => {
   const isDeclared = spec.error === undefined ? undefined : Schema.is(spec.error)
   return spec.run(context).pipe(
     Effect.retry({ schedule: spec.retry, while: safely(spec.retryWhile) }),
-    Effect.catchAll((error): Effect.Effect<never, EA | Saga.StepFailed> => {
+    Effect.catchAll((error): Effect.Effect<never, EA | SagaError.StepFailed> => {
       if (isDeclared?.(error)) return Effect.fail(error)
       return Effect.fail(
-        new Saga.StepFailed({
+        new SagaError.StepFailed({
           saga: identity.saga,
           instanceId: identity.instanceId,
           step: name,
