@@ -323,6 +323,13 @@ export class EventStore extends Context.Tag("@chronicle/core/EventStore")<
     readonly readAll: (options?: ReadAllOptions) => Stream.Stream<StoredEvent, StoreError>
     /** Catches up from `from`, then follows live appends without a gap or a duplicate. Interruptible. */
     readonly subscribe: (options?: SubscribeOptions) => Stream.Stream<StoredEvent, StoreError>
+    /**
+     * `subscribe` in batches that also say how far the store scanned
+     * (`Backend.ScannedBatch`), including empty batches over events that did
+     * not match: what lets a filtered projection checkpoint while idle.
+     * Optional; `make` derives it.
+     */
+    readonly subscribeScanned?: (options?: SubscribeOptions) => Stream.Stream<Backend.ScannedBatch, StoreError>
     /** The stream's current version, 0 when it does not exist. */
     readonly streamVersion: (streamId: StreamId) => Effect.Effect<number, StoreError>
     /** The position of the newest event a reader can see now (`Position.start` when empty). */
@@ -583,6 +590,7 @@ export type Implementation = {
   readonly append: EventStore["Type"]["append"]
   readonly readAll: EventStore["Type"]["readAll"]
   readonly subscribe?: EventStore["Type"]["subscribe"] | undefined
+  readonly subscribeScanned?: EventStore["Type"]["subscribeScanned"] | undefined
   readonly streamVersion?: EventStore["Type"]["streamVersion"] | undefined
   readonly head?: EventStore["Type"]["head"] | undefined
   readonly feedStatus?: EventStore["Type"]["feedStatus"] | undefined
@@ -635,7 +643,23 @@ export const make = (implementation: Implementation): Effect.Effect<EventStore["
           ),
           (chunk) => Chunk.toReadonlyArray(chunk)
         )
+    const subscribeOptions = (options: SubscribeOptions | undefined) => ({
+      from: options?.from ?? PositionModule.start,
+      batchSize: options?.batchSize ?? 500,
+      pollInterval: options?.pollInterval ?? "1 second",
+      wakeups: Stream.fromPubSub(appended)
+    })
+    const head = implementation.head
+    // scanned-up-to positions need a gap-safe head; without one, or over a
+    // custom subscribe, a batch reports its last event only
+    const subscribeScanned: EventStore["Type"]["subscribeScanned"] =
+      implementation.subscribeScanned ??
+      (implementation.subscribe === undefined && head !== undefined
+        ? (options) =>
+            Backend.followScanned(Backend.scanUpToHead(readBatch(options ?? {}), head), subscribeOptions(options))
+        : undefined)
     return EventStore.of({
+      ...(subscribeScanned === undefined ? {} : { subscribeScanned }),
       append: (streamId, events, options) =>
         Effect.tap(implementation.append(streamId, events, options), (result) =>
           result.duplicate ? Effect.void : PubSub.publish(appended, undefined)
@@ -645,13 +669,7 @@ export const make = (implementation: Implementation): Effect.Effect<EventStore["
       readAll: implementation.readAll,
       subscribe:
         implementation.subscribe ??
-        ((options) =>
-          Backend.followFeed(readBatch(options ?? {}), {
-            from: options?.from ?? PositionModule.start,
-            batchSize: options?.batchSize ?? 500,
-            pollInterval: options?.pollInterval ?? "1 second",
-            wakeups: Stream.fromPubSub(appended)
-          })),
+        ((options) => Backend.followFeed(readBatch(options ?? {}), subscribeOptions(options))),
       streamVersion:
         implementation.streamVersion ??
         ((streamId) =>
