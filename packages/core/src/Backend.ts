@@ -14,7 +14,7 @@ import type { EventData, EventMetadata, StoredEvent } from "./Event.js"
 import { type AppendOptions, type AppendResult, type EventFilter, InvalidAppendError } from "./EventStore.js"
 import * as Idempotency from "./internal/backend/idempotency.js"
 import * as Json from "./internal/backend/json.js"
-import type * as Position from "./Position.js"
+import * as Position from "./Position.js"
 import type { StoreError } from "./StoreError.js"
 import * as StreamId from "./StreamId.js"
 
@@ -354,6 +354,140 @@ export const followFeed = (
           const last = batch[batch.length - 1]
           return [Chunk.unsafeFromArray(batch), Option.some(last === undefined ? from : last.position)] as const
         })
+      )
+    })
+  )
+
+/**
+ * One batch of a scanning feed: the events that matched, and the position up
+ * to which the backend examined the feed (`scannedTo`, at or after the last
+ * event's). No event matching the filter lies after the batch's last event
+ * and at or before `scannedTo`, and no event a reader cannot see yet (of a
+ * transaction still in flight) lies at or before it: a reader may resume
+ * after `scannedTo`. An empty batch reports progress over events that did
+ * not match.
+ *
+ * @since 0.7.0
+ * @category subscriptions
+ */
+export interface ScannedBatch {
+  readonly events: ReadonlyArray<StoredEvent>
+  readonly scannedTo: Position.Position
+}
+
+/**
+ * How a backend reads one batch of the global feed and says how far it
+ * looked (see {@link ScannedBatch}).
+ *
+ * @since 0.7.0
+ * @category subscriptions
+ */
+export type ScanBatch = (from: Position.Position, limit: number) => Effect.Effect<ScannedBatch, StoreError>
+
+/**
+ * A {@link ScanBatch} from a gap-safe {@link ReadBatch} and the backend's
+ * gap-safe head: the head is read first, so that every event at or before it
+ * is visible to the batch read that follows; a batch shorter than `limit`
+ * has then examined everything up to that head.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Position } from "@chronicle/core"
+ * import * as Backend from "@chronicle/core/Backend"
+ *
+ * const scan = Backend.scanUpToHead(() => Effect.succeed([]), Effect.succeed(Position.make(0n, 9n)))
+ * // scan(Position.start, 100) succeeds with { events: [], scannedTo: 0/9 }
+ * ```
+ * @since 0.7.0
+ * @category subscriptions
+ */
+export const scanUpToHead =
+  (readBatch: ReadBatch, head: Effect.Effect<Position.Position, StoreError>): ScanBatch =>
+  (from, limit) =>
+    Effect.gen(function* () {
+      const seen = yield* head
+      const events = yield* readBatch(from, limit)
+      const last = events[events.length - 1]
+      const scannedTo =
+        last !== undefined && events.length >= limit
+          ? last.position
+          : Position.max(Position.max(from, seen), last?.position ?? from)
+      return { events, scannedTo }
+    })
+
+/**
+ * {@link followFeed} for readers that checkpoint: it emits batches of
+ * {@link ScannedBatch}, resumes after each batch's `scannedTo` (not after its
+ * last matching event), and, when a read finds no matching event but the
+ * scan moved past the last event it delivered, emits an empty batch with the
+ * scanned-up-to position, once per wake-up or poll, so that an idle reader
+ * can record how far it got.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { Position } from "@chronicle/core"
+ * import * as Backend from "@chronicle/core/Backend"
+ *
+ * const feed = Backend.followScanned((from) => Effect.succeed({ events: [], scannedTo: from }), {
+ *   from: Position.start,
+ *   batchSize: 500,
+ *   pollInterval: "1 second",
+ *   wakeups: Stream.never
+ * })
+ * ```
+ * @since 0.7.0
+ * @category subscriptions
+ */
+export const followScanned = (
+  scan: ScanBatch,
+  options: {
+    readonly from: Position.Position
+    readonly batchSize: number
+    readonly pollInterval: Duration.DurationInput
+    readonly wakeups: Stream.Stream<unknown, StoreError>
+  }
+): Stream.Stream<ScannedBatch, StoreError> =>
+  Stream.unwrapScoped(
+    Effect.gen(function* () {
+      const signal = yield* Queue.sliding<void>(1)
+      yield* options.wakeups.pipe(
+        Stream.runForEach(() => Queue.offer(signal, undefined)),
+        Effect.catchAllCause((cause) => Effect.logDebug("subscription wake-ups stopped; polling only", cause)),
+        Effect.forkScoped
+      )
+      const poll = Duration.decode(options.pollInterval)
+      const waitForWakeup = Queue.take(signal).pipe(Effect.timeoutOption(poll), Effect.asVoid)
+      interface Cursor {
+        /** where the next read starts */
+        readonly from: Position.Position
+        /** the last event delivered (or the start) */
+        readonly delivered: Position.Position
+        /** whether the last read found nothing, so the next one waits for a wake-up first */
+        readonly idle: boolean
+      }
+      const next = (cursor: Cursor): Effect.Effect<readonly [ScannedBatch, Cursor], StoreError> =>
+        Effect.flatMap(scan(cursor.from, options.batchSize), (batch) => {
+          const from = Position.max(cursor.from, batch.scannedTo)
+          const last = batch.events[batch.events.length - 1]
+          if (last !== undefined)
+            return Effect.succeed([batch, { from, delivered: last.position, idle: false }] as const)
+          if (Position.isAfter(from, cursor.delivered)) {
+            return Effect.succeed([
+              { events: [], scannedTo: from },
+              { ...cursor, from, idle: true }
+            ] as const)
+          }
+          return Effect.zipRight(waitForWakeup, next({ ...cursor, from }))
+        })
+      return Stream.paginateChunkEffect<Cursor, ScannedBatch, StoreError, never>(
+        { from: options.from, delivered: options.from, idle: false },
+        (cursor) =>
+          Effect.map(cursor.idle ? Effect.zipRight(waitForWakeup, next(cursor)) : next(cursor), ([batch, after]) => [
+            Chunk.of(batch),
+            Option.some(after)
+          ])
       )
     })
   )

@@ -25,6 +25,7 @@
  */
 
 import { Context, type DateTime, type Duration, Effect, Layer, Schema, Stream } from "effect"
+import type * as Backend from "./Backend.js"
 import type { EventData, StoredEvent, UserMetadata } from "./Event.js"
 import type { ExpectedVersion } from "./ExpectedVersion.js"
 import type { FeedStatus } from "./FeedStatus.js"
@@ -321,6 +322,13 @@ export class EventStore extends Context.Tag("@chronicle/core/EventStore")<
     readonly readAll: (options?: ReadAllOptions) => Stream.Stream<StoredEvent, StoreError>
     /** Catches up from `from`, then follows live appends without a gap or a duplicate. Interruptible. */
     readonly subscribe: (options?: SubscribeOptions) => Stream.Stream<StoredEvent, StoreError>
+    /**
+     * `subscribe` in batches that also say how far the store scanned
+     * (`Backend.ScannedBatch`), including empty batches over events that did
+     * not match: what lets a filtered projection checkpoint while idle.
+     * Optional; `make` derives it.
+     */
+    readonly subscribeScanned?: (options?: SubscribeOptions) => Stream.Stream<Backend.ScannedBatch, StoreError>
     /** The stream's current version, 0 when it does not exist. */
     readonly streamVersion: (streamId: StreamId) => Effect.Effect<number, StoreError>
     /** The position of the newest event a reader can see now (`Position.start` when empty). */
@@ -581,6 +589,7 @@ export type Implementation = {
   readonly append: EventStore["Type"]["append"]
   readonly readAll: EventStore["Type"]["readAll"]
   readonly subscribe?: EventStore["Type"]["subscribe"] | undefined
+  readonly subscribeScanned?: EventStore["Type"]["subscribeScanned"] | undefined
   readonly streamVersion?: EventStore["Type"]["streamVersion"] | undefined
   readonly head?: EventStore["Type"]["head"] | undefined
   readonly feedStatus?: EventStore["Type"]["feedStatus"] | undefined

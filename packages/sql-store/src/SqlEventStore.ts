@@ -786,7 +786,10 @@ const makeWith = Effect.fn("Chronicle.SqlEventStore.make")(function* (
   // about a second, for as long as it takes. It says so once per outage (a
   // warning), and again when it reads again (info). Other failures (a
   // missing table or privilege) end the subscription with the StoreError.
-  const resilient = (readBatch: Backend.ReadBatch, label: string): Backend.ReadBatch => {
+  const resilient = <A>(
+    readBatch: (from: Position.Position, limit: number) => Effect.Effect<A, StoreError.StoreError>,
+    label: string
+  ): ((from: Position.Position, limit: number) => Effect.Effect<A, StoreError.StoreError>) => {
     let outageSince: number | undefined
     return (from, limit) =>
       readBatch(from, limit).pipe(
@@ -856,6 +859,22 @@ const makeWith = Effect.fn("Chronicle.SqlEventStore.make")(function* (
           const remote = Option.isSome(listener) ? Stream.fromPubSub(yield* RcRef.get(listener.value)) : Stream.never
           yield* watchFeed
           return Backend.followFeed(resilient(readBatch(options ?? {}), describeFilter(options ?? {})), {
+            from: options?.from ?? Position.start,
+            batchSize: clampBatch(options?.batchSize, batchSize),
+            pollInterval: options?.pollInterval ?? pollInterval,
+            wakeups: Stream.merge(remote, Stream.fromPubSub(local))
+          })
+        })
+      ),
+    // The scan reaches the gap-safe head read just before each batch: on
+    // PostgreSQL never past an event of a transaction still in flight.
+    subscribeScanned: (options) =>
+      Stream.unwrapScoped(
+        Effect.gen(function* () {
+          const remote = Option.isSome(listener) ? Stream.fromPubSub(yield* RcRef.get(listener.value)) : Stream.never
+          yield* watchFeed
+          const scan = Backend.scanUpToHead(readBatch(options ?? {}), failWith("head")(driver.head))
+          return Backend.followScanned(resilient(scan, describeFilter(options ?? {})), {
             from: options?.from ?? Position.start,
             batchSize: clampBatch(options?.batchSize, batchSize),
             pollInterval: options?.pollInterval ?? pollInterval,

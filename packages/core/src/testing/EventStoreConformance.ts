@@ -539,6 +539,48 @@ export const suite = (name: string, storeLayer: Layer.Layer<EventStore, unknown>
         })
       )
 
+      it.effect(
+        "subscribeScanned (when the store has it) reports progress over other events, then delivers matches",
+        () =>
+          Effect.gen(function* () {
+            const store = yield* EventStore
+            const subscribe = store.subscribeScanned
+            if (subscribe === undefined) return
+            const wanted = uniqueCategory("Wanted")
+            const from = yield* store.head
+            const seen = yield* Ref.make<
+              ReadonlyArray<{ readonly count: number; readonly scannedTo: Position.Position }>
+            >([])
+            const fiber = yield* subscribe({ categories: [wanted], from, pollInterval: "20 millis" }).pipe(
+              Stream.tap((batch) => {
+                for (const event of batch.events) expect(StreamId.category(event.streamId)).toBe(wanted)
+                return Ref.update(seen, (all) => [...all, { count: batch.events.length, scannedTo: batch.scannedTo }])
+              }),
+              Stream.takeUntil((batch) => batch.events.length > 0),
+              Stream.runCollect,
+              Effect.map((chunk) => Chunk.toReadonlyArray(chunk).flatMap((batch) => batch.events)),
+              Effect.fork
+            )
+            const noise = yield* store.append(uniqueStream("Noise"), [eventData("N"), eventData("N")])
+            const noiseLast = noise.positions[noise.positions.length - 1] ?? Position.start
+            yield* Ref.get(seen).pipe(
+              Effect.repeat({
+                schedule: Schedule.spaced("10 millis"),
+                until: (all) => all.some((b) => b.count === 0 && Position.isAtOrAfter(b.scannedTo, noiseLast))
+              }),
+              Effect.timeout(subscriptionTimeout)
+            )
+            const appended = yield* store.append(StreamId.forAggregate(wanted, "1"), [eventData("W")])
+            const events = yield* Fiber.join(fiber).pipe(Effect.timeout(subscriptionTimeout))
+            expect(events.map((e) => e.position)).toEqual(appended.positions)
+            const batches = yield* Ref.get(seen)
+            batches.forEach((batch, i) => {
+              const previous = batches[i - 1]
+              if (previous !== undefined) expect(Position.isAtOrAfter(batch.scannedTo, previous.scannedTo)).toBe(true)
+            })
+          })
+      )
+
       it.effect("a subscription is interruptible", () =>
         Effect.gen(function* () {
           const store = yield* EventStore

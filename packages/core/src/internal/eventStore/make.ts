@@ -7,7 +7,7 @@
  */
 import { Chunk, Effect, Option, PubSub, Stream } from "effect"
 import * as Backend from "../../Backend.js"
-import type { EventFilter, Implementation } from "../../EventStore.js"
+import type { EventFilter, Implementation, SubscribeOptions } from "../../EventStore.js"
 import { EventStore } from "../../EventStore.js"
 import * as FeedStatus from "../../FeedStatus.js"
 import * as Position from "../../Position.js"
@@ -31,7 +31,23 @@ export const make = (implementation: Implementation): Effect.Effect<EventStore["
           ),
           (chunk) => Chunk.toReadonlyArray(chunk)
         )
+    const subscribeOptions = (options: SubscribeOptions | undefined) => ({
+      from: options?.from ?? Position.start,
+      batchSize: options?.batchSize ?? 500,
+      pollInterval: options?.pollInterval ?? "1 second",
+      wakeups: Stream.fromPubSub(appended)
+    })
+    const head = implementation.head
+    // scanned-up-to positions need a gap-safe head; without one, or over a
+    // custom subscribe, a batch reports its last event only
+    const subscribeScanned: EventStore["Type"]["subscribeScanned"] =
+      implementation.subscribeScanned ??
+      (implementation.subscribe === undefined && head !== undefined
+        ? (options) =>
+            Backend.followScanned(Backend.scanUpToHead(readBatch(options ?? {}), head), subscribeOptions(options))
+        : undefined)
     return EventStore.of({
+      ...(subscribeScanned === undefined ? {} : { subscribeScanned }),
       append: (streamId, events, options) =>
         Effect.tap(implementation.append(streamId, events, options), (result) =>
           result.duplicate ? Effect.void : PubSub.publish(appended, undefined)
@@ -41,13 +57,7 @@ export const make = (implementation: Implementation): Effect.Effect<EventStore["
       readAll: implementation.readAll,
       subscribe:
         implementation.subscribe ??
-        ((options) =>
-          Backend.followFeed(readBatch(options ?? {}), {
-            from: options?.from ?? Position.start,
-            batchSize: options?.batchSize ?? 500,
-            pollInterval: options?.pollInterval ?? "1 second",
-            wakeups: Stream.fromPubSub(appended)
-          })),
+        ((options) => Backend.followFeed(readBatch(options ?? {}), subscribeOptions(options))),
       streamVersion:
         implementation.streamVersion ??
         ((streamId) =>

@@ -161,6 +161,23 @@ export const make = <R = never>(options?: MemoryOptions<R>): Effect.Effect<Event
           return out
         })
 
+    // examines every event after `from`, so it knows exactly how far it looked
+    const scanBatch =
+      (filter: EventFilter): Backend.ScanBatch =>
+      (from, limit) =>
+        Effect.sync(() => {
+          const keep = Backend.matches(filter)
+          const events: Array<StoredEvent> = []
+          let scannedTo = from
+          for (let i = Number(from.sequence); i < all.length && events.length < limit; i++) {
+            const event = all[i]
+            if (event === undefined) continue
+            scannedTo = event.position
+            if (keep(event)) events.push(event)
+          }
+          return { events, scannedTo }
+        })
+
     return EventStore.of({
       append,
       read,
@@ -173,6 +190,13 @@ export const make = <R = never>(options?: MemoryOptions<R>): Effect.Effect<Event
         }),
       subscribe: (options) =>
         Backend.followFeed(readBatch(options ?? {}), {
+          from: options?.from ?? Position.start,
+          batchSize: options?.batchSize ?? defaultBatchSize,
+          pollInterval: options?.pollInterval ?? "1 second",
+          wakeups: Stream.fromPubSub(appended)
+        }),
+      subscribeScanned: (options) =>
+        Backend.followScanned(scanBatch(options ?? {}), {
           from: options?.from ?? Position.start,
           batchSize: options?.batchSize ?? defaultBatchSize,
           pollInterval: options?.pollInterval ?? "1 second",

@@ -11,6 +11,7 @@ import { Clock, type Duration, Effect, type Either, Option, Ref, Schedule } from
 import type { EventDecodeError, RecordedEvent, StoredEvent } from "../../Event.js"
 import type * as EventCodec from "../../EventCodec.js"
 import type { EventFilter } from "../../EventStore.js"
+import type * as Position from "../../Position.js"
 import type { Projection } from "../../Projection.js"
 import { ProjectionFailed } from "../../ProjectionError.js"
 import * as ProjectionStore from "../../ProjectionStore.js"
@@ -45,6 +46,38 @@ export const register = (key: ProjectionStore.Key, filter: EventFilter) =>
         Option.isNone(active) ? projections.activate(key) : Effect.void
       )
     )
+  )
+
+/**
+ * Records how far the feed was scanned while no event of the projection came
+ * (its checkpoint moves past events it skipped), lease-checked like a
+ * batch's checkpoint. A store error is only logged: the next wake-up tries
+ * again, and nothing is lost but a restart's head start.
+ *
+ * @internal
+ */
+export const saveScannedCheckpoint = (
+  key: ProjectionStore.Key,
+  lease: Lease.HeldLease,
+  owner: string,
+  position: Position.Position
+): Effect.Effect<void, ProjectionStore.LeaseLostError, ProjectionStore.ProjectionStore> =>
+  Effect.gen(function* () {
+    const projections = yield* ProjectionStore.ProjectionStore
+    yield* lease.check
+    const since = yield* Clock.currentTimeMillis
+    yield* projections.transaction(projections.saveCheckpoint(key, position, owner, lease.ttl)).pipe(
+      Effect.zipRight(lease.renewed(since)),
+      Effect.catchAll((error) =>
+        error instanceof ProjectionStore.LeaseLostError
+          ? Effect.fail(error)
+          : Effect.logDebug(`${labelOf(key)} scanned-up-to checkpoint not saved: ${describeError(error)}`)
+      )
+    )
+  }).pipe(
+    Effect.withSpan("Chronicle.Projection.scanned", {
+      attributes: { projection: key.name, version: key.version, to: position.toString() }
+    })
   )
 
 /** @internal */

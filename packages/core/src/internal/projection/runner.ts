@@ -7,18 +7,29 @@
  *
  * @internal
  */
-import { Chunk, Duration, Effect, Layer, Metric, Option, Ref, Schedule, type Scope, Stream } from "effect"
+import { Chunk, Clock, Duration, Effect, Layer, Metric, Option, Ref, Schedule, type Scope, Stream } from "effect"
+import type * as Backend from "../../Backend.js"
 import type * as EventCodec from "../../EventCodec.js"
 import { EventStore } from "../../EventStore.js"
 import * as Metrics from "../../Metrics.js"
+import * as Position from "../../Position.js"
 import type { Projection, RunOptions } from "../../Projection.js"
 import { ProjectionFailed } from "../../ProjectionError.js"
 import * as ProjectionStore from "../../ProjectionStore.js"
+import type { StoreError } from "../../StoreError.js"
 import { describeError } from "../describe.js"
 import * as Failure from "./failure.js"
 import * as Lag from "./lag.js"
 import * as Lease from "./lease.js"
-import { defaultRetry, keyOf, labelOf, makeProcessor, register, worthLogging } from "./processor.js"
+import {
+  defaultRetry,
+  keyOf,
+  labelOf,
+  makeProcessor,
+  register,
+  saveScannedCheckpoint,
+  worthLogging
+} from "./processor.js"
 
 /** Runs a projection in the background as a scoped layer. @internal */
 export const layer = <E extends EventCodec.Tagged, Err, R>(
@@ -98,9 +109,41 @@ export const run = <E extends EventCodec.Tagged, Err, R>(
         yield* projections.setState(key, done ? "caught-up" : active ? "running" : "rebuilding")
       }).pipe(Effect.catchAll((error) => Effect.logDebug(`${label} status not refreshed: ${describeError(error)}`)))
       yield* monitor.pipe(Effect.repeat({ schedule: Schedule.spaced(poll) }), Effect.forkScoped)
-      const follow = store
-        .subscribe({ ...projection.filter, from, batchSize: options?.batchSize ?? 500, pollInterval: poll })
-        .pipe(Stream.runForEachChunk((chunk) => process(Chunk.toReadonlyArray(chunk))))
+      const subscribeOptions = { ...projection.filter, from, batchSize: options?.batchSize ?? 500, pollInterval: poll }
+      // A store that reports how far it scanned lets the checkpoint move past
+      // events the projection skips while none of its own come; without it,
+      // batches report their last event only.
+      const feed: Stream.Stream<Backend.ScannedBatch, StoreError> =
+        store.subscribeScanned?.(subscribeOptions) ??
+        store.subscribe(subscribeOptions).pipe(
+          Stream.mapChunks((chunk) => {
+            const events = Chunk.toReadonlyArray(chunk)
+            const last = events[events.length - 1]
+            return last === undefined ? Chunk.empty() : Chunk.of({ events, scannedTo: last.position })
+          })
+        )
+      // The checkpoint as this runner last wrote it, and when: a scanned-up-to
+      // checkpoint is written at most once per poll interval.
+      let checkpoint = from
+      let writtenAt = Number.NEGATIVE_INFINITY
+      const follow = feed.pipe(
+        Stream.runForEach((batch) =>
+          Effect.gen(function* () {
+            const last = batch.events[batch.events.length - 1]
+            const now = yield* Clock.currentTimeMillis
+            if (last !== undefined) {
+              yield* process(batch.events)
+              checkpoint = last.position
+              writtenAt = now
+              return
+            }
+            if (!Position.isAfter(batch.scannedTo, checkpoint) || now - writtenAt < Duration.toMillis(poll)) return
+            yield* saveScannedCheckpoint(key, lease, owner, batch.scannedTo)
+            checkpoint = batch.scannedTo
+            writtenAt = now
+          })
+        )
+      )
       // Processing stops the moment the lease is lost (an SQL transaction in
       // flight rolls back; in memory, the current commit completes first),
       // and before the lease is released.
