@@ -9,12 +9,13 @@
  * @since 0.1.0
  * @module
  */
-import { Chunk, type DateTime, Duration, Effect, Option, Queue, Stream } from "effect"
+import { Chunk, type DateTime, type Duration, Effect, Option, Stream } from "effect"
 import type { EventData, EventMetadata, StoredEvent } from "./Event.js"
 import { type AppendOptions, type AppendResult, type EventFilter, InvalidAppendError } from "./EventStore.js"
+import * as Feed from "./internal/backend/feed.js"
 import * as Idempotency from "./internal/backend/idempotency.js"
 import * as Json from "./internal/backend/json.js"
-import * as Position from "./Position.js"
+import type * as Position from "./Position.js"
 import type { StoreError } from "./StoreError.js"
 import * as StreamId from "./StreamId.js"
 
@@ -303,6 +304,22 @@ export const readAllBatched = (
 }
 
 /**
+ * How {@link followFeed} and {@link followScanned} follow the feed: where
+ * they start, how many events a read asks for, how long they wait for a
+ * wake-up before reading again, and the wake-ups (hints that something was
+ * appended; if their source fails, polling carries on).
+ *
+ * @since 0.7.0
+ * @category subscriptions
+ */
+export interface FollowOptions {
+  readonly from: Position.Position
+  readonly batchSize: number
+  readonly pollInterval: Duration.DurationInput
+  readonly wakeups: Stream.Stream<unknown, StoreError>
+}
+
+/**
  * The catch-up-then-live loop every backend's `subscribe` uses. It reads
  * batches after its last delivered position; when a batch is empty it waits
  * for a wake-up (a hint that something was appended) or for `pollInterval`,
@@ -325,38 +342,8 @@ export const readAllBatched = (
  * @since 0.1.0
  * @category subscriptions
  */
-export const followFeed = (
-  readBatch: ReadBatch,
-  options: {
-    readonly from: Position.Position
-    readonly batchSize: number
-    readonly pollInterval: Duration.DurationInput
-    readonly wakeups: Stream.Stream<unknown, StoreError>
-  }
-): Stream.Stream<StoredEvent, StoreError> =>
-  Stream.unwrapScoped(
-    Effect.gen(function* () {
-      const signal = yield* Queue.sliding<void>(1)
-      // Wake-ups are only hints: if their source fails, polling carries on.
-      yield* options.wakeups.pipe(
-        Stream.runForEach(() => Queue.offer(signal, undefined)),
-        Effect.catchAllCause((cause) => Effect.logDebug("subscription wake-ups stopped; polling only", cause)),
-        Effect.forkScoped
-      )
-      const poll = Duration.decode(options.pollInterval)
-      const waitForWakeup = Queue.take(signal).pipe(Effect.timeoutOption(poll), Effect.asVoid)
-      const nextBatch = (from: Position.Position): Effect.Effect<ReadonlyArray<StoredEvent>, StoreError> =>
-        Effect.flatMap(readBatch(from, options.batchSize), (batch) =>
-          batch.length > 0 ? Effect.succeed(batch) : Effect.zipRight(waitForWakeup, nextBatch(from))
-        )
-      return Stream.paginateChunkEffect(options.from, (from) =>
-        Effect.map(nextBatch(from), (batch) => {
-          const last = batch[batch.length - 1]
-          return [Chunk.unsafeFromArray(batch), Option.some(last === undefined ? from : last.position)] as const
-        })
-      )
-    })
-  )
+export const followFeed = (readBatch: ReadBatch, options: FollowOptions): Stream.Stream<StoredEvent, StoreError> =>
+  Feed.followFeed(readBatch, options)
 
 /**
  * One batch of a scanning feed: the events that matched, and the position up
@@ -402,19 +389,8 @@ export type ScanBatch = (from: Position.Position, limit: number) => Effect.Effec
  * @since 0.7.0
  * @category subscriptions
  */
-export const scanUpToHead =
-  (readBatch: ReadBatch, head: Effect.Effect<Position.Position, StoreError>): ScanBatch =>
-  (from, limit) =>
-    Effect.gen(function* () {
-      const seen = yield* head
-      const events = yield* readBatch(from, limit)
-      const last = events[events.length - 1]
-      const scannedTo =
-        last !== undefined && events.length >= limit
-          ? last.position
-          : Position.max(Position.max(from, seen), last?.position ?? from)
-      return { events, scannedTo }
-    })
+export const scanUpToHead = (readBatch: ReadBatch, head: Effect.Effect<Position.Position, StoreError>): ScanBatch =>
+  Feed.scanUpToHead(readBatch, head)
 
 /**
  * {@link followFeed} for readers that checkpoint: it emits batches of
@@ -440,54 +416,5 @@ export const scanUpToHead =
  * @since 0.7.0
  * @category subscriptions
  */
-export const followScanned = (
-  scan: ScanBatch,
-  options: {
-    readonly from: Position.Position
-    readonly batchSize: number
-    readonly pollInterval: Duration.DurationInput
-    readonly wakeups: Stream.Stream<unknown, StoreError>
-  }
-): Stream.Stream<ScannedBatch, StoreError> =>
-  Stream.unwrapScoped(
-    Effect.gen(function* () {
-      const signal = yield* Queue.sliding<void>(1)
-      yield* options.wakeups.pipe(
-        Stream.runForEach(() => Queue.offer(signal, undefined)),
-        Effect.catchAllCause((cause) => Effect.logDebug("subscription wake-ups stopped; polling only", cause)),
-        Effect.forkScoped
-      )
-      const poll = Duration.decode(options.pollInterval)
-      const waitForWakeup = Queue.take(signal).pipe(Effect.timeoutOption(poll), Effect.asVoid)
-      interface Cursor {
-        /** where the next read starts */
-        readonly from: Position.Position
-        /** the last event delivered (or the start) */
-        readonly delivered: Position.Position
-        /** whether the last read found nothing, so the next one waits for a wake-up first */
-        readonly idle: boolean
-      }
-      const next = (cursor: Cursor): Effect.Effect<readonly [ScannedBatch, Cursor], StoreError> =>
-        Effect.flatMap(scan(cursor.from, options.batchSize), (batch) => {
-          const from = Position.max(cursor.from, batch.scannedTo)
-          const last = batch.events[batch.events.length - 1]
-          if (last !== undefined)
-            return Effect.succeed([batch, { from, delivered: last.position, idle: false }] as const)
-          if (Position.isAfter(from, cursor.delivered)) {
-            return Effect.succeed([
-              { events: [], scannedTo: from },
-              { ...cursor, from, idle: true }
-            ] as const)
-          }
-          return Effect.zipRight(waitForWakeup, next({ ...cursor, from }))
-        })
-      return Stream.paginateChunkEffect<Cursor, ScannedBatch, StoreError, never>(
-        { from: options.from, delivered: options.from, idle: false },
-        (cursor) =>
-          Effect.map(cursor.idle ? Effect.zipRight(waitForWakeup, next(cursor)) : next(cursor), ([batch, after]) => [
-            Chunk.of(batch),
-            Option.some(after)
-          ])
-      )
-    })
-  )
+export const followScanned = (scan: ScanBatch, options: FollowOptions): Stream.Stream<ScannedBatch, StoreError> =>
+  Feed.followScanned(scan, options)
