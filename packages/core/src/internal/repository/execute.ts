@@ -14,6 +14,7 @@ import * as Metrics from "../../Metrics.js"
 import type { Position } from "../../Position.js"
 import { type ExecuteError, type ExecuteOptions, type ExecuteResult, InvalidCommandError } from "../../Repository.js"
 import type { StreamId } from "../../StreamId.js"
+import { retryLazily } from "../retryLazily.js"
 import type { Context, Loaded } from "./context.js"
 import { loadNewer, loadStream } from "./fold.js"
 import { snapshotAfter } from "./snapshotWrite.js"
@@ -203,7 +204,7 @@ const executeOnce = <S, E extends EventCodec.Tagged, C, Err>(
     const requireExists = isStreamExists(options?.expectedVersion)
     const once = attempt(context, cache, streamId, valid, commandId, correlationId, options, { last: undefined })
     return yield* expected === undefined
-      ? Effect.retry(once, {
+      ? retryLazily(once, {
           schedule: context.retry,
           // A missing stream under `StreamExists` is the caller's expectation failing, not a race.
           while: (error) =>
