@@ -38,7 +38,19 @@
  * @since 0.1.0
  */
 import { Command, ValidationError } from "@effect/cli"
-import { Cause, Effect, Logger, LogLevel, Schema } from "effect"
+import {
+  Cause,
+  Console,
+  Context,
+  DefaultServices,
+  Effect,
+  FiberRefs,
+  HashMap,
+  Logger,
+  LogLevel,
+  Option,
+  Schema
+} from "effect"
 import * as Account from "./Account.js"
 import * as BankStore from "./BankStore.js"
 import { bank } from "./cli/Commands.js"
@@ -176,11 +188,32 @@ const run = (argv: ReadonlyArray<string>) =>
     Logger.withMinimumLogLevel(LogLevel.Warning)
   )
 
-const warnings = Logger.make(({ logLevel, message }) =>
-  oneLine(
-    `${logLevel._tag === "Warning" ? "warning" : logLevel.label.toLowerCase()}: ${(Array.isArray(message) ? message : [message]).map(String).join(" ")}`
+/**
+ * The CLI's logger: warnings and errors to the Console's stderr, one line each. The durable
+ * saga engine (`@effect/cluster`, its logs annotated with that package) logs
+ * its own housekeeping, such as "No healthy runners available" while it
+ * registers a runner again after another process stopped: it heals itself
+ * and says nothing a user can act on, so it is not shown.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Logger } from "effect"
+ * import { BankCli } from "@chronicle/example-bank"
+ *
+ * const quiet = Effect.logWarning("snapshot ignored").pipe(Effect.provide(Logger.replace(Logger.defaultLogger, BankCli.warnings)))
+ * ```
+ * @since 0.6.0
+ * @category running
+ */
+export const warnings = Logger.make(({ logLevel, message, annotations, context }) => {
+  if (Option.contains(HashMap.get(annotations, "package"), "@effect/cluster")) return
+  const console = Context.get(FiberRefs.getOrDefault(context, DefaultServices.currentServices), Console.Console)
+  console.unsafe.error(
+    oneLine(
+      `${logLevel._tag === "Warning" ? "warning" : logLevel.label.toLowerCase()}: ${(Array.isArray(message) ? message : [message]).map(String).join(" ")}`
+    )
   )
-).pipe(Logger.withConsoleError)
+})
 
 /** A message on one line, with control characters escaped. */
 const oneLine = (message: string): string => Text.printable(message.replace(/\s*\n\s*/g, " ").trim())

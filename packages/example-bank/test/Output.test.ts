@@ -9,7 +9,7 @@ import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Console, Effect, FastCheck, Layer } from "effect"
+import { ConfigProvider, Console, Effect, FastCheck, Layer, Logger } from "effect"
 import { BankCli, Output } from "../src/index.js"
 
 const esc = "\u001b"
@@ -104,6 +104,24 @@ describe("Output", () => {
       console.unsafe.error(`${esc}[33mwarning${esc}[0m: x`)
       expect(out).toEqual(["help text\n"])
       expect(err).toEqual(["bad\n", "warning: x\n"])
+    })
+  )
+
+  it.effect("the CLI's logger prints warnings on stderr, one line each, but not the saga engine's housekeeping", () =>
+    Effect.gen(function* () {
+      const { output, out, err } = recording({ interactive: false, colour: false })
+      yield* Effect.gen(function* () {
+        yield* Effect.logWarning("ignoring snapshot\nof Account-1")
+        yield* Effect.logWarning("No healthy runners available").pipe(
+          Effect.annotateLogs({ package: "@effect/cluster", module: "Sharding" })
+        )
+        yield* Effect.logError("store unreachable").pipe(Effect.annotateLogs({ package: "@chronicle/sql-store" }))
+      }).pipe(
+        Effect.provide(Logger.replace(Logger.defaultLogger, BankCli.warnings)),
+        Effect.withConsole(Output.console(output))
+      )
+      expect(out).toEqual([])
+      expect(err).toEqual(["warning: ignoring snapshot of Account-1\n", "error: store unreachable\n"])
     })
   )
 
