@@ -14,7 +14,7 @@ import type * as EventCodec from "../../EventCodec.js"
 import { EventStore } from "../../EventStore.js"
 import * as Projection from "../../Projection.js"
 import type * as ProjectionStore from "../../ProjectionStore.js"
-import * as Saga from "../../Saga.js"
+import type * as Saga from "../../Saga.js"
 import * as SagaError from "../../SagaError.js"
 import * as Consumer from "./consumer.js"
 import { decodeJson, finish } from "./inProcess.js"
@@ -302,24 +302,7 @@ const body = <T extends EventCodec.Tagged, A, E, R>(
         yield* resumed(what, "slept")
       })
 
-    const runtime: Saga.InstanceRuntime = {
-      saga: identity.saga,
-      instanceId: identity.instanceId,
-      run: identity.run,
-      attempt: identity.attempt,
-      step,
-      awaitEvent,
-      sleep
-    }
-    const context: Saga.RunContext<T> = {
-      saga: identity.saga,
-      instanceId: identity.instanceId,
-      recorded,
-      attempt: identity.attempt
-    }
-    const run: Effect.Effect<A, E, R> = saga
-      .run(recorded.event, context)
-      .pipe(Effect.provideService(Saga.Instance, runtime))
+    const run: Effect.Effect<A, E, R> = Steps.instanceRun(saga, identity, recorded, { step, awaitEvent, sleep })
     const result = yield* run
     const encoded = Either.getOrUndefined(saga.encodeResult(result))
     yield* Activity.make({

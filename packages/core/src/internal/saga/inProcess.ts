@@ -269,23 +269,7 @@ const instance = <T extends EventCodec.Tagged, A, E, R>(
           )
         })
 
-      const runtime: Saga.InstanceRuntime = {
-        saga: identity.saga,
-        instanceId: identity.instanceId,
-        run: identity.run,
-        attempt: identity.attempt,
-        step,
-        awaitEvent,
-        sleep
-      }
-      const context: Saga.RunContext<T> = {
-        saga: identity.saga,
-        instanceId: identity.instanceId,
-        recorded,
-        attempt: identity.attempt
-      }
-      const exit = yield* restore(saga.run(recorded.event, context)).pipe(
-        Effect.provideService(SagaModule.Instance, runtime),
+      const exit = yield* restore(Steps.instanceRun(saga, identity, recorded, { step, awaitEvent, sleep })).pipe(
         Effect.exit
       )
       if (Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)) {

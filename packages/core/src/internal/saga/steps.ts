@@ -6,6 +6,8 @@
  * @internal
  */
 import { Cause, Effect, Either, Option, ParseResult, Schedule, Schema } from "effect"
+import type { RecordedEvent } from "../../Event.js"
+import type * as EventCodec from "../../EventCodec.js"
 import { type AppendError, type EventStore, isConcurrencyError } from "../../EventStore.js"
 import * as ExpectedVersion from "../../ExpectedVersion.js"
 import * as Saga from "../../Saga.js"
@@ -25,6 +27,29 @@ export interface Identity {
   /** The trigger event's id. */
   readonly triggerEventId: string
 }
+
+/**
+ * The saga's `run` for one instance, with the instance's runtime (how its
+ * steps, waits and sleeps are carried out: in process or on the engine)
+ * provided. @internal
+ */
+export const instanceRun = <T extends EventCodec.Tagged, A, E, R>(
+  saga: Saga.Saga<T, A, E, R>,
+  identity: Identity,
+  recorded: RecordedEvent<T>,
+  operations: Pick<Saga.InstanceRuntime, "step" | "awaitEvent" | "sleep">
+): Effect.Effect<A, E, R> =>
+  saga
+    .run(recorded.event, { saga: identity.saga, instanceId: identity.instanceId, recorded, attempt: identity.attempt })
+    .pipe(
+      Effect.provideService(Saga.Instance, {
+        saga: identity.saga,
+        instanceId: identity.instanceId,
+        run: identity.run,
+        attempt: identity.attempt,
+        ...operations
+      })
+    )
 
 /** The command id of a step, or of its compensation (see `Saga.commandId`). @internal */
 export const commandId = (identity: Identity, step: string, compensation = false): string =>
