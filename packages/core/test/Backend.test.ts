@@ -9,8 +9,13 @@ const withData = (data: unknown) => [{ eventId: crypto.randomUUID(), type: "T", 
 
 const prepared = (data: unknown) => Effect.runSync(Effect.either(Backend.prepareAppend(stream, withData(data))))
 
+/** Whether a JSON value holds a negative zero anywhere (JSON text has none: it is stored as 0). */
+const hasNegativeZero = (value: unknown): boolean =>
+  Object.is(value, -0) ||
+  (typeof value === "object" && value !== null && Object.values(value).some((inner) => hasNegativeZero(inner)))
+
 /** JSON values that round-trip exactly (no -0, which JSON writes as 0). */
-const json = FastCheck.jsonValue({ maxDepth: 6 }).filter((v) => !Object.is(JSON.parse(JSON.stringify(v)), -0))
+const json = FastCheck.jsonValue({ maxDepth: 6 }).filter((v) => !hasNegativeZero(v))
 
 /** Reverses the key order of every object in a JSON value. */
 const reversedKeys = (value: unknown): unknown => {
@@ -55,6 +60,12 @@ const plant = (
 }
 
 describe("Backend.prepareAppend", () => {
+  it("stores a negative zero as 0, the only number JSON text cannot tell apart", () => {
+    const result = prepared({ amount: -0, nested: [-0] })
+    expect(Either.isRight(result)).toBe(true)
+    if (Either.isRight(result)) expect(result.right[0]?.json).toBe('{"amount":0,"nested":[0]}')
+  })
+
   it.prop("accepts any JSON value and stores its exact JSON text", [json], ([value]) => {
     const result = prepared(value)
     expect(Either.isRight(result)).toBe(true)

@@ -147,10 +147,12 @@ export const layer = HttpApiBuilder.group(BankApi, "transfers", (handlers) =>
       )
       .handle("get", ({ path }) =>
         Effect.gen(function* () {
+          // The saga's status first: the transfer's own end is recorded before the saga's,
+          // so the transfer read after it is never behind it (no "failed" without its reason).
+          const saga = yield* storeFailure(SagaAdmin.status(sagaName, path.transferId))
           const loaded = yield* transfers.load(path.transferId).pipe(Effect.catchAll(ApiErrors.fromLoadError))
           const state = loaded.state
           if (state.status === "none") return yield* unknownTransfer(path.transferId)
-          const saga = yield* storeFailure(SagaAdmin.status(sagaName, path.transferId))
           const journal = yield* readStream(StreamId.forAggregate(`saga:${sagaName}`, path.transferId))
           const events = yield* readStream(StreamId.forAggregate(Transfer.Transfer.name, path.transferId))
           return {
@@ -163,10 +165,11 @@ export const layer = HttpApiBuilder.group(BankApi, "transfers", (handlers) =>
       )
       .handle("list", ({ urlParams }) =>
         Effect.gen(function* () {
-          const states = yield* allTransfers
+          // sagas first, then the transfers (see "get")
           const sagas = new Map(
             (yield* storeFailure(SagaAdmin.list(sagaName))).map((status) => [status.instanceId, status] as const)
           )
+          const states = yield* allTransfers
           const { after, status } = urlParams
           // The cursor is a place in the order requested, so a transfer whose status changed between pages moves no other.
           if (after !== undefined && !states.has(after)) {
