@@ -51,7 +51,7 @@ import { DailyTotals } from "./readModels/DailyTotals.js"
 import { Statements } from "./readModels/Statements.js"
 import type { HandlerError } from "./readModels/Tables.js"
 
-export { type AccountBalance, accounts, Balances } from "./readModels/Balances.js"
+export { type AccountBalance, accounts, Balances, decodeBalances } from "./readModels/Balances.js"
 export { type DailyTotal, DailyTotals, dailyTotals, dayOf } from "./readModels/DailyTotals.js"
 export { type StatementLine, Statements, signedAmount, statement } from "./readModels/Statements.js"
 export { type HandlerError, tableName } from "./readModels/Tables.js"

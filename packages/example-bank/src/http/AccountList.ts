@@ -7,20 +7,8 @@
  * @since 0.5.0
  */
 import { SqlClient } from "@effect/sql"
-import { Effect, Option, Schema } from "effect"
+import { Effect, Option } from "effect"
 import * as Projections from "../Projections.js"
-
-/** pg returns BIGINT columns as strings, SQLite as numbers. */
-const Integer = Schema.Union(Schema.Number, Schema.NumberFromString)
-
-const BalanceRow = Schema.Struct({
-  account_id: Schema.String,
-  owner: Schema.String,
-  overdraft_limit: Integer,
-  balance: Integer,
-  status: Schema.Literal("open", "closed"),
-  last_version: Integer
-})
 
 /**
  * A page of the balances read model: at most `limit` accounts with an id
@@ -44,15 +32,8 @@ export const page = Effect.fn("Bank.AccountList.page")(function* (options: {
   const rows = yield* sql`SELECT account_id, owner, overdraft_limit, balance, status, last_version
     FROM ${sql(Projections.tableName("balances", Projections.Balances.version))}
     WHERE account_id > ${options.after ?? ""} ORDER BY account_id LIMIT ${options.limit + 1}`
-  const decoded = yield* Schema.decodeUnknown(Schema.Array(BalanceRow))(rows)
-  const items: ReadonlyArray<Projections.AccountBalance> = decoded.slice(0, options.limit).map((row) => ({
-    accountId: row.account_id,
-    owner: row.owner,
-    overdraftLimit: row.overdraft_limit,
-    balance: row.balance,
-    status: row.status,
-    lastVersion: row.last_version
-  }))
+  const decoded = yield* Projections.decodeBalances(rows)
+  const items = decoded.slice(0, options.limit)
   const next = decoded.length > options.limit ? Option.fromNullable(items[items.length - 1]?.accountId) : Option.none()
   return { items, next }
 })

@@ -7,7 +7,7 @@
  */
 import { Projection } from "@chronicle/core"
 import { SqlClient } from "@effect/sql"
-import { Effect, Schema } from "effect"
+import { Effect, type ParseResult, Schema } from "effect"
 import * as Account from "../Account.js"
 import { accountIdOf, category, type HandlerError, Integer, readModelTables, tableName } from "./Tables.js"
 
@@ -44,6 +44,23 @@ const toBalance = (row: typeof BalanceRow.Type): AccountBalance => ({
   status: row.status,
   lastVersion: row.last_version
 })
+
+/**
+ * Rows of the balances table (`SELECT account_id, owner, overdraft_limit,
+ * balance, status, last_version`), as balances: every query of the read
+ * model decodes its rows with it.
+ *
+ * @example
+ * ```ts
+ * import { Projections } from "@chronicle/example-bank"
+ *
+ * const none = Projections.decodeBalances([])
+ * ```
+ * @since 0.6.0
+ * @category queries
+ */
+export const decodeBalances = (rows: unknown): Effect.Effect<ReadonlyArray<AccountBalance>, ParseResult.ParseError> =>
+  Effect.map(Schema.decodeUnknown(Schema.Array(BalanceRow))(rows), (decoded) => decoded.map(toBalance))
 
 const stateOf = (row: AccountBalance): Account.AccountState =>
   row.status === "open"
@@ -94,9 +111,7 @@ export const Balances: Projection.Projection<Account.AccountEvent, HandlerError,
         if (ids.length === 0) return
         const rows = yield* sql`SELECT account_id, owner, overdraft_limit, balance, status, last_version
         FROM ${sql(table)} WHERE ${sql.in("account_id", ids)}`
-        const current = new Map(
-          (yield* Schema.decodeUnknown(Schema.Array(BalanceRow))(rows)).map((row) => [row.account_id, toBalance(row)])
-        )
+        const current = new Map((yield* decodeBalances(rows)).map((row) => [row.accountId, row]))
         const changed = new Map<string, AccountBalance>()
         for (const recorded of events) {
           const accountId = accountIdOf(recorded.streamId)
@@ -151,6 +166,6 @@ export const accounts: Effect.Effect<ReadonlyArray<AccountBalance>, HandlerError
     yield* Balances.setup(Balances)
     const rows = yield* sql`SELECT account_id, owner, overdraft_limit, balance, status, last_version
       FROM ${sql(tableName(balancesTable, Balances.version))} ORDER BY account_id`
-    return (yield* Schema.decodeUnknown(Schema.Array(BalanceRow))(rows)).map(toBalance)
+    return yield* decodeBalances(rows)
   }
 ).pipe(Effect.withSpan("Bank.Projections.accounts"))
