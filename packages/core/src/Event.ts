@@ -156,6 +156,32 @@ export interface RecordedEvent<E> {
 }
 
 /**
+ * A stored event with its decoded domain event: `type` is the event's
+ * current type name (after upcasting, when it was renamed; the stored one
+ * by default), every other field the stored event's.
+ *
+ * @example
+ * ```ts
+ * import { Event } from "@chronicle/core"
+ *
+ * const asTag = (stored: Event.StoredEvent) => Event.recordedAs(stored, { _tag: stored.type })
+ * ```
+ * @since 0.6.0
+ * @category constructors
+ */
+export const recordedAs = <E>(stored: StoredEvent, event: E, type: string = stored.type): RecordedEvent<E> => ({
+  event,
+  eventId: stored.eventId,
+  streamId: stored.streamId,
+  version: stored.version,
+  position: stored.position,
+  type,
+  schemaVersion: stored.schemaVersion,
+  metadata: stored.metadata,
+  recordedAt: stored.recordedAt
+})
+
+/**
  * A stored event could not be turned into a domain event: its payload no
  * longer decodes, its type is unknown, or its schema version has no path to
  * the current one. It names the event exactly, so nothing fails anonymously.

@@ -10,7 +10,14 @@
  * @since 0.1.0
  */
 import { Effect, Either, ParseResult, Schema, SchemaAST } from "effect"
-import { type EventData, EventDecodeError, EventEncodeError, type RecordedEvent, type StoredEvent } from "./Event.js"
+import {
+  type EventData,
+  EventDecodeError,
+  EventEncodeError,
+  type RecordedEvent,
+  recordedAs,
+  type StoredEvent
+} from "./Event.js"
 import * as Upcaster from "./Upcaster.js"
 
 /**
@@ -254,17 +261,7 @@ export const make = <E extends Tagged, I>(schema: Schema.Schema<E, I, never>, op
     }
     const event = member === undefined ? Either.left(`unknown event type "${type}"`) : decodeMember(member, data)
     if (Either.isLeft(event)) return decodeFailure(stored, event.left)
-    return Either.right({
-      event: event.right,
-      eventId: stored.eventId,
-      streamId: stored.streamId,
-      version: stored.version,
-      position: stored.position,
-      type,
-      schemaVersion: stored.schemaVersion,
-      metadata: stored.metadata,
-      recordedAt: stored.recordedAt
-    })
+    return Either.right(recordedAs(stored, event.right, type))
   }
 
   return {

@@ -51,18 +51,7 @@ export const anyEvent: EventCodec.EventCodec<AnyEvent> = {
     Either.left(
       new Event.EventEncodeError({ eventType: event._tag, reason: "the stream catalog reads events, it writes none" })
     ),
-  decode: (stored) =>
-    Either.right({
-      event: { _tag: stored.type },
-      eventId: stored.eventId,
-      streamId: stored.streamId,
-      version: stored.version,
-      position: stored.position,
-      type: stored.type,
-      schemaVersion: stored.schemaVersion,
-      metadata: stored.metadata,
-      recordedAt: stored.recordedAt
-    }),
+  decode: (stored) => Either.right(Event.recordedAs(stored, { _tag: stored.type })),
   decodePayload: (type) => Either.right({ _tag: type }),
   upcasters: []
 }

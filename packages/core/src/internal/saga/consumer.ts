@@ -17,7 +17,7 @@
  */
 import { Effect, Either } from "effect"
 import type { EventDecodeError, RecordedEvent, StoredEvent } from "../../Event.js"
-import { EventEncodeError } from "../../Event.js"
+import { EventEncodeError, recordedAs } from "../../Event.js"
 import type * as EventCodec from "../../EventCodec.js"
 import type { AppendError } from "../../EventStore.js"
 import * as Projection from "../../Projection.js"
@@ -64,18 +64,6 @@ export interface Handlers<T, R> {
 
 const inCategories = (categories: ReadonlyArray<string> | undefined, streamId: string): boolean =>
   categories === undefined || categories.length === 0 || categories.includes(StreamId.category(streamId))
-
-const recordedAs = <A>(stored: StoredEvent, event: A): RecordedEvent<A> => ({
-  event,
-  eventId: stored.eventId,
-  streamId: stored.streamId,
-  version: stored.version,
-  position: stored.position,
-  type: stored.type,
-  schemaVersion: stored.schemaVersion,
-  metadata: stored.metadata,
-  recordedAt: stored.recordedAt
-})
 
 /** The codec of what a saga consumes: triggers, signals' events and retry requests. @internal */
 export const codecOf = <T extends EventCodec.Tagged, A, E, R>(
