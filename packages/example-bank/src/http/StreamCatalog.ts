@@ -18,6 +18,7 @@ import { Event, type EventCodec, Position, Projection, StreamId } from "@chronic
 import { SqlClient } from "@effect/sql"
 import { DateTime, Effect, Either, Option, Schema } from "effect"
 import * as Projections from "../Projections.js"
+import { Integer } from "../readModels/Tables.js"
 
 /**
  * An event of any type, as the catalog sees it: its type name only.
@@ -57,9 +58,6 @@ export const anyEvent: EventCodec.EventCodec<AnyEvent> = {
 }
 
 const catalogTable = "stream_catalog"
-
-/** pg returns BIGINT columns (and COUNT, SUM) as strings, SQLite as numbers. */
-const Integer = Schema.Union(Schema.Number, Schema.NumberFromString)
 
 const CatalogRow = Schema.Struct({
   stream_id: Schema.String,

@@ -72,5 +72,5 @@ export const readModelTables = (
   }
 }
 
-/** pg returns BIGINT columns as strings, SQLite as numbers. */
+/** pg returns BIGINT columns (and COUNT, SUM) as strings, SQLite as numbers. */
 export const Integer = Schema.Union(Schema.Number, Schema.NumberFromString)
