@@ -710,6 +710,15 @@ const makeWith = Effect.fn("Chronicle.SqlEventStore.make")(function* (
           // lock. A new transaction settles it. A caller's transaction must
           // be retried by the caller (its transaction id is too old).
           if (!inTransaction && ExpectedVersion.isSatisfiedBy(expected, outcome.actual) && (yield* retryGuard)) break
+          // The streams row is past the version expected: the stream has
+          // moved on (a row is never ahead of its events), so this is a
+          // conflict, told without another round trip. (A row behind its
+          // events, or missing, reads as a lower version and is checked below.)
+          const exactVersion =
+            expected._tag === "Exact" ? expected.version : expected._tag === "NoStream" ? 0 : undefined
+          if (lost === undefined && exactVersion !== undefined && outcome.actual > exactVersion) {
+            return yield* conflict(streamId, expected, outcome.actual)
+          }
           const state = yield* failWith("append")(driver.streamState(streamId))
           // A row behind the events: repair it (a concurrent append may have
           // just done so) and write again; the check then runs on a true row.
