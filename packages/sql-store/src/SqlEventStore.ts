@@ -608,27 +608,31 @@ const makeWith = Effect.fn("Chronicle.SqlEventStore.make")(function* (
       )
     )
 
-  const append = Effect.fnUntraced(function* (
+  /** What a written append returns. */
+  const appended = (
     streamId: StreamId.StreamId,
-    events: ReadonlyArray<Event.EventData>,
-    options?: EventStore.AppendOptions
+    recordedAt: DateTime.Utc,
+    outcome: { readonly version: number; readonly positions: ReadonlyArray<Position.Position> }
+  ): EventStore.AppendResult => ({
+    streamId,
+    nextExpectedVersion: outcome.version,
+    positions: outcome.positions,
+    recordedAt,
+    duplicate: false
+  })
+
+  // After a first write that did not go through: duplicates, a lost answer,
+  // a streams row behind its events, conflicts. Only this path builds the
+  // retry machinery; an append whose first write succeeds never gets here.
+  const afterFirstWrite = Effect.fnUntraced(function* (
+    input: AppendInput,
+    metadata: Event.EventMetadata,
+    inTransaction: boolean,
+    first: Attempt
   ) {
-    const prepared = yield* Backend.prepareAppend(streamId, events)
-    const invalid = (reason: string) => new EventStore.InvalidAppendError({ streamId, reason })
-    if (hasNul(streamId)) return yield* invalid("PostgreSQL cannot store a stream id containing NUL (\\u0000)")
-    const badType = prepared.find((e) => hasNul(e.type))
-    if (badType !== undefined) return yield* invalid("PostgreSQL cannot store an event type containing NUL (\\u0000)")
-    const expected = options?.expectedVersion ?? ExpectedVersion.Any
-    const { metadata, json: metadataJson } = yield* Backend.prepareMetadata(
-      streamId,
-      prepared[0]?.eventId ?? "",
-      options
-    )
-    const recordedAt = yield* DateTime.now
-    const input: AppendInput = { streamId, events: prepared, expected, metadataJson, recordedAt }
+    const { streamId, events: prepared, expected, recordedAt } = input
     const eventIds = prepared.map((e) => e.eventId)
-    const inTransaction = Option.isSome(yield* Effect.serviceOption(SqlClient.TransactionConnection))
-    // made on the first conflict only: nothing on the path of an append that succeeds
+    // made on the first conflict only
     let guard: Schedule.ScheduleDriver<unknown, unknown> | undefined
     const retryGuard = Effect.suspend(() =>
       guard === undefined ? Schedule.driver(guardRetry) : Effect.succeed(guard)
@@ -648,18 +652,12 @@ const makeWith = Effect.fn("Chronicle.SqlEventStore.make")(function* (
     let duplicates = 0
     let repairs = 0
     let rewrites = 0
+    let outcome: Attempt = first
     for (;;) {
-      const outcome = yield* writeWithInline(input, metadata, inTransaction)
       switch (outcome._tag) {
         case "Written": {
           yield* wake(inTransaction)
-          return {
-            streamId,
-            nextExpectedVersion: outcome.version,
-            positions: outcome.positions,
-            recordedAt,
-            duplicate: false
-          } satisfies EventStore.AppendResult
+          return appended(streamId, recordedAt, outcome)
         }
         case "Duplicate": {
           const result = yield* idempotent(yield* failWith("append")(driver.lookup(eventIds)))
@@ -712,6 +710,15 @@ const makeWith = Effect.fn("Chronicle.SqlEventStore.make")(function* (
           // lock. A new transaction settles it. A caller's transaction must
           // be retried by the caller (its transaction id is too old).
           if (!inTransaction && ExpectedVersion.isSatisfiedBy(expected, outcome.actual) && (yield* retryGuard)) break
+          // The streams row is past the version expected: the stream has
+          // moved on (a row is never ahead of its events), so this is a
+          // conflict, told without another round trip. (A row behind its
+          // events, or missing, reads as a lower version and is checked below.)
+          const exactVersion =
+            expected._tag === "Exact" ? expected.version : expected._tag === "NoStream" ? 0 : undefined
+          if (lost === undefined && exactVersion !== undefined && outcome.actual > exactVersion) {
+            return yield* conflict(streamId, expected, outcome.actual)
+          }
           const state = yield* failWith("append")(driver.streamState(streamId))
           // A row behind the events: repair it (a concurrent append may have
           // just done so) and write again; the check then runs on a true row.
@@ -725,8 +732,40 @@ const makeWith = Effect.fn("Chronicle.SqlEventStore.make")(function* (
           return yield* conflict(streamId, expected, state.events)
         }
       }
+      outcome = yield* writeWithInline(input, metadata, inTransaction)
     }
-  }, span("Chronicle.SqlEventStore.append"))
+  })
+
+  // The common case, a first write that succeeds, as a plain chain of
+  // steps: no generator, no retry state (see `afterFirstWrite`).
+  const append = (
+    streamId: StreamId.StreamId,
+    events: ReadonlyArray<Event.EventData>,
+    options?: EventStore.AppendOptions
+  ): Effect.Effect<EventStore.AppendResult, EventStore.AppendError> =>
+    Effect.flatMap(Backend.prepareAppend(streamId, events), (prepared) => {
+      const invalid = (reason: string) => Effect.fail(new EventStore.InvalidAppendError({ streamId, reason }))
+      if (hasNul(streamId)) return invalid("PostgreSQL cannot store a stream id containing NUL (\\u0000)")
+      if (prepared.some((e) => hasNul(e.type))) {
+        return invalid("PostgreSQL cannot store an event type containing NUL (\\u0000)")
+      }
+      const expected = options?.expectedVersion ?? ExpectedVersion.Any
+      return Effect.flatMap(
+        Backend.prepareMetadata(streamId, prepared[0]?.eventId ?? "", options),
+        ({ metadata, json: metadataJson }) =>
+          Effect.flatMap(DateTime.now, (recordedAt) =>
+            Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (transaction) => {
+              const inTransaction = Option.isSome(transaction)
+              const input: AppendInput = { streamId, events: prepared, expected, metadataJson, recordedAt }
+              return Effect.flatMap(writeWithInline(input, metadata, inTransaction), (outcome) =>
+                outcome._tag === "Written"
+                  ? Effect.as(wake(inTransaction), appended(streamId, recordedAt, outcome))
+                  : afterFirstWrite(input, metadata, inTransaction, outcome)
+              )
+            })
+          )
+      )
+    }).pipe(span("Chronicle.SqlEventStore.append"))
 
   const read = (
     streamId: StreamId.StreamId,

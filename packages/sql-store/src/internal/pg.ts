@@ -108,7 +108,12 @@ export const make = (options: {
   const columns = sql.literal(Rows.pgEventColumns)
   const visible = sql.literal("transaction_id < (SELECT pg_snapshot_xmin(pg_current_snapshot()))")
 
-  const appendFunction = sql.literal(`"${tables.appendName}"`)
+  // The append's text, built once: each call passes only its parameters
+  // (`sql.unsafe`), so no statement template is assembled and compiled per append.
+  const appendText = `SELECT w_kind AS kind, w_version::text AS version, w_commit::text AS commit,
+        w_sequence::text AS sequence
+      FROM "${tables.appendName}"($1, $2, $3::bigint, $4::uuid[], $5::text[], $6::int4[], $7::text[], $8::json,
+        $9::timestamptz, $10)`
 
   // The expected version as the append function takes it.
   const expectation = (expected: AppendInput["expected"]): readonly [string, string] => {
@@ -126,16 +131,29 @@ export const make = (options: {
 
   const write = (input: AppendInput, checkDuplicates: boolean): Effect.Effect<WriteOutcome, DriverError> => {
     const count = input.events.length
-    const ids = input.events.map((e) => e.eventId)
-    const types = input.events.map((e) => e.type)
-    const schemaVersions = input.events.map((e) => e.schemaVersion)
-    const payloads = input.events.map((e) => e.json)
+    const ids: Array<string> = []
+    const types: Array<string> = []
+    const schemaVersions: Array<number> = []
+    const payloads: Array<string> = []
+    for (const e of input.events) {
+      ids.push(e.eventId)
+      types.push(e.type)
+      schemaVersions.push(e.schemaVersion)
+      payloads.push(e.json)
+    }
     const [kind, version] = expectation(input.expected)
-    const statement = sql`SELECT w_kind AS kind, w_version::text AS version, w_commit::text AS commit,
-        w_sequence::text AS sequence
-      FROM ${appendFunction}(${input.streamId}, ${kind}, ${version}::bigint, ${ids}::uuid[], ${types}::text[],
-        ${schemaVersions}::int4[], ${payloads}::text[], ${input.metadataJson}::json,
-        ${DateTime.formatIso(input.recordedAt)}::timestamptz, ${checkDuplicates})`
+    const statement = sql.unsafe(appendText, [
+      input.streamId,
+      kind,
+      version,
+      ids,
+      types,
+      schemaVersions,
+      payloads,
+      input.metadataJson,
+      DateTime.formatIso(input.recordedAt),
+      checkDuplicates
+    ])
     return Effect.flatMap(
       Effect.flatMap(statement, decodeWriteRows),
       (rows): Effect.Effect<WriteOutcome, DriverError> => {
