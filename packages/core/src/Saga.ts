@@ -41,9 +41,10 @@ import {
   type Schema,
   type Scope
 } from "effect"
+import { isConcurrencyError, isUnknownOutcomeError } from "./AppendError.js"
 import type { EventDecodeError, RecordedEvent, StoredEvent, UserMetadata } from "./Event.js"
 import type * as EventCodec from "./EventCodec.js"
-import { type EventStore, isConcurrencyError, isUnknownOutcomeError } from "./EventStore.js"
+import type { EventStore } from "./EventStore.js"
 import * as internal from "./internal/saga/definition.js"
 import * as InProcess from "./internal/saga/inProcess.js"
 import type * as Projection from "./Projection.js"

@@ -7,6 +7,10 @@
 
 /** @since 0.1.0 */
 export * as Aggregate from "./Aggregate.js"
+/** @since 0.7.0 */
+export * as AppendError from "./AppendError.js"
+/** @since 0.7.0 */
+export * as AppendHook from "./AppendHook.js"
 /** @since 0.6.0 */
 export * as Audit from "./Audit.js"
 /** @since 0.1.0 */

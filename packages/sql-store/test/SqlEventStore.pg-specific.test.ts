@@ -3,7 +3,7 @@
  * transaction-id guard, the immutability trigger, contention on a real pool,
  * bad input and a lost connection.
  */
-import { EventCodec, EventStore, ExpectedVersion, Position, StreamId } from "@chronicle/core"
+import { AppendError, EventCodec, EventStore, ExpectedVersion, Position, StreamId } from "@chronicle/core"
 import { EventStoreConformance } from "@chronicle/core/testing"
 import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
@@ -97,7 +97,7 @@ describe.skipIf(!Postgres.available)("SqlEventStore on PostgreSQL", () => {
         expect(b.nextExpectedVersion).toBe(5)
         yield* Deferred.succeed(bCommitted, undefined)
         const refused = yield* Fiber.join(txA)
-        expect(refused).toBeInstanceOf(EventStore.ConcurrencyError)
+        expect(refused).toBeInstanceOf(AppendError.ConcurrencyError)
         expect(refused).toMatchObject({ _tag: "ConcurrencyError", streamId: stream, expected: "any", actual: 5 })
         // Retried in a new transaction, it lands after version 5 in every order.
         const retried = yield* store.append(stream, [eventData("FromA")], { expectedVersion: ExpectedVersion.Any })

@@ -7,16 +7,15 @@
  * @internal
  */
 import { type Context, DateTime, Effect, Option, PubSub, Stream } from "effect"
+import { ConcurrencyError, type InvalidAppendError } from "../../AppendError.js"
+import type { AppendHook } from "../../AppendHook.js"
 import * as Backend from "../../Backend.js"
 import type { EventMetadata, StoredEvent } from "../../Event.js"
 import {
-  type AppendHook,
   type AppendOptions,
   type AppendResult,
-  ConcurrencyError,
   type EventFilter,
   EventStore,
-  type InvalidAppendError,
   type MemoryOptions
 } from "../../EventStore.js"
 import * as ExpectedVersion from "../../ExpectedVersion.js"

@@ -6,9 +6,9 @@
  */
 import { Effect, Either, Metric, Option } from "effect"
 import * as Aggregate from "../../Aggregate.js"
+import { ConcurrencyError, isConcurrencyError } from "../../AppendError.js"
 import * as Correlation from "../../Correlation.js"
 import * as EventCodec from "../../EventCodec.js"
-import { ConcurrencyError, isConcurrencyError } from "../../EventStore.js"
 import * as ExpectedVersion from "../../ExpectedVersion.js"
 import * as Metrics from "../../Metrics.js"
 import type { Position } from "../../Position.js"

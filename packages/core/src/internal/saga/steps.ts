@@ -6,9 +6,10 @@
  * @internal
  */
 import { Cause, Effect, Either, Option, ParseResult, Schedule, Schema } from "effect"
+import { type AppendError, isConcurrencyError } from "../../AppendError.js"
 import type { RecordedEvent } from "../../Event.js"
 import type * as EventCodec from "../../EventCodec.js"
-import { type AppendError, type EventStore, isConcurrencyError } from "../../EventStore.js"
+import type { EventStore } from "../../EventStore.js"
 import * as ExpectedVersion from "../../ExpectedVersion.js"
 import * as Saga from "../../Saga.js"
 import * as SagaError from "../../SagaError.js"
