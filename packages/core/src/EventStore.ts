@@ -13,8 +13,8 @@
  * - committed events are never updated or deleted;
  * - an append lands entirely or not at all, with contiguous versions from 1;
  * - `Any`, `NoStream`, `StreamExists` and exact expected versions are
- *   enforced atomically; a conflict is a `ConcurrencyError` (the append
- *   errors are in the `AppendError` module);
+ *   enforced atomically; a conflict is a `ConcurrencyError` (an append's
+ *   errors are in `AppendError`, its options and result in `Append`);
  * - appending the same event ids again returns the first result and writes
  *   nothing;
  * - `readAll` and `subscribe` never skip an event that commits after the
@@ -25,63 +25,17 @@
  * @since 0.1.0
  */
 
-import { Context, type DateTime, type Duration, Effect, Layer, Stream } from "effect"
+import { Context, type Duration, Effect, Layer, Stream } from "effect"
+import type { AppendHook, AppendOptions, AppendResult } from "./Append.js"
 import type { AppendError } from "./AppendError.js"
-import type { AppendHook } from "./AppendHook.js"
 import type * as Backend from "./Backend.js"
-import type { EventData, StoredEvent, UserMetadata } from "./Event.js"
-import type { ExpectedVersion } from "./ExpectedVersion.js"
+import type { EventData, StoredEvent } from "./Event.js"
 import type { FeedStatus } from "./FeedStatus.js"
 import * as internal from "./internal/eventStore/make.js"
 import * as Memory from "./internal/eventStore/memory.js"
 import type { Position } from "./Position.js"
 import type { StoreError } from "./StoreError.js"
 import type { StreamId } from "./StreamId.js"
-
-/**
- * Options of an append.
- *
- * @since 0.1.0
- * @category models
- */
-export interface AppendOptions {
-  /** Defaults to `ExpectedVersion.Any`. */
-  readonly expectedVersion?: ExpectedVersion | undefined
-  /** Metadata for every event of the append. */
-  readonly metadata?: AppendMetadata | undefined
-}
-
-/**
- * Metadata given to an append. A missing `correlationId` defaults to the
- * first event's id (the start of a new correlation chain); a missing
- * `causationId` is stored as `null`.
- *
- * @since 0.1.0
- * @category models
- */
-export interface AppendMetadata {
-  readonly correlationId?: string | undefined
-  readonly causationId?: string | null | undefined
-  readonly user?: UserMetadata | undefined
-}
-
-/**
- * What a successful append returns.
- *
- * @since 0.1.0
- * @category models
- */
-export interface AppendResult {
-  readonly streamId: StreamId
-  /** The stream's version after the append: pass it as the next expected version. */
-  readonly nextExpectedVersion: number
-  /** The global positions of the appended events, in order. */
-  readonly positions: ReadonlyArray<Position>
-  /** The `recordedAt` stored on the appended events. */
-  readonly recordedAt: DateTime.Utc
-  /** `true` when every event id was already stored: nothing was written. */
-  readonly duplicate: boolean
-}
 
 /**
  * Options of `read`. Versions are inclusive bounds; `backward` reads from the

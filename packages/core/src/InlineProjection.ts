@@ -26,7 +26,7 @@
  * @since 0.1.0
  */
 import { Effect, Either } from "effect"
-import type { AppendHook } from "./AppendHook.js"
+import type { AppendHook } from "./Append.js"
 import * as Backend from "./Backend.js"
 import { describeError } from "./internal/describe.js"
 import type * as Projection from "./Projection.js"

@@ -17,8 +17,8 @@
  * @since 0.6.0
  */
 import { Cause, Clock, Effect, Exit, Metric, MetricBoundaries, Option } from "effect"
+import type { AppendResult } from "./Append.js"
 import { isConcurrencyError } from "./AppendError.js"
-import type { AppendResult } from "./EventStore.js"
 
 /**
  * How long appends take, in seconds, tagged with their `outcome`.

@@ -8,9 +8,9 @@
 /** @since 0.1.0 */
 export * as Aggregate from "./Aggregate.js"
 /** @since 0.7.0 */
-export * as AppendError from "./AppendError.js"
+export * as Append from "./Append.js"
 /** @since 0.7.0 */
-export * as AppendHook from "./AppendHook.js"
+export * as AppendError from "./AppendError.js"
 /** @since 0.6.0 */
 export * as Audit from "./Audit.js"
 /** @since 0.1.0 */

@@ -39,8 +39,8 @@
 
 import { createHash } from "node:crypto"
 import {
+  type Append,
   AppendError,
-  type AppendHook,
   type Event,
   EventStore,
   ExpectedVersion,
@@ -161,14 +161,14 @@ export interface Options {
 
 /**
  * {@link Options}, plus the hook the store runs inside every append (see
- * `AppendHook.AppendHook`, `InlineProjection.hook`): the store's layer then
+ * `Append.AppendHook`, `InlineProjection.hook`): the store's layer then
  * requires what the hook requires, and runs the hook's setup when it builds.
  *
  * @since 0.6.0
  * @category models
  */
 export interface StoreOptions<R = never> extends Options {
-  readonly onAppend?: AppendHook.AppendHook<R> | undefined
+  readonly onAppend?: Append.AppendHook<R> | undefined
 }
 
 /**
@@ -372,7 +372,7 @@ export function make<R>(
 
 const makeWith = Effect.fn("Chronicle.SqlEventStore.make")(function* (
   options: Options | undefined,
-  inline: Option.Option<AppendHook.AppendHook>
+  inline: Option.Option<Append.AppendHook>
 ) {
   const { tables, sql } = yield* prepare("event store", options)
   const driver = yield* makeDriver(sql, tables, options?.listen ?? true)
@@ -613,7 +613,7 @@ const makeWith = Effect.fn("Chronicle.SqlEventStore.make")(function* (
   const append = Effect.fnUntraced(function* (
     streamId: StreamId.StreamId,
     events: ReadonlyArray<Event.EventData>,
-    options?: EventStore.AppendOptions
+    options?: Append.AppendOptions
   ) {
     const prepared = yield* Backend.prepareAppend(streamId, events)
     const invalid = (reason: string) => new AppendError.InvalidAppendError({ streamId, reason })
@@ -661,7 +661,7 @@ const makeWith = Effect.fn("Chronicle.SqlEventStore.make")(function* (
             positions: outcome.positions,
             recordedAt,
             duplicate: false
-          } satisfies EventStore.AppendResult
+          } satisfies Append.AppendResult
         }
         case "Duplicate": {
           const result = yield* idempotent(yield* failWith("append")(driver.lookup(eventIds)))
@@ -936,7 +936,7 @@ export function layer<R>(
  */
 export const layerConfig = <R = never>(
   config: Config.Config.Wrap<Options>,
-  hooks?: { readonly onAppend?: AppendHook.AppendHook<R> | undefined }
+  hooks?: { readonly onAppend?: Append.AppendHook<R> | undefined }
 ): Layer.Layer<EventStore.EventStore, StoreError.StoreError | ConfigError.ConfigError, SqlClient.SqlClient | R> =>
   Layer.effect(
     EventStore.EventStore,

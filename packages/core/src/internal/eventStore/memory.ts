@@ -7,17 +7,11 @@
  * @internal
  */
 import { type Context, DateTime, Effect, Option, PubSub, Stream } from "effect"
+import type { AppendHook, AppendOptions, AppendResult } from "../../Append.js"
 import { ConcurrencyError, type InvalidAppendError } from "../../AppendError.js"
-import type { AppendHook } from "../../AppendHook.js"
 import * as Backend from "../../Backend.js"
 import type { EventMetadata, StoredEvent } from "../../Event.js"
-import {
-  type AppendOptions,
-  type AppendResult,
-  type EventFilter,
-  EventStore,
-  type MemoryOptions
-} from "../../EventStore.js"
+import { type EventFilter, EventStore, type MemoryOptions } from "../../EventStore.js"
 import * as ExpectedVersion from "../../ExpectedVersion.js"
 import * as FeedStatus from "../../FeedStatus.js"
 import * as Metrics from "../../Metrics.js"
