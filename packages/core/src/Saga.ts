@@ -240,7 +240,7 @@ export function make<T extends EventCodec.Tagged, TI, A, AI, E, R>(
 
 /**
  * One step of a saga: `run` (given the step's deterministic command id, see
- * `StepContext`), retried on its `Schedule` while `retryWhile` says so, and
+ * `SagaStep.StepContext`), retried on its `Schedule` while `retryWhile` says so, and
  * an optional `compensate`, which runs only if the saga fails for good
  * after this step completed, in reverse order of the completed steps, with
  * its own command id and retry.

@@ -37,7 +37,7 @@ export interface StepContext {
   readonly saga: string
   readonly instanceId: string
   readonly step: string
-  /** The instance's attempt (see `RunContext.attempt`). */
+  /** The instance's attempt (see `SagaInstance.RunContext.attempt`). */
   readonly attempt: number
 }
 
