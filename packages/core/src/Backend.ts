@@ -10,8 +10,10 @@
  * @module
  */
 import { Chunk, type DateTime, type Duration, Effect, Option, Stream } from "effect"
+import type { AppendOptions, AppendResult } from "./Append.js"
+import { InvalidAppendError } from "./AppendError.js"
 import type { EventData, EventMetadata, StoredEvent } from "./Event.js"
-import { type AppendOptions, type AppendResult, type EventFilter, InvalidAppendError } from "./EventStore.js"
+import type { EventFilter } from "./EventStore.js"
 import * as Feed from "./internal/backend/feed.js"
 import * as Idempotency from "./internal/backend/idempotency.js"
 import * as Json from "./internal/backend/json.js"

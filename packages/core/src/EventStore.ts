@@ -13,7 +13,8 @@
  * - committed events are never updated or deleted;
  * - an append lands entirely or not at all, with contiguous versions from 1;
  * - `Any`, `NoStream`, `StreamExists` and exact expected versions are
- *   enforced atomically; a conflict is a `ConcurrencyError`;
+ *   enforced atomically; a conflict is a `ConcurrencyError` (an append's
+ *   errors are in `AppendError`, its options and result in `Append`);
  * - appending the same event ids again returns the first result and writes
  *   nothing;
  * - `readAll` and `subscribe` never skip an event that commits after the
@@ -24,61 +25,17 @@
  * @since 0.1.0
  */
 
-import { Context, type DateTime, type Duration, Effect, Layer, Schema, Stream } from "effect"
+import { Context, type Duration, Effect, Layer, Stream } from "effect"
+import type { AppendHook, AppendOptions, AppendResult } from "./Append.js"
+import type { AppendError } from "./AppendError.js"
 import type * as Backend from "./Backend.js"
-import type { EventData, StoredEvent, UserMetadata } from "./Event.js"
-import type { ExpectedVersion } from "./ExpectedVersion.js"
+import type { EventData, StoredEvent } from "./Event.js"
 import type { FeedStatus } from "./FeedStatus.js"
 import * as internal from "./internal/eventStore/make.js"
 import * as Memory from "./internal/eventStore/memory.js"
 import type { Position } from "./Position.js"
 import type { StoreError } from "./StoreError.js"
 import type { StreamId } from "./StreamId.js"
-
-/**
- * Options of an append.
- *
- * @since 0.1.0
- * @category models
- */
-export interface AppendOptions {
-  /** Defaults to `ExpectedVersion.Any`. */
-  readonly expectedVersion?: ExpectedVersion | undefined
-  /** Metadata for every event of the append. */
-  readonly metadata?: AppendMetadata | undefined
-}
-
-/**
- * Metadata given to an append. A missing `correlationId` defaults to the
- * first event's id (the start of a new correlation chain); a missing
- * `causationId` is stored as `null`.
- *
- * @since 0.1.0
- * @category models
- */
-export interface AppendMetadata {
-  readonly correlationId?: string | undefined
-  readonly causationId?: string | null | undefined
-  readonly user?: UserMetadata | undefined
-}
-
-/**
- * What a successful append returns.
- *
- * @since 0.1.0
- * @category models
- */
-export interface AppendResult {
-  readonly streamId: StreamId
-  /** The stream's version after the append: pass it as the next expected version. */
-  readonly nextExpectedVersion: number
-  /** The global positions of the appended events, in order. */
-  readonly positions: ReadonlyArray<Position>
-  /** The `recordedAt` stored on the appended events. */
-  readonly recordedAt: DateTime.Utc
-  /** `true` when every event id was already stored: nothing was written. */
-  readonly duplicate: boolean
-}
 
 /**
  * Options of `read`. Versions are inclusive bounds; `backward` reads from the
@@ -132,149 +89,6 @@ export interface SubscribeOptions extends EventFilter {
   /** The longest a subscriber waits before polling again without a wake-up. */
   readonly pollInterval?: Duration.DurationInput | undefined
 }
-
-/**
- * An append was refused because the stream is not at the expected version.
- * `retryable` is always true: reload, decide again and retry.
- *
- * On PostgreSQL, an append made inside a transaction of the caller's that
- * wrote something else first can also get a `ConcurrencyError` (even with
- * `ExpectedVersion.Any`) when a younger transaction appended to the same
- * stream meanwhile: that keeps the global feed in each stream's order. Retry
- * the whole transaction. Appends outside a caller's transaction retry that
- * case by themselves.
- *
- * @example
- * ```ts
- * import { Effect } from "effect"
- * import { EventStore } from "@chronicle/core"
- *
- * const onConflict = (e: EventStore.ConcurrencyError) =>
- *   Effect.logWarning(`${e.streamId}: expected ${e.expected}, found ${e.actual}`)
- * ```
- * @since 0.1.0
- * @category errors
- */
-export class ConcurrencyError extends Schema.TaggedError<ConcurrencyError>()("ConcurrencyError", {
-  streamId: Schema.String,
-  expected: Schema.String,
-  actual: Schema.Number
-}) {
-  override get message(): string {
-    return `Concurrency conflict on ${this.streamId}: expected version ${this.expected}, actual ${this.actual}`
-  }
-}
-
-/**
- * An append that can never succeed as given: no events, an invalid stream or
- * event id, a payload that is not JSON, duplicate ids in one batch, or event
- * ids already used for other events.
- *
- * @example
- * ```ts
- * import { EventStore } from "@chronicle/core"
- *
- * const error = new EventStore.InvalidAppendError({ streamId: "Account-1", reason: "no events to append" })
- * ```
- * @since 0.1.0
- * @category errors
- */
-export class InvalidAppendError extends Schema.TaggedError<InvalidAppendError>()("InvalidAppendError", {
-  streamId: Schema.String,
-  reason: Schema.String
-}) {
-  override get message(): string {
-    return `Invalid append to ${this.streamId}: ${this.reason}`
-  }
-}
-
-/**
- * An append whose outcome is unknown: the request may or may not have been
- * committed (typically the connection died after the statement was sent and
- * before its answer arrived, and reconnecting failed too). Unlike a
- * `StoreError`, it does not mean "nothing was written".
- *
- * Retrying is safe only with the same event ids (for a repository command:
- * the same `commandId`): the store then returns the first result if the
- * events were committed, or writes them now if they were not.
- *
- * @example
- * ```ts
- * import { Effect } from "effect"
- * import { EventStore } from "@chronicle/core"
- *
- * const explain = (e: EventStore.UnknownOutcomeError) =>
- *   Effect.logWarning(`${e.message}: retry with the same command id`)
- * ```
- * @since 0.2.0
- * @category errors
- */
-export class UnknownOutcomeError extends Schema.TaggedError<UnknownOutcomeError>()("UnknownOutcomeError", {
-  operation: Schema.String,
-  streamId: Schema.String,
-  reason: Schema.String,
-  cause: Schema.Defect
-}) {
-  override get message(): string {
-    return `The outcome of the ${this.operation} to ${this.streamId} is unknown (it may have been committed): ${this.reason}`
-  }
-}
-
-/**
- * Whether a value is a `ConcurrencyError`.
- *
- * @example
- * ```ts
- * import { Effect } from "effect"
- * import { EventStore } from "@chronicle/core"
- *
- * const retryConflicts = <A, E, R>(append: Effect.Effect<A, E, R>) =>
- *   Effect.retry(append, { times: 3, while: EventStore.isConcurrencyError })
- * ```
- * @since 0.6.0
- * @category refinements
- */
-export const isConcurrencyError = (u: unknown): u is ConcurrencyError => u instanceof ConcurrencyError
-
-/**
- * Whether a value is an `InvalidAppendError`.
- *
- * @example
- * ```ts
- * import { EventStore } from "@chronicle/core"
- *
- * EventStore.isInvalidAppendError(new EventStore.InvalidAppendError({ streamId: "A-1", reason: "no events" })) // true
- * ```
- * @since 0.6.0
- * @category refinements
- */
-export const isInvalidAppendError = (u: unknown): u is InvalidAppendError => u instanceof InvalidAppendError
-
-/**
- * Whether a value is an `UnknownOutcomeError`.
- *
- * @example
- * ```ts
- * import { Effect } from "effect"
- * import { EventStore } from "@chronicle/core"
- *
- * const explainUnknown = <A, E, R>(append: Effect.Effect<A, E, R>) =>
- *   Effect.tapError(append, (e) =>
- *     EventStore.isUnknownOutcomeError(e) ? Effect.logWarning(`${e.message}: retry with the same ids`) : Effect.void
- *   )
- * ```
- * @since 0.6.0
- * @category refinements
- */
-export const isUnknownOutcomeError = (u: unknown): u is UnknownOutcomeError => u instanceof UnknownOutcomeError
-
-/**
- * The errors an append can fail with.
- *
- * @since 0.1.0
- * @category errors
- */
-export type AppendError = ConcurrencyError | InvalidAppendError | StoreError | UnknownOutcomeError
 
 /**
  * The event store service.
@@ -435,41 +249,6 @@ export const subscribe = (options?: SubscribeOptions): Stream.Stream<StoredEvent
   Stream.unwrap(Effect.map(EventStore, (store) => store.subscribe(options)))
 
 /**
- * What a store runs inside every append, with the appended events (already
- * given their versions and positions): on SQL stores inside the append's
- * transaction, so that what it writes commits with the events, and its
- * failure rolls the append back. `setup` runs once, when the store is built
- * (creating an inline projection's tables, for example). Build one from
- * inline projections with `InlineProjection.hook([...])` and give it to the
- * store (`EventStore.layerMemory({ onAppend })`, `SqlEventStore.layer({
- * onAppend })`): the store's layer then requires what the hook requires.
- *
- * @example
- * ```ts
- * import { Effect, Ref } from "effect"
- * import { EventStore } from "@chronicle/core"
- *
- * const appended = Ref.unsafeMake(0)
- * const counting: EventStore.AppendHook = {
- *   names: ["count appended events"],
- *   setup: Effect.void,
- *   apply: (events) => Ref.update(appended, (n) => n + events.length)
- * }
- * const store = EventStore.layerMemory({ onAppend: counting })
- * ```
- * @since 0.6.0
- * @category models
- */
-export interface AppendHook<R = never> {
-  /** What the hook runs, for logs and errors (the inline projections' names). */
-  readonly names: ReadonlyArray<string>
-  /** Runs once when the store is built; its failure fails the store's layer. */
-  readonly setup: Effect.Effect<void, StoreError, R>
-  /** Runs inside every append; its failure fails (and rolls back) the append. */
-  readonly apply: (events: ReadonlyArray<StoredEvent>) => Effect.Effect<void, StoreError, R>
-}
-
-/**
  * Options of the in-memory store.
  *
  * @since 0.6.0
@@ -477,7 +256,7 @@ export interface AppendHook<R = never> {
  */
 export interface MemoryOptions<R = never> {
   /**
-   * Runs inside every append (see {@link AppendHook}). While one is given,
+   * Runs inside every append (see `AppendHook`). While one is given,
    * appends take turns, and a failing hook fails the append before anything
    * is written (writes the hook made in memory are not undone).
    */
@@ -611,12 +390,12 @@ export type Implementation = {
  * @example
  * ```ts
  * import { Effect, Stream } from "effect"
- * import { EventStore } from "@chronicle/core"
+ * import { AppendError, EventStore } from "@chronicle/core"
  *
  * // a store that is always empty and refuses every append
  * const empty = EventStore.make({
  *   append: (streamId) =>
- *     Effect.fail(new EventStore.InvalidAppendError({ streamId, reason: "read-only store" })),
+ *     Effect.fail(new AppendError.InvalidAppendError({ streamId, reason: "read-only store" })),
  *   readAll: () => Stream.empty,
  *   readEvents: () => Effect.succeed([])
  * })

@@ -1,7 +1,7 @@
 /**
  * Infrastructure failures, as opposed to domain outcomes: a store that
  * failed (`StoreError`), an append whose outcome is unknown
- * (`EventStore.UnknownOutcomeError`), a stored event that does not decode
+ * (`AppendError.UnknownOutcomeError`), a stored event that does not decode
  * (`Event.EventDecodeError`). At an application's edge (an HTTP handler, a
  * CLI command) they are usually handled once, generically: `orDie` turns
  * them into defects so that the edge's error type is only the domain errors.
@@ -9,8 +9,8 @@
  * @since 0.6.0
  */
 import { Effect } from "effect"
+import { isUnknownOutcomeError, type UnknownOutcomeError } from "./AppendError.js"
 import { EventDecodeError } from "./Event.js"
-import { isUnknownOutcomeError, type UnknownOutcomeError } from "./EventStore.js"
 import { isStoreError, type StoreError } from "./StoreError.js"
 
 /**

@@ -26,8 +26,8 @@
  * @since 0.1.0
  */
 import { Effect, Either } from "effect"
+import type { AppendHook } from "./Append.js"
 import * as Backend from "./Backend.js"
-import type { AppendHook } from "./EventStore.js"
 import { describeError } from "./internal/describe.js"
 import type * as Projection from "./Projection.js"
 import * as StoreError from "./StoreError.js"

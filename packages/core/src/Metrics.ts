@@ -17,7 +17,8 @@
  * @since 0.6.0
  */
 import { Cause, Clock, Effect, Exit, Metric, MetricBoundaries, Option } from "effect"
-import { type AppendResult, isConcurrencyError } from "./EventStore.js"
+import type { AppendResult } from "./Append.js"
+import { isConcurrencyError } from "./AppendError.js"
 
 /**
  * How long appends take, in seconds, tagged with their `outcome`.

@@ -27,10 +27,11 @@
  */
 import { Context, type Effect, Layer, type Option, Schedule, Schema, type Stream } from "effect"
 import type * as Aggregate from "./Aggregate.js"
+import type { ConcurrencyError, InvalidAppendError, UnknownOutcomeError } from "./AppendError.js"
 import type * as Audit from "./Audit.js"
 import type { EventDecodeError, EventEncodeError, RecordedEvent, UserMetadata } from "./Event.js"
 import type * as EventCodec from "./EventCodec.js"
-import type { ConcurrencyError, EventStore, InvalidAppendError, UnknownOutcomeError } from "./EventStore.js"
+import type { EventStore } from "./EventStore.js"
 import type * as ExpectedVersion from "./ExpectedVersion.js"
 import * as internal from "./internal/repository/make.js"
 import type { Position } from "./Position.js"

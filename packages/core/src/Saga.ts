@@ -24,32 +24,23 @@
  * - Every instance keeps a journal, a Chronicle stream
  *   `saga:<name>-<instanceId>`: `SagaAdmin.status`, `SagaAdmin.list` and
  *   `SagaAdmin.retry` read it, in any process. The errors are in
- *   `SagaError`.
+ *   `SagaError`; what a step gets, its options and default retry in
+ *   `SagaStep`; the contract between the code and its runner (the
+ *   `Instance` service, what `run` and `onFailure` get) in `SagaInstance`.
  *
  * @since 0.5.0
  */
-import {
-  type Cause,
-  Context,
-  Duration,
-  Effect,
-  type Either,
-  type Layer,
-  Option,
-  type ParseResult,
-  Schedule,
-  type Schema,
-  type Scope
-} from "effect"
-import type { EventDecodeError, RecordedEvent, StoredEvent, UserMetadata } from "./Event.js"
+import type { Duration, Effect, Either, Layer, Option, ParseResult, Schema, Scope } from "effect"
+import type { EventDecodeError, RecordedEvent, StoredEvent } from "./Event.js"
 import type * as EventCodec from "./EventCodec.js"
-import { type EventStore, isConcurrencyError, isUnknownOutcomeError } from "./EventStore.js"
+import type { EventStore } from "./EventStore.js"
 import * as internal from "./internal/saga/definition.js"
 import * as InProcess from "./internal/saga/inProcess.js"
 import type * as Projection from "./Projection.js"
 import type * as ProjectionStore from "./ProjectionStore.js"
 import type { EventTimeout, StepFailed } from "./SagaError.js"
-import { isRetryable } from "./StoreError.js"
+import type { FailureContext, Instance, RunContext } from "./SagaInstance.js"
+import type { CompensationContext, StepContext, StepOptions } from "./SagaStep.js"
 
 // ---------------------------------------------------------------------------
 // Signals: events a running instance waits for
@@ -121,35 +112,6 @@ export const signal = <S extends EventCodec.Tagged, I>(
 // ---------------------------------------------------------------------------
 // The definition
 // ---------------------------------------------------------------------------
-
-/**
- * What `run` knows besides the trigger event.
- *
- * @since 0.5.0
- * @category models
- */
-export interface RunContext<T> {
-  readonly saga: string
-  readonly instanceId: string
-  /** The trigger event with its metadata. */
-  readonly recorded: RecordedEvent<T>
-  /** 1 for the first run; a retry of a failed instance starts the next attempt (fresh command ids). */
-  readonly attempt: number
-}
-
-/**
- * What `onFailure` gets: how the run failed (the error's tag, a readable
- * reason and the whole cause), and, like a step, a deterministic command id
- * (of the step `on-failure`) and metadata to execute its command with.
- *
- * @since 0.5.0
- * @category models
- */
-export interface FailureContext extends StepContext {
-  readonly reason: string
-  readonly errorTag: string | undefined
-  readonly cause: Cause.Cause<unknown>
-}
 
 /**
  * A saga definition. Build it with {@link make}.
@@ -267,10 +229,7 @@ export function make<T extends EventCodec.Tagged, TI, E, R = never>(
   }
 ): Saga<T, void, E, R>
 export function make<T extends EventCodec.Tagged, TI, A, AI, E, R>(
-  definition: Definition<T, TI, E, R> & {
-    readonly success?: Schema.Schema<A, AI, never> | undefined
-    readonly run: (event: T, context: RunContext<T>) => Effect.Effect<A, E, R | Instance>
-  }
+  definition: internal.MakeArguments<T, TI, A, AI, E, R>
 ): Saga<T, A, E, R> {
   return internal.make(definition)
 }
@@ -280,183 +239,8 @@ export function make<T extends EventCodec.Tagged, TI, A, AI, E, R>(
 // ---------------------------------------------------------------------------
 
 /**
- * What a step's `run` gets: the deterministic command id to execute its
- * command with, and metadata naming the saga, the instance, the step and
- * the trigger event. It is shaped like `Repository.ExecuteOptions`, so it
- * can be passed as is: `accounts.execute(id, command, step)`.
- *
- * @since 0.5.0
- * @category models
- */
-export interface StepContext {
-  readonly commandId: string
-  readonly metadata: UserMetadata
-  readonly saga: string
-  readonly instanceId: string
-  readonly step: string
-  /** The instance's attempt (see `RunContext.attempt`). */
-  readonly attempt: number
-}
-
-/**
- * The command id a step's command runs with (see `StepContext`):
- * `Correlation.deterministicId(saga, instanceId, step)` on the first
- * attempt, with `"compensation"` for its compensation, and with the attempt
- * from the second attempt on. Handy to find a step's events, whose
- * causation id it is.
- *
- * @example
- * ```ts
- * import { Saga } from "@chronicle/core"
- *
- * const debit = Saga.commandId({ saga: "Transfer", instanceId: "t-1", step: "debit" })
- * const refund = Saga.commandId({ saga: "Transfer", instanceId: "t-1", step: "debit", compensation: true })
- * ```
- * @since 0.5.0
- * @category steps
- */
-export const commandId = (options: {
-  readonly saga: string
-  readonly instanceId: string
-  readonly step: string
-  readonly attempt?: number | undefined
-  readonly compensation?: boolean | undefined
-}): string => internal.commandId(options)
-
-/**
- * What a compensation gets: its own deterministic command id and metadata,
- * and why the saga failed.
- *
- * @since 0.5.0
- * @category models
- */
-export interface CompensationContext extends StepContext {
-  readonly reason: string
-  readonly cause: Cause.Cause<unknown>
-}
-
-/**
- * A step, as the runners execute it (see {@link step}).
- *
- * @since 0.5.0
- * @category models
- */
-export interface StepSpec<A, I, E, R, EA, EI, RC> {
-  /** The step's effect, given its command id. */
-  readonly run: (context: StepContext) => Effect.Effect<A, E, R>
-  readonly success: Schema.Schema<A, I, never>
-  readonly error: Schema.Schema<EA, EI, never> | undefined
-  /** Undoes the step, given its result and why the saga failed. */
-  readonly compensate: ((result: A, context: CompensationContext) => Effect.Effect<unknown, unknown, RC>) | undefined
-  readonly retry: Schedule.Schedule<unknown, unknown>
-  /** Which failures of `run` are retried. */
-  readonly retryWhile: (error: E) => boolean
-  readonly compensationRetry: Schedule.Schedule<unknown, unknown>
-}
-
-/**
- * What runs a saga instance: `Saga.step`, `Saga.awaitEvent` and
- * `Saga.sleep` ask it. The runners provide it (in-process or durable);
- * users never build one.
- *
- * @since 0.5.0
- * @category models
- */
-export interface InstanceRuntime {
-  readonly saga: string
-  readonly instanceId: string
-  readonly run: number
-  readonly attempt: number
-  /** Runs a step (see {@link step}). */
-  readonly step: <A, I, E, R, EA, EI, RC>(
-    name: string,
-    spec: StepSpec<A, I, E, R, EA, EI, RC>
-  ) => Effect.Effect<A, EA | StepFailed, R | RC>
-  /** Waits for a signal's event (see {@link awaitEvent}). */
-  readonly awaitEvent: <S extends EventCodec.Tagged>(
-    signal: Signal<S>,
-    timeout: Option.Option<Duration.Duration>
-  ) => Effect.Effect<S, EventTimeout>
-  /** Sleeps (see {@link sleep}). */
-  readonly sleep: (name: string, duration: Duration.Duration) => Effect.Effect<void>
-}
-
-/**
- * The running instance, provided by the runners to `run`.
- *
- * @example
- * ```ts
- * import { Effect } from "effect"
- * import { Saga } from "@chronicle/core"
- *
- * const whoAmI = Effect.map(Saga.Instance, (instance) => `${instance.saga} ${instance.instanceId}`)
- * ```
- * @since 0.5.0
- * @category tags
- */
-export class Instance extends Context.Tag("@chronicle/core/Saga/Instance")<Instance, InstanceRuntime>() {}
-
-/**
- * The default retry of a step and of a compensation: exponential from
- * 100 ms, jittered, at most 5 retries.
- *
- * @example
- * ```ts
- * import { Schedule } from "effect"
- * import { Saga } from "@chronicle/core"
- *
- * const patient = Saga.defaultRetry.pipe(Schedule.union(Schedule.recurs(20)))
- * ```
- * @since 0.5.0
- * @category retry
- */
-export const defaultRetry: Schedule.Schedule<unknown, unknown> = Schedule.exponential("100 millis").pipe(
-  Schedule.jittered,
-  Schedule.intersect(Schedule.recurs(5))
-)
-
-/**
- * The default of which step errors are retried: the store's passing faults
- * (a retryable `StoreError`, `ConcurrencyError`, `UnknownOutcomeError`), which a retry
- * with the same command id can fix. A domain error (an account closed,
- * funds too low) fails the step at once.
- *
- * @example
- * ```ts
- * import { Saga, StoreError } from "@chronicle/core"
- *
- * Saga.isTransient(StoreError.make({ operation: "append", reason: "unavailable", detail: "down" })) // true
- * Saga.isTransient(StoreError.make({ operation: "append", reason: "misconfigured", detail: "no table" })) // false
- * Saga.isTransient({ _tag: "InsufficientFunds" }) // false
- * ```
- * @since 0.5.0
- * @category retry
- */
-export const isTransient = (error: unknown): boolean =>
-  isRetryable(error) || isConcurrencyError(error) || isUnknownOutcomeError(error)
-
-/**
- * What {@link step} takes besides `run`, `success` and `compensate`.
- *
- * @since 0.5.0
- * @category models
- */
-export interface StepOptions<E, R, EA, EI> {
-  /** How failures of `run` are retried. Default {@link defaultRetry}. */
-  readonly retry?: Schedule.Schedule<unknown, unknown> | undefined
-  /** Which failures are retried. Default {@link isTransient}. */
-  readonly retryWhile?: ((error: E) => boolean) | undefined
-  /** The errors the step fails with as they are (recorded typed by the durable runner); others become `SagaError.StepFailed`. */
-  readonly error?: Schema.Schema<EA, EI, never> | undefined
-  /** How a failing compensation is retried. Default: the step's `retry`. */
-  readonly compensationRetry?: Schedule.Schedule<unknown, unknown> | undefined
-  /** Only for the type of `run`'s requirements. */
-  readonly _R?: R | undefined
-}
-
-/**
  * One step of a saga: `run` (given the step's deterministic command id, see
- * `StepContext`), retried on its `Schedule` while `retryWhile` says so, and
+ * `SagaStep.StepContext`), retried on its `Schedule` while `retryWhile` says so, and
  * an optional `compensate`, which runs only if the saga fails for good
  * after this step completed, in reverse order of the completed steps, with
  * its own command id and retry.
@@ -500,23 +284,7 @@ export function step<E, R, EA = never, EI = never, RC = never>(
 ): Effect.Effect<void, EA | StepFailed, R | RC | Instance>
 export function step<A, I, E, R, EA, EI, RC>(
   name: string,
-  options: StepOptions<E, R, EA, EI> &
-    (
-      | {
-          readonly run: (context: StepContext) => Effect.Effect<A, E, R>
-          readonly success: Schema.Schema<A, I, never>
-          readonly compensate?:
-            | ((result: A, context: CompensationContext) => Effect.Effect<unknown, unknown, RC>)
-            | undefined
-        }
-      | {
-          readonly run: (context: StepContext) => Effect.Effect<unknown, E, R>
-          readonly success?: undefined
-          readonly compensate?:
-            | ((result: undefined, context: CompensationContext) => Effect.Effect<unknown, unknown, RC>)
-            | undefined
-        }
-    )
+  options: internal.StepArguments<A, I, E, R, EA, EI, RC>
 ): Effect.Effect<A | undefined, EA | StepFailed, R | RC | Instance> {
   return internal.step(name, options)
 }
@@ -544,10 +312,7 @@ export function step<A, I, E, R, EA, EI, RC>(
 export const awaitEvent = <S extends EventCodec.Tagged>(
   signal: Signal<S>,
   options?: { readonly timeout?: Duration.DurationInput | undefined }
-): Effect.Effect<S, EventTimeout, Instance> =>
-  Effect.flatMap(Instance, (instance) =>
-    instance.awaitEvent(signal, Option.map(Option.fromNullable(options?.timeout), Duration.decode))
-  )
+): Effect.Effect<S, EventTimeout, Instance> => internal.awaitEvent(signal, options)
 
 /**
  * Sleeps: durably under the durable runner (a crash does not restart the

@@ -62,7 +62,7 @@ export const Reason: Schema.Schema<Reason> = Schema.Literal(
 /**
  * A store operation failed. The operation did not take effect (appends are
  * atomic); when an append's outcome cannot be known, the store fails with an
- * `EventStore.UnknownOutcomeError` instead.
+ * `AppendError.UnknownOutcomeError` instead.
  *
  * @example
  * ```ts

@@ -7,6 +7,10 @@
 
 /** @since 0.1.0 */
 export * as Aggregate from "./Aggregate.js"
+/** @since 0.7.0 */
+export * as Append from "./Append.js"
+/** @since 0.7.0 */
+export * as AppendError from "./AppendError.js"
 /** @since 0.6.0 */
 export * as Audit from "./Audit.js"
 /** @since 0.1.0 */
@@ -45,6 +49,10 @@ export * as Saga from "./Saga.js"
 export * as SagaAdmin from "./SagaAdmin.js"
 /** @since 0.5.0 */
 export * as SagaError from "./SagaError.js"
+/** @since 0.7.0 */
+export * as SagaInstance from "./SagaInstance.js"
+/** @since 0.7.0 */
+export * as SagaStep from "./SagaStep.js"
 /** @since 0.1.0 */
 export * as SnapshotStore from "./SnapshotStore.js"
 /** @since 0.6.0 */

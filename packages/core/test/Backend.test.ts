@@ -1,4 +1,4 @@
-import { EventStore, StreamId } from "@chronicle/core"
+import { AppendError, EventStore, StreamId } from "@chronicle/core"
 import * as Backend from "@chronicle/core/Backend"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, FastCheck } from "effect"
@@ -79,7 +79,7 @@ describe("Backend.prepareAppend", () => {
       const result = prepared(plant(segments, poison, filler))
       expect(Either.isLeft(result)).toBe(true)
       if (Either.isLeft(result)) {
-        expect(result.left).toBeInstanceOf(EventStore.InvalidAppendError)
+        expect(result.left).toBeInstanceOf(AppendError.InvalidAppendError)
         expect(result.left.reason).toContain(`data${segments.map((s) => s.path).join("")} is `)
       }
     }

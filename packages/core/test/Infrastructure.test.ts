@@ -1,11 +1,11 @@
-import { Event, EventStore, Infrastructure, StoreError } from "@chronicle/core"
+import { AppendError, Event, Infrastructure, StoreError } from "@chronicle/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Schema } from "effect"
 
 class InsufficientFunds extends Schema.TaggedError<InsufficientFunds>()("InsufficientFunds", {}) {}
 
 const storeDown = StoreError.make({ operation: "append", reason: "unavailable", detail: "down" })
-const unknown = new EventStore.UnknownOutcomeError({
+const unknown = new AppendError.UnknownOutcomeError({
   operation: "append",
   streamId: "Account-1",
   reason: "connection lost",
@@ -49,21 +49,23 @@ describe("Infrastructure.orDie", () => {
     expect(Infrastructure.isInfrastructureError(undecodable)).toBe(true)
     expect(Infrastructure.isInfrastructureError(new InsufficientFunds())).toBe(false)
     expect(
-      Infrastructure.isInfrastructureError(new EventStore.ConcurrencyError({ streamId: "a", expected: "1", actual: 2 }))
+      Infrastructure.isInfrastructureError(
+        new AppendError.ConcurrencyError({ streamId: "a", expected: "1", actual: 2 })
+      )
     ).toBe(false)
   })
 })
 
-describe("EventStore refinements", () => {
+describe("AppendError refinements", () => {
   it("recognise each error class and nothing else", () => {
-    const conflict = new EventStore.ConcurrencyError({ streamId: "a", expected: "1", actual: 2 })
-    const invalid = new EventStore.InvalidAppendError({ streamId: "a", reason: "no events" })
-    expect(EventStore.isConcurrencyError(conflict)).toBe(true)
-    expect(EventStore.isConcurrencyError(invalid)).toBe(false)
-    expect(EventStore.isConcurrencyError({ _tag: "ConcurrencyError" })).toBe(false)
-    expect(EventStore.isInvalidAppendError(invalid)).toBe(true)
-    expect(EventStore.isInvalidAppendError(conflict)).toBe(false)
-    expect(EventStore.isUnknownOutcomeError(unknown)).toBe(true)
-    expect(EventStore.isUnknownOutcomeError(storeDown)).toBe(false)
+    const conflict = new AppendError.ConcurrencyError({ streamId: "a", expected: "1", actual: 2 })
+    const invalid = new AppendError.InvalidAppendError({ streamId: "a", reason: "no events" })
+    expect(AppendError.isConcurrencyError(conflict)).toBe(true)
+    expect(AppendError.isConcurrencyError(invalid)).toBe(false)
+    expect(AppendError.isConcurrencyError({ _tag: "ConcurrencyError" })).toBe(false)
+    expect(AppendError.isInvalidAppendError(invalid)).toBe(true)
+    expect(AppendError.isInvalidAppendError(conflict)).toBe(false)
+    expect(AppendError.isUnknownOutcomeError(unknown)).toBe(true)
+    expect(AppendError.isUnknownOutcomeError(storeDown)).toBe(false)
   })
 })

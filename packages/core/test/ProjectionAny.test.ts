@@ -1,5 +1,6 @@
 import {
   Aggregate,
+  type Append,
   EventStore,
   InlineProjection,
   Projection,
@@ -52,7 +53,7 @@ describe("Projection.Any", () => {
     expect(list.map((p) => p.name)).toEqual(["ping-log", "increment-total"])
     expectTypeOf<Projection.RequirementsOf<(typeof registry)[number]>>().toEqualTypeOf<Pings | Increments>()
     expectTypeOf<Projection.ErrorOf<(typeof registry)[number]>>().toEqualTypeOf<TooMany>()
-    expectTypeOf(InlineProjection.hook(registry)).toEqualTypeOf<EventStore.AppendHook<Pings | Increments>>()
+    expectTypeOf(InlineProjection.hook(registry)).toEqualTypeOf<Append.AppendHook<Pings | Increments>>()
     const typed: ReadonlyArray<Projection.Any<TooMany, Pings | Increments>> = registry
     expectTypeOf(ProjectionAdmin.catchUp(typed[0] ?? PingLog)).toEqualTypeOf<
       ProjectionAdmin.ProgressStream<TooMany, Pings | Increments>

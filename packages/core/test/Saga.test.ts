@@ -7,6 +7,7 @@ import {
   Repository,
   Saga,
   SagaAdmin,
+  SagaStep,
   StoreError,
   StreamId
 } from "@chronicle/core"
@@ -163,7 +164,7 @@ describe.each(modes)("Saga ($name)", (mode) => {
       const debit = debits[0]
       const triggerEvent = (yield* eventsOf("Move-m1"))[0]
       expect(debit?.metadata.correlationId).toBe("req-42")
-      expect(debit?.metadata.causationId).toBe(Saga.commandId({ saga: "Move", instanceId: "m1", step: "debit" }))
+      expect(debit?.metadata.causationId).toBe(SagaStep.commandId({ saga: "Move", instanceId: "m1", step: "debit" }))
       expect(debit?.metadata.user).toEqual({
         saga: "Move",
         sagaInstance: "m1",
@@ -243,7 +244,7 @@ describe.each(modes)("Saga ($name)", (mode) => {
           { amount: 250, refund: true }
         ])
         expect(credits[1]?.metadata.causationId).toBe(
-          Saga.commandId({ saga: "Move", instanceId: "m3", step: "debit", compensation: true })
+          SagaStep.commandId({ saga: "Move", instanceId: "m3", step: "debit", compensation: true })
         )
         expect(yield* typesOf("Move-m3")).toEqual(["MoveRequested", "MoveFailed"])
       }).pipe(withSaga(moveSaga()))
@@ -368,7 +369,7 @@ describe.each(modes)("Saga ($name)", (mode) => {
       expect(yield* balance("b")).toBe(300)
       const debit = (yield* eventsOf("Acct-a")).find((e) => e.type === "Debited")
       expect(debit?.metadata.causationId).toBe(
-        Saga.commandId({ saga: "Move", instanceId: "m9", step: "debit", attempt: 2 })
+        SagaStep.commandId({ saga: "Move", instanceId: "m9", step: "debit", attempt: 2 })
       )
       expect(yield* Effect.flip(SagaAdmin.retry("Move", "nope"))).toMatchObject({ _tag: "SagaNotFound" })
     }).pipe(withSaga(moveSaga()))

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { EventStore, type FeedStatus, ProjectionStore, StreamId } from "@chronicle/core"
+import { AppendError, EventStore, type FeedStatus, ProjectionStore, StreamId } from "@chronicle/core"
 import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { afterAll, describe, expect, it } from "@effect/vitest"
@@ -321,7 +321,7 @@ describe("BankCli in process", () => {
                 append: (streamId, events, options) =>
                   Effect.zipRight(
                     inner.append(streamId, events, options),
-                    new EventStore.UnknownOutcomeError({
+                    new AppendError.UnknownOutcomeError({
                       operation: "append",
                       streamId,
                       reason: "the connection was lost after the append was sent",

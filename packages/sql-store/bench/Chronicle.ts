@@ -6,6 +6,7 @@
  * entered once per pass.
  */
 import {
+  AppendError,
   EventStore,
   ExpectedVersion,
   Projection,
@@ -160,7 +161,7 @@ export const make = async (url: string, maxConnections: number, options: Options
         append: (streamId, events, options) =>
           Effect.tapError(store.append(streamId, events, options), (error) =>
             Effect.sync(() => {
-              if (EventStore.isConcurrencyError(error)) conflicts++
+              if (AppendError.isConcurrencyError(error)) conflicts++
             })
           )
       })

@@ -39,6 +39,8 @@
 
 import { createHash } from "node:crypto"
 import {
+  type Append,
+  AppendError,
   type Event,
   EventStore,
   ExpectedVersion,
@@ -159,14 +161,14 @@ export interface Options {
 
 /**
  * {@link Options}, plus the hook the store runs inside every append (see
- * `EventStore.AppendHook`, `InlineProjection.hook`): the store's layer then
+ * `Append.AppendHook`, `InlineProjection.hook`): the store's layer then
  * requires what the hook requires, and runs the hook's setup when it builds.
  *
  * @since 0.6.0
  * @category models
  */
 export interface StoreOptions<R = never> extends Options {
-  readonly onAppend?: EventStore.AppendHook<R> | undefined
+  readonly onAppend?: Append.AppendHook<R> | undefined
 }
 
 /**
@@ -370,7 +372,7 @@ export function make<R>(
 
 const makeWith = Effect.fn("Chronicle.SqlEventStore.make")(function* (
   options: Options | undefined,
-  inline: Option.Option<EventStore.AppendHook>
+  inline: Option.Option<Append.AppendHook>
 ) {
   const { tables, sql } = yield* prepare("event store", options)
   const driver = yield* makeDriver(sql, tables, options?.listen ?? true)
@@ -513,7 +515,7 @@ const makeWith = Effect.fn("Chronicle.SqlEventStore.make")(function* (
     hasNul(streamId) ? Effect.succeed(0) : failWith("streamVersion")(driver.streamVersion(streamId))
 
   const conflict = (streamId: StreamId.StreamId, expected: ExpectedVersion.ExpectedVersion, actual: number) =>
-    new EventStore.ConcurrencyError({ streamId, expected: ExpectedVersion.format(expected), actual })
+    new AppendError.ConcurrencyError({ streamId, expected: ExpectedVersion.format(expected), actual })
 
   /** What a failed write means: a known outcome, or a `StoreError`. */
   const classify =
@@ -586,7 +588,7 @@ const makeWith = Effect.fn("Chronicle.SqlEventStore.make")(function* (
     })
 
   const unknownOutcome = (streamId: StreamId.StreamId, lost: unknown, reason: string, cause: unknown) =>
-    new EventStore.UnknownOutcomeError({
+    new AppendError.UnknownOutcomeError({
       operation: "append",
       streamId,
       reason: `the connection was lost after the append was sent (${describe(lost)}), and ${reason}; retrying with the same event ids is safe`,
@@ -613,7 +615,7 @@ const makeWith = Effect.fn("Chronicle.SqlEventStore.make")(function* (
     streamId: StreamId.StreamId,
     recordedAt: DateTime.Utc,
     outcome: { readonly version: number; readonly positions: ReadonlyArray<Position.Position> }
-  ): EventStore.AppendResult => ({
+  ): Append.AppendResult => ({
     streamId,
     nextExpectedVersion: outcome.version,
     positions: outcome.positions,
@@ -741,10 +743,10 @@ const makeWith = Effect.fn("Chronicle.SqlEventStore.make")(function* (
   const append = (
     streamId: StreamId.StreamId,
     events: ReadonlyArray<Event.EventData>,
-    options?: EventStore.AppendOptions
-  ): Effect.Effect<EventStore.AppendResult, EventStore.AppendError> =>
+    options?: Append.AppendOptions
+  ): Effect.Effect<Append.AppendResult, AppendError.AppendError> =>
     Effect.flatMap(Backend.prepareAppend(streamId, events), (prepared) => {
-      const invalid = (reason: string) => Effect.fail(new EventStore.InvalidAppendError({ streamId, reason }))
+      const invalid = (reason: string) => Effect.fail(new AppendError.InvalidAppendError({ streamId, reason }))
       if (hasNul(streamId)) return invalid("PostgreSQL cannot store a stream id containing NUL (\\u0000)")
       if (prepared.some((e) => hasNul(e.type))) {
         return invalid("PostgreSQL cannot store an event type containing NUL (\\u0000)")
@@ -973,7 +975,7 @@ export function layer<R>(
  */
 export const layerConfig = <R = never>(
   config: Config.Config.Wrap<Options>,
-  hooks?: { readonly onAppend?: EventStore.AppendHook<R> | undefined }
+  hooks?: { readonly onAppend?: Append.AppendHook<R> | undefined }
 ): Layer.Layer<EventStore.EventStore, StoreError.StoreError | ConfigError.ConfigError, SqlClient.SqlClient | R> =>
   Layer.effect(
     EventStore.EventStore,

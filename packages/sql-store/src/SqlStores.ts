@@ -7,7 +7,7 @@
  *
  * @since 0.6.0
  */
-import type { EventStore, ProjectionStore, SnapshotStore, StoreError } from "@chronicle/core"
+import type { Append, EventStore, ProjectionStore, SnapshotStore, StoreError } from "@chronicle/core"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import { Config, type ConfigError, Effect, Layer } from "effect"
 import * as SqlEventStore from "./SqlEventStore.js"
@@ -100,7 +100,7 @@ export function layer<R>(
  */
 export const layerConfig = <R = never>(
   config: Config.Config.Wrap<Options>,
-  hooks?: { readonly onAppend?: EventStore.AppendHook<R> | undefined }
+  hooks?: { readonly onAppend?: Append.AppendHook<R> | undefined }
 ): Layer.Layer<Stores, StoreError.StoreError | ConfigError.ConfigError, SqlClient.SqlClient | R> =>
   Layer.unwrapEffect(
     Effect.map(Config.unwrap(config), (options) => build<R>({ ...options, onAppend: hooks?.onAppend }))

@@ -7,7 +7,7 @@
  * fail with an UnknownOutcomeError, never a StoreError that reads as
  * "nothing was written", and a retry with the same event ids must be safe.
  */
-import { EventStore, ExpectedVersion, InlineProjection, Projection } from "@chronicle/core"
+import { AppendError, EventStore, ExpectedVersion, InlineProjection, Projection } from "@chronicle/core"
 import { EventStoreConformance } from "@chronicle/core/testing"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
@@ -96,7 +96,7 @@ describe.skipIf(!Postgres.available)("SqlEventStore: appends whose outcome is un
         const fired = yield* proxy.dropAnswerTo("chronicle_append", { thenRefuse: true })
         const error = yield* Effect.flip(store.append(stream, batch, { expectedVersion: ExpectedVersion.NoStream }))
         expect(yield* Deferred.isDone(fired)).toBe(true)
-        expect(error).toBeInstanceOf(EventStore.UnknownOutcomeError)
+        expect(error).toBeInstanceOf(AppendError.UnknownOutcomeError)
         expect(error).toMatchObject({ _tag: "UnknownOutcomeError", operation: "append", streamId: stream })
         expect(error.message).toContain("may have been committed")
         expect(error.message).toContain("retrying with the same event ids is safe")

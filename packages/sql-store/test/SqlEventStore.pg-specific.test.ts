@@ -3,7 +3,7 @@
  * transaction-id guard, the immutability trigger, contention on a real pool,
  * bad input and a lost connection.
  */
-import { EventCodec, EventStore, ExpectedVersion, Position, StreamId } from "@chronicle/core"
+import { type Append, AppendError, EventCodec, EventStore, ExpectedVersion, Position, StreamId } from "@chronicle/core"
 import { EventStoreConformance } from "@chronicle/core/testing"
 import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
@@ -38,7 +38,7 @@ describe.skipIf(!Postgres.available)("SqlEventStore on PostgreSQL", () => {
           Effect.fork
         )
         // Transaction A appends first (lower position) and stays open.
-        const aAppended = yield* Deferred.make<EventStore.AppendResult>()
+        const aAppended = yield* Deferred.make<Append.AppendResult>()
         const releaseA = yield* Deferred.make<void>()
         const txA = yield* sql
           .withTransaction(
@@ -97,7 +97,7 @@ describe.skipIf(!Postgres.available)("SqlEventStore on PostgreSQL", () => {
         expect(b.nextExpectedVersion).toBe(5)
         yield* Deferred.succeed(bCommitted, undefined)
         const refused = yield* Fiber.join(txA)
-        expect(refused).toBeInstanceOf(EventStore.ConcurrencyError)
+        expect(refused).toBeInstanceOf(AppendError.ConcurrencyError)
         expect(refused).toMatchObject({ _tag: "ConcurrencyError", streamId: stream, expected: "any", actual: 5 })
         // Retried in a new transaction, it lands after version 5 in every order.
         const retried = yield* store.append(stream, [eventData("FromA")], { expectedVersion: ExpectedVersion.Any })

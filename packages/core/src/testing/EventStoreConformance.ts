@@ -11,9 +11,10 @@
  */
 import { describe, expect, layer } from "@effect/vitest"
 import { Chunk, DateTime, Effect, Either, Fiber, type Layer, Option, Ref, Schedule, Stream } from "effect"
+import { InvalidAppendError, isConcurrencyError } from "../AppendError.js"
 import { maxJsonDepth } from "../Backend.js"
 import type { EventData, StoredEvent } from "../Event.js"
-import { EventStore, InvalidAppendError, isConcurrencyError } from "../EventStore.js"
+import { EventStore } from "../EventStore.js"
 import * as ExpectedVersion from "../ExpectedVersion.js"
 import * as Position from "../Position.js"
 import * as StreamId from "../StreamId.js"

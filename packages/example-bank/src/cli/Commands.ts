@@ -8,7 +8,7 @@
  *
  * @since 0.5.0
  */
-import { EventStore, Projection, ProjectionAdmin, SagaAdmin } from "@chronicle/core"
+import { AppendError, EventStore, Projection, ProjectionAdmin, SagaAdmin } from "@chronicle/core"
 import { Command } from "@effect/cli"
 import { Clock, Config, Context, Duration, Effect, Layer, Option, Schema, Stream } from "effect"
 import * as Account from "../Account.js"
@@ -142,8 +142,8 @@ const write = <E>(
     const result = yield* withStore(() => run({ commandId: id })).pipe(
       onAccount(accountId),
       Effect.catchIf(
-        (error): error is Extract<typeof error, EventStore.UnknownOutcomeError> =>
-          error instanceof EventStore.UnknownOutcomeError,
+        (error): error is Extract<typeof error, AppendError.UnknownOutcomeError> =>
+          error instanceof AppendError.UnknownOutcomeError,
         (error) => Effect.fail(new UnknownOutcome({ accountId, reason: error.reason, retry }))
       ),
       // Stopped (Ctrl-C) while the command may have been sent: say how to retry it safely.

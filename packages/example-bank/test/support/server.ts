@@ -3,7 +3,7 @@
  * given (SQLite in a temporary folder, PostgreSQL on a fresh schema), and a
  * small JSON client for it over real HTTP (`fetch`).
  */
-import { EventStore, StoreError } from "@chronicle/core"
+import { AppendError, EventStore, StoreError } from "@chronicle/core"
 import { Effect, Exit, Layer, Schema, Scope, Stream } from "effect"
 import { BankServer } from "../../src/http/index.js"
 import type { BankStore } from "../../src/index.js"
@@ -103,7 +103,7 @@ export const faulty = (faults: { down: boolean; lostAnswers: boolean }) =>
             Effect.flatMap((result) =>
               faults.lostAnswers
                 ? Effect.fail(
-                    new EventStore.UnknownOutcomeError({
+                    new AppendError.UnknownOutcomeError({
                       operation: "append",
                       streamId,
                       reason: "the connection was lost before the answer (injected by the test)",

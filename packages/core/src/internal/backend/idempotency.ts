@@ -6,8 +6,9 @@
  * @internal
  */
 import { Effect, Option } from "effect"
+import type { AppendResult } from "../../Append.js"
+import { InvalidAppendError } from "../../AppendError.js"
 import type { ExistingEvent, PreparedEvent } from "../../Backend.js"
-import { type AppendResult, InvalidAppendError } from "../../EventStore.js"
 import type * as StreamId from "../../StreamId.js"
 
 /** Structural equality of two JSON values (object keys in any order). */

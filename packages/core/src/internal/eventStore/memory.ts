@@ -7,18 +7,11 @@
  * @internal
  */
 import { type Context, DateTime, Effect, Option, PubSub, Stream } from "effect"
+import type { AppendHook, AppendOptions, AppendResult } from "../../Append.js"
+import { ConcurrencyError, type InvalidAppendError } from "../../AppendError.js"
 import * as Backend from "../../Backend.js"
 import type { EventMetadata, StoredEvent } from "../../Event.js"
-import {
-  type AppendHook,
-  type AppendOptions,
-  type AppendResult,
-  ConcurrencyError,
-  type EventFilter,
-  EventStore,
-  type InvalidAppendError,
-  type MemoryOptions
-} from "../../EventStore.js"
+import { type EventFilter, EventStore, type MemoryOptions } from "../../EventStore.js"
 import * as ExpectedVersion from "../../ExpectedVersion.js"
 import * as FeedStatus from "../../FeedStatus.js"
 import * as Metrics from "../../Metrics.js"

@@ -6,10 +6,11 @@
  */
 import { Effect, Either, Metric, Option } from "effect"
 import * as Aggregate from "../../Aggregate.js"
+import type { AppendResult } from "../../Append.js"
+import { ConcurrencyError, isConcurrencyError } from "../../AppendError.js"
 import * as Correlation from "../../Correlation.js"
 import type { EventData, EventEncodeError } from "../../Event.js"
 import type * as EventCodec from "../../EventCodec.js"
-import { type AppendResult, ConcurrencyError, isConcurrencyError } from "../../EventStore.js"
 import * as ExpectedVersion from "../../ExpectedVersion.js"
 import * as Metrics from "../../Metrics.js"
 import type { Position } from "../../Position.js"

@@ -6,8 +6,8 @@
  * @internal
  */
 import { Effect, Either, Option } from "effect"
+import type { AppendResult } from "../../Append.js"
 import type * as EventCodec from "../../EventCodec.js"
-import type { AppendResult } from "../../EventStore.js"
 import type * as SnapshotStore from "../../SnapshotStore.js"
 import type { StreamId } from "../../StreamId.js"
 import type { Context, Loaded } from "./context.js"

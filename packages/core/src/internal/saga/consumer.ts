@@ -16,10 +16,10 @@
  * @internal
  */
 import { Effect, Either } from "effect"
+import type { AppendError } from "../../AppendError.js"
 import type { EventDecodeError, RecordedEvent, StoredEvent } from "../../Event.js"
 import { EventEncodeError, recordedAs } from "../../Event.js"
 import type * as EventCodec from "../../EventCodec.js"
-import type { AppendError } from "../../EventStore.js"
 import * as Projection from "../../Projection.js"
 import type * as Saga from "../../Saga.js"
 import * as SagaError from "../../SagaError.js"

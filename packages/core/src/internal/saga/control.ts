@@ -5,8 +5,9 @@
  * @internal
  */
 import { Duration, Effect, Either, Option } from "effect"
+import { ConcurrencyError } from "../../AppendError.js"
 import type { EventDecodeError } from "../../Event.js"
-import { ConcurrencyError, EventStore } from "../../EventStore.js"
+import { EventStore } from "../../EventStore.js"
 import * as ExpectedVersion from "../../ExpectedVersion.js"
 import type * as SagaAdmin from "../../SagaAdmin.js"
 import * as SagaError from "../../SagaError.js"

@@ -1,7 +1,7 @@
 /**
  * The implementation of `Saga`'s constructors: `Saga.signal`, `Saga.make`,
- * `Saga.commandId`, `Saga.step` and `Saga.sleep`, and the validation of
- * names and instance ids they share.
+ * `Saga.step`, `Saga.awaitEvent` and `Saga.sleep` (and `SagaStep.commandId`),
+ * and the validation of names and instance ids they share.
  *
  * @internal
  */
@@ -9,8 +9,10 @@ import { Duration, Effect, Either, Option, Schema } from "effect"
 import * as Correlation from "../../Correlation.js"
 import type { RecordedEvent } from "../../Event.js"
 import * as EventCodec from "../../EventCodec.js"
-import * as Saga from "../../Saga.js"
+import type * as Saga from "../../Saga.js"
 import * as SagaError from "../../SagaError.js"
+import * as SagaInstance from "../../SagaInstance.js"
+import * as SagaStep from "../../SagaStep.js"
 import * as Journal from "./journal.js"
 
 /** @internal */
@@ -75,12 +77,15 @@ export const signal = <S extends EventCodec.Tagged, I>(
   }
 }
 
+/** What `Saga.make` takes, in either of its overloads. @internal */
+export type MakeArguments<T extends EventCodec.Tagged, TI, A, AI, E, R> = Saga.Definition<T, TI, E, R> & {
+  readonly success?: Schema.Schema<A, AI, never> | undefined
+  readonly run: (event: T, context: SagaInstance.RunContext<T>) => Effect.Effect<A, E, R | SagaInstance.Instance>
+}
+
 /** @internal */
 export function make<T extends EventCodec.Tagged, TI, A, AI, E, R>(
-  definition: Saga.Definition<T, TI, E, R> & {
-    readonly success?: Schema.Schema<A, AI, never> | undefined
-    readonly run: (event: T, context: Saga.RunContext<T>) => Effect.Effect<A, E, R | Saga.Instance>
-  }
+  definition: MakeArguments<T, TI, A, AI, E, R>
 ): Saga.Saga<T, A, E, R> {
   checkName("saga", definition.name)
   const success = definition.success
@@ -123,38 +128,41 @@ export const commandId = (options: {
     : Correlation.deterministicId(...names, `attempt ${attempt}`)
 }
 
+/** What `Saga.step` takes, in either of its overloads (with or without a `success` Schema). @internal */
+export type StepArguments<A, I, E, R, EA, EI, RC> = SagaStep.StepOptions<E, R, EA, EI> &
+  (
+    | {
+        readonly run: (context: SagaStep.StepContext) => Effect.Effect<A, E, R>
+        readonly success: Schema.Schema<A, I, never>
+        readonly compensate?:
+          | ((result: A, context: SagaStep.CompensationContext) => Effect.Effect<unknown, unknown, RC>)
+          | undefined
+      }
+    | {
+        readonly run: (context: SagaStep.StepContext) => Effect.Effect<unknown, E, R>
+        readonly success?: undefined
+        readonly compensate?:
+          | ((result: undefined, context: SagaStep.CompensationContext) => Effect.Effect<unknown, unknown, RC>)
+          | undefined
+      }
+  )
+
 /** @internal */
 export function step<A, I, E, R, EA, EI, RC>(
   name: string,
-  options: Saga.StepOptions<E, R, EA, EI> &
-    (
-      | {
-          readonly run: (context: Saga.StepContext) => Effect.Effect<A, E, R>
-          readonly success: Schema.Schema<A, I, never>
-          readonly compensate?:
-            | ((result: A, context: Saga.CompensationContext) => Effect.Effect<unknown, unknown, RC>)
-            | undefined
-        }
-      | {
-          readonly run: (context: Saga.StepContext) => Effect.Effect<unknown, E, R>
-          readonly success?: undefined
-          readonly compensate?:
-            | ((result: undefined, context: Saga.CompensationContext) => Effect.Effect<unknown, unknown, RC>)
-            | undefined
-        }
-    )
-): Effect.Effect<A | undefined, EA | SagaError.StepFailed, R | RC | Saga.Instance> {
+  options: StepArguments<A, I, E, R, EA, EI, RC>
+): Effect.Effect<A | undefined, EA | SagaError.StepFailed, R | RC | SagaInstance.Instance> {
   return Effect.suspend(() => {
     checkName("step", name)
-    const retry = options.retry ?? Saga.defaultRetry
+    const retry = options.retry ?? SagaStep.defaultRetry
     const common = {
       error: options.error,
       retry,
-      retryWhile: options.retryWhile ?? Saga.isTransient,
+      retryWhile: options.retryWhile ?? SagaStep.isTransient,
       compensationRetry: options.compensationRetry ?? retry
     }
     return Effect.flatMap(
-      Saga.Instance,
+      SagaInstance.Instance,
       (instance): Effect.Effect<A | undefined, EA | SagaError.StepFailed, R | RC> => {
         if (options.success !== undefined) {
           return instance.step(name, {
@@ -168,7 +176,7 @@ export function step<A, I, E, R, EA, EI, RC>(
         const run = options.run
         return instance.step(name, {
           ...common,
-          run: (context: Saga.StepContext) => Effect.as(run(context), undefined),
+          run: (context: SagaStep.StepContext) => Effect.as(run(context), undefined),
           success: Schema.Undefined,
           compensate: options.compensate
         })
@@ -178,8 +186,20 @@ export function step<A, I, E, R, EA, EI, RC>(
 }
 
 /** @internal */
-export const sleep = (name: string, duration: Duration.DurationInput): Effect.Effect<void, never, Saga.Instance> =>
+export const awaitEvent = <S extends EventCodec.Tagged>(
+  signal: Saga.Signal<S>,
+  options?: { readonly timeout?: Duration.DurationInput | undefined }
+): Effect.Effect<S, SagaError.EventTimeout, SagaInstance.Instance> =>
+  Effect.flatMap(SagaInstance.Instance, (instance) =>
+    instance.awaitEvent(signal, Option.map(Option.fromNullable(options?.timeout), Duration.decode))
+  )
+
+/** @internal */
+export const sleep = (
+  name: string,
+  duration: Duration.DurationInput
+): Effect.Effect<void, never, SagaInstance.Instance> =>
   Effect.suspend(() => {
     checkName("sleep", name)
-    return Effect.flatMap(Saga.Instance, (instance) => instance.sleep(name, Duration.decode(duration)))
+    return Effect.flatMap(SagaInstance.Instance, (instance) => instance.sleep(name, Duration.decode(duration)))
   })

@@ -16,6 +16,7 @@ import * as Projection from "../../Projection.js"
 import type * as ProjectionStore from "../../ProjectionStore.js"
 import type * as Saga from "../../Saga.js"
 import * as SagaError from "../../SagaError.js"
+import type * as SagaInstance from "../../SagaInstance.js"
 import * as Consumer from "./consumer.js"
 import { decodeJson, finish } from "./inProcess.js"
 import * as Journal from "./journal.js"
@@ -155,7 +156,7 @@ const body = <T extends EventCodec.Tagged, A, E, R>(
         )
       )
 
-    const step = <B, I, E2, R2, EA, EI, RC>(name: string, spec: Saga.StepSpec<B, I, E2, R2, EA, EI, RC>) => {
+    const step = <B, I, E2, R2, EA, EI, RC>(name: string, spec: SagaInstance.StepSpec<B, I, E2, R2, EA, EI, RC>) => {
       const context = Steps.stepContext(identity, name)
       const run = inEngine(
         Activity.make({

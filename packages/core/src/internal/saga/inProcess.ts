@@ -33,8 +33,9 @@ import type * as EventCodec from "../../EventCodec.js"
 import { EventStore } from "../../EventStore.js"
 import * as Projection from "../../Projection.js"
 import type * as Saga from "../../Saga.js"
-import * as SagaModule from "../../Saga.js"
 import * as SagaError from "../../SagaError.js"
+import * as SagaInstance from "../../SagaInstance.js"
+import * as SagaStep from "../../SagaStep.js"
 import * as Consumer from "./consumer.js"
 import * as Journal from "./journal.js"
 import * as Steps from "./steps.js"
@@ -153,7 +154,7 @@ const instance = <T extends EventCodec.Tagged, A, E, R>(
       const scope = yield* Scope.make(ExecutionStrategy.sequential)
       const compensation: { started: boolean; readonly failures: Array<string> } = { started: false, failures: [] }
 
-      const step = <B, I, E2, R2, EA, EI, RC>(name: string, spec: Saga.StepSpec<B, I, E2, R2, EA, EI, RC>) =>
+      const step = <B, I, E2, R2, EA, EI, RC>(name: string, spec: SagaInstance.StepSpec<B, I, E2, R2, EA, EI, RC>) =>
         Effect.gen(function* () {
           const context = Steps.stepContext(identity, name)
           const result = yield* restore(Steps.runStep(identity, name, spec, context))
@@ -330,9 +331,9 @@ export const finish = <T extends EventCodec.Tagged, A, E, R>(
       onSome: (onFailure) =>
         Steps.runCompensation(
           onFailure(event, Steps.failureOf(identity, cause)).pipe(
-            Effect.provideService(SagaModule.Instance, Steps.onFailureRuntime(identity))
+            Effect.provideService(SagaInstance.Instance, Steps.onFailureRuntime(identity))
           ),
-          SagaModule.defaultRetry
+          SagaStep.defaultRetry
         )
     })
     yield* journal(

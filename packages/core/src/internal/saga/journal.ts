@@ -10,10 +10,12 @@
  * @internal
  */
 import { DateTime, Effect, Either, Option, Schema, Stream } from "effect"
+import type { AppendResult } from "../../Append.js"
+import type { AppendError } from "../../AppendError.js"
 import * as Correlation from "../../Correlation.js"
 import type { EventDecodeError, RecordedEvent, StoredEvent } from "../../Event.js"
 import * as EventCodec from "../../EventCodec.js"
-import type { AppendError, AppendResult, EventStore } from "../../EventStore.js"
+import type { EventStore } from "../../EventStore.js"
 import type * as ExpectedVersion from "../../ExpectedVersion.js"
 import * as Position from "../../Position.js"
 import type * as SagaAdmin from "../../SagaAdmin.js"

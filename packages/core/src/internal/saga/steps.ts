@@ -6,12 +6,15 @@
  * @internal
  */
 import { Cause, Effect, Either, Option, ParseResult, Schedule, Schema } from "effect"
+import { type AppendError, isConcurrencyError } from "../../AppendError.js"
 import type { RecordedEvent } from "../../Event.js"
 import type * as EventCodec from "../../EventCodec.js"
-import { type AppendError, type EventStore, isConcurrencyError } from "../../EventStore.js"
+import type { EventStore } from "../../EventStore.js"
 import * as ExpectedVersion from "../../ExpectedVersion.js"
-import * as Saga from "../../Saga.js"
+import type * as Saga from "../../Saga.js"
 import * as SagaError from "../../SagaError.js"
+import * as SagaInstance from "../../SagaInstance.js"
+import * as SagaStep from "../../SagaStep.js"
 import type { StoreError } from "../../StoreError.js"
 import { describeError } from "../describe.js"
 import * as Journal from "./journal.js"
@@ -37,12 +40,12 @@ export const instanceRun = <T extends EventCodec.Tagged, A, E, R>(
   saga: Saga.Saga<T, A, E, R>,
   identity: Identity,
   recorded: RecordedEvent<T>,
-  operations: Pick<Saga.InstanceRuntime, "step" | "awaitEvent" | "sleep">
+  operations: Pick<SagaInstance.InstanceRuntime, "step" | "awaitEvent" | "sleep">
 ): Effect.Effect<A, E, R> =>
   saga
     .run(recorded.event, { saga: identity.saga, instanceId: identity.instanceId, recorded, attempt: identity.attempt })
     .pipe(
-      Effect.provideService(Saga.Instance, {
+      Effect.provideService(SagaInstance.Instance, {
         saga: identity.saga,
         instanceId: identity.instanceId,
         run: identity.run,
@@ -51,9 +54,9 @@ export const instanceRun = <T extends EventCodec.Tagged, A, E, R>(
       })
     )
 
-/** The command id of a step, or of its compensation (see `Saga.commandId`). @internal */
+/** The command id of a step, or of its compensation (see `SagaStep.commandId`). @internal */
 export const commandId = (identity: Identity, step: string, compensation = false): string =>
-  Saga.commandId({
+  SagaStep.commandId({
     saga: identity.saga,
     instanceId: identity.instanceId,
     step,
@@ -62,7 +65,7 @@ export const commandId = (identity: Identity, step: string, compensation = false
   })
 
 /** @internal */
-export const stepContext = (identity: Identity, step: string): Saga.StepContext => ({
+export const stepContext = (identity: Identity, step: string): SagaStep.StepContext => ({
   commandId: commandId(identity, step),
   metadata: {
     saga: identity.saga,
@@ -81,7 +84,7 @@ export const compensationContext = (
   identity: Identity,
   step: string,
   cause: Cause.Cause<unknown>
-): Saga.CompensationContext => ({
+): SagaStep.CompensationContext => ({
   commandId: commandId(identity, step, true),
   metadata: {
     saga: identity.saga,
@@ -133,7 +136,7 @@ export const describeCause = (cause: Cause.Cause<unknown>): string => {
 }
 
 /** @internal */
-export const failureOf = (identity: Identity, cause: Cause.Cause<unknown>): Saga.FailureContext => ({
+export const failureOf = (identity: Identity, cause: Cause.Cause<unknown>): SagaInstance.FailureContext => ({
   ...stepContext(identity, "on-failure"),
   reason: describeCause(cause),
   errorTag: Option.getOrUndefined(
@@ -177,8 +180,8 @@ const safely =
 export const runStep = <A, I, E, R, EA, EI, RC>(
   identity: Identity,
   name: string,
-  spec: Saga.StepSpec<A, I, E, R, EA, EI, RC>,
-  context: Saga.StepContext
+  spec: SagaInstance.StepSpec<A, I, E, R, EA, EI, RC>,
+  context: SagaStep.StepContext
 ): Effect.Effect<A, EA | SagaError.StepFailed, R> => {
   const isDeclared = spec.error === undefined ? undefined : Schema.is(spec.error)
   return spec.run(context).pipe(
@@ -210,7 +213,7 @@ export const runStep = <A, I, E, R, EA, EI, RC>(
 
 /**
  * Runs a compensation: retried on its schedule while the error is a passing
- * fault (`Saga.isTransient`); a defect counts as a failure. Succeeds with
+ * fault (`SagaStep.isTransient`); a defect counts as a failure. Succeeds with
  * the reason it failed for good, if it did.
  *
  * @internal
@@ -220,7 +223,7 @@ export const runCompensation = <R>(
   retry: Schedule.Schedule<unknown, unknown>
 ): Effect.Effect<Option.Option<string>, never, R> =>
   effect.pipe(
-    Effect.retry({ schedule: retry, while: Saga.isTransient }),
+    Effect.retry({ schedule: retry, while: SagaStep.isTransient }),
     Effect.sandbox,
     Effect.either,
     Effect.map(Either.match({ onLeft: (cause) => Option.some(describeCause(cause)), onRight: () => Option.none() }))
@@ -259,7 +262,7 @@ export const journalAll =
       },
       entries
     ).pipe(
-      Effect.retry({ schedule: journalRetry, while: Saga.isTransient }),
+      Effect.retry({ schedule: journalRetry, while: SagaStep.isTransient }),
       Effect.map((result) => !result.duplicate)
     )
 
@@ -287,7 +290,7 @@ export const journalFirst =
       Effect.map((result) => !result.duplicate),
       // the journal exists: not a passing fault, so before the retry
       Effect.catchIf(isConcurrencyError, () => Effect.succeed(false)),
-      Effect.retry({ schedule: journalRetry, while: Saga.isTransient })
+      Effect.retry({ schedule: journalRetry, while: SagaStep.isTransient })
     )
 
 /** @internal */
@@ -312,7 +315,7 @@ export const identityOf = (
  *
  * @internal
  */
-export const onFailureRuntime = (identity: Identity): Saga.InstanceRuntime => {
+export const onFailureRuntime = (identity: Identity): SagaInstance.InstanceRuntime => {
   const refuse = (what: string) =>
     Effect.dieMessage(`Saga ${identity.saga}: onFailure cannot ${what}; use the command id it is given`)
   return {
