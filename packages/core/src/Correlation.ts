@@ -59,9 +59,7 @@ export const withCorrelationId: {
 } = dual(
   2,
   <A, E, R>(self: Effect.Effect<A, E, R>, correlationId: string): Effect.Effect<A, E, R> =>
-    Effect.flatMap(FiberRef.get(currentContext), (context) =>
-      Effect.locally(self, currentContext, { ...context, correlationId: Option.some(correlationId) })
-    )
+    Effect.locallyWith(self, currentContext, (context) => ({ ...context, correlationId: Option.some(correlationId) }))
 )
 
 /**

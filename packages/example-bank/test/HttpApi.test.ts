@@ -16,8 +16,8 @@ import SwaggerParser from "@apidevtools/swagger-parser"
 import { Position } from "@chronicle/core"
 import { HttpApiError } from "@effect/platform"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Array as Arr, Layer, Schema } from "effect"
-import { ApiErrors, ApiModels, BankApi } from "../src/http/index.js"
+import { Array as Arr, Context, DefaultServices, Effect, Exit, Layer, Option, Schema, Scope, Tracer } from "effect"
+import { ApiErrors, ApiModels, BankApi, BankServer } from "../src/http/index.js"
 import { BankStore } from "../src/index.js"
 import * as Server from "./support/server.js"
 
@@ -196,6 +196,36 @@ describe("commands", () => {
     expect(bad.status).toBe(400)
     expect(decodeError(bad).message).toContain("X-Correlation-Id")
     expect(bad.headers.get("x-correlation-id")).toMatch(/^[0-9a-f-]{36}$/)
+  })
+})
+
+describe("tracing", () => {
+  it("with a tracer installed, each request has a server span, the parent of the command's spans", async () => {
+    const native = Context.get(DefaultServices.liveServices, Tracer.Tracer)
+    const spans: Array<{ readonly name: string; readonly parent: string | undefined }> = []
+    const recording = Tracer.make({
+      span: (name, parent, context, links, startTime, kind, options) => {
+        const from = Option.getOrUndefined(parent)
+        spans.push({ name, parent: from === undefined ? undefined : from._tag === "Span" ? from.name : "external" })
+        return native.span(name, parent, context, links, startTime, kind, options)
+      },
+      context: (f) => f()
+    })
+    const scope = Effect.runSync(Scope.make())
+    const started = await Effect.runPromise(
+      Effect.gen(function* () {
+        const stores = yield* Layer.build(BankStore.layer({ _tag: "Sqlite", filename: join(dir, "traced.db") }))
+        return yield* BankServer.start({ port: 0, projections: [], transfers: false }).pipe(Effect.provide(stores))
+      }).pipe(Effect.withTracer(recording), Scope.extend(scope))
+    )
+    try {
+      const traced = Server.client(started.url)
+      expect((await traced.post("/api/accounts", { accountId: fresh(), owner: "Ada" })).status).toBe(201)
+      expect(spans).toContainEqual({ name: "http.server POST", parent: undefined })
+      expect(spans).toContainEqual({ name: "Chronicle.Repository.execute", parent: "http.server POST" })
+    } finally {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+    }
   })
 })
 

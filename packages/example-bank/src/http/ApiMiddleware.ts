@@ -16,18 +16,12 @@
  * @since 0.5.0
  */
 import { Correlation } from "@chronicle/core"
-import {
-  HttpApiBuilder,
-  HttpApiError,
-  HttpApp,
-  HttpServerError,
-  HttpServerRequest,
-  HttpServerResponse
-} from "@effect/platform"
+import { HttpApiBuilder, HttpApiError, HttpServerError, HttpServerRequest } from "@effect/platform"
 import { Effect, Either, Layer, Schema } from "effect"
 import * as ApiErrors from "./ApiErrors.js"
 import * as ApiModels from "./ApiModels.js"
 import { BankApi } from "./BankApi.js"
+import * as ResponseHeaders from "./ResponseHeaders.js"
 
 /**
  * The header of the correlation id, in requests and responses.
@@ -39,13 +33,10 @@ export const correlationHeader = "x-correlation-id"
 
 const decodeCorrelationId = Schema.decodeUnknownEither(ApiModels.CorrelationId)
 
+/** The correlation id on the response (and `Retry-After` on a 503), with the headers the handler sets, in one hook. */
 const echo = (id: string) =>
-  HttpApp.appendPreResponseHandler((_request, response) =>
-    Effect.succeed(
-      response.status === 503
-        ? HttpServerResponse.setHeaders(response, { [correlationHeader]: id, "retry-after": "1" })
-        : HttpServerResponse.setHeader(response, correlationHeader, id)
-    )
+  ResponseHeaders.collect((response) =>
+    response.status === 503 ? { [correlationHeader]: id, "retry-after": "1" } : { [correlationHeader]: id }
   )
 
 /**

@@ -16,10 +16,10 @@
  * @since 0.5.0
  */
 import { createServer } from "node:http"
-import { HttpApiBuilder, HttpApiSwagger, HttpServer } from "@effect/platform"
+import { HttpApiBuilder, HttpApiSwagger, HttpMiddleware, HttpServer } from "@effect/platform"
 import type { ServeError } from "@effect/platform/HttpServerError"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Context, Effect, Layer, type Scope } from "effect"
+import { Context, DefaultServices, Effect, Layer, type Scope, Tracer } from "effect"
 import type * as BankStore from "../BankStore.js"
 import type * as TransferSaga from "../TransferSaga.js"
 import * as AccountRepository from "./AccountRepository.js"
@@ -112,6 +112,32 @@ export const transfersLayer = (
       )
 
 /**
+ * The API served, with a span per request (`http.server POST`, …, the parent
+ * of the spans of what the request does) when a tracer is installed (for
+ * example `@effect/opentelemetry`'s, with `Layer.setTracer` or
+ * `Effect.withTracer`), and none with Effect's built-in tracer, which keeps
+ * its spans nowhere: then the span, its attributes (the URL parsed, every
+ * header copied) and its context are work without a reader.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { BankServer } from "@chronicle/example-bank/http"
+ *
+ * const api = BankServer.serve.pipe(Layer.provide(BankServer.ApiLive))
+ * ```
+ * @since 0.7.0
+ * @category layers
+ */
+export const serve = Layer.unwrapEffect(
+  Effect.map(Effect.tracer, (tracer) =>
+    tracer === Context.get(DefaultServices.liveServices, Tracer.Tracer)
+      ? HttpMiddleware.withTracerDisabledWhen(HttpApiBuilder.serve(), () => true)
+      : HttpApiBuilder.serve()
+  )
+)
+
+/**
  * The server, listening, with its address in `HttpServer.HttpServer`.
  *
  * @example
@@ -126,7 +152,7 @@ export const transfersLayer = (
  * @category layers
  */
 export const layer = (options: Options): Layer.Layer<HttpServer.HttpServer, ServeError, BankStore.Stores> =>
-  Layer.mergeAll(HttpApiBuilder.serve(), LiveFeed.closeOnShutdown).pipe(
+  Layer.mergeAll(serve, LiveFeed.closeOnShutdown).pipe(
     Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
     Layer.provide(StaticAssets.layer(options.webRoot)),
