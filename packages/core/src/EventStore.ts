@@ -78,6 +78,21 @@ export interface ReadAllOptions extends EventFilter {
 }
 
 /**
+ * Options of `count`: the events `readAll` with the same `from` and filter
+ * would deliver, up to and including `upTo` when given, counted up to `limit`.
+ *
+ * @since 0.9.0
+ * @category models
+ */
+export interface CountOptions extends EventFilter {
+  readonly from?: Position | undefined
+  /** Count only events at or before this position. */
+  readonly upTo?: Position | undefined
+  /** Stop counting at this many (the answer is then `limit`). */
+  readonly limit?: number | undefined
+}
+
+/**
  * Options of `subscribe`: catch up from `from`, then follow live appends.
  *
  * @since 0.1.0
@@ -143,6 +158,13 @@ export class EventStore extends Context.Tag("@chronicle/core/EventStore")<
      * Optional; `make` derives it.
      */
     readonly subscribeScanned?: (options?: SubscribeOptions) => Stream.Stream<Backend.ScannedBatch, StoreError>
+    /**
+     * Counts, without reading them, the events `readAll` would deliver (after
+     * `from`, of the filter, up to `upTo` and what readers can see now),
+     * stopping at `limit`: what a projection's lag needs. Optional; without
+     * it, callers count by reading the feed.
+     */
+    readonly count?: (options: CountOptions) => Effect.Effect<number, StoreError>
     /** The stream's current version, 0 when it does not exist. */
     readonly streamVersion: (streamId: StreamId) => Effect.Effect<number, StoreError>
     /** The position of the newest event a reader can see now (`Position.start` when empty). */
@@ -369,6 +391,7 @@ export type Implementation = {
   readonly readAll: EventStore["Type"]["readAll"]
   readonly subscribe?: EventStore["Type"]["subscribe"] | undefined
   readonly subscribeScanned?: EventStore["Type"]["subscribeScanned"] | undefined
+  readonly count?: EventStore["Type"]["count"] | undefined
   readonly streamVersion?: EventStore["Type"]["streamVersion"] | undefined
   readonly head?: EventStore["Type"]["head"] | undefined
   readonly feedStatus?: EventStore["Type"]["feedStatus"] | undefined

@@ -923,6 +923,23 @@ const makeWith = Effect.fn("Chronicle.SqlEventStore.make")(function* (
           })
         })
       ),
+    count: (options) => {
+      const limit = options.limit === undefined ? undefined : Math.max(0, Math.floor(options.limit))
+      if (limit === 0 || Number.isNaN(limit)) return Effect.succeed(0)
+      return span("Chronicle.SqlEventStore.count")(
+        Effect.zipRight(
+          settle,
+          failWith("readAll")(
+            driver.countAll(
+              options.from ?? Position.start,
+              options.upTo,
+              limit === undefined || !Number.isFinite(limit) ? undefined : limit,
+              options
+            )
+          )
+        )
+      )
+    },
     streamVersion: (streamId) => span("Chronicle.SqlEventStore.streamVersion")(current(streamId)),
     head: span("Chronicle.SqlEventStore.head")(Effect.zipRight(settle, failWith("head")(driver.head))),
     feedStatus

@@ -490,6 +490,47 @@ export const suite = (name: string, storeLayer: Layer.Layer<EventStore, unknown>
         })
       )
 
+      it.effect("count (when the store has it) counts what readAll delivers, bounded by upTo and limit", () =>
+        Effect.gen(function* () {
+          const store = yield* EventStore
+          const count = store.count
+          if (count === undefined) return
+          const a = uniqueCategory("CountA")
+          const b = uniqueCategory("CountB")
+          yield* store.append(StreamId.forAggregate(a, "1"), [eventData("Opened"), eventData("Deposited")])
+          yield* store.append(StreamId.forAggregate(b, "1"), [eventData("Opened")])
+          yield* store.append(StreamId.forAggregate(a, "2"), [eventData("Opened"), eventData("Closed")])
+          const both = yield* collect(store.readAll({ categories: [a, b] }))
+          expect(both).toHaveLength(5)
+          const cases: ReadonlyArray<Parameters<typeof count>[0]> = [
+            { categories: [a, b] },
+            { categories: [a] },
+            { categories: [b] },
+            { categories: [a], types: ["Opened"] },
+            { categories: [a, b], types: ["Opened", "Closed"] },
+            { categories: [a, b], from: both[1]?.position },
+            { categories: [a, b], from: both[4]?.position },
+            { categories: [a, b], upTo: both[2]?.position },
+            { categories: [a], from: both[0]?.position, upTo: both[3]?.position },
+            { categories: [a, b], upTo: both[0]?.position, from: both[0]?.position },
+            { categories: [a, b], limit: 3 },
+            { categories: [a, b], limit: 0 },
+            { categories: [a, b], limit: 10 },
+            { categories: [uniqueCategory("Empty")] }
+          ]
+          for (const options of cases) {
+            const upTo = options.upTo
+            const read = (yield* collect(store.readAll(options))).filter(
+              (e) => upTo === undefined || Position.isAtOrAfter(upTo, e.position)
+            )
+            const expected = Math.min(read.length, options.limit ?? Number.POSITIVE_INFINITY)
+            expect({ options, n: yield* count(options) }).toEqual({ options, n: expected })
+          }
+          const fromHead = yield* count({ from: yield* store.head })
+          expect(fromHead).toBe(0)
+        })
+      )
+
       it.effect("head reaches the newest appended event", () =>
         Effect.gen(function* () {
           const store = yield* EventStore

@@ -91,6 +91,16 @@ export interface Driver {
     limit: number,
     filter: EventStore.EventFilter
   ) => Effect.Effect<ReadonlyArray<Event.StoredEvent>, DriverError>
+  /**
+   * How many events `readAll` would return after `from` (up to `upTo` when
+   * given) for the filter, counting at most `limit` (all when `undefined`).
+   */
+  readonly countAll: (
+    from: Position.Position,
+    upTo: Position.Position | undefined,
+    limit: number | undefined,
+    filter: EventStore.EventFilter
+  ) => Effect.Effect<number, DriverError>
   readonly head: Effect.Effect<Position.Position, DriverError>
   /**
    * Waits, up to `timeout`, until every transaction that was running when it

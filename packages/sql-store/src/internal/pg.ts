@@ -90,6 +90,10 @@ const secondsToDuration = (seconds: number | null): Duration.Duration =>
 const HeadRow = Schema.Struct({ transaction_id: Schema.BigInt, position: Schema.BigInt })
 const decodeHeadRows = Schema.decodeUnknown(Schema.Array(HeadRow))
 
+const CountRow = Schema.Struct({ n: Schema.NumberFromString })
+const decodeCountRows = (rows: unknown) =>
+  Effect.map(Schema.decodeUnknown(Schema.Array(CountRow))(rows), (decoded) => decoded[0]?.n ?? 0)
+
 const SnapshotRow = Schema.Struct({ xmin: Schema.BigInt, xmax: Schema.BigInt, own: Schema.Boolean })
 const decodeSnapshotRows = Schema.decodeUnknown(Schema.Array(SnapshotRow))
 
@@ -254,6 +258,30 @@ export const make = (options: {
     )
   }
 
+  // The rows readAll would return, counted in the database (none is sent);
+  // the inner LIMIT stops the scan at `limit`.
+  const countAll: Driver["countAll"] = (from, upTo, limit, filter) => {
+    const { categories, types } = activeFilter(filter)
+    const byCategory =
+      categories === null
+        ? sql.literal("")
+        : categories.length === 1
+          ? sql`AND category = ${categories[0] ?? ""}`
+          : sql`AND category = ANY(${categories}::text[])`
+    const byType = types === null ? sql.literal("") : sql`AND event_type = ANY(${types}::text[])`
+    const bounded =
+      upTo === undefined
+        ? sql.literal("")
+        : sql`AND (transaction_id, position) <= (${String(upTo.commit)}::xid8, ${String(upTo.sequence)}::bigint)`
+    const limited = limit === undefined ? sql.literal("") : sql`LIMIT ${limit}`
+    return Effect.flatMap(
+      sql`SELECT count(*)::text AS n FROM (SELECT 1 FROM ${events} AS e
+        WHERE (transaction_id, position) > (${String(from.commit)}::xid8, ${String(from.sequence)}::bigint)
+          ${bounded} AND ${visible} ${byCategory} ${byType} ${limited}) AS c`,
+      decodeCountRows
+    )
+  }
+
   const head = Effect.map(
     Effect.flatMap(
       sql`SELECT transaction_id::text AS transaction_id, position::text AS position FROM ${events} AS e
@@ -363,6 +391,7 @@ export const make = (options: {
     repairStream,
     readStream,
     readAll,
+    countAll,
     head,
     settle,
     feedStatus,

@@ -158,17 +158,87 @@ export const decodeRows =
     return Effect.map(bySchema(rows), (valid) => valid.map(fromRow))
   }
 
-const fastPgEvent = (row: RawRow): Event.StoredEvent | undefined => {
-  const commit = bigIntOfText(row.transaction_id)
-  const sequence = bigIntOfText(row.position)
+/**
+ * What consecutive rows of one read often share, kept from the previous row
+ * so that it is built once: the events of one append have one transaction
+ * id, one timestamp and one metadata. Shared values are immutable (a bigint,
+ * a `DateTime.Utc`, frozen metadata), so sharing them changes no value.
+ */
+interface Shared {
+  commitText: unknown
+  commit: bigint | undefined
+  millis: number
+  recordedAt: DateTime.Utc | undefined
+  rawMetadata: { readonly [key: string]: unknown } | undefined
+  metadata: Event.EventMetadata | undefined
+}
+
+const newShared = (): Shared => ({
+  commitText: undefined,
+  commit: undefined,
+  millis: Number.NaN,
+  recordedAt: undefined,
+  rawMetadata: undefined,
+  metadata: undefined
+})
+
+/** `true` when two plain objects have the same keys with the same primitive values (nothing nested). */
+const sameFlat = (a: { readonly [key: string]: unknown }, b: { readonly [key: string]: unknown }): boolean => {
+  const keys = Object.keys(a)
+  if (keys.length !== Object.keys(b).length) return false
+  for (const key of keys) {
+    const value = a[key]
+    if (value !== null && typeof value === "object") return false
+    if (!Object.hasOwn(b, key) || !Object.is(value, b[key])) return false
+  }
+  return true
+}
+
+/** The metadata column by {@link metadataOf}, or the previous row's when the column holds the same values. */
+const sharedMetadata = (value: unknown, shared: Shared): Event.EventMetadata | undefined => {
+  const previous = shared.rawMetadata
+  if (previous !== undefined && shared.metadata !== undefined && isPlainObject(value)) {
+    const { correlationId, causationId, user } = value
+    if (
+      correlationId === previous.correlationId &&
+      causationId === previous.causationId &&
+      isPlainObject(user) &&
+      isPlainObject(previous.user) &&
+      sameFlat(user, previous.user)
+    ) {
+      return shared.metadata
+    }
+  }
+  const metadata = metadataOf(value)
+  if (metadata !== undefined && isPlainObject(value)) {
+    shared.rawMetadata = value
+    shared.metadata = metadata
+  }
+  return metadata
+}
+
+const fastPgEvent = (row: RawRow, shared: Shared): Event.StoredEvent | undefined => {
   const { event_id, stream_id, stream_version, event_type, schema_version, data, recorded_at } = row
+  const commitText = row.transaction_id
+  const commit = commitText === shared.commitText ? shared.commit : bigIntOfText(commitText)
+  const sequence = bigIntOfText(row.position)
   if (commit === undefined || sequence === undefined) return undefined
+  shared.commitText = commitText
+  shared.commit = commit
   if (typeof event_id !== "string" || !isStreamId(stream_id) || typeof event_type !== "string") return undefined
   const version = numberOfText(stream_version)
   if (version === undefined || typeof schema_version !== "number") return undefined
-  if (data === undefined || !(recorded_at instanceof Date) || Number.isNaN(recorded_at.getTime())) return undefined
-  const metadata = metadataOf(row.metadata)
+  if (data === undefined || !(recorded_at instanceof Date)) return undefined
+  const millis = recorded_at.getTime()
+  if (Number.isNaN(millis)) return undefined
+  const metadata = sharedMetadata(row.metadata, shared)
   if (metadata === undefined) return undefined
+  let recordedAt = shared.recordedAt
+  if (recordedAt === undefined || millis !== shared.millis) {
+    recordedAt = DateTime.unsafeFromDate(recorded_at)
+    shared.millis = millis
+    shared.recordedAt = recordedAt
+  }
   return Object.freeze({
     eventId: event_id,
     streamId: stream_id,
@@ -178,7 +248,7 @@ const fastPgEvent = (row: RawRow): Event.StoredEvent | undefined => {
     schemaVersion: schema_version,
     data: Backend.deepFreeze(data),
     metadata,
-    recordedAt: DateTime.unsafeFromDate(recorded_at)
+    recordedAt
   })
 }
 
@@ -202,7 +272,7 @@ const dateTimeOfText = (value: unknown): DateTime.Utc | undefined => {
   }
 }
 
-const fastSqliteEvent = (row: RawRow): Event.StoredEvent | undefined => {
+const fastSqliteEvent = (row: RawRow, _shared: Shared): Event.StoredEvent | undefined => {
   const { position, event_id, stream_id, stream_version, event_type, schema_version } = row
   if (typeof position !== "number" || !Number.isSafeInteger(position)) return undefined
   if (typeof event_id !== "string" || !isStreamId(stream_id) || typeof event_type !== "string") return undefined
@@ -229,7 +299,11 @@ const fastSqliteEvent = (row: RawRow): Event.StoredEvent | undefined => {
 }
 
 /** The metadata of a corrupt row: empty, so that nothing downstream trips on it. */
-const standInMetadata: Event.EventMetadata = Object.freeze({ correlationId: "", causationId: null, user: {} })
+const standInMetadata: Event.EventMetadata = Object.freeze({
+  correlationId: "",
+  causationId: null,
+  user: Object.freeze({})
+})
 
 const standInTime = DateTime.unsafeMake(0)
 
@@ -385,17 +459,18 @@ const looseOfSqlite = (row: RawRow): LooseRow => {
 const rowFailure = (detail: string) => StoreError.make({ operation: "read", reason: "corrupt", detail })
 
 const decodeEvents =
-  (fast: (row: RawRow) => Event.StoredEvent | undefined, loose: (row: RawRow) => LooseRow) =>
+  (fast: (row: RawRow, shared: Shared) => Event.StoredEvent | undefined, loose: (row: RawRow) => LooseRow) =>
   (
     rows: unknown,
     options: { readonly needVersion: boolean }
   ): Effect.Effect<ReadonlyArray<Event.StoredEvent>, StoreError.StoreError> => {
     if (!Array.isArray(rows)) return Effect.fail(rowFailure("the driver returned no rows array"))
     const decoded: Array<Event.StoredEvent> = []
+    const shared = newShared()
     for (const row of rows) {
       if (!isRow(row))
         return Effect.fail(rowFailure(`the driver returned a row that is not an object: ${shortly(row)}`))
-      const event = fast(row)
+      const event = fast(row, shared)
       if (event !== undefined) {
         decoded.push(event)
         continue

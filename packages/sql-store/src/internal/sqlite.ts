@@ -35,6 +35,10 @@ const decodeInsertedRows = Schema.decodeUnknown(Schema.Array(InsertedRow))
 const HeadRow = Schema.Struct({ position: Schema.NullOr(Schema.BigIntFromNumber) })
 const decodeHeadRows = Schema.decodeUnknown(Schema.Array(HeadRow))
 
+const CountRow = Schema.Struct({ n: Schema.Number })
+const decodeCountRows = (rows: unknown) =>
+  Effect.map(Schema.decodeUnknown(Schema.Array(CountRow))(rows), (decoded) => decoded[0]?.n ?? 0)
+
 const decodeExistingRows = Schema.decodeUnknown(Schema.Array(Rows.SqliteExistingRow))
 
 /** @internal */
@@ -178,6 +182,28 @@ export const make = (options: { readonly sql: SqlClient; readonly tables: Tables
     )
   }
 
+  // The rows readAll would return, counted in the database (none is sent).
+  const countAll: Driver["countAll"] = (from, upTo, limit, filter) => {
+    if (from.commit > 0n) return Effect.succeed(0)
+    const { categories, types } = activeFilter(filter)
+    const byCategory =
+      categories === null
+        ? sql.literal("")
+        : categories.length === 1
+          ? sql`AND category = ${categories[0] ?? ""}`
+          : sql`AND category IN (SELECT value FROM json_each(${JSON.stringify(categories)}))`
+    const byType =
+      types === null ? sql.literal("") : sql`AND event_type IN (SELECT value FROM json_each(${JSON.stringify(types)}))`
+    // Every SQLite position has commit 0: a bound with a later commit bounds nothing.
+    const bounded = upTo === undefined || upTo.commit > 0n ? sql.literal("") : sql`AND position <= ${upTo.sequence}`
+    const limited = limit === undefined ? sql.literal("") : sql`LIMIT ${limit}`
+    return Effect.flatMap(
+      sql`SELECT count(*) AS n FROM (SELECT 1 FROM ${events}
+        WHERE position > ${from.sequence} ${bounded} ${byCategory} ${byType} ${limited})`,
+      decodeCountRows
+    )
+  }
+
   const head = Effect.map(
     Effect.flatMap(sql`SELECT max(position) AS position FROM ${events}`, decodeHeadRows),
     (rows) => {
@@ -193,6 +219,7 @@ export const make = (options: { readonly sql: SqlClient; readonly tables: Tables
     streamVersion,
     readStream,
     readAll,
+    countAll,
     head,
     streamState,
     repairStream,

@@ -48,6 +48,7 @@ export const make = (implementation: Implementation): Effect.Effect<EventStore["
         : undefined)
     return EventStore.of({
       ...(subscribeScanned === undefined ? {} : { subscribeScanned }),
+      ...(implementation.count === undefined ? {} : { count: implementation.count }),
       append: (streamId, events, options) =>
         Effect.tap(implementation.append(streamId, events, options), (result) =>
           result.duplicate ? Effect.void : PubSub.publish(appended, undefined)

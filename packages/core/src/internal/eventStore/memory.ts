@@ -195,6 +195,20 @@ export const make = <R = never>(options?: MemoryOptions<R>): Effect.Effect<Event
           pollInterval: options?.pollInterval ?? "1 second",
           wakeups: Stream.fromPubSub(appended)
         }),
+      count: (options) =>
+        Effect.sync(() => {
+          const keep = Backend.matches(options)
+          const limit = options.limit ?? Number.POSITIVE_INFINITY
+          const upTo = options.upTo
+          let n = 0
+          for (let i = Number((options.from ?? Position.start).sequence); i < all.length && n < limit; i++) {
+            const event = all[i]
+            if (event === undefined) continue
+            if (upTo !== undefined && Position.isAfter(event.position, upTo)) break
+            if (keep(event)) n++
+          }
+          return n
+        }),
       streamVersion: (streamId) => Effect.sync(() => streams.get(streamId)?.length ?? 0),
       head: Effect.sync(() => all[all.length - 1]?.position ?? Position.start),
       // every committed event is readable at once: nothing can hold the feed back

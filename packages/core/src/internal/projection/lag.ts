@@ -35,13 +35,16 @@ export const count = (
 ): Effect.Effect<Lag, StoreError> => {
   const limit = Math.max(0, Math.floor(options.limit))
   const upTo = options.upTo
+  const exactly = (n: number): Lag => (n > limit ? { count: limit, exact: false } : { count: n, exact: true })
+  // A store that counts by itself reads no event: a catch-up's lag costs one
+  // small query, not a read of up to `limit` events.
+  if (store.count !== undefined) {
+    return Effect.map(store.count({ ...filter, from, upTo, limit: limit + 1 }), exactly)
+  }
   const events = store.readAll({ ...filter, from, limit: limit + 1, batchSize: Math.min(limit + 1, 1000) })
   const bounded =
     upTo === undefined ? events : events.pipe(Stream.takeWhile((e) => Position.isAtOrAfter(upTo, e.position)))
-  return Effect.map(
-    Stream.runCount(bounded),
-    (n): Lag => (n > limit ? { count: limit, exact: false } : { count: n, exact: true })
-  )
+  return Effect.map(Stream.runCount(bounded), exactly)
 }
 
 /** Renders a lag: `42`, or `≥ 10000` when it is a lower bound. @internal */

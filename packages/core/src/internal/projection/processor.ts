@@ -7,7 +7,7 @@
  *
  * @internal
  */
-import { Clock, type Duration, Effect, type Either, Option, Ref, Schedule } from "effect"
+import { Clock, type Duration, Effect, Either, Option, Ref, Schedule } from "effect"
 import type { EventDecodeError, RecordedEvent, StoredEvent } from "../../Event.js"
 import type * as EventCodec from "../../EventCodec.js"
 import type { EventFilter } from "../../EventStore.js"
@@ -112,7 +112,21 @@ export const makeProcessor = <E extends EventCodec.Tagged, Err, R>(
     type Failed = Err | EventDecodeError | StoreError | ProjectionStore.LeaseLostError | Failure.HandlerDefect
     const verdict = (error: Failed): Failure.Verdict => Failure.classify(error, projection.isBadData)
 
-    const decode = (event: StoredEvent): Either.Either<RecordedEvent<E>, EventDecodeError> => projection.decode(event)
+    // A whole batch in one plain loop (no Effect per event), failing at its
+    // first event that does not decode, as `Effect.forEach` would.
+    const decodeAll = (
+      events: ReadonlyArray<StoredEvent>
+    ): Either.Either<ReadonlyArray<RecordedEvent<E>>, EventDecodeError> => {
+      const decoded: Array<RecordedEvent<E>> = new Array(events.length)
+      for (let i = 0; i < events.length; i++) {
+        const event = events[i]
+        if (event === undefined) continue
+        const one = projection.decode(event)
+        if (Either.isLeft(one)) return Either.left(one.left)
+        decoded[i] = one.right
+      }
+      return Either.right(decoded)
+    }
 
     // Handler and checkpoint in one transaction; the checkpoint write renews the lease.
     const commit = (events: ReadonlyArray<StoredEvent>, last: StoredEvent): Effect.Effect<void, Failed, R> =>
@@ -121,7 +135,7 @@ export const makeProcessor = <E extends EventCodec.Tagged, Err, R>(
         const since = yield* Clock.currentTimeMillis
         yield* projections.transaction(
           Effect.gen(function* () {
-            const decoded = yield* Effect.forEach(events, decode)
+            const decoded = yield* decodeAll(events)
             yield* projection.handleBatch(decoded, key)
             yield* projections.saveCheckpoint(key, last.position, owner, lease.ttl)
           })

@@ -107,6 +107,9 @@ export const runOnce = <E extends EventCodec.Tagged, Err, R>(
         Stream.fromEffect(progress(from)),
         store.readAll({ ...projection.filter, from, batchSize: options?.batchSize ?? 500 }).pipe(
           Stream.takeWhile((event) => Position.isAtOrAfter(head, event.position)),
+          // The next batch is read while this one is handled (its transaction
+          // and checkpoint): reading ahead moves no checkpoint.
+          Stream.bufferChunks({ capacity: 1 }),
           Stream.mapChunksEffect((chunk) => {
             const batch = Chunk.toReadonlyArray(chunk)
             const last = batch[batch.length - 1]
