@@ -27,6 +27,7 @@ export const layer = <T extends EventCodec.Tagged, A, E, R>(
   options?: Options
 ): Layer.Layer<never, never, WorkflowEngine.WorkflowEngine | EventStore | ProjectionStore.ProjectionStore | R> => {
   const flow = workflow(saga)
+  const startConcurrency = 16
   const inMemoryThreshold = options?.inMemoryThreshold
   const registered = flow.toLayer((payload) => body(saga, payload, inMemoryThreshold))
   const consumer = Layer.unwrapEffect(
@@ -51,6 +52,10 @@ export const layer = <T extends EventCodec.Tagged, A, E, R>(
           })
         })
       const handlers: Consumer.Handlers<T, WorkflowEngine.WorkflowEngine> = {
+        // Consecutive triggers start concurrently (see below: a start is
+        // idempotent), so that a burst of triggers does not wait for one
+        // round trip to the engine after another.
+        startConcurrency,
         // the engine resumes its own executions
         setup: Effect.void,
         // The engine deduplicates by execution id: a trigger delivered again starts
@@ -305,10 +310,8 @@ const body = <T extends EventCodec.Tagged, A, E, R>(
     const run: Effect.Effect<A, E, R> = Steps.instanceRun(saga, identity, recorded, { step, awaitEvent, sleep })
     const result = yield* run
     const encoded = Either.getOrUndefined(saga.encodeResult(result))
-    yield* Activity.make({
-      name: "completed",
-      execute: journal(["completed", `${identity.run}`], Journal.completed(identity.run, encoded))
-    }).pipe(inEngine)
+    // Not an activity: written again by a replay, it is a no-op then (its id is deterministic).
+    yield* journal(["completed", `${identity.run}`], Journal.completed(identity.run, encoded))
     return encoded
   }).pipe(
     Effect.catchAll((error) => Effect.fail(Steps.toSagaFailure(identity, error))),

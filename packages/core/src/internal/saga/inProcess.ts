@@ -79,6 +79,8 @@ export const layer = <T extends EventCodec.Tagged, A, E, R>(saga: Saga.Saga<T, A
         })
 
       const handlers: Consumer.Handlers<T, never> = {
+        // one at a time: a start journals in the consumer's transaction (one connection)
+        startConcurrency: 1,
         setup: Effect.gen(function* () {
           for (const folded of yield* Journal.loadAll(store, saga.name)) {
             if (Journal.isTerminal(folded.state) || Option.isNone(folded.trigger)) continue
