@@ -348,6 +348,17 @@ describe.each(modes)("Saga ($name)", (mode) => {
       expect(yield* balance("a")).toBe(200)
       yield* approve("m4")
       expect((yield* SagaAdmin.waitFor("Move", "m4")).state).toBe("completed")
+      // each step once, in order, also after the wait (the durable workflow replays the debit on resume)
+      expect(yield* typesOf("saga:Move-m4")).toEqual([
+        "SagaStarted",
+        "SagaStepCompleted",
+        "SagaWaiting",
+        "SagaSignalReceived",
+        "SagaResumed",
+        "SagaStepCompleted",
+        "SagaStepCompleted",
+        "SagaCompleted"
+      ])
       expect(yield* balance("b")).toBe(800)
 
       // approved right away, before the saga reached its wait

@@ -114,8 +114,21 @@ const body = <T extends EventCodec.Tagged, A, E, R>(
       WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstance | Scope.Scope
     >()
     const recorded = yield* decodeJson(saga.trigger, payload.trigger)
-    const journal = (key: ReadonlyArray<string>, event: Journal.JournalEvent) =>
-      Effect.orDie(Steps.journal(store, identity)(key, event))
+    type Entry = { readonly key: ReadonlyArray<string>; readonly event: Journal.JournalEvent }
+    const append = Steps.journalAll(store, identity)
+    // The completions of the steps this run executed, not journaled yet: they
+    // go with the instance's next journal entry (a wait, its end, a
+    // compensation: one append for both), or alone at the start of its next
+    // step. Never with an entry that may be stored already (see `step`): a
+    // journal append is all new or all duplicate.
+    const pending: Array<Entry> = []
+    const journalAll = (entries: ReadonlyArray<Entry>) =>
+      Effect.suspend(() => {
+        const all = [...pending.splice(0), ...entries]
+        return all.length === 0 ? Effect.void : Effect.asVoid(Effect.orDie(append(all)))
+      })
+    const journal = (key: ReadonlyArray<string>, event: Journal.JournalEvent) => journalAll([{ key, event }])
+    const flush = journalAll([])
     const compensation: { started: boolean; readonly failures: Array<string> } = { started: false, failures: [] }
     // @effect/workflow closes the instance's scope also when its fiber is
     // merely interrupted (its runner shuts down or loses the instance to
@@ -162,19 +175,34 @@ const body = <T extends EventCodec.Tagged, A, E, R>(
 
     const step = <B, I, E2, R2, EA, EI, RC>(name: string, spec: Saga.StepSpec<B, I, E2, R2, EA, EI, RC>) => {
       const context = Steps.stepContext(identity, name)
+      const completed: Entry = {
+        key: ["step", `${identity.run}`, name],
+        event: new Journal.SagaStepCompleted({ run: identity.run, step: name, commandId: context.commandId })
+      }
+      // Whether this run executed the step (else the engine replayed its recorded result).
+      let executed = false
       const run = inEngine(
         Activity.make({
           name: `step/${name}`,
           success: spec.success,
           error: Schema.Union(spec.error ?? Schema.Never, SagaError.StepFailed),
-          execute: Steps.runStep(identity, name, spec, context).pipe(
-            Effect.tap(() =>
-              journal(
-                ["step", `${identity.run}`, name],
-                new Journal.SagaStepCompleted({ run: identity.run, step: name, commandId: context.commandId })
-              )
-            )
+          // the previous steps' completions first, so that the journal shows them while this one runs
+          execute: Effect.zipRight(
+            flush,
+            Effect.suspend(() => {
+              executed = true
+              return Steps.runStep(identity, name, spec, context)
+            })
           )
+        })
+      ).pipe(
+        // Executed now: its completion cannot be stored yet, it waits for the
+        // next journal entry. Replayed: it may or may not have been journaled
+        // before the crash or suspension, so it is appended on its own (a
+        // duplicate is a no-op). A step that failed journals nothing.
+        Effect.tap(() => {
+          if (executed) return Effect.sync(() => pending.push(completed))
+          return Effect.zipRight(flush, Effect.orDie(append([completed])))
         })
       )
       const compensate = spec.compensate
@@ -232,10 +260,7 @@ const body = <T extends EventCodec.Tagged, A, E, R>(
       Activity.make({
         name: `resumed/${what}`,
         execute: Effect.orDie(
-          Steps.journalAll(
-            store,
-            identity
-          )([
+          journalAll([
             ...(received === undefined
               ? []
               : [

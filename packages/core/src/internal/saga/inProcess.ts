@@ -313,7 +313,7 @@ export const finish = <T extends EventCodec.Tagged, A, E, R>(
   event: T,
   cause: Cause.Cause<unknown>,
   compensationFailures: ReadonlyArray<string>,
-  journal: (key: ReadonlyArray<string>, event: Journal.JournalEvent) => Effect.Effect<boolean>
+  journal: (key: ReadonlyArray<string>, event: Journal.JournalEvent) => Effect.Effect<unknown>
 ) =>
   Effect.gen(function* () {
     const reason = Steps.describeCause(cause)
