@@ -195,18 +195,21 @@ const body = <T extends EventCodec.Tagged, A, E, R>(
             })
           )
         })
-      ).pipe(
-        // Executed now: its completion cannot be stored yet, it waits for the
-        // next journal entry. Replayed: it may or may not have been journaled
-        // before the crash or suspension, so it is appended on its own (a
-        // duplicate is a no-op). A step that failed journals nothing.
-        Effect.tap(() => {
-          if (executed) return Effect.sync(() => pending.push(completed))
-          return Effect.zipRight(flush, Effect.orDie(append([completed])))
-        })
       )
+      // Executed now: its completion cannot be stored yet, it waits for the
+      // next journal entry. Replayed: it may or may not have been journaled
+      // before the crash or suspension, so it is appended on its own (a
+      // duplicate is a no-op). A step that failed journals nothing. After the
+      // compensation is registered, so that a journal that cannot be written
+      // does not leave a completed step without it.
+      const journaled = <X, EX, RX>(effect: Effect.Effect<X, EX, RX>) =>
+        Effect.tap(effect, () =>
+          executed
+            ? Effect.sync(() => pending.push(completed))
+            : Effect.zipRight(flush, Effect.orDie(append([completed])))
+        )
       const compensate = spec.compensate
-      if (compensate === undefined) return run
+      if (compensate === undefined) return journaled(run)
       return withCompensation(run, (result: B, cause) =>
         Effect.gen(function* () {
           const reason = Steps.describeCause(cause)
@@ -233,7 +236,7 @@ const body = <T extends EventCodec.Tagged, A, E, R>(
         }).pipe(
           Correlation.withContext({ correlationId: identity.correlationId, causationId: identity.triggerEventId })
         )
-      ).pipe(Effect.provide(engine))
+      ).pipe(Effect.provide(engine), journaled)
     }
 
     // Records the wait (and its deadline, computed once: the activity's result is replayed).
