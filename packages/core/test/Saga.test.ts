@@ -330,6 +330,9 @@ describe.each(modes)("Saga ($name)", (mode) => {
         )
       )
       expect(yield* Ref.get(failures)).toBe(2)
+      // oldest first: in the order of the triggers, however the batch's starts interleaved
+      const listed = yield* SagaAdmin.list("Recorder").pipe(Effect.provideService(EventStore.EventStore, events))
+      expect(listed.map((s) => s.instanceId)).toEqual(["r7", "r8", "r9"])
       expect((yield* Ref.get(log)).filter((line) => line === "run s1")).toHaveLength(3)
       for (const id of ["r7", "r8", "r9"]) {
         const journal = yield* typesOf(`saga:Recorder-${id}`)
