@@ -90,8 +90,10 @@ export const status = (
 
 /**
  * Every instance of a saga (optionally only those in some states), oldest
- * first. It folds the saga's whole journal category: meant for operators
- * and tools, not for a hot path.
+ * first: in the order of their trigger events in the feed (a durable
+ * runner may start the instances of one batch of triggers in any order).
+ * It folds the saga's whole journal category: meant for operators and
+ * tools, not for a hot path.
  *
  * @example
  * ```ts

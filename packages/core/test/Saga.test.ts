@@ -1,6 +1,7 @@
 import {
   Correlation,
   EventStore,
+  Position,
   Projection,
   ProjectionAdmin,
   ProjectionStore,
@@ -282,6 +283,65 @@ describe.each(modes)("Saga ($name)", (mode) => {
     })
   )
 
+  it.live("a batch of triggers delivered again (its checkpoint was not saved) starts each instance once", () =>
+    Effect.gen(function* () {
+      const log = yield* Ref.make<ReadonlyArray<string>>([])
+      // The triggers, appended before the consumer runs: one batch, with an instance named twice.
+      const events = yield* EventStore.EventStore
+      yield* trigger("r7")
+      yield* trigger("r8")
+      yield* trigger("r7", "Rec-twice")
+      const last = yield* trigger("r9")
+      const batchEnd = Option.getOrThrow(Option.fromNullable(last.positions[last.positions.length - 1]))
+      // The batch's checkpoint fails twice (as if the process died after the
+      // starts, before the commit): the consumer handles the batch three times.
+      const memory = yield* ProjectionStore.makeMemory
+      const failures = yield* Ref.make(0)
+      const failing = ProjectionStore.ProjectionStore.of({
+        ...memory,
+        saveCheckpoint: (key, position, owner, leaseTtl) =>
+          Effect.flatMap(Ref.get(failures), (n) =>
+            key.name === "saga:Recorder" && Position.encode(position) === Position.encode(batchEnd) && n < 2
+              ? Effect.zipRight(
+                  Ref.set(failures, n + 1),
+                  StoreError.make({ operation: "checkpoint", reason: "unavailable", detail: "lost before the commit" })
+                )
+              : memory.saveCheckpoint(key, position, owner, leaseTtl)
+          )
+      })
+      yield* Effect.gen(function* () {
+        for (const id of ["r7", "r8", "r9"]) {
+          const done = yield* SagaAdmin.waitFor("Recorder", id)
+          expect(done.state).toBe("completed")
+          expect(done.steps).toEqual(["s1", "s2", "s3"])
+        }
+        yield* Projection.waitFor("saga:Recorder", yield* events.head)
+      }).pipe(
+        Effect.provide(
+          mode
+            .runner(recorder({ log }), fast)
+            .pipe(
+              Layer.provideMerge(
+                Layer.merge(
+                  Layer.succeed(EventStore.EventStore, events),
+                  Layer.succeed(ProjectionStore.ProjectionStore, failing)
+                )
+              )
+            )
+        )
+      )
+      expect(yield* Ref.get(failures)).toBe(2)
+      // oldest first: in the order of the triggers, however the batch's starts interleaved
+      const listed = yield* SagaAdmin.list("Recorder").pipe(Effect.provideService(EventStore.EventStore, events))
+      expect(listed.map((s) => s.instanceId)).toEqual(["r7", "r8", "r9"])
+      expect((yield* Ref.get(log)).filter((line) => line === "run s1")).toHaveLength(3)
+      for (const id of ["r7", "r8", "r9"]) {
+        const journal = yield* typesOf(`saga:Recorder-${id}`)
+        expect(journal.filter((type) => type === "SagaStarted")).toHaveLength(1)
+      }
+    }).pipe(Effect.provide(stores))
+  )
+
   it.live("waits for an event routed to its instance, also one that came before the wait", () =>
     Effect.gen(function* () {
       yield* open(["a", 1000], ["b", 0])
@@ -292,6 +352,17 @@ describe.each(modes)("Saga ($name)", (mode) => {
       expect(yield* balance("a")).toBe(200)
       yield* approve("m4")
       expect((yield* SagaAdmin.waitFor("Move", "m4")).state).toBe("completed")
+      // each step once, in order, also after the wait (the durable workflow replays the debit on resume)
+      expect(yield* typesOf("saga:Move-m4")).toEqual([
+        "SagaStarted",
+        "SagaStepCompleted",
+        "SagaWaiting",
+        "SagaSignalReceived",
+        "SagaResumed",
+        "SagaStepCompleted",
+        "SagaStepCompleted",
+        "SagaCompleted"
+      ])
       expect(yield* balance("b")).toBe(800)
 
       // approved right away, before the saga reached its wait

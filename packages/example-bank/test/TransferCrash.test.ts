@@ -8,6 +8,9 @@
  * - killed in the middle of compensating (just after the refund was
  *   written): started again, the saga fails again and compensates again,
  *   and the refund takes effect once;
+ * - killed after the engine recorded the withdrawal, before the journal
+ *   did (a durable instance journals a step's completion when it moves
+ *   on): started again, the replay journals it, and the transfer completes;
  * - (PostgreSQL) two processes share the transfers; the one running a
  *   transfer is killed, the other finishes it.
  *
@@ -148,7 +151,7 @@ const scenarios = (store: string, choice: BankStore.StoreChoice) =>
       ["MoneyWithdrawn", "transfer"],
       ["MoneyDeposited", "refund"]
     ])
-    const third = yield* worker(store, {})
+    const third = yield* worker(store, { crash: "journal:x3" })
     yield* ready(third)
     const x2 = yield* onStore(settled("x2"))
     expect(x2.state).toBe("failed")
@@ -157,8 +160,23 @@ const scenarios = (store: string, choice: BankStore.StoreChoice) =>
       ["MoneyWithdrawn", "transfer"],
       ["MoneyDeposited", "refund"]
     ])
-    expect(yield* onStore(Effect.map(Bank.balance("alice"), (b) => Account.balanceOf(b.state)))).toBe(99_000)
-    expect(yield* onStore(Effect.map(Bank.balance("bob"), (b) => Account.balanceOf(b.state)))).toBe(1_000)
+
+    // 3. killed after the engine recorded the withdrawal, before the journal did
+    yield* onStore(TransferSaga.request({ transferId: "x3", from: "alice", to: "bob", amount: 500 }))
+    yield* killed(third)
+    expect(third.output()).toContain("crashing at journal of x3")
+    expect(yield* onStore(steps("x3"))).toEqual(Option.some(["running", ["assess"]]))
+    expect(yield* onStore(movesOf("alice", "x3"))).toEqual([["MoneyWithdrawn", "transfer"]])
+    const fourth = yield* worker(store, {})
+    yield* ready(fourth)
+    const x3 = yield* onStore(settled("x3"))
+    expect(x3.state).toBe("completed")
+    expect(x3.steps).toEqual(["assess", "withdraw", "deposit", "complete"])
+    expect(yield* onStore(movesOf("alice", "x3"))).toEqual([["MoneyWithdrawn", "transfer"]])
+    expect(yield* onStore(movesOf("bob", "x3"))).toEqual([["MoneyDeposited", "transfer"]])
+
+    expect(yield* onStore(Effect.map(Bank.balance("alice"), (b) => Account.balanceOf(b.state)))).toBe(98_500)
+    expect(yield* onStore(Effect.map(Bank.balance("bob"), (b) => Account.balanceOf(b.state)))).toBe(1_500)
   }).pipe(Effect.scoped)
 
 describe("Transfer saga across crashes (real processes)", () => {

@@ -10,7 +10,13 @@
  *   run, alternating which goes first. Each step is a `Repository` command
  *   on the benchmark's account aggregate; a side is done when its last step
  *   ran for every saga. Target: Chronicle's throughput ≥ 0.8 of the bare
- *   engine's.
+ *   engine's. Chronicle's side includes appending the triggers (one event
+ *   per append, 20 appends at a time) and everything the saga does on top
+ *   of the engine (the consumer, its checkpoints, the journal); the bare
+ *   side starts its 1,000 workflows itself, 20 `execute` calls at a time.
+ *   Each pass also prints its CPU per saga: this process's, and that of the
+ *   PostgreSQL backends of the benchmark's pool (`PgCpu.ts`; the sides run
+ *   one after the other on the same pool).
  * - SG2, reaction latency: from a trigger event's commit to the start of
  *   its saga's first step, one saga at a time (`samples`, default 200),
  *   with LISTEN/NOTIFY wake-ups: p50 and p99. Target: p50 ≤ 50 ms.
@@ -28,7 +34,8 @@ import pg from "pg"
 import { SqlEventStore, SqlProjectionStore } from "../src/index.js"
 import * as SqlWorkflowEngine from "../src/SqlWorkflowEngine.js"
 import * as Domain from "./Domain.js"
-import { type Measurement, rate, startClock, summarize } from "./Measure.js"
+import { type Measurement, rate, startClock, summarize, withProbe } from "./Measure.js"
+import * as PgCpu from "./PgCpu.js"
 
 class Triggered extends Schema.TaggedClass<Triggered>()("SagaBenchTriggered", {
   key: Schema.String
@@ -136,6 +143,11 @@ export interface Options {
   readonly samples: number
 }
 
+/** Client and PostgreSQL CPU per saga of a pass, in milliseconds. */
+const perSaga = (m: Measurement): string =>
+  `${(m.cpuMillis / m.ops).toFixed(2)} + ${m.pgCpuMillis === undefined ? "?" : (m.pgCpuMillis / m.ops).toFixed(2)} ms` +
+  (m.otherCpuMillis === undefined ? "" : ` (other ${(m.otherCpuMillis / m.ops).toFixed(2)})`)
+
 const percentile = (sorted: ReadonlyArray<number>, p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN
 
@@ -147,11 +159,16 @@ export const run = async (options: Options): Promise<ReadonlyArray<string>> => {
   await admin.query(`CREATE DATABASE "${name}"`)
   const url = new URL(options.databaseUrl)
   url.pathname = `/${name}`
+  // every connection of the benchmark's pool (both sides run in turn on it): its PostgreSQL CPU is read per pass
+  const applicationName = `${name}-pool`
+  const probe = PgCpu.makeProbe(admin, applicationName)
   const stores = Layer.mergeAll(
     SqlEventStore.layer({ tablePrefix: "chr_" }),
     SqlProjectionStore.layer({ tablePrefix: "chr_", migrate: false }),
     SqlWorkflowEngine.layer({ tablePrefix: "chr_" })
-  ).pipe(Layer.provideMerge(PgClient.layer({ url: Redacted.make(url.toString()), maxConnections: 20 })))
+  ).pipe(
+    Layer.provideMerge(PgClient.layer({ url: Redacted.make(url.toString()), maxConnections: 20, applicationName }))
+  )
   const app = Layer.mergeAll(
     DurableSaga.layer(ChronicleSaga, { pollInterval: "100 millis" }),
     DurableSaga.layer(LatencySaga, { pollInterval: "100 millis" }),
@@ -181,12 +198,22 @@ export const run = async (options: Options): Promise<ReadonlyArray<string>> => {
         )
       )
       const chronicleFirst = r % 2 === 1
-      const first = await runtime.runPromise(chronicleFirst ? chronicle : bare)
-      const second = await runtime.runPromise(chronicleFirst ? bare : chronicle)
+      const pass = async <E>(
+        effect: Effect.Effect<Measurement, E, ManagedRuntime.ManagedRuntime.Context<typeof runtime>>
+      ): Promise<Measurement> => {
+        await probe.refresh()
+        const measured = await withProbe(probe, () => runtime.runPromise(effect))
+        return PgCpu.complete(measured, await probe.result())
+      }
+      const first = await pass(chronicleFirst ? chronicle : bare)
+      const second = await pass(chronicleFirst ? bare : chronicle)
       const pair = chronicleFirst ? { chronicle: first, bare: second } : { chronicle: second, bare: first }
       pairs.push(pair)
       console.log(
         `[run ${r}/${options.runs}] SG1 ${options.sagas} three-step sagas: chronicle ${rate(pair.chronicle).toFixed(1)}/s | bare @effect/workflow ${rate(pair.bare).toFixed(1)}/s | ratio ${(rate(pair.chronicle) / rate(pair.bare)).toFixed(3)}`
+      )
+      console.log(
+        `[run ${r}/${options.runs}] SG1 CPU per saga (client + PG backends): chronicle ${perSaga(pair.chronicle)} | bare ${perSaga(pair.bare)}`
       )
     }
     const ratio = summarize(pairs.map((p) => rate(p.chronicle) / rate(p.bare)))

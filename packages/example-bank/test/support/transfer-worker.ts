@@ -7,8 +7,9 @@
  *
  * `CRASH` makes it kill itself (SIGKILL) at a chosen point of a transfer:
  * `deposit:<transferId>` just before the deposit step writes (its
- * withdrawal done), `refund:<transferId>` just after the refund (a
- * compensation) was written. With `CRASH_MARKER`, only the first process to
+ * withdrawal done), `journal:<transferId>` just before the journal records
+ * the withdrawal's completion (the engine has recorded it), `refund:<transferId>`
+ * just after the refund (a compensation) was written. With `CRASH_MARKER`, only the first process to
  * get there crashes (it creates the file). It prints "ready" once the saga
  * runs, and exits when its stdin closes.
  */
@@ -47,6 +48,18 @@ const stores = Layer.effectContext(
         if (mine && crashAt === "deposit" && user.sagaStep === "deposit" && user.sagaCompensation !== true) {
           crash(`deposit of ${crashId}`)
         }
+        const journalsWithdrawal =
+          streamId.startsWith("saga:") &&
+          streamId.endsWith(`-${crashId}`) &&
+          events.some(
+            (e) =>
+              e.type === "SagaStepCompleted" &&
+              typeof e.data === "object" &&
+              e.data !== null &&
+              "step" in e.data &&
+              e.data.step === "withdraw"
+          )
+        if (crashAt === "journal" && journalsWithdrawal) crash(`journal of ${crashId}`)
         return Effect.tap(inner.append(streamId, events, options), () =>
           mine && crashAt === "refund" && user.sagaCompensation === true
             ? Effect.sync(() => crash(`refund of ${crashId}`))

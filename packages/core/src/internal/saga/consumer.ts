@@ -9,6 +9,12 @@
  * - a signal's event: deliver it to the instance it names;
  * - a retry request: start the instance's next run.
  *
+ * Consecutive triggers of a batch may be started concurrently (the runner's
+ * `startConcurrency`, once per instance id in the run): the batch's
+ * checkpoint is written only after every one of them was started, in the
+ * same transaction, so a crash before it delivers the batch again, and
+ * the runner's once-per-instance start makes that a no-op.
+ *
  * A trigger that does not decode is an `EventDecodeError`, and an event
  * naming no valid instance an `InvalidInstanceId`: both are bad data, parked
  * by default.
@@ -17,6 +23,7 @@
  */
 import { Effect, Either } from "effect"
 import type { AppendError } from "../../AppendError.js"
+import * as Correlation from "../../Correlation.js"
 import type { EventDecodeError, RecordedEvent, StoredEvent } from "../../Event.js"
 import { EventEncodeError, recordedAs } from "../../Event.js"
 import type * as EventCodec from "../../EventCodec.js"
@@ -47,6 +54,12 @@ export type HandlerError = StoreError | AppendError | EventDecodeError | SagaErr
 
 /** What a runner does with consumed events. @internal */
 export interface Handlers<T, R> {
+  /**
+   * How many consecutive triggers of a batch `start` may run for at once
+   * (each instance id once); 1: one at a time, in order. `start` must then
+   * be safe to run concurrently for distinct instances.
+   */
+  readonly startConcurrency: number
   /** Runs when the consumer takes the lease, before it reads events. */
   readonly setup: Effect.Effect<void, HandlerError, R>
   readonly start: (
@@ -134,35 +147,75 @@ export const projection = <T extends EventCodec.Tagged, A, E, R, RH>(
   const categories = all.some((c) => c === undefined || c.length === 0)
     ? undefined
     : [...new Set([...all.flatMap((c) => c ?? []), Journal.category(saga.name)])]
+  const inContext = <A, E2, R2>(recorded: RecordedEvent<Routed<T>>, effect: Effect.Effect<A, E2, R2>) =>
+    Correlation.withContext(effect, { correlationId: recorded.metadata.correlationId, causationId: recorded.eventId })
+  const startOf = (recorded: RecordedEvent<Routed<T>>, trigger: Extract<Routed<T>, { _tag: "Trigger" }>) =>
+    Either.match(Definition.instanceIdOf(saga, trigger.recorded), {
+      onLeft: (error): Effect.Effect<void, HandlerError, RH> => Effect.fail(error),
+      onRight: (instanceId) => inContext(recorded, handlers.start(instanceId, trigger.recorded, trigger.stored))
+    })
+  const handle = (recorded: RecordedEvent<Routed<T>>): Effect.Effect<void, HandlerError, RH> => {
+    const routed = recorded.event
+    switch (routed._tag) {
+      case "Trigger":
+        return startOf(recorded, routed)
+      case "Signal":
+        return inContext(recorded, handlers.signal(routed.signal, routed.instanceId, routed.stored))
+      case "InvalidSignal":
+        return Effect.fail(
+          new SagaError.InvalidInstanceId({
+            saga: saga.name,
+            eventId: recorded.eventId,
+            reason: `signal ${routed.signal.name}: ${routed.reason}`
+          })
+        )
+      case "Retry":
+        return routed.request.saga === saga.name ? inContext(recorded, handlers.retry(routed.request)) : Effect.void
+      case "Ignored":
+        return Effect.void
+    }
+  }
+  // A run of consecutive triggers, started concurrently: the first trigger of
+  // each instance id (a later one names an instance already started, a no-op).
+  const startAll = (run: ReadonlyArray<RecordedEvent<Routed<T>>>): Effect.Effect<void, HandlerError, RH> =>
+    Effect.gen(function* () {
+      const first = new Map<string, Effect.Effect<void, HandlerError, RH>>()
+      for (const recorded of run) {
+        const routed = recorded.event
+        if (routed._tag !== "Trigger") continue
+        const instanceId = yield* Definition.instanceIdOf(saga, routed.recorded)
+        if (!first.has(instanceId)) {
+          first.set(instanceId, inContext(recorded, handlers.start(instanceId, routed.recorded, routed.stored)))
+        }
+      }
+      yield* Effect.all([...first.values()], { concurrency: handlers.startConcurrency, discard: true })
+    })
+  const handleBatch = (events: ReadonlyArray<RecordedEvent<Routed<T>>>): Effect.Effect<void, HandlerError, RH> =>
+    Effect.gen(function* () {
+      if (handlers.startConcurrency <= 1) {
+        for (const recorded of events) yield* handle(recorded)
+        return
+      }
+      let i = 0
+      while (i < events.length) {
+        let j = i
+        while (events[j]?.event._tag === "Trigger") j++
+        if (j - i > 1) {
+          yield* startAll(events.slice(i, j))
+          i = j
+          continue
+        }
+        const recorded = events[i]
+        if (recorded !== undefined) yield* handle(recorded)
+        i++
+      }
+    })
   return Projection.make({
     name: consumerName(saga),
     from: codecOf(saga),
     categories,
     setup: () => handlers.setup,
-    handle: (recorded) => {
-      const routed = recorded.event
-      switch (routed._tag) {
-        case "Trigger":
-          return Either.match(Definition.instanceIdOf(saga, routed.recorded), {
-            onLeft: Effect.fail,
-            onRight: (instanceId) => handlers.start(instanceId, routed.recorded, routed.stored)
-          })
-        case "Signal":
-          return handlers.signal(routed.signal, routed.instanceId, routed.stored)
-        case "InvalidSignal":
-          return Effect.fail(
-            new SagaError.InvalidInstanceId({
-              saga: saga.name,
-              eventId: recorded.eventId,
-              reason: `signal ${routed.signal.name}: ${routed.reason}`
-            })
-          )
-        case "Retry":
-          return routed.request.saga === saga.name ? handlers.retry(routed.request) : Effect.void
-        case "Ignored":
-          return Effect.void
-      }
-    },
+    handleBatch,
     isBadData: (error) => error._tag === "InvalidInstanceId"
   })
 }

@@ -28,6 +28,7 @@ export const layer = <T extends EventCodec.Tagged, A, E, R>(
   options?: Options
 ): Layer.Layer<never, never, WorkflowEngine.WorkflowEngine | EventStore | ProjectionStore.ProjectionStore | R> => {
   const flow = workflow(saga)
+  const startConcurrency = 16
   const inMemoryThreshold = options?.inMemoryThreshold
   const registered = flow.toLayer((payload) => body(saga, payload, inMemoryThreshold))
   const consumer = Layer.unwrapEffect(
@@ -52,6 +53,10 @@ export const layer = <T extends EventCodec.Tagged, A, E, R>(
           })
         })
       const handlers: Consumer.Handlers<T, WorkflowEngine.WorkflowEngine> = {
+        // Consecutive triggers start concurrently (see below: a start is
+        // idempotent), so that a burst of triggers does not wait for one
+        // round trip to the engine after another.
+        startConcurrency,
         // the engine resumes its own executions
         setup: Effect.void,
         // The engine deduplicates by execution id: a trigger delivered again starts
@@ -110,8 +115,21 @@ const body = <T extends EventCodec.Tagged, A, E, R>(
       WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstance | Scope.Scope
     >()
     const recorded = yield* decodeJson(saga.trigger, payload.trigger)
-    const journal = (key: ReadonlyArray<string>, event: Journal.JournalEvent) =>
-      Effect.orDie(Steps.journal(store, identity)(key, event))
+    type Entry = { readonly key: ReadonlyArray<string>; readonly event: Journal.JournalEvent }
+    const append = Steps.journalAll(store, identity)
+    // The completions of the steps this run executed, not journaled yet: they
+    // go with the instance's next journal entry (a wait, its end, a
+    // compensation: one append for both), or alone at the start of its next
+    // step. Never with an entry that may be stored already (see `step`): a
+    // journal append is all new or all duplicate.
+    const pending: Array<Entry> = []
+    const journalAll = (entries: ReadonlyArray<Entry>) =>
+      Effect.suspend(() => {
+        const all = [...pending.splice(0), ...entries]
+        return all.length === 0 ? Effect.void : Effect.asVoid(Effect.orDie(append(all)))
+      })
+    const journal = (key: ReadonlyArray<string>, event: Journal.JournalEvent) => journalAll([{ key, event }])
+    const flush = journalAll([])
     const compensation: { started: boolean; readonly failures: Array<string> } = { started: false, failures: [] }
     // @effect/workflow closes the instance's scope also when its fiber is
     // merely interrupted (its runner shuts down or loses the instance to
@@ -158,23 +176,41 @@ const body = <T extends EventCodec.Tagged, A, E, R>(
 
     const step = <B, I, E2, R2, EA, EI, RC>(name: string, spec: SagaInstance.StepSpec<B, I, E2, R2, EA, EI, RC>) => {
       const context = Steps.stepContext(identity, name)
+      const completed: Entry = {
+        key: ["step", `${identity.run}`, name],
+        event: new Journal.SagaStepCompleted({ run: identity.run, step: name, commandId: context.commandId })
+      }
+      // Whether this run executed the step (else the engine replayed its recorded result).
+      let executed = false
       const run = inEngine(
         Activity.make({
           name: `step/${name}`,
           success: spec.success,
           error: Schema.Union(spec.error ?? Schema.Never, SagaError.StepFailed),
-          execute: Steps.runStep(identity, name, spec, context).pipe(
-            Effect.tap(() =>
-              journal(
-                ["step", `${identity.run}`, name],
-                new Journal.SagaStepCompleted({ run: identity.run, step: name, commandId: context.commandId })
-              )
-            )
+          // the previous steps' completions first, so that the journal shows them while this one runs
+          execute: Effect.zipRight(
+            flush,
+            Effect.suspend(() => {
+              executed = true
+              return Steps.runStep(identity, name, spec, context)
+            })
           )
         })
       )
+      // Executed now: its completion cannot be stored yet, it waits for the
+      // next journal entry. Replayed: it may or may not have been journaled
+      // before the crash or suspension, so it is appended on its own (a
+      // duplicate is a no-op). A step that failed journals nothing. After the
+      // compensation is registered, so that a journal that cannot be written
+      // does not leave a completed step without it.
+      const journaled = <X, EX, RX>(effect: Effect.Effect<X, EX, RX>) =>
+        Effect.tap(effect, () =>
+          executed
+            ? Effect.sync(() => pending.push(completed))
+            : Effect.zipRight(flush, Effect.orDie(append([completed])))
+        )
       const compensate = spec.compensate
-      if (compensate === undefined) return run
+      if (compensate === undefined) return journaled(run)
       return withCompensation(run, (result: B, cause) =>
         Effect.gen(function* () {
           const reason = Steps.describeCause(cause)
@@ -201,7 +237,7 @@ const body = <T extends EventCodec.Tagged, A, E, R>(
         }).pipe(
           Correlation.withContext({ correlationId: identity.correlationId, causationId: identity.triggerEventId })
         )
-      ).pipe(Effect.provide(engine))
+      ).pipe(Effect.provide(engine), journaled)
     }
 
     // Records the wait (and its deadline, computed once: the activity's result is replayed).
@@ -228,10 +264,7 @@ const body = <T extends EventCodec.Tagged, A, E, R>(
       Activity.make({
         name: `resumed/${what}`,
         execute: Effect.orDie(
-          Steps.journalAll(
-            store,
-            identity
-          )([
+          journalAll([
             ...(received === undefined
               ? []
               : [
@@ -306,10 +339,8 @@ const body = <T extends EventCodec.Tagged, A, E, R>(
     const run: Effect.Effect<A, E, R> = Steps.instanceRun(saga, identity, recorded, { step, awaitEvent, sleep })
     const result = yield* run
     const encoded = Either.getOrUndefined(saga.encodeResult(result))
-    yield* Activity.make({
-      name: "completed",
-      execute: journal(["completed", `${identity.run}`], Journal.completed(identity.run, encoded))
-    }).pipe(inEngine)
+    // Not an activity: written again by a replay, it is a no-op then (its id is deterministic).
+    yield* journal(["completed", `${identity.run}`], Journal.completed(identity.run, encoded))
     return encoded
   }).pipe(
     Effect.catchAll((error) => Effect.fail(Steps.toSagaFailure(identity, error))),

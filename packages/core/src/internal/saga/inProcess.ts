@@ -80,6 +80,8 @@ export const layer = <T extends EventCodec.Tagged, A, E, R>(saga: Saga.Saga<T, A
         })
 
       const handlers: Consumer.Handlers<T, never> = {
+        // one at a time: a start journals in the consumer's transaction (one connection)
+        startConcurrency: 1,
         setup: Effect.gen(function* () {
           for (const folded of yield* Journal.loadAll(store, saga.name)) {
             if (Journal.isTerminal(folded.state) || Option.isNone(folded.trigger)) continue
@@ -312,7 +314,7 @@ export const finish = <T extends EventCodec.Tagged, A, E, R>(
   event: T,
   cause: Cause.Cause<unknown>,
   compensationFailures: ReadonlyArray<string>,
-  journal: (key: ReadonlyArray<string>, event: Journal.JournalEvent) => Effect.Effect<boolean>
+  journal: (key: ReadonlyArray<string>, event: Journal.JournalEvent) => Effect.Effect<unknown>
 ) =>
   Effect.gen(function* () {
     const reason = Steps.describeCause(cause)

@@ -345,7 +345,14 @@ export const load = (
     return Option.some(state)
   })
 
-/** Folds every instance of a saga, from the global feed (a scan of the saga's journal category). @internal */
+/**
+ * Folds every instance of a saga, from the global feed (a scan of the
+ * saga's journal category), oldest first: in the order of their triggers in
+ * the feed (instances of one consumer batch may start in any order), or of
+ * their first journal event when the journal holds no trigger.
+ *
+ * @internal
+ */
 export const loadAll = (
   store: EventStore["Type"],
   saga: string
@@ -353,12 +360,24 @@ export const loadAll = (
   Effect.map(
     store.readAll({ categories: [category(saga)], types: codec.storedTypes }).pipe(
       Stream.mapEffect((stored) => codec.decode(stored)),
-      Stream.runFold(new Map<string, Folded>(), (all, recorded) => {
-        const instanceId = instanceOf(saga, recorded.streamId)
-        return all.set(instanceId, evolve(all.get(instanceId) ?? empty(instanceId), recorded))
-      })
+      Stream.runFold(
+        { folded: new Map<string, Folded>(), first: new Map<string, Position.Position>() },
+        (all, recorded) => {
+          const instanceId = instanceOf(saga, recorded.streamId)
+          if (!all.first.has(instanceId)) all.first.set(instanceId, recorded.position)
+          all.folded.set(instanceId, evolve(all.folded.get(instanceId) ?? empty(instanceId), recorded))
+          return all
+        }
+      )
     ),
-    (all) => [...all.values()]
+    ({ first, folded }) => {
+      const age = (f: Folded): Position.Position =>
+        Option.getOrElse(
+          Option.flatMap(f.trigger, (trigger) => Either.getRight(Position.decode(trigger.position))),
+          () => first.get(f.instanceId) ?? Position.start
+        )
+      return [...folded.values()].sort((a, b) => Position.Order(age(a), age(b)))
+    }
   )
 
 /** The deterministic id of a journal event: the same facts give the same id. @internal */
