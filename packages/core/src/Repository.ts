@@ -213,8 +213,13 @@ export interface Options<S = unknown> {
 }
 
 /**
- * The default conflict retry: exponential backoff from 5 ms with jitter,
- * capped at 250 ms between attempts, at most 12 retries.
+ * The default conflict retry: a jittered exponential backoff from 2 ms
+ * (× 1.5 per retry), capped at 25 ms between attempts, at most 40 retries
+ * (about 0.9 s in all). The cap is low on purpose: under contention on one
+ * stream, a command that backs off for long keeps losing to commands that
+ * do not (it starves), and a few starved commands set the pace of all. A
+ * 250 ms cap made 8 writers on one stream three times slower (W5 in
+ * BENCHMARKS.md).
  *
  * @example
  * ```ts
@@ -226,10 +231,10 @@ export interface Options<S = unknown> {
  * @since 0.1.0
  * @category retry
  */
-export const defaultRetry: Schedule.Schedule<unknown, unknown> = Schedule.exponential("5 millis").pipe(
-  Schedule.union(Schedule.spaced("250 millis")),
+export const defaultRetry: Schedule.Schedule<unknown, unknown> = Schedule.exponential("2 millis", 1.5).pipe(
+  Schedule.union(Schedule.spaced("25 millis")),
   Schedule.jittered,
-  Schedule.intersect(Schedule.recurs(12))
+  Schedule.intersect(Schedule.recurs(40))
 )
 
 /**

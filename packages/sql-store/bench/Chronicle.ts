@@ -28,8 +28,8 @@ import * as Raw from "./Raw.js"
 export const prefix = "chr_"
 
 /** W5's retry: `Repository.defaultRetry`'s shape, with as many retries as the raw baseline. */
-const contendedRetry = Schedule.exponential("5 millis").pipe(
-  Schedule.union(Schedule.spaced("250 millis")),
+const contendedRetry = Schedule.exponential("2 millis", 1.5).pipe(
+  Schedule.union(Schedule.spaced("25 millis")),
   Schedule.jittered,
   Schedule.intersect(Schedule.recurs(maxRetries))
 )

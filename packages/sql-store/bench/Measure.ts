@@ -162,11 +162,11 @@ export const time = async <A>(
 
 /**
  * The delay before retry `attempt` (1-based) after a conflict, the same shape
- * as `Repository.defaultRetry`: exponential from 5 ms, capped at 250 ms,
- * jittered by a factor in [0.8, 1.2).
+ * as `Repository.defaultRetry`: exponential from 2 ms (× 1.5), capped at
+ * 25 ms, jittered by a factor in [0.8, 1.2).
  */
 export const backoffMillis = (attempt: number): number =>
-  Math.min(5 * 2 ** (attempt - 1), 250) * (0.8 + Math.random() * 0.4)
+  Math.min(2 * 1.5 ** (attempt - 1), 25) * (0.8 + Math.random() * 0.4)
 
 /** Retries per command before W5 gives up on it (both sides). */
 export const maxRetries = 50

@@ -27,8 +27,8 @@ export const cacheCapacity = 10_000
 /**
  * How long a command without `If-Match` keeps deciding again after
  * concurrency conflicts (many clients writing to one account) before the
- * server answers 409: the repository's default backoff (from 5 ms, capped at
- * 250 ms, jittered), for up to 10 seconds rather than 12 retries.
+ * server answers 409: the repository's default backoff (from 2 ms, capped at
+ * 25 ms, jittered), for up to 10 seconds rather than 40 retries.
  *
  * @example
  * ```ts
@@ -39,8 +39,8 @@ export const cacheCapacity = 10_000
  * @since 0.6.0
  * @category layers
  */
-export const conflictRetry: Schedule.Schedule<unknown, unknown> = Schedule.exponential("5 millis").pipe(
-  Schedule.union(Schedule.spaced("250 millis")),
+export const conflictRetry: Schedule.Schedule<unknown, unknown> = Schedule.exponential("2 millis", 1.5).pipe(
+  Schedule.union(Schedule.spaced("25 millis")),
   Schedule.jittered,
   Schedule.upTo("10 seconds")
 )
