@@ -29,7 +29,7 @@
  *
  * @internal
  */
-import { FeedStatus, Position } from "@chronicle/core"
+import { type EventStore, FeedStatus, Position } from "@chronicle/core"
 import type { SqlClient } from "@effect/sql/SqlClient"
 import type { PgClient } from "@effect/sql-pg/PgClient"
 import { Clock, DateTime, Duration, Effect, Option, Schema } from "effect"
@@ -238,10 +238,12 @@ export const make = (options: {
       (rows) => Rows.decodePgEvents(rows, { needVersion: true })
     )
 
-  const readAll: Driver["readAll"] = (from, limit, filter) => {
+  // The feed filter's SQL, shared by readAll and countAll so that a count is
+  // always of the rows readAll would return. The stored category column and
+  // its index (migration 6); one category is an equality, which the index
+  // answers in the feed's order.
+  const filterClauses = (filter: EventStore.EventFilter) => {
     const { categories, types } = activeFilter(filter)
-    // The stored category column and its index (migration 6); one category
-    // is an equality, which the index answers in the feed's order.
     const byCategory =
       categories === null
         ? sql.literal("")
@@ -249,6 +251,11 @@ export const make = (options: {
           ? sql`AND category = ${categories[0] ?? ""}`
           : sql`AND category = ANY(${categories}::text[])`
     const byType = types === null ? sql.literal("") : sql`AND event_type = ANY(${types}::text[])`
+    return { byCategory, byType }
+  }
+
+  const readAll: Driver["readAll"] = (from, limit, filter) => {
+    const { byCategory, byType } = filterClauses(filter)
     return Effect.flatMap(
       sql`SELECT ${columns} FROM ${events} AS e
         WHERE (transaction_id, position) > (${String(from.commit)}::xid8, ${String(from.sequence)}::bigint)
@@ -261,14 +268,7 @@ export const make = (options: {
   // The rows readAll would return, counted in the database (none is sent);
   // the inner LIMIT stops the scan at `limit`.
   const countAll: Driver["countAll"] = (from, upTo, limit, filter) => {
-    const { categories, types } = activeFilter(filter)
-    const byCategory =
-      categories === null
-        ? sql.literal("")
-        : categories.length === 1
-          ? sql`AND category = ${categories[0] ?? ""}`
-          : sql`AND category = ANY(${categories}::text[])`
-    const byType = types === null ? sql.literal("") : sql`AND event_type = ANY(${types}::text[])`
+    const { byCategory, byType } = filterClauses(filter)
     const bounded =
       upTo === undefined
         ? sql.literal("")

@@ -12,7 +12,7 @@
  *
  * @internal
  */
-import { FeedStatus, Position } from "@chronicle/core"
+import { type EventStore, FeedStatus, Position } from "@chronicle/core"
 import type { SqlClient } from "@effect/sql/SqlClient"
 import { DateTime, Effect, Option, Schema } from "effect"
 import { type AppendInput, activeFilter, type Driver, type DriverError, type WriteOutcome } from "./driver.js"
@@ -162,9 +162,9 @@ export const make = (options: { readonly sql: SqlClient; readonly tables: Tables
       (rows) => Rows.decodeSqliteEvents(rows, { needVersion: true })
     )
 
-  const readAll: Driver["readAll"] = (from, limit, filter) => {
-    // Every SQLite position has commit 0: nothing comes after a position with a later commit.
-    if (from.commit > 0n) return Effect.succeed([])
+  // The feed filter's SQL, shared by readAll and countAll so that a count is
+  // always of the rows readAll would return.
+  const filterClauses = (filter: EventStore.EventFilter) => {
     const { categories, types } = activeFilter(filter)
     const byCategory =
       categories === null
@@ -174,6 +174,13 @@ export const make = (options: { readonly sql: SqlClient; readonly tables: Tables
           : sql`AND category IN (SELECT value FROM json_each(${JSON.stringify(categories)}))`
     const byType =
       types === null ? sql.literal("") : sql`AND event_type IN (SELECT value FROM json_each(${JSON.stringify(types)}))`
+    return { byCategory, byType }
+  }
+
+  const readAll: Driver["readAll"] = (from, limit, filter) => {
+    // Every SQLite position has commit 0: nothing comes after a position with a later commit.
+    if (from.commit > 0n) return Effect.succeed([])
+    const { byCategory, byType } = filterClauses(filter)
     return Effect.flatMap(
       sql`SELECT ${columns} FROM ${events}
         WHERE position > ${from.sequence} ${byCategory} ${byType}
@@ -185,15 +192,7 @@ export const make = (options: { readonly sql: SqlClient; readonly tables: Tables
   // The rows readAll would return, counted in the database (none is sent).
   const countAll: Driver["countAll"] = (from, upTo, limit, filter) => {
     if (from.commit > 0n) return Effect.succeed(0)
-    const { categories, types } = activeFilter(filter)
-    const byCategory =
-      categories === null
-        ? sql.literal("")
-        : categories.length === 1
-          ? sql`AND category = ${categories[0] ?? ""}`
-          : sql`AND category IN (SELECT value FROM json_each(${JSON.stringify(categories)}))`
-    const byType =
-      types === null ? sql.literal("") : sql`AND event_type IN (SELECT value FROM json_each(${JSON.stringify(types)}))`
+    const { byCategory, byType } = filterClauses(filter)
     // Every SQLite position has commit 0: a bound with a later commit bounds nothing.
     const bounded = upTo === undefined || upTo.commit > 0n ? sql.literal("") : sql`AND position <= ${upTo.sequence}`
     const limited = limit === undefined ? sql.literal("") : sql`LIMIT ${limit}`
