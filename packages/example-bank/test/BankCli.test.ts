@@ -13,47 +13,17 @@ import { SqlClient } from "@effect/sql"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Deferred, Duration, Effect, Fiber, Layer, Option } from "effect"
 import { BankCli, BankStore, Output, Projections, Text } from "../src/index.js"
+import * as Cli from "./support/cli.js"
 
 const dir = mkdtempSync(join(tmpdir(), "chronicle-bank-cli-inprocess-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
-
-interface Run {
-  readonly code: number
-  readonly stdout: string
-  readonly stderr: string
-}
-
-/** What the CLI prints, captured: not a terminal, no colour (as when piped). */
-const capturing = (out: Array<string>, err: Array<string>): Output.Service =>
-  Output.make({
-    interactive: false,
-    colour: false,
-    writer: {
-      stdout: (text) => {
-        out.push(text)
-      },
-      stderr: (text) => {
-        err.push(text)
-      }
-    }
-  })
 
 type StoreLayer = (choice: BankStore.StoreChoice) => Layer.Layer<BankStore.Stores, BankStore.BankStoreError>
 
 const bankOn =
   (database: string, stores?: StoreLayer) =>
-  (...args: ReadonlyArray<string>): Effect.Effect<Run> =>
-    Effect.gen(function* () {
-      const out: Array<string> = []
-      const err: Array<string> = []
-      const code = yield* BankCli.main(["node", "bank", ...args]).pipe(
-        Effect.provideService(Output.Output, capturing(out, err)),
-        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["BANK_DB", join(dir, database)]]))),
-        stores === undefined ? (effect) => effect : Effect.provideService(BankCli.StoreLayer, stores),
-        Effect.provide(NodeContext.layer)
-      )
-      return { code, stdout: out.join(""), stderr: err.join("") }
-    })
+  (...args: ReadonlyArray<string>): Effect.Effect<Cli.Run> =>
+    Cli.run(args, [["BANK_DB", join(dir, database)]], stores)
 
 /** The stores of a bank file, for writing behind the CLI's back. */
 const storesOf = (database: string) => BankStore.layer({ _tag: "Sqlite", filename: join(dir, database) })
@@ -406,7 +376,7 @@ describe("BankCli in process", () => {
       const out: Array<string> = []
       const err: Array<string> = []
       const fiber = yield* BankCli.main(["node", "bank", "deposit", "i-1", "1", "--command-id", "d-77"]).pipe(
-        Effect.provideService(Output.Output, capturing(out, err)),
+        Effect.provideService(Output.Output, Cli.capturing(out, err)),
         Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["BANK_DB", join(dir, "interrupted.db")]]))),
         Effect.provideService(BankCli.StoreLayer, hanging),
         Effect.provide(NodeContext.layer),

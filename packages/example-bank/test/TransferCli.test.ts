@@ -6,57 +6,22 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { NodeContext } from "@effect/platform-node"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Effect } from "effect"
-import { BankCli, Output } from "../src/index.js"
+import { Effect } from "effect"
+import * as Cli from "./support/cli.js"
 import * as Database from "./support/database.js"
 import * as Postgres from "./support/postgres.js"
 
 const dir = mkdtempSync(join(tmpdir(), "chronicle-bank-transfers-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-interface Run {
-  readonly code: number
-  readonly stdout: string
-  readonly stderr: string
-}
-
-/** What the CLI prints, captured: not a terminal, no colour (as when piped). */
-const capturing = (out: Array<string>, err: Array<string>): Output.Service =>
-  Output.make({
-    interactive: false,
-    colour: false,
-    writer: {
-      stdout: (text) => {
-        out.push(text)
-      },
-      stderr: (text) => {
-        err.push(text)
-      }
-    }
-  })
-
 /** The bank CLI with these environment variables. */
 const bankWith =
   (env: ReadonlyArray<readonly [string, string]>) =>
-  (...args: ReadonlyArray<string>): Effect.Effect<Run> =>
-    Effect.gen(function* () {
-      const out: Array<string> = []
-      const err: Array<string> = []
-      const code = yield* BankCli.main(["node", "bank", ...args]).pipe(
-        Effect.provideService(Output.Output, capturing(out, err)),
-        Effect.withConfigProvider(
-          ConfigProvider.fromMap(
-            new Map([["BANK_APPROVAL_ABOVE", "50000"], ["BANK_APPROVAL_DEADLINE", "2 seconds"], ...env])
-          )
-        ),
-        Effect.provide(NodeContext.layer)
-      )
-      return { code, stdout: out.join(""), stderr: err.join("") }
-    })
+  (...args: ReadonlyArray<string>): Effect.Effect<Cli.Run> =>
+    Cli.run(args, [["BANK_APPROVAL_ABOVE", "50000"], ["BANK_APPROVAL_DEADLINE", "2 seconds"], ...env])
 
-const scenario = (bank: (...args: ReadonlyArray<string>) => Effect.Effect<Run>) =>
+const scenario = (bank: (...args: ReadonlyArray<string>) => Effect.Effect<Cli.Run>) =>
   Effect.gen(function* () {
     for (const args of [
       ["open", "alice", "--owner", "Alice"],
