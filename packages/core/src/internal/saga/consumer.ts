@@ -149,16 +149,17 @@ export const projection = <T extends EventCodec.Tagged, A, E, R, RH>(
     : [...new Set([...all.flatMap((c) => c ?? []), Journal.category(saga.name)])]
   const inContext = <A, E2, R2>(recorded: RecordedEvent<Routed<T>>, effect: Effect.Effect<A, E2, R2>) =>
     Correlation.withContext(effect, { correlationId: recorded.metadata.correlationId, causationId: recorded.eventId })
+  // The instance a trigger names, and the effect that starts it.
   const startOf = (recorded: RecordedEvent<Routed<T>>, trigger: Extract<Routed<T>, { _tag: "Trigger" }>) =>
-    Either.match(Definition.instanceIdOf(saga, trigger.recorded), {
-      onLeft: (error): Effect.Effect<void, HandlerError, RH> => Effect.fail(error),
-      onRight: (instanceId) => inContext(recorded, handlers.start(instanceId, trigger.recorded, trigger.stored))
-    })
+    Either.map(Definition.instanceIdOf(saga, trigger.recorded), (instanceId) => ({
+      instanceId,
+      start: inContext(recorded, handlers.start(instanceId, trigger.recorded, trigger.stored))
+    }))
   const handle = (recorded: RecordedEvent<Routed<T>>): Effect.Effect<void, HandlerError, RH> => {
     const routed = recorded.event
     switch (routed._tag) {
       case "Trigger":
-        return startOf(recorded, routed)
+        return Effect.flatMap(startOf(recorded, routed), ({ start }) => start)
       case "Signal":
         return inContext(recorded, handlers.signal(routed.signal, routed.instanceId, routed.stored))
       case "InvalidSignal":
@@ -183,10 +184,8 @@ export const projection = <T extends EventCodec.Tagged, A, E, R, RH>(
       for (const recorded of run) {
         const routed = recorded.event
         if (routed._tag !== "Trigger") continue
-        const instanceId = yield* Definition.instanceIdOf(saga, routed.recorded)
-        if (!first.has(instanceId)) {
-          first.set(instanceId, inContext(recorded, handlers.start(instanceId, routed.recorded, routed.stored)))
-        }
+        const { instanceId, start } = yield* startOf(recorded, routed)
+        if (!first.has(instanceId)) first.set(instanceId, start)
       }
       yield* Effect.all([...first.values()], { concurrency: handlers.startConcurrency, discard: true })
     })
