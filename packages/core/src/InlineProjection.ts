@@ -29,6 +29,7 @@ import { Effect, Either } from "effect"
 import type { AppendHook } from "./Append.js"
 import * as Backend from "./Backend.js"
 import { describeError } from "./internal/describe.js"
+import * as Definition from "./internal/projection/definition.js"
 import type * as Projection from "./Projection.js"
 import * as StoreError from "./StoreError.js"
 
@@ -98,12 +99,10 @@ export function hook(projections: ReadonlyArray<Projection.Any>): AppendHook<unk
           const selected = events.filter(selects)
           if (selected.length === 0) return Effect.void
           const fail = failure(projection, "")
-          return Effect.flatMap(
-            Effect.forEach(selected, (event) => Either.mapLeft(projection.decode(event), fail)),
-            (decoded) =>
-              projection
-                .handleBatch(decoded, { name: projection.name, version: projection.version })
-                .pipe(Effect.mapError(fail))
+          return Effect.flatMap(Either.mapLeft(Definition.decodeAll(projection, selected), fail), (decoded) =>
+            projection
+              .handleBatch(decoded, { name: projection.name, version: projection.version })
+              .pipe(Effect.mapError(fail))
           )
         },
         { discard: true }

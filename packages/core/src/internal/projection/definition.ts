@@ -6,9 +6,9 @@
  *
  * @internal
  */
-import { Effect, type Schema } from "effect"
+import { Effect, Either, type Schema } from "effect"
 import * as Correlation from "../../Correlation.js"
-import type { RecordedEvent } from "../../Event.js"
+import type { EventDecodeError, RecordedEvent, StoredEvent } from "../../Event.js"
 import * as EventCodec from "../../EventCodec.js"
 import type { Decoder, Definition, Handlers, Projection, Source } from "../../Projection.js"
 import type * as ProjectionStore from "../../ProjectionStore.js"
@@ -73,4 +73,22 @@ const codecOf = <E extends EventCodec.Tagged, I>(
   if (events === undefined) return { codec, category }
   if (!isTags(events)) throw new Error(`${label}: with \`from\`, \`events\` lists event tags`)
   return { codec: Source_.narrow(codec, events, label), category }
+}
+
+/**
+ * Decodes a batch for a projection in one plain loop (no Effect per event),
+ * failing at its first event that does not decode, as `Effect.forEach`
+ * would. @internal
+ */
+export const decodeAll = <E>(
+  projection: { readonly decode: (event: StoredEvent) => Either.Either<RecordedEvent<E>, EventDecodeError> },
+  events: ReadonlyArray<StoredEvent>
+): Either.Either<ReadonlyArray<RecordedEvent<E>>, EventDecodeError> => {
+  const decoded: Array<RecordedEvent<E>> = []
+  for (const event of events) {
+    const one = projection.decode(event)
+    if (Either.isLeft(one)) return Either.left(one.left)
+    decoded.push(one.right)
+  }
+  return Either.right(decoded)
 }

@@ -7,8 +7,8 @@
  *
  * @internal
  */
-import { Clock, type Duration, Effect, Either, Option, Ref, Schedule } from "effect"
-import type { EventDecodeError, RecordedEvent, StoredEvent } from "../../Event.js"
+import { Clock, type Duration, Effect, Option, Ref, Schedule } from "effect"
+import type { EventDecodeError, StoredEvent } from "../../Event.js"
 import type * as EventCodec from "../../EventCodec.js"
 import type { EventFilter } from "../../EventStore.js"
 import type * as Position from "../../Position.js"
@@ -17,6 +17,7 @@ import { ProjectionFailed } from "../../ProjectionError.js"
 import * as ProjectionStore from "../../ProjectionStore.js"
 import type { StoreError } from "../../StoreError.js"
 import { describeError } from "../describe.js"
+import * as Definition from "./definition.js"
 import * as Failure from "./failure.js"
 import type * as Lease from "./lease.js"
 
@@ -112,22 +113,6 @@ export const makeProcessor = <E extends EventCodec.Tagged, Err, R>(
     type Failed = Err | EventDecodeError | StoreError | ProjectionStore.LeaseLostError | Failure.HandlerDefect
     const verdict = (error: Failed): Failure.Verdict => Failure.classify(error, projection.isBadData)
 
-    // A whole batch in one plain loop (no Effect per event), failing at its
-    // first event that does not decode, as `Effect.forEach` would.
-    const decodeAll = (
-      events: ReadonlyArray<StoredEvent>
-    ): Either.Either<ReadonlyArray<RecordedEvent<E>>, EventDecodeError> => {
-      const decoded: Array<RecordedEvent<E>> = new Array(events.length)
-      for (let i = 0; i < events.length; i++) {
-        const event = events[i]
-        if (event === undefined) continue
-        const one = projection.decode(event)
-        if (Either.isLeft(one)) return Either.left(one.left)
-        decoded[i] = one.right
-      }
-      return Either.right(decoded)
-    }
-
     // Handler and checkpoint in one transaction; the checkpoint write renews the lease.
     const commit = (events: ReadonlyArray<StoredEvent>, last: StoredEvent): Effect.Effect<void, Failed, R> =>
       Effect.gen(function* () {
@@ -135,7 +120,7 @@ export const makeProcessor = <E extends EventCodec.Tagged, Err, R>(
         const since = yield* Clock.currentTimeMillis
         yield* projections.transaction(
           Effect.gen(function* () {
-            const decoded = yield* decodeAll(events)
+            const decoded = yield* Definition.decodeAll(projection, events)
             yield* projection.handleBatch(decoded, key)
             yield* projections.saveCheckpoint(key, last.position, owner, lease.ttl)
           })
