@@ -21,8 +21,8 @@
  * has already seen other objects; that is what {@link keepFast} does, on
  * objects of its own whose prototype is the class. It reads one property
  * that no object has, defines none on the class, and calls no user code
- * (unless a class defines a getter of that very name): nothing observable
- * changes, whatever the engine.
+ * (unless a class defines a getter of that very name, or is a Proxy):
+ * nothing observable changes, whatever the engine.
  *
  * @internal
  */
