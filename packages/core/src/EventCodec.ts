@@ -18,6 +18,7 @@ import {
   recordedAs,
   type StoredEvent
 } from "./Event.js"
+import { keepFast } from "./internal/fastClass.js"
 import * as Upcaster from "./Upcaster.js"
 
 /**
@@ -107,6 +108,15 @@ const formatError = (error: ParseResult.ParseError): string => ParseResult.TreeF
 
 const noOptions: SchemaAST.ParseOptions = {}
 
+/** The constructor of an object's prototype, if any. */
+const classOf = (value: unknown): unknown => {
+  if (typeof value !== "object" || value === null) return undefined
+  const prototype: unknown = Object.getPrototypeOf(value)
+  return typeof prototype === "object" && prototype !== null && Object.hasOwn(prototype, "constructor")
+    ? Reflect.get(prototype, "constructor")
+    : undefined
+}
+
 /**
  * The decoder of one member, from a stored payload (a JSON object, without
  * the tag). A `Schema.Class` / `TaggedClass` is a transformation from its
@@ -121,6 +131,10 @@ const noOptions: SchemaAST.ParseOptions = {}
  * the declaration's check (an `instanceof`). Same steps, same value. Any
  * failure is decoded again through the whole schema, so an error reads
  * exactly as the Schema's own. Other schemas decode whole.
+ *
+ * The first value it constructs names the class, which is then kept in
+ * V8's fast mode (see `internal/fastClass`): a class named by esbuild's
+ * `keepNames` (tsx, vitest) otherwise never gets its construction optimised.
  */
 const memberDecoder = (ast: SchemaAST.AST, tag: string): Member["decode"] => {
   const decodeWhole = Schema.decodeUnknownEither(Schema.make<unknown, unknown, never>(ast))
@@ -154,11 +168,16 @@ const memberDecoder = (ast: SchemaAST.AST, tag: string): Member["decode"] => {
       : ParseResult.decodeUnknownEither(Schema.make<unknown, unknown, never>(untagged))
   const to = ParseResult.decodeUnknownEither(Schema.make<unknown, unknown, never>(ast.to))
   const step = ast.transformation.decode
+  let kept = false
   return (data) => {
     const encoded = from(data)
     if (Either.isRight(encoded)) {
       const constructed = step(encoded.right, noOptions, ast, data)
       if (Either.isEither(constructed) && Either.isRight(constructed)) {
+        if (!kept) {
+          kept = true
+          keepFast(classOf(constructed.right))
+        }
         const checked = to(constructed.right)
         if (Either.isRight(checked)) return Either.right(checked.right)
       }

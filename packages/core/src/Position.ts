@@ -19,6 +19,7 @@
  * @since 0.1.0
  */
 import { Data, Either, Order as Ord, ParseResult, Schema } from "effect"
+import { keepFast } from "./internal/fastClass.js"
 
 /**
  * A point in the global order. `Position.start` sits before every event.
@@ -46,6 +47,9 @@ export class Position extends Data.Class<{
     return encode(this)
   }
 }
+
+// Built for every event read: kept in V8's fast mode (see internal/fastClass).
+keepFast(Position)
 
 /**
  * Builds a position.
