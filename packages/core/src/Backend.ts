@@ -17,11 +17,33 @@ import type { EventFilter } from "./EventStore.js"
 import * as Feed from "./internal/backend/feed.js"
 import * as Idempotency from "./internal/backend/idempotency.js"
 import * as Json from "./internal/backend/json.js"
+import * as Traced from "./internal/traced.js"
 import type * as Position from "./Position.js"
 import type { StoreError } from "./StoreError.js"
 import * as StreamId from "./StreamId.js"
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/**
+ * The span of a store operation: `Effect.withSpan(effect, name)` without the
+ * caller's stack trace (which `Effect.fn` captures on every call, at a cost
+ * larger than many operations' own work), and no span at all under Effect's
+ * built-in tracer, which keeps its spans nowhere. Any other tracer
+ * (`@effect/opentelemetry`'s, `Layer.setTracer`, `Effect.withTracer`) gets
+ * the span, named and nested under the caller's as with `Effect.withSpan`.
+ *
+ * @example
+ * ```ts
+ * import * as Backend from "@chronicle/core/Backend"
+ * import { Effect } from "effect"
+ *
+ * const head = Effect.succeed(0).pipe(Backend.withSpan("MyStore.head"))
+ * ```
+ * @since 0.9.0
+ * @category tracing
+ */
+export const withSpan: (name: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> =
+  Traced.withSpan
 
 /**
  * The deepest nesting of arrays and objects that an event payload or user

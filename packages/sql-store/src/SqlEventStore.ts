@@ -313,15 +313,13 @@ const storedOf = (
   }))
 
 /**
- * The span of one public operation. `Effect.fn` would also capture the
- * caller's stack trace on every call, which costs more than many of these
- * operations' own work (about 14 µs against 9 µs for the span alone); the
- * span still names the operation and nests under the caller's span.
+ * The span of one public operation (`Backend.withSpan`): `Effect.fn` would
+ * also capture the caller's stack trace on every call, which costs more than
+ * many of these operations' own work (about 14 µs against 9 µs for the span
+ * alone); the span still names the operation and nests under the caller's
+ * span. None under Effect's built-in tracer, which keeps spans nowhere.
  */
-const span =
-  (name: string) =>
-  <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    Effect.withSpan(effect, name, { captureStackTrace: false })
+const span = Backend.withSpan
 
 const liveClock = Clock.make()
 

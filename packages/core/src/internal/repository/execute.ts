@@ -17,6 +17,7 @@ import type { Position } from "../../Position.js"
 import { type ExecuteError, type ExecuteOptions, type ExecuteResult, InvalidCommandError } from "../../Repository.js"
 import type { StreamId } from "../../StreamId.js"
 import { retryLazily } from "../retryLazily.js"
+import { whenTraced } from "../traced.js"
 import type { Context, Loaded } from "./context.js"
 import { loadNewer, loadStream } from "./fold.js"
 import { snapshotAfter } from "./snapshotWrite.js"
@@ -226,18 +227,24 @@ export const execute =
   ): ((id: string, command: C, options?: ExecuteOptions) => Effect.Effect<ExecuteResult<S, E>, Err | ExecuteError>) =>
   // A span without `Effect.fn`: `Effect.fn` captures the caller's stack trace
   // on every call (an `Error` per command), which cost more client CPU than
-  // the span itself in W1; the span keeps its name and nests as before.
+  // the span itself in W1; the span keeps its name and nests as before. None
+  // under Effect's built-in tracer, which keeps spans nowhere (`whenTraced`).
   (id, command, options) =>
-    Effect.withSpan(executeOnce(context, cache, id, command, options), "Chronicle.Repository.execute", {
-      captureStackTrace: false
-    })
+    whenTraced(
+      () =>
+        Effect.withSpan(executeOnce(context, cache, id, command, options, true), "Chronicle.Repository.execute", {
+          captureStackTrace: false
+        }),
+      () => executeOnce(context, cache, id, command, options, false)
+    )
 
 const executeOnce = <S, E extends EventCodec.Tagged, C, Err>(
   context: Context<S, E, C, Err>,
   cache: StateCache<S, E>,
   id: string,
   command: C,
-  options: ExecuteOptions | undefined
+  options: ExecuteOptions | undefined,
+  traced: boolean
 ): Effect.Effect<ExecuteResult<S, E>, Err | ExecuteError> => {
   const { model } = context
   const expected = exactOf(options?.expectedVersion)
@@ -270,8 +277,7 @@ const executeOnce = <S, E extends EventCodec.Tagged, C, Err>(
       }
       // Suspended: a retry runs a new attempt (on the state `cmd.last` holds by then).
       const once = Effect.suspend(() => attempt(cmd))
-      return Effect.zipRight(
-        Effect.annotateCurrentSpan({ aggregate: model.name, streamId, commandId, correlationId }),
+      const run =
         expected === undefined
           ? retryLazily(once, {
               schedule: context.retry,
@@ -282,7 +288,12 @@ const executeOnce = <S, E extends EventCodec.Tagged, C, Err>(
                   : Effect.succeed(false)
             })
           : once
-      )
+      return traced
+        ? Effect.zipRight(
+            Effect.annotateCurrentSpan({ aggregate: model.name, streamId, commandId, correlationId }),
+            run
+          )
+        : run
     })
   })
 }
