@@ -240,8 +240,9 @@ describe("Rows.pgTimestamp", () => {
     }
   })
 
-  it.skipIf(!Postgres.available)("reads what PostgreSQL writes, in any session time zone, as the driver reads it", () =>
-    Effect.promise(async () => {
+  it.skipIf(!Postgres.available)(
+    "reads what PostgreSQL writes, in any session time zone, as the driver reads it",
+    async () => {
       const client = new pg.Client({ connectionString: Postgres.databaseUrl })
       await client.connect()
       try {
@@ -269,6 +270,74 @@ describe("Rows.pgTimestamp", () => {
       } finally {
         await client.end()
       }
-    })
+    }
   )
+})
+
+const sqliteRow = FastCheck.record({
+  position: FastCheck.constantFrom<unknown>(1, 2, 3, "4", 1.5),
+  event_id: FastCheck.uuid(),
+  stream_id: FastCheck.constantFrom("Acct-1", "Acct-2"),
+  stream_version: FastCheck.integer({ min: 1, max: 100 }),
+  event_type: FastCheck.constantFrom("Deposited", "Withdrawn"),
+  schema_version: FastCheck.constant(1),
+  data: FastCheck.constantFrom('{"amount":1}', '{"amount":', "null"),
+  metadata: FastCheck.constantFrom(
+    '{"correlationId":"c-1","causationId":null,"user":{}}',
+    '{"correlationId":1,"causationId":null,"user":{}}'
+  ),
+  recorded_at: FastCheck.constantFrom<unknown>(
+    "2024-01-01T00:00:00.000Z",
+    "2024-01-01T00:00:00.000Z",
+    "2024-01-01T00:00:00.001Z",
+    "yesterday",
+    null,
+    0
+  )
+})
+
+describe("Rows.decodeSqliteEvents", () => {
+  const attemptSqlite = (rows: ReadonlyArray<unknown>) =>
+    Effect.runSync(Effect.either(Rows.decodeSqliteEvents(rows, { needVersion: true })))
+
+  it("decodes a page exactly as it decodes each of its rows alone, sharing a repeated timestamp", () => {
+    FastCheck.assert(
+      FastCheck.property(FastCheck.array(sqliteRow, { maxLength: 12 }), (rows) => {
+        const page = attemptSqlite(rows)
+        const alone: Array<unknown> = []
+        let failed: unknown
+        for (const one of rows) {
+          const decoded = attemptSqlite([one])
+          if (Either.isLeft(decoded)) {
+            failed = decoded
+            break
+          }
+          alone.push(...decoded.right)
+        }
+        expect(page).toEqual(failed ?? Either.right(alone))
+      }),
+      { numRuns: 500 }
+    )
+    const base = {
+      event_id: "00000000-0000-4000-8000-000000000000",
+      stream_id: "Acct-1",
+      event_type: "Deposited",
+      schema_version: 1,
+      data: "{}",
+      metadata: '{"correlationId":"c-1","causationId":null,"user":{}}'
+    }
+    const [a, b, c] = Effect.runSync(
+      Rows.decodeSqliteEvents(
+        [
+          { ...base, position: 1, stream_version: 1, recorded_at: "2024-01-01T00:00:00.005Z" },
+          { ...base, position: 2, stream_version: 2, recorded_at: "2024-01-01T00:00:00.005Z" },
+          { ...base, position: 3, stream_version: 3, recorded_at: "2024-01-01T00:00:00.006Z" }
+        ],
+        { needVersion: true }
+      )
+    )
+    expect(b?.recordedAt).toBe(a?.recordedAt)
+    expect(a?.recordedAt.epochMillis).toBe(Date.UTC(2024, 0, 1, 0, 0, 0, 5))
+    expect(c?.recordedAt.epochMillis).toBe(Date.UTC(2024, 0, 1, 0, 0, 0, 6))
+  })
 })
