@@ -1,8 +1,8 @@
 /**
  * Row codecs. Each dialect returns its own column types (pg: bigint as text,
- * json as objects, timestamptz as `Date`; SQLite: integers as numbers, JSON
- * and timestamps as text), so each has its Schema; both decode to the same
- * `StoredEvent`.
+ * json as objects, and the event reads' timestamptz as text, see
+ * {@link pgTimestamp}; SQLite: integers as numbers, JSON and timestamps as
+ * text), so each has its Schema; both decode to the same `StoredEvent`.
  *
  * Reads are hot (every command loads its stream, a rehydration decodes
  * thousands of rows), so the event rows are first checked by hand, column by
@@ -21,9 +21,16 @@ import { Event, Position, StoreError, StreamId } from "@chronicle/core"
 import * as Backend from "@chronicle/core/Backend"
 import { DateTime, Effect, Either, ParseResult, Schema } from "effect"
 
-/** The columns every event read selects (pg casts its bigints to text). @internal */
+/**
+ * The columns every event read selects. pg casts its bigints to text, and its
+ * timestamp too: the text the server sends anyway, which the driver would
+ * otherwise parse into a `Date` on every row; {@link pgTimestamp} parses it
+ * once per distinct value (the events of one append share it).
+ *
+ * @internal
+ */
 export const pgEventColumns =
-  "transaction_id::text AS transaction_id, position::text AS position, event_id::text AS event_id, stream_id, stream_version::text AS stream_version, event_type, schema_version, data, metadata, recorded_at"
+  "transaction_id::text AS transaction_id, position::text AS position, event_id::text AS event_id, stream_id, stream_version::text AS stream_version, event_type, schema_version, data, metadata, recorded_at::text AS recorded_at"
 
 /** @internal */
 export const sqliteEventColumns =
@@ -167,7 +174,7 @@ export const decodeRows =
 interface Shared {
   commitText: unknown
   commit: bigint | undefined
-  millis: number
+  recordedAtText: string | undefined
   recordedAt: DateTime.Utc | undefined
   rawMetadata: { readonly [key: string]: unknown } | undefined
   metadata: Event.EventMetadata | undefined
@@ -176,7 +183,7 @@ interface Shared {
 const newShared = (): Shared => ({
   commitText: undefined,
   commit: undefined,
-  millis: Number.NaN,
+  recordedAtText: undefined,
   recordedAt: undefined,
   rawMetadata: undefined,
   metadata: undefined
@@ -217,6 +224,111 @@ const sharedMetadata = (value: unknown, shared: Shared): Event.EventMetadata | u
   return metadata
 }
 
+/**
+ * The milliseconds of a timestamptz as PostgreSQL writes it in its ISO
+ * DateStyle (`2024-01-31 12:34:56.789012+00`, `…-03:30`, `…+00:53:28`,
+ * `0044-03-15 … BC`, years of five or six digits), computed exactly as the
+ * `pg` driver's parser (postgres-date 1.x) computes its `Date`: the fraction
+ * as `1000 * parseFloat(".ffffff")` (so microseconds are cut, not rounded),
+ * `Date.UTC`, years 0–99 set back with `setUTCFullYear`, then the offset
+ * subtracted. `NaN` when out of the `Date` range; `undefined` when the text is
+ * not of that form (another DateStyle, `infinity`), which the driver did not
+ * read as a `Date` either.
+ */
+const pgTimestampMillis = (text: string): number | undefined => {
+  const length = text.length
+  let i = 0
+  let year = 0
+  while (i < length) {
+    const c = text.charCodeAt(i)
+    if (c < 48 || c > 57) break
+    year = year * 10 + (c - 48)
+    i++
+  }
+  if (i === 0 || i > 9) return undefined
+  const two = (at: number): number => {
+    const a = text.charCodeAt(at) - 48
+    const b = text.charCodeAt(at + 1) - 48
+    return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1
+  }
+  // -MM-DD HH:MM:SS
+  if (i + 15 > length) return undefined
+  if (text[i] !== "-" || text[i + 3] !== "-" || text[i + 6] !== " " || text[i + 9] !== ":" || text[i + 12] !== ":")
+    return undefined
+  const month = two(i + 1)
+  const day = two(i + 4)
+  const hour = two(i + 7)
+  const minute = two(i + 10)
+  const second = two(i + 13)
+  if (month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0) return undefined
+  i += 15
+  let millis = 0
+  if (text[i] === ".") {
+    const start = i
+    i++
+    while (i < length) {
+      const c = text.charCodeAt(i)
+      if (c < 48 || c > 57) break
+      i++
+    }
+    if (i === start + 1) return undefined
+    millis = 1000 * Number.parseFloat(text.slice(start, i))
+  }
+  const sign = text[i] === "+" ? 1 : text[i] === "-" ? -1 : 0
+  if (sign === 0) return undefined
+  let offset = two(i + 1)
+  if (offset < 0) return undefined
+  offset *= 3600
+  i += 3
+  for (const factor of [60, 1]) {
+    if (text[i] !== ":") break
+    const part = two(i + 1)
+    if (part < 0) return undefined
+    offset += part * factor
+    i += 3
+  }
+  if (i + 3 === length && text.endsWith(" BC")) {
+    year = 1 - year
+    i += 3
+  }
+  if (i !== length) return undefined
+  const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second, millis))
+  if (year >= 0 && year < 100) date.setUTCFullYear(year)
+  if (offset !== 0) date.setTime(date.getTime() - sign * offset * 1000)
+  return date.getTime()
+}
+
+/**
+ * A timestamptz column of an event read (selected as text, see
+ * {@link pgEventColumns}) as the `DateTime` the driver's `Date` gave, or
+ * `undefined` when it is not a readable timestamp.
+ *
+ * @internal
+ */
+export const pgTimestamp = (value: unknown): DateTime.Utc | undefined => {
+  if (typeof value !== "string") return undefined
+  const millis = pgTimestampMillis(value)
+  return millis === undefined || Number.isNaN(millis) ? undefined : DateTime.unsafeMake(millis)
+}
+
+/**
+ * The timestamp column by `parse`, or the previous row's `DateTime` when the
+ * column holds the same text.
+ */
+const sharedTime = (
+  value: unknown,
+  parse: (value: unknown) => DateTime.Utc | undefined,
+  shared: Shared
+): DateTime.Utc | undefined => {
+  if (value === shared.recordedAtText && shared.recordedAt !== undefined) return shared.recordedAt
+  const recordedAt = parse(value)
+  if (recordedAt !== undefined && typeof value === "string") {
+    shared.recordedAtText = value
+    shared.recordedAt = recordedAt
+  }
+  return recordedAt
+}
+
 const fastPgEvent = (row: RawRow, shared: Shared): Event.StoredEvent | undefined => {
   const { event_id, stream_id, stream_version, event_type, schema_version, data, recorded_at } = row
   const commitText = row.transaction_id
@@ -228,17 +340,11 @@ const fastPgEvent = (row: RawRow, shared: Shared): Event.StoredEvent | undefined
   if (typeof event_id !== "string" || !isStreamId(stream_id) || typeof event_type !== "string") return undefined
   const version = numberOfText(stream_version)
   if (version === undefined || typeof schema_version !== "number") return undefined
-  if (data === undefined || !(recorded_at instanceof Date)) return undefined
-  const millis = recorded_at.getTime()
-  if (Number.isNaN(millis)) return undefined
+  if (data === undefined) return undefined
+  const recordedAt = sharedTime(recorded_at, pgTimestamp, shared)
+  if (recordedAt === undefined) return undefined
   const metadata = sharedMetadata(row.metadata, shared)
   if (metadata === undefined) return undefined
-  let recordedAt = shared.recordedAt
-  if (recordedAt === undefined || millis !== shared.millis) {
-    recordedAt = DateTime.unsafeFromDate(recorded_at)
-    shared.millis = millis
-    shared.recordedAt = recordedAt
-  }
   return Object.freeze({
     eventId: event_id,
     streamId: stream_id,
@@ -272,7 +378,7 @@ const dateTimeOfText = (value: unknown): DateTime.Utc | undefined => {
   }
 }
 
-const fastSqliteEvent = (row: RawRow, _shared: Shared): Event.StoredEvent | undefined => {
+const fastSqliteEvent = (row: RawRow, shared: Shared): Event.StoredEvent | undefined => {
   const { position, event_id, stream_id, stream_version, event_type, schema_version } = row
   if (typeof position !== "number" || !Number.isSafeInteger(position)) return undefined
   if (typeof event_id !== "string" || !isStreamId(stream_id) || typeof event_type !== "string") return undefined
@@ -281,7 +387,7 @@ const fastSqliteEvent = (row: RawRow, _shared: Shared): Event.StoredEvent | unde
   if (typeof schema_version !== "number" || !Number.isInteger(schema_version)) return undefined
   const data = parseJsonText(row.data)
   const metadataJson = parseJsonText(row.metadata)
-  const recordedAt = dateTimeOfText(row.recorded_at)
+  const recordedAt = sharedTime(row.recorded_at, dateTimeOfText, shared)
   if (data === undefined || metadataJson === undefined || recordedAt === undefined) return undefined
   const metadata = metadataOf(metadataJson.parsed)
   if (metadata === undefined) return undefined
@@ -423,10 +529,7 @@ const looseOfPg = (row: RawRow): LooseRow => {
     schemaVersion: row.schema_version,
     data: row.data === undefined ? Either.left("missing") : Either.right(row.data),
     metadata: row.metadata === undefined ? Either.left("missing") : Either.right(row.metadata),
-    recordedAt:
-      recordedAt instanceof Date && !Number.isNaN(recordedAt.getTime())
-        ? DateTime.unsafeFromDate(recordedAt)
-        : undefined,
+    recordedAt: pgTimestamp(recordedAt),
     rawRecordedAt: recordedAt
   }
 }
