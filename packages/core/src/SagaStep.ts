@@ -10,8 +10,8 @@
  */
 import { type Cause, Schedule, type Schema } from "effect"
 import { isConcurrencyError, isUnknownOutcomeError } from "./AppendError.js"
+import * as Correlation from "./Correlation.js"
 import type { UserMetadata } from "./Event.js"
-import * as internal from "./internal/saga/definition.js"
 import { isRetryable } from "./StoreError.js"
 
 /**
@@ -64,7 +64,18 @@ export const commandId = (options: {
   readonly step: string
   readonly attempt?: number | undefined
   readonly compensation?: boolean | undefined
-}): string => internal.commandId(options)
+}): string => {
+  const names = [
+    options.saga,
+    options.instanceId,
+    options.step,
+    ...(options.compensation === true ? ["compensation"] : [])
+  ]
+  const attempt = options.attempt ?? 1
+  return attempt <= 1
+    ? Correlation.deterministicId(...names)
+    : Correlation.deterministicId(...names, `attempt ${attempt}`)
+}
 
 /**
  * What a compensation gets: its own deterministic command id and metadata,

@@ -6,7 +6,6 @@
  * @internal
  */
 import { Duration, Effect, Either, Option, Schema } from "effect"
-import * as Correlation from "../../Correlation.js"
 import type { RecordedEvent } from "../../Event.js"
 import * as EventCodec from "../../EventCodec.js"
 import type * as Saga from "../../Saga.js"
@@ -106,26 +105,6 @@ export function make<T extends EventCodec.Tagged, TI, A, AI, E, R>(
     encodeResult: encode === undefined ? () => Either.right(undefined) : encode,
     onFailure: Option.fromNullable(definition.onFailure)
   }
-}
-
-/** @internal */
-export const commandId = (options: {
-  readonly saga: string
-  readonly instanceId: string
-  readonly step: string
-  readonly attempt?: number | undefined
-  readonly compensation?: boolean | undefined
-}): string => {
-  const names = [
-    options.saga,
-    options.instanceId,
-    options.step,
-    ...(options.compensation === true ? ["compensation"] : [])
-  ]
-  const attempt = options.attempt ?? 1
-  return attempt <= 1
-    ? Correlation.deterministicId(...names)
-    : Correlation.deterministicId(...names, `attempt ${attempt}`)
 }
 
 /** What `Saga.step` takes, in either of its overloads (with or without a `success` Schema). @internal */
