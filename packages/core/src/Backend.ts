@@ -46,6 +46,30 @@ export const withSpan: (name: string) => <A, E, R>(effect: Effect.Effect<A, E, R
   Traced.withSpan
 
 /**
+ * `traced()` when the current tracer keeps spans, `untraced()` under
+ * Effect's built-in tracer, which keeps them nowhere: the choice
+ * {@link withSpan} makes, for work whose only reader is a tracer (a span's
+ * attributes, a per-request span of an HTTP server).
+ *
+ * @example
+ * ```ts
+ * import * as Backend from "@chronicle/core/Backend"
+ * import { Effect } from "effect"
+ *
+ * const annotate = Backend.whenTraced(
+ *   () => Effect.annotateCurrentSpan({ tenant: "t-1" }),
+ *   () => Effect.void
+ * )
+ * ```
+ * @since 0.9.0
+ * @category tracing
+ */
+export const whenTraced: <A, E, R>(
+  traced: () => Effect.Effect<A, E, R>,
+  untraced: () => Effect.Effect<A, E, R>
+) => Effect.Effect<A, E, R> = Traced.whenTraced
+
+/**
  * The deepest nesting of arrays and objects that an event payload or user
  * metadata may have. Deeper values are refused with an `InvalidAppendError`
  * by every backend alike (SQLite's JSON functions stop at 1,000 levels,

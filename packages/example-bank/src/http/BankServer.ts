@@ -16,10 +16,11 @@
  * @since 0.5.0
  */
 import { createServer } from "node:http"
+import * as Backend from "@chronicle/core/Backend"
 import { HttpApiBuilder, HttpApiSwagger, HttpMiddleware, HttpServer } from "@effect/platform"
 import type { ServeError } from "@effect/platform/HttpServerError"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Context, DefaultServices, Effect, Layer, type Scope, Tracer } from "effect"
+import { Context, Effect, Layer, type Scope } from "effect"
 import type * as BankStore from "../BankStore.js"
 import type * as TransferSaga from "../TransferSaga.js"
 import * as AccountRepository from "./AccountRepository.js"
@@ -130,10 +131,9 @@ export const transfersLayer = (
  * @category layers
  */
 export const serve = Layer.unwrapEffect(
-  Effect.map(Effect.tracer, (tracer) =>
-    tracer === Context.get(DefaultServices.liveServices, Tracer.Tracer)
-      ? HttpMiddleware.withTracerDisabledWhen(HttpApiBuilder.serve(), () => true)
-      : HttpApiBuilder.serve()
+  Backend.whenTraced(
+    () => Effect.succeed(HttpApiBuilder.serve()),
+    () => Effect.succeed(HttpMiddleware.withTracerDisabledWhen(HttpApiBuilder.serve(), () => true))
   )
 )
 
