@@ -62,6 +62,7 @@ import {
   DateTime,
   Duration,
   Effect,
+  ExecutionStrategy,
   Layer,
   Metric,
   Option,
@@ -328,7 +329,10 @@ const validExact = (expected: ExpectedVersion.ExpectedVersion): boolean =>
 
 /**
  * Builds an `EventStore` over the `SqlClient` in the context, running the
- * migrations first unless `migrate: false`.
+ * migrations first unless `migrate: false`. Run inside a `Scope` (as
+ * {@link layer} runs it), its LISTEN listener and a notification still
+ * waiting for `notifyInterval` stop when the scope closes; outside one, they
+ * last as long as the process.
  *
  * @example
  * ```ts
@@ -449,7 +453,13 @@ const makeWith = Effect.fn("Chronicle.SqlEventStore.make")(function* (
   // it is lost. It wakes them on other processes' appends; this process's
   // appends wake them in-process (see `wake`).
   const ownWakeup = `chronicle:wake:${crypto.randomUUID()}`
-  const listenerScope = yield* Scope.make()
+  // Closed with the store's layer (a child of its scope), which stops a
+  // notification still waiting for its interval; `make` run outside any
+  // scope keeps it open for the life of the process.
+  const outerScope = yield* Effect.serviceOption(Scope.Scope)
+  const listenerScope = Option.isSome(outerScope)
+    ? yield* Scope.fork(outerScope.value, ExecutionStrategy.sequential)
+    : yield* Scope.make()
   const listener = yield* Option.match(driver.notifications, {
     onNone: () => Effect.succeedNone,
     onSome: (notifications) =>
@@ -970,7 +980,7 @@ export function layer<R>(
 export function layer<R>(
   options?: StoreOptions<R>
 ): Layer.Layer<EventStore.EventStore, StoreError.StoreError, SqlClient.SqlClient | R> {
-  return Layer.effect(EventStore.EventStore, options === undefined ? make() : make(options))
+  return Layer.scoped(EventStore.EventStore, options === undefined ? make() : make(options))
 }
 
 /**
@@ -992,7 +1002,7 @@ export const layerConfig = <R = never>(
   config: Config.Config.Wrap<Options>,
   hooks?: { readonly onAppend?: Append.AppendHook<R> | undefined }
 ): Layer.Layer<EventStore.EventStore, StoreError.StoreError | ConfigError.ConfigError, SqlClient.SqlClient | R> =>
-  Layer.effect(
+  Layer.scoped(
     EventStore.EventStore,
     Effect.flatMap(Config.unwrap(config), (options) => make({ ...options, onAppend: hooks?.onAppend }))
   )
