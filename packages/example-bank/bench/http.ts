@@ -40,7 +40,9 @@
  * Options (arguments or environment): `--runs N` / `BENCH_RUNS` (default 3),
  * `--deposits N` / `BENCH_DEPOSITS` per client per pass (default 200),
  * `--smoke` (1 run of 10 deposits per client: checks that it works, measures
- * nothing worth reading), `--profile DIR` (the server runs with `--cpu-prof`
+ * nothing worth reading), `--pool N` / `BENCH_POOL` (the PostgreSQL pool
+ * size of both sides, the server's and the in-process repository's; default
+ * the bank's, `BankStore.defaultPostgresConnections`), `--profile DIR` (the server runs with `--cpu-prof`
  * and writes its profile to DIR when it stops; the server is stopped with
  * SIGTERM and shuts down as `pnpm bank serve` does). To profile the load
  * generator as well: `node --conditions=@chronicle/source --import tsx
@@ -79,6 +81,14 @@ const positiveInt = (name: string, env: string, fallback: number): number => {
   return n
 }
 
+/** The PostgreSQL pool size of both sides (`--pool N`), or the bank's default. */
+const poolText = argument("pool") ?? process.env.BENCH_POOL
+const pool =
+  poolText === undefined ? undefined : positiveInt("pool", "BENCH_POOL", BankStore.defaultPostgresConnections)
+
+/** Both sides' store: PostgreSQL at `url`, with the pool size asked for. */
+const storeAt = (url: string) => BankStore.layer({ _tag: "Postgres", url: Redacted.make(url), maxConnections: pool })
+
 /** A connection to the database `name` on the same server (each side has its own, to find its backends' CPU). */
 const urlFor = (name: string): string => {
   const url = new URL(databaseUrl)
@@ -98,13 +108,12 @@ const admin = (statement: string) =>
 
 const serveMode = argument("serve-database")
 if (serveMode !== undefined) {
-  const url = Redacted.make(urlFor(serveMode))
   // Deposits only: no projections and no Transfer saga (they would compete with the commands on one side only).
   const program = BankServer.start({ port: 0, projections: [], transfers: false }).pipe(
     Effect.tap(({ url: listening }) => Effect.sync(() => process.stdout.write(`listening ${listening}\n`))),
     Effect.zipRight(Effect.never),
     Effect.scoped,
-    Effect.provide(BankStore.layer({ _tag: "Postgres", url }))
+    Effect.provide(storeAt(urlFor(serveMode)))
   )
   // As `pnpm bank serve`: SIGTERM interrupts the program, which closes the server, and the process exits
   // (so that a `--cpu-prof` profile of the server is written).
@@ -269,7 +278,14 @@ const startServer = (
     const profile = profileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", profileDir]
     const child = spawn(
       process.execPath,
-      [...process.execArgv, ...profile, process.argv[1] ?? "", "--serve-database", database],
+      [
+        ...process.execArgv,
+        ...profile,
+        process.argv[1] ?? "",
+        "--serve-database",
+        database,
+        ...(pool === undefined ? [] : ["--pool", `${pool}`])
+      ],
       { stdio: ["ignore", "pipe", "inherit"] }
     )
     let out = ""
@@ -306,11 +322,9 @@ const main = async () => {
   try {
     // In process: the server's own repository, over the same kind of store (migrations run here first).
     const context = await Effect.runPromise(
-      Layer.build(
-        AccountRepository.layer.pipe(
-          Layer.provideMerge(BankStore.layer({ _tag: "Postgres", url: Redacted.make(urlFor(databases.local)) }))
-        )
-      ).pipe(Scope.extend(scope))
+      Layer.build(AccountRepository.layer.pipe(Layer.provideMerge(storeAt(urlFor(databases.local))))).pipe(
+        Scope.extend(scope)
+      )
     )
     const run = <A, E>(effect: Effect.Effect<A, E, Bank.Accounts>) => Effect.runPromise(Effect.provide(effect, context))
     const execute = (accountId: string, command: Account.AccountCommand) =>
@@ -380,7 +394,7 @@ const main = async () => {
     process.stdout.write(
       [
         `H1: deposits, ${clients} concurrent clients, ${runs} run(s) × ${clients * deposits} deposits per side (PostgreSQL)${smoke ? " [smoke: not a measurement]" : ""}`,
-        `machine: ${cpus().length} CPUs, load average ${load(loadBefore)} before, ${load(loadAfter)} after`,
+        `machine: ${cpus().length} CPUs, load average ${load(loadBefore)} before, ${load(loadAfter)} after; PostgreSQL pool of ${pool ?? BankStore.defaultPostgresConnections} connections per side`,
         line("over HTTP (bank server)", http),
         line("in process (Repository.execute)", local),
         failures === 0

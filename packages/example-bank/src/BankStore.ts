@@ -40,9 +40,33 @@ import { Cause, Config, Effect, Layer, Option, Redacted, Schema } from "effect"
  * @category models
  */
 export type StoreChoice =
-  | { readonly _tag: "Postgres"; readonly url: Redacted.Redacted<string> }
+  | {
+      readonly _tag: "Postgres"
+      readonly url: Redacted.Redacted<string>
+      /**
+       * The most connections the pool opens (default
+       * {@link defaultPostgresConnections}). Each command holds one while its
+       * append runs; a server with more requests in flight than connections
+       * queues the rest for one.
+       */
+      readonly maxConnections?: number | undefined
+    }
   | { readonly _tag: "Sqlite"; readonly filename: string }
   | { readonly _tag: "Memory" }
+
+/**
+ * The PostgreSQL pool's size when a store choice names none.
+ *
+ * @example
+ * ```ts
+ * import { BankStore } from "@chronicle/example-bank"
+ *
+ * const pool = BankStore.defaultPostgresConnections // 4
+ * ```
+ * @since 0.7.0
+ * @category constants
+ */
+export const defaultPostgresConnections = 4
 
 /**
  * The default SQLite file, relative to the directory the bank runs from.
@@ -181,7 +205,12 @@ export const layer = (choice: StoreChoice): Layer.Layer<Stores, BankStoreError> 
     switch (choice._tag) {
       case "Postgres":
         return Layer.unwrapEffect(
-          Effect.as(checkPostgresUrl(choice.url), sqlStores(PgClient.layer({ url: choice.url, maxConnections: 4 })))
+          Effect.as(
+            Effect.zipRight(checkPostgresUrl(choice.url), checkConnections(choice.maxConnections)),
+            sqlStores(
+              PgClient.layer({ url: choice.url, maxConnections: choice.maxConnections ?? defaultPostgresConnections })
+            )
+          )
         )
       case "Sqlite":
         return Layer.unwrapEffect(
@@ -203,6 +232,11 @@ export const layer = (choice: StoreChoice): Layer.Layer<Stores, BankStoreError> 
     })
   )
 }
+
+const checkConnections = (maxConnections: number | undefined): Effect.Effect<void, BankStoreError> =>
+  maxConnections === undefined || (Number.isSafeInteger(maxConnections) && maxConnections >= 1)
+    ? Effect.void
+    : Effect.fail(new BankStoreError({ reason: `maxConnections must be a positive integer, got ${maxConnections}` }))
 
 const checkPostgresUrl = (url: Redacted.Redacted<string>): Effect.Effect<void, BankStoreError> =>
   Effect.suspend(() => {
