@@ -210,6 +210,37 @@ describe.each(modes)("Saga ($name)", (mode) => {
     })
   )
 
+  // Durable mode: instances of one step share its activities' exit Schema
+  // (compiled once, see `sharingExitSchema`); each instance still gets its
+  // own declared error, and a defect stays a defect.
+  it.live("each instance of a step gets its own declared error or defect, also after earlier instances", () =>
+    Effect.gen(function* () {
+      const log = yield* Ref.make<ReadonlyArray<string>>([])
+      yield* Effect.gen(function* () {
+        for (const id of ["e1", "e2", "e3"]) yield* trigger(id)
+        for (const id of ["e1", "e2", "e3"]) {
+          const failed = yield* SagaAdmin.waitFor("Recorder", id)
+          expect(failed.state).toBe("failed")
+          expect(failed.compensated).toEqual(["s2", "s1"])
+          expect(Option.getOrThrow(failed.error)).toContain("s3 refused")
+        }
+      }).pipe(withSaga(recorder({ log, failAt: "s3" })))
+      yield* Effect.gen(function* () {
+        yield* trigger("e4")
+        const failed = yield* SagaAdmin.waitFor("Recorder", "e4")
+        expect(failed.state).toBe("failed")
+        expect(Option.getOrThrow(failed.error)).toContain("s3 blew up")
+        expect(Option.getOrThrow(failed.error)).not.toContain("s3 refused")
+      }).pipe(withSaga(recorder({ log, failAt: "s3-defect" })))
+      expect((yield* Ref.get(log)).filter((line) => line.startsWith("on-failure"))).toEqual([
+        "on-failure: s3 refused",
+        "on-failure: s3 refused",
+        "on-failure: s3 refused",
+        expect.stringContaining("s3 blew up")
+      ])
+    })
+  )
+
   it.live("compensates the completed steps in reverse order, once, when a later step fails for good", () =>
     Effect.gen(function* () {
       const log = yield* Ref.make<ReadonlyArray<string>>([])
