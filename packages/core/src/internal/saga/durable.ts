@@ -100,7 +100,21 @@ export const layer = <T extends EventCodec.Tagged, A, E, R>(
   return consumer.pipe(Layer.provide(registered))
 }
 
-const signalDeferred = (name: string) => DurableDeferred.make(`signal/${name}`, { success: Journal.StoredEventJson })
+const makeSignalDeferred = (name: string) =>
+  DurableDeferred.make(`signal/${name}`, { success: Journal.StoredEventJson })
+
+// One DurableDeferred per signal name (the names a saga's definition
+// declares, so the map stays small): each carries its own exit Schema, whose
+// decoder would otherwise be compiled again on every wait and every delivery
+// (see `sharingExitSchema`).
+const signalDeferreds = new Map<string, ReturnType<typeof makeSignalDeferred>>()
+const signalDeferred = (name: string) => {
+  const known = signalDeferreds.get(name)
+  if (known !== undefined) return known
+  const made = makeSignalDeferred(name)
+  signalDeferreds.set(name, made)
+  return made
+}
 
 /**
  * `Activity.make` gives every activity a new `exitSchema`, and the engine
