@@ -9,6 +9,8 @@
  * (`PgCpu.ts`), synchronously, so that the server's CPU is taken over exactly
  * the timed region.
  */
+import * as fs from "node:fs"
+import { constants, PerformanceObserver } from "node:perf_hooks"
 
 /** One timed pass of a workload on one side (Chronicle or raw). */
 export interface Measurement {
@@ -44,6 +46,47 @@ export interface Measurement {
   readonly latency?: Latency
   /** W8: memory of the loading process, in MB. */
   readonly memory?: Memory
+  /** This process's garbage collection during the pass (see {@link gcOf}). */
+  readonly gc?: GcReading
+}
+
+/**
+ * What V8's garbage collector did in this process during a timed region:
+ * the main thread's pauses (`PerformanceObserver` `gc` entries; the
+ * concurrent marking on helper threads is in `cpuMillis` but not here), and
+ * the heap in use when the region started.
+ */
+export interface GcReading {
+  /** Pauses of the main thread for GC, in milliseconds. */
+  readonly pauseMillis: number
+  /** Of which major (mark-compact) collections. */
+  readonly majorPauseMillis: number
+  readonly majors: number
+  readonly minors: number
+  /** `heapUsed` when the region started, in MB. */
+  readonly heapUsedMb: number
+  /**
+   * CPU time of this process's threads other than the main one during the
+   * region (`/proc/self/task/<tid>/schedstat`), in milliseconds: V8's
+   * concurrent marking, sweeping and compilation, and libuv's pool.
+   */
+  readonly helperThreadsMillis?: number
+}
+
+/** CPU time in nanoseconds of this process's main thread and of all its other threads, from `/proc`. */
+const threadsCpu = (): { readonly main: number; readonly helpers: number } | undefined => {
+  try {
+    let main = 0
+    let helpers = 0
+    for (const tid of fs.readdirSync("/proc/self/task")) {
+      const ns = Number(fs.readFileSync(`/proc/self/task/${tid}/schedstat`, "utf8").split(" ")[0])
+      if (Number(tid) === process.pid) main += ns
+      else helpers += ns
+    }
+    return { main, helpers }
+  } catch {
+    return undefined
+  }
 }
 
 /** Percentiles of per-operation latencies, in milliseconds. */
@@ -137,16 +180,88 @@ export const withProbe = async <A>(probe: Probe | undefined, f: () => Promise<A>
   }
 }
 
+/** GC entries of this process, kept from {@link watchGc} on (pruned when read). */
+let gcEntries: Array<{ readonly start: number; readonly duration: number; readonly major: boolean }> | undefined
+
+/** Starts recording this process's GC pauses (`PerformanceObserver`), read per region by {@link gcOf}. */
+export const watchGc = (): void => {
+  if (gcEntries !== undefined) return
+  const entries: Array<{ readonly start: number; readonly duration: number; readonly major: boolean }> = []
+  gcEntries = entries
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const detail: unknown = Reflect.get(e, "detail")
+      const kind =
+        typeof detail === "object" && detail !== null && "kind" in detail && typeof detail.kind === "number"
+          ? detail.kind
+          : 0
+      entries.push({ start: e.startTime, duration: e.duration, major: kind === constants.NODE_PERFORMANCE_GC_MAJOR })
+    }
+  })
+  observer.observe({ entryTypes: ["gc"] })
+}
+
+/** The last timed region's bounds (`performance.now()`) and heap at its start, for {@link gcOf}. */
+let lastRegion:
+  | { readonly start: number; readonly end: number; readonly heapUsedMb: number; readonly helperThreadsMillis?: number }
+  | undefined
+
+/**
+ * The GC pauses within the last timed region; `undefined` unless
+ * {@link watchGc} was called. Waits one turn of the event loop first, since
+ * the observer is told of a collection asynchronously.
+ */
+export const gcOf = async (): Promise<GcReading | undefined> => {
+  const entries = gcEntries
+  const region = lastRegion
+  if (entries === undefined || region === undefined) return undefined
+  await new Promise((resolve) => setTimeout(resolve, 5))
+  let pauseMillis = 0
+  let majorPauseMillis = 0
+  let majors = 0
+  let minors = 0
+  for (const e of entries) {
+    if (e.start < region.start || e.start > region.end) continue
+    pauseMillis += e.duration
+    if (e.major) {
+      majors++
+      majorPauseMillis += e.duration
+    } else minors++
+  }
+  entries.splice(0, entries.length)
+  return {
+    pauseMillis,
+    majorPauseMillis,
+    majors,
+    minors,
+    heapUsedMb: region.heapUsedMb,
+    ...(region.helperThreadsMillis === undefined ? {} : { helperThreadsMillis: region.helperThreadsMillis })
+  }
+}
+
 /** A running clock: wall time and this process's CPU time (and the active probe's readings). */
 export const startClock = (): (() => { readonly seconds: number; readonly cpuMillis: number }) => {
   const probe = activeProbe
+  const watched = gcEntries !== undefined
+  const heapUsedMb = watched ? process.memoryUsage().heapUsed / 2 ** 20 : Number.NaN
+  const threadsBefore = watched ? threadsCpu() : undefined
   probe?.begin()
   const start = performance.now()
   const cpu = process.cpuUsage()
   return () => {
     const used = process.cpuUsage(cpu)
-    const seconds = (performance.now() - start) / 1000
+    const end = performance.now()
+    const seconds = (end - start) / 1000
     probe?.end()
+    const threadsAfter = threadsBefore === undefined ? undefined : threadsCpu()
+    lastRegion = {
+      start,
+      end,
+      heapUsedMb,
+      ...(threadsBefore === undefined || threadsAfter === undefined
+        ? {}
+        : { helperThreadsMillis: (threadsAfter.helpers - threadsBefore.helpers) / 1e6 })
+    }
     return { seconds, cpuMillis: (used.user + used.system) / 1000 }
   }
 }

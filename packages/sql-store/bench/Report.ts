@@ -90,6 +90,10 @@ export const describePass = (m: Measurement): string => {
       ? ""
       : `, peak RSS +${fmt(m.memory.peakRssGrowthMb)} MB (heap +${fmt(m.memory.heapGrowthMb)} MB)`) +
     (m.conflicts === undefined ? "" : `, ${m.conflicts} conflicts, ${m.failed ?? 0} gave up`) +
+    (m.gc === undefined
+      ? ""
+      : `, GC ${fmt(m.gc.pauseMillis)} ms (${m.gc.minors} minor, ${m.gc.majors} major ${fmt(m.gc.majorPauseMillis)} ms), heap ${fmt(m.gc.heapUsedMb)} MB` +
+        (m.gc.helperThreadsMillis === undefined ? "" : `, helper threads ${fmt(m.gc.helperThreadsMillis)} ms`)) +
     (m.pgBackgroundMillis === undefined || m.pgBackgroundMillis === 0
       ? ""
       : `, PG background ${fmt(m.pgBackgroundMillis)} ms`) +

@@ -32,6 +32,12 @@
  * - `--json FILE`: also write the results (environment, every pass) as JSON;
  * - `--compare A.json B.json`: print two results files side by side
  *   (A before, B after) and exit, without touching the database;
+ * - `--collect on`: a full GC (and 100 ms) before each side's pass
+ *   (diagnosis only: it makes the passes costlier, see BENCHMARKS.md);
+ * - `--gc`: report each pass's GC pauses, heap at its start and the CPU of
+ *   the process's helper threads;
+ * - `--setup W6,W7,…`: also run these workloads' set-up (seeding, warm-ups)
+ *   without their passes (to measure a workload after another's set-up);
  * - `--keep-schema`: leave the schema in place at the end (to inspect the
  *   tables; drop it by hand afterwards);
  * - `--explain`: instead of the workloads, `EXPLAIN (ANALYZE, BUFFERS)` every
@@ -39,12 +45,14 @@
  *   catch-up (see `Explain.ts`).
  */
 import * as fs from "node:fs"
+import * as v8 from "node:v8"
+import * as vm from "node:vm"
 import pg from "pg"
 import * as Chronicle from "./Chronicle.js"
 import * as Domain from "./Domain.js"
 import * as Environment from "./Environment.js"
 import * as Explain from "./Explain.js"
-import { type Measurement, rate, summarize, withProbe } from "./Measure.js"
+import { gcOf, type Measurement, rate, summarize, watchGc, withProbe } from "./Measure.js"
 import * as Memory from "./Memory.js"
 import * as PgCpu from "./PgCpu.js"
 import * as Raw from "./Raw.js"
@@ -85,6 +93,30 @@ const selected = (): ReadonlyArray<WorkloadId> => {
   const unknown = names.filter((n) => !isWorkload(n))
   if (unknown.length > 0) throw new Error(`--only: unknown workload(s) ${unknown.join(", ")}`)
   return names.filter(isWorkload)
+}
+
+/**
+ * `--setup W6,W7,…`: the workloads whose set-up (seeding, warm-ups) runs
+ * before the timed passes, in addition to those of `--only` (diagnosis: a
+ * workload measured after another's set-up, without its passes).
+ */
+const setUps = (only: ReadonlyArray<WorkloadId>): ReadonlyArray<WorkloadId> => {
+  const text = argument("setup")
+  if (text === undefined) return only
+  const names = text.split(",").map((s) => s.trim().toUpperCase())
+  const unknown = names.filter((n) => !isWorkload(n))
+  if (unknown.length > 0) throw new Error(`--setup: unknown workload(s) ${unknown.join(", ")}`)
+  return [...only, ...names.filter(isWorkload).filter((n) => !only.includes(n))]
+}
+
+/** V8's full collection (`gc()`), made available without `--expose-gc` on the command line. */
+const fullGc = (): (() => void) => {
+  v8.setFlagsFromString("--expose-gc")
+  const gc: unknown = vm.runInNewContext("gc")
+  if (typeof gc !== "function") throw new Error("gc() is not available")
+  return () => {
+    gc()
+  }
 }
 
 const choice = <A extends string>(name: string, values: ReadonlyArray<A>, fallback: A): A => {
@@ -144,6 +176,8 @@ const main = async () => {
   const jsonFile = argument("json")
   const explain = flag("explain")
   const only = selected()
+  const collectBetween = choice("collect", ["on", "off"] as const, "off") === "on"
+  const setUp = setUps(only)
 
   const runId = crypto.randomUUID().replaceAll("-", "").slice(0, 12)
   const schema = `chronicle_bench_${runId}`
@@ -169,6 +203,7 @@ const main = async () => {
   process.once("SIGINT", interrupted)
   process.once("SIGTERM", interrupted)
   const adminPid = Number((await admin.query("SELECT pg_backend_pid() AS pid")).rows[0]?.pid)
+  if (flag("gc")) watchGc()
   const environment = await Environment.collect(admin, new Set([adminPid]))
   await admin.query(`CREATE SCHEMA "${schema}"`)
   const url = new URL(databaseUrl)
@@ -184,11 +219,15 @@ const main = async () => {
     w6Appends,
     w7Size,
     w8Events,
-    pools: poolSize
+    pools: poolSize,
+    ...(setUp.length > only.length ? { setUp: setUp.join(",") } : {}),
+    ...(collectBetween ? { collect: "full GC before each side's pass" } : {})
   }
   for (const line of Environment.describe(environment)) console.log(`bench: ${line}`)
   console.log(
-    `bench: schema ${schema}, ${runs} run(s), pools of ${poolSize}, workloads ${only.join(" ")}, tracer ${options.tracer}, cache ${options.cache}`
+    `bench: schema ${schema}, ${runs} run(s), pools of ${poolSize}, workloads ${only.join(" ")}, tracer ${options.tracer}, cache ${options.cache}` +
+      (collectBetween ? ", a full GC before each side's pass (--collect on)" : "") +
+      (setUp.length > only.length ? `, set-up of ${setUp.join(" ")}` : "")
   )
   console.log(
     `bench: PostgreSQL CPU per side from ${PgCpu.available() ? PgCpu.method() : "nothing: /proc is not readable, PG CPU is not measured"}`
@@ -219,12 +258,12 @@ const main = async () => {
     console.log("bench: warming up (300 sequential commands and 16 × 20 concurrent ones, each side)")
     if (side !== "raw") await c.warmUp()
     if (side !== "chronicle") await r.warmUp()
-    if (only.includes("P1")) {
+    if (setUp.includes("P1")) {
       console.log("bench: writing P1's 100,000 events (1,000 streams) on each side")
       if (side !== "raw") await r.setupP1Events(Chronicle.prefix)
       if (side !== "chronicle") await r.setupP1Events(Raw.prefix)
     }
-    if (only.includes("W4") || only.includes("S1")) {
+    if (setUp.includes("W4") || setUp.includes("S1")) {
       console.log("bench: writing the 10,000-event stream on each side (and Chronicle's snapshots every 100)")
       if (side !== "raw") await c.setupLongStream()
       if (side !== "chronicle") await r.setupLongStream()
@@ -250,7 +289,7 @@ const main = async () => {
     }
     const w6Streams = (size: number) => Math.max(1, Math.floor(size / 10))
     const w6Sizes = [{ name: "w6s", size: w6Small }, ...(w6Size > w6Small ? [{ name: "w6l", size: w6Size }] : [])]
-    if (only.includes("W6")) {
+    if (setUp.includes("W6")) {
       for (const { name, size } of w6Sizes) {
         const start = performance.now()
         console.log(`bench: W6: seeding ${count(size)} events (${count(w6Streams(size))} streams of 10) on each side`)
@@ -263,7 +302,7 @@ const main = async () => {
       { name: "w7s", size: w7Size / 10 }
     ]
     const w7Layout = Seed.shares({ rare: "W7a", rareStreams: 100, tenth: "W7b", tenthStreams: 1000, rest: "W7z" })
-    if (only.includes("W7")) {
+    if (setUp.includes("W7")) {
       for (const { name, size } of w7Stores) {
         const start = performance.now()
         console.log(`bench: W7: seeding ${count(size)} events (1% W7a, 10% W7b, 89% W7z) on each side`)
@@ -284,7 +323,7 @@ const main = async () => {
       }
     }
     const w8 = { prefix: "w8_", key: "w8-big", warmKey: "w8-warm", warmEvents: 1_000 }
-    if (only.includes("W8")) {
+    if (setUp.includes("W8")) {
       const start = performance.now()
       console.log(`bench: W8: seeding one stream of ${count(w8Events)} events (read by both sides)`)
       await c.migrate(w8.prefix)
@@ -311,6 +350,12 @@ const main = async () => {
         console.log(`bench: CHECKPOINT not run (${error instanceof Error ? error.message : String(error)})`)
       })
       console.log(`bench: settled in ${seconds(start)}`)
+    }
+    if (flag("gc")) {
+      const m = process.memoryUsage()
+      console.log(
+        `bench: --gc: after the set-up: heap used ${(m.heapUsed / 2 ** 20).toFixed(1)} MB of ${(m.heapTotal / 2 ** 20).toFixed(1)}, RSS ${(m.rss / 2 ** 20).toFixed(1)} MB, CPU so far ${((process.cpuUsage().user + process.cpuUsage().system) / 1e6).toFixed(1)} s`
+      )
     }
 
     const row = (
@@ -431,12 +476,22 @@ const main = async () => {
         : [])
     ]
 
+    // `--collect on` (diagnosis): every side's pass starts from a collected
+    // heap. Not the default: measured, it made the passes' own GC and helper
+    // threads costlier (BENCHMARKS.md, "Issue 12, W1/W2 in the full round").
+    const collect = collectBetween ? fullGc() : undefined
     const measureSide = async (probe: PgCpu.SideProbe | undefined, f: () => Promise<Measurement>) => {
       if (probe === undefined) return f()
+      if (collect !== undefined) {
+        collect()
+        // V8 finishes sweeping and releases memory on its helper threads after gc() returns.
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
       await probe.refresh()
       for (const pid of probe.pids()) excluded.add(pid)
       const m = await withProbe(probe, f)
-      return PgCpu.complete(m, await probe.result())
+      const gc = await gcOf()
+      return PgCpu.complete(gc === undefined ? m : { ...m, gc }, await probe.result())
     }
 
     for (let run = 1; run <= runs; run++) {
