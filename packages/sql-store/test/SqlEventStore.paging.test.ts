@@ -102,6 +102,12 @@ for (const backend of backends) {
         const { versions, pageSizes } = yield* readInPages(stream, 1, 1_000)
         expect(versions).toEqual(expected)
         expect(pageSizes).toEqual([1_000, 1_000, 299])
+        // A window holding the gap and ending on a stored version: the
+        // rest of the page comes from past the window.
+        const around = yield* store.readEvents(stream, { from: 850, limit: 300 })
+        expect(around.map((e) => e.version)).toEqual([...range(850, 899), ...range(1_101, 1_350)])
+        const pastWindow = yield* store.readEvents(stream, { from: 1, limit: 1_100 })
+        expect(pastWindow.map((e) => e.version)).toEqual([...range(1, 899), ...range(1_101, 1_301)])
         // A page starting inside the gap, and one whose window is all gap.
         const inside = yield* store.readEvents(stream, { from: 950, limit: 10 })
         expect(inside.map((e) => e.version)).toEqual(range(1_101, 1_110))
