@@ -280,8 +280,11 @@ export const make = (options: {
     return Effect.flatMap(
       Effect.flatMap(statement, (rows) => Rows.decodePgEvents(rows, { needVersion: true })),
       (read) => {
-        const page = inVersionOrder(read).slice(0, limit)
-        const gapInside = windowed && page.length < limit && page[page.length - 1]?.version === windowEnd
+        // One ordered, limited statement needs nothing more.
+        if (!windowed) return Effect.succeed(read)
+        const ordered = inVersionOrder(read)
+        const page = ordered.length > limit ? ordered.slice(0, limit) : ordered
+        const gapInside = page.length < limit && page[page.length - 1]?.version === windowEnd
         return gapInside
           ? Effect.map(forwardPage(streamId, windowEnd + 1, to, limit - page.length), (rest) => [...page, ...rest])
           : Effect.succeed(page)
