@@ -38,6 +38,9 @@
  *   the process's helper threads;
  * - `--setup W6,W7,…`: also run these workloads' set-up (seeding, warm-ups)
  *   without their passes (to measure a workload after another's set-up);
+ * - `--isolate on|off` (default on): with several workload groups selected,
+ *   run each group (W1+W2, W3, W4+S1, W5, P1, W6, W7, W8) in a process of its
+ *   own and merge the results (`Isolate.ts`); `off` runs them all in this one;
  * - `--keep-schema`: leave the schema in place at the end (to inspect the
  *   tables; drop it by hand afterwards);
  * - `--explain`: instead of the workloads, `EXPLAIN (ANALYZE, BUFFERS)` every
@@ -45,6 +48,7 @@
  *   catch-up (see `Explain.ts`).
  */
 import * as fs from "node:fs"
+import { fileURLToPath } from "node:url"
 import * as v8 from "node:v8"
 import * as vm from "node:vm"
 import pg from "pg"
@@ -52,6 +56,7 @@ import * as Chronicle from "./Chronicle.js"
 import * as Domain from "./Domain.js"
 import * as Environment from "./Environment.js"
 import * as Explain from "./Explain.js"
+import * as Isolate from "./Isolate.js"
 import { gcOf, type Measurement, rate, summarize, watchGc, withProbe } from "./Measure.js"
 import * as Memory from "./Memory.js"
 import * as PgCpu from "./PgCpu.js"
@@ -178,6 +183,21 @@ const main = async () => {
   const only = selected()
   const collectBetween = choice("collect", ["on", "off"] as const, "off") === "on"
   const setUp = setUps(only)
+  const sagas = () => Sagas.run({ databaseUrl, runs, sagas: positiveInt("sagas", "BENCH_SAGAS", 1000), samples: 200 })
+
+  // A round of several workload groups: each group in a process of its own (see Isolate.ts).
+  if (!explain && choice("isolate", ["on", "off"] as const, "on") === "on" && Isolate.plan(only).length > 1) {
+    const results = await Isolate.run(fileURLToPath(import.meta.url), args, only, Report.read)
+    console.log("")
+    console.log(`bench: every group above ran in a process of its own (${results.options.isolate})`)
+    for (const line of Report.print(results, runs)) console.log(line)
+    if (jsonFile !== undefined) {
+      fs.writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`)
+      console.log(`bench: results written to ${jsonFile}`)
+    }
+    if (only.includes("SG")) await sagas()
+    return
+  }
 
   const runId = crypto.randomUUID().replaceAll("-", "").slice(0, 12)
   const schema = `chronicle_bench_${runId}`
@@ -258,6 +278,14 @@ const main = async () => {
     console.log("bench: warming up (300 sequential commands and 16 × 20 concurrent ones, each side)")
     if (side !== "raw") await c.warmUp()
     if (side !== "chronicle") await r.warmUp()
+    if (setUp.includes("W3")) {
+      // One untimed pass per side: the 100-event append is not on the commands'
+      // warm-up path, and in a process of its own (`--isolate`) W3's first timed
+      // pass would otherwise pay the JIT's first compilation of it.
+      console.log("bench: W3: warming up (one untimed pass of 100 appends × 100 events, each side)")
+      if (side !== "raw") await c.w3(999)
+      if (side !== "chronicle") await r.w3(999)
+    }
     if (setUp.includes("P1")) {
       console.log("bench: writing P1's 100,000 events (1,000 streams) on each side")
       if (side !== "raw") await r.setupP1Events(Chronicle.prefix)
@@ -563,8 +591,7 @@ const main = async () => {
       console.log(`bench: results written to ${jsonFile}`)
     }
     // SG1, SG2: the saga benchmarks (their own database and table lines; see Sagas.ts)
-    if (only.includes("SG"))
-      await Sagas.run({ databaseUrl, runs, sagas: positiveInt("sagas", "BENCH_SAGAS", 1000), samples: 200 })
+    if (only.includes("SG")) await sagas()
   } finally {
     await chronicle?.end().catch(() => undefined)
     await raw?.end().catch(() => undefined)
