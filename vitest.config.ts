@@ -1,4 +1,5 @@
 import { existsSync, readdirSync } from "node:fs"
+import { availableParallelism } from "node:os"
 import { join } from "node:path"
 import { defineConfig } from "vitest/config"
 
@@ -16,10 +17,18 @@ const packages = readdirSync(join(import.meta.dirname, "packages"), { withFileTy
 const condition = "@chronicle/source"
 const nodeOptions = [process.env.NODE_OPTIONS, `--conditions=${condition}`].filter(Boolean).join(" ")
 
+// Test files mostly wait (on PostgreSQL, on the OS processes of the crash
+// tests and the CLI, on timers), so one more worker than vitest's default of
+// cores - 1 shortens the run on a 2-core machine. Every PostgreSQL file works
+// in a schema of its own, and SQLite files in files of their own.
+const maxWorkers = Math.max(2, availableParallelism() - 1)
+
 export default defineConfig({
   resolve: { conditions: [condition, "module", "node", "development|production"] },
   ssr: { resolve: { conditions: [condition, "module", "node", "development|production"] } },
   test: {
+    maxWorkers,
+    minWorkers: 1,
     testTimeout: 60_000,
     hookTimeout: 60_000,
     env: { NODE_OPTIONS: nodeOptions },
