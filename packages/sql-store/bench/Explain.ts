@@ -53,10 +53,10 @@ interface Transaction {
 const normalize = (text: string): string => text.replace(/\s+/g, " ").trim()
 
 const isExplainable = (text: string): boolean =>
-  /^\s*(WITH|SELECT|INSERT|UPDATE|DELETE)\b/i.test(text) && !/pg_advisory_lock|pg_try_advisory_lock/i.test(text)
+  /^[\s(]*(WITH|SELECT|INSERT|UPDATE|DELETE)\b/i.test(text) && !/pg_advisory_lock|pg_try_advisory_lock/i.test(text)
 /** A plain read: anything else inside a transaction (a write, a lock, DDL) stops the explaining of its statements. */
 const isPlainRead = (text: string): boolean =>
-  /^\s*(WITH|SELECT)\b/i.test(text) &&
+  /^[\s(]*(WITH|SELECT)\b/i.test(text) &&
   !/\b(INSERT|UPDATE|DELETE)\b|\bFOR\s+(UPDATE|SHARE|NO\s+KEY|KEY)\b|pg_advisory/i.test(text)
 
 /** The text and values of a `query` call, or undefined for a `Query`/`Cursor` object (not explained). */

@@ -745,6 +745,9 @@ const explainMode = async (url: string, c: Chronicle.ChronicleBench, r: Raw.RawB
     await Seed.finish(r.pool, p)
   }
   await r.indexCategories("x7_raw_")
+  // Statistics, as the timed passes have them after the settling step: without
+  // them PostgreSQL guesses a row count and may plan a statement otherwise.
+  await r.pool.query("VACUUM ANALYZE chr_events, chr_streams, raw_events, raw_streams")
   const explainer = await Explain.make(url)
   try {
     // The warm-up's streams again: every command now appends to an existing stream.
