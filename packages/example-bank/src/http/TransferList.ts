@@ -105,6 +105,13 @@ export const shownStatus = (listed: Listed): TransferModels.TransferStatus =>
 /**
  * A listed transfer in the API's form.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { TransferList } from "@chronicle/example-bank/http"
+ *
+ * const items = Effect.map(TransferList.page({ limit: 20 }), (page) => page.items.map(TransferList.summary))
+ * ```
  * @since 0.7.0
  * @category queries
  */
