@@ -64,6 +64,66 @@ export class InvalidCommandError extends Schema.TaggedError<InvalidCommandError>
 }
 
 /**
+ * The options given to {@link make} (or {@link Tag}) are invalid: `pageSize`
+ * or `cache.capacity` is not a whole number of 1 or more (0, negative,
+ * fractional, `NaN`, `Infinity`). Nothing was built. `option` names the
+ * option, `value` is what was given.
+ *
+ * Only options that can hold such a value make it possible: `make` and
+ * `Tag` given no options, or options without `pageSize` and without a
+ * `cache` capacity (say `{ cache: false, snapshots }`), cannot fail with it
+ * (their error type is `never`).
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Aggregate, EventStore, Repository } from "@chronicle/core"
+ *
+ * class Incremented extends Schema.TaggedClass<Incremented>()("Incremented", { by: Schema.Int }) {}
+ * class Increment extends Schema.TaggedClass<Increment>()("Increment", { by: Schema.Int }) {}
+ * const Counter = Aggregate.make({
+ *   name: "Counter",
+ *   events: Incremented,
+ *   commands: Increment,
+ *   initialState: 0,
+ *   evolve: (n: number, e) => n + e.by,
+ *   decide: (c) => Effect.succeed(new Incremented({ by: c.by }))
+ * })
+ *
+ * const pageSize = Number(process.env.PAGE_SIZE ?? "500")
+ * const counters = Repository.make(Counter, { pageSize }).pipe(
+ *   Effect.catchTag("RepositoryOptionsError", (e) => Effect.dieMessage(e.message)), // "pageSize must be ..."
+ *   Effect.provide(EventStore.layerMemory())
+ * )
+ * ```
+ * @since 0.7.0
+ * @category errors
+ */
+export class RepositoryOptionsError extends Schema.TaggedError<RepositoryOptionsError>()("RepositoryOptionsError", {
+  /** The aggregate the repository was for. */
+  aggregate: Schema.String,
+  option: Schema.Literal("pageSize", "cache.capacity"),
+  value: Schema.Unknown
+}) {
+  override get message(): string {
+    return `Repository of ${this.aggregate}: ${this.option} must be a whole number of 1 or more, got ${String(this.value)}`
+  }
+}
+
+/**
+ * The options that cannot be invalid: without `pageSize`, and without a
+ * `cache` capacity (the cache off, or left to its default). Given such
+ * options (or none), {@link make} and {@link Tag} cannot fail.
+ *
+ * @since 0.7.0
+ * @category models
+ */
+export type CheckedOptions<S = unknown> = Options<S> & {
+  readonly pageSize?: undefined
+  readonly cache?: false | undefined
+}
+
+/**
  * Everything `execute` can fail with, besides the aggregate's domain errors.
  *
  * @since 0.1.0
@@ -308,6 +368,11 @@ export interface Repository<S, E extends EventCodec.Tagged, C, Err> {
 /**
  * Builds the repository of an aggregate over the `EventStore` in context.
  *
+ * Invalid options (a `pageSize` or `cache.capacity` that is not a whole
+ * number of 1 or more) fail with a {@link RepositoryOptionsError} when the
+ * repository is built, before it reads anything; only options that can hold
+ * such a value put that error in the type (see {@link CheckedOptions}).
+ *
  * @example
  * ```ts
  * import { Effect, Schema } from "effect"
@@ -334,15 +399,25 @@ export interface Repository<S, E extends EventCodec.Tagged, C, Err> {
  * @since 0.1.0
  * @category constructors
  */
-export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C, CI, Err>(
+export function make<Name extends string, S, E extends EventCodec.Tagged, EI, C, CI, Err>(
+  aggregate: Aggregate.Aggregate<Name, S, E, EI, C, CI, Err>,
+  options?: CheckedOptions<S>
+): Effect.Effect<Repository<S, E, C, Err>, never, EventStore>
+export function make<Name extends string, S, E extends EventCodec.Tagged, EI, C, CI, Err>(
   aggregate: Aggregate.Aggregate<Name, S, E, EI, C, CI, Err>,
   options?: Options<S>
-): Effect.Effect<Repository<S, E, C, Err>, never, EventStore> =>
-  internal.make(
+): Effect.Effect<Repository<S, E, C, Err>, RepositoryOptionsError, EventStore>
+export function make<Name extends string, S, E extends EventCodec.Tagged, EI, C, CI, Err>(
+  aggregate: Aggregate.Aggregate<Name, S, E, EI, C, CI, Err>,
+  options?: Options<S>
+): Effect.Effect<Repository<S, E, C, Err>, RepositoryOptionsError, EventStore> {
+  return internal.make(
     aggregate,
     { retry: defaultRetry, cacheCapacity: defaultCacheCapacity, pageSize: defaultPageSize },
-    options
+    options,
+    (option, value) => new RepositoryOptionsError({ aggregate: aggregate.name, option, value })
   )
+}
 
 /**
  * A repository as a service: `class Accounts extends Repository.Tag<Accounts>()(id, aggregate, options?) {}`
@@ -352,6 +427,8 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
  * hence one state cache; `yield* Accounts` gives the repository. For another
  * configuration of the same service (say, snapshots in the background in a
  * server), use `Layer.effect(Accounts, Repository.make(aggregate, options))`.
+ * Invalid options fail the layer with a {@link RepositoryOptionsError} (see
+ * {@link make}).
  *
  * @example
  * ```ts
@@ -380,16 +457,27 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
  * @since 0.6.0
  * @category services
  */
-export const Tag =
-  <Self>() =>
-  <const Id extends string, Name extends string, S, E extends EventCodec.Tagged, EI, C, CI, Err>(
+export const Tag = <Self>() => {
+  function tag<const Id extends string, Name extends string, S, E extends EventCodec.Tagged, EI, C, CI, Err>(
+    id: Id,
+    aggregate: Aggregate.Aggregate<Name, S, E, EI, C, CI, Err>,
+    options?: CheckedOptions<S>
+  ): TagClass<Self, Id, S, E, C, Err>
+  function tag<const Id extends string, Name extends string, S, E extends EventCodec.Tagged, EI, C, CI, Err>(
     id: Id,
     aggregate: Aggregate.Aggregate<Name, S, E, EI, C, CI, Err>,
     options?: Options<S>
-  ): TagClass<Self, Id, S, E, C, Err> => {
-    const tag = Context.Tag(id)<Self, Repository<S, E, C, Err>>()
-    return Object.assign(tag, { aggregate, layer: Layer.effect(tag, make(aggregate, options)) })
+  ): TagClass<Self, Id, S, E, C, Err, RepositoryOptionsError>
+  function tag<const Id extends string, Name extends string, S, E extends EventCodec.Tagged, EI, C, CI, Err>(
+    id: Id,
+    aggregate: Aggregate.Aggregate<Name, S, E, EI, C, CI, Err>,
+    options?: Options<S>
+  ): TagClass<Self, Id, S, E, C, Err, RepositoryOptionsError> {
+    const service = Context.Tag(id)<Self, Repository<S, E, C, Err>>()
+    return Object.assign(service, { aggregate, layer: Layer.effect(service, make(aggregate, options)) })
   }
+  return tag
+}
 
 /**
  * What {@link Tag} returns: a `Context.Tag` class of a repository, with the
@@ -398,13 +486,18 @@ export const Tag =
  * @since 0.6.0
  * @category services
  */
-export type TagClass<Self, Id extends string, S, E extends EventCodec.Tagged, C, Err> = Context.TagClass<
+export type TagClass<
   Self,
-  Id,
-  Repository<S, E, C, Err>
-> & {
+  Id extends string,
+  S,
+  E extends EventCodec.Tagged,
+  C,
+  Err,
+  /** `RepositoryOptionsError` when the options given could be invalid. */
+  LayerError = never
+> = Context.TagClass<Self, Id, Repository<S, E, C, Err>> & {
   /** Builds the one repository of the app over the `EventStore` (and `SnapshotStore`, if any) in context. */
-  readonly layer: Layer.Layer<Self, never, EventStore>
+  readonly layer: Layer.Layer<Self, LayerError, EventStore>
   /** The aggregate the repository serves. */
   readonly aggregate: { readonly name: string }
 }

@@ -1,7 +1,8 @@
 /**
  * The bank's read models: the query side of CQRS. Commands write events
- * (`Bank`); these projections read the `Account` events in global order and
- * keep three SQL tables up to date, through the `SqlClient`:
+ * (`Bank`, the Transfer saga); these projections read the `Account` and
+ * `Transfer` events in global order and keep SQL tables up to date, through
+ * the `SqlClient`:
  *
  * - {@link Balances} (`balances`): one row per account: owner, overdraft
  *   limit, balance, status (open or closed) and the last version applied;
@@ -9,10 +10,14 @@
  *   rows as `pnpm bank history`): version, time, type, signed amount, and
  *   the balance after it;
  * - {@link DailyTotals} (`daily-totals`): one row per UTC day, bank-wide:
- *   deposits, withdrawals, net and the number of transactions.
+ *   deposits, withdrawals, net and the number of transactions;
+ * - {@link Transfers} (`transfers`): one row per transfer: accounts, amount,
+ *   its own status and the reason of a failure, the position it was
+ *   requested at (the list's order), and its last version and position.
  *
  * Each read model has its own module (`readModels/Balances.ts`,
- * `Statements.ts`, `DailyTotals.ts`, over `readModels/Tables.ts`), re-exported
+ * `Statements.ts`, `DailyTotals.ts`, `Transfers.ts`, over
+ * `readModels/Tables.ts`), re-exported
  * here; this module is their registry (`names`, `byName`) and runs them
  * (`catchUp`, `refresh`, `status`).
  *
@@ -25,11 +30,12 @@
  * batch applied twice changes nothing: balances and statements skip events
  * at or below the version they already hold for the account, and daily
  * totals count an event only when its id enters the projection's ledger of
- * counted events. The bank runs them with the `stop` failure policy: a
+ * counted events, and transfers skip events at or below the version they
+ * hold for the transfer. The bank runs them with the `stop` failure policy: a
  * running balance depends on the order of events, so an event must not be
  * parked and applied later out of order.
  *
- * Every projection reads `from: Account` (the aggregate's codec, with its
+ * The account projections read `from: Account` (the aggregate's codec, with its
  * upcasters), so deposits stored as `MoneyDeposited` v1 by older releases
  * are read as v2.
  *
@@ -50,14 +56,23 @@ import { Balances } from "./readModels/Balances.js"
 import { DailyTotals } from "./readModels/DailyTotals.js"
 import { Statements } from "./readModels/Statements.js"
 import type { HandlerError } from "./readModels/Tables.js"
+import { Transfers } from "./readModels/Transfers.js"
 
 export { type AccountBalance, accounts, Balances, decodeBalances } from "./readModels/Balances.js"
 export { type DailyTotal, DailyTotals, dailyTotals, dayOf } from "./readModels/DailyTotals.js"
 export { type StatementLine, Statements, signedAmount, statement } from "./readModels/Statements.js"
 export { type HandlerError, tableName } from "./readModels/Tables.js"
+export {
+  type TransferRow,
+  type TransferRowStatus,
+  Transfers,
+  transferRow,
+  transferRows,
+  transferStateOf
+} from "./readModels/Transfers.js"
 
 /**
- * A bank projection: it reads some of the account events and writes SQL
+ * A bank projection: it reads some of the account (or transfer) events and writes SQL
  * tables; any of them, whatever events it reads (the registry's type).
  *
  * @since 0.3.0
@@ -71,7 +86,7 @@ export type BankProjection = Projection.Any<HandlerError, SqlClient.SqlClient>
  * @since 0.3.0
  * @category registry
  */
-export const names = ["balances", "statements", "daily-totals"] as const
+export const names = ["balances", "statements", "daily-totals", "transfers"] as const
 
 /**
  * The name of one of the bank's projections.
@@ -99,7 +114,8 @@ export type Name = (typeof names)[number]
 export const byName: { readonly [K in Name]: BankProjection } = {
   balances: Balances,
   statements: Statements,
-  "daily-totals": DailyTotals
+  "daily-totals": DailyTotals,
+  transfers: Transfers
 }
 
 /**

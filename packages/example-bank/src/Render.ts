@@ -10,10 +10,18 @@
  *
  * @since 0.1.0
  */
-import { type Audit, type Event, FeedStatus, type Position, type ProjectionAdmin } from "@chronicle/core"
+import {
+  type Audit,
+  type Event,
+  FeedStatus,
+  type Position,
+  type ProjectionAdmin,
+  type SagaAdmin
+} from "@chronicle/core"
 import { DateTime, Either, Option } from "effect"
 import * as Account from "./Account.js"
 import type * as Bank from "./Bank.js"
+import type * as TransferList from "./http/TransferList.js"
 import * as Money from "./Money.js"
 import type * as Projections from "./Projections.js"
 import * as Table from "./Table.js"
@@ -807,31 +815,52 @@ export const transferFailed = (view: TransferSaga.TransferView): string => {
 export const transferPending = (transferId: string): string =>
   `Transfer ${safe(transferId)} is requested; its saga has not started it yet (another bank process may hold the saga's lease). See pnpm bank transfers.`
 
+const waitingUntil = (saga: SagaAdmin.Status): string =>
+  Option.match(
+    Option.flatMap(saga.waitingFor, (w) => w.until),
+    { onNone: () => "", onSome: (at) => ` until ${DateTime.formatIso(at)}` }
+  )
+
 /**
- * The table printed by `transfers`: each transfer with its state and the
- * steps its saga completed.
+ * The table printed by `transfers`: each transfer of the page with its
+ * state (its saga's, or `requested` while the saga has not picked it up)
+ * and the steps its saga completed.
  *
  * @since 0.5.0
  * @category transfers
  */
-export const transfers = (views: ReadonlyArray<TransferSaga.TransferView>): string =>
-  views.length === 0
+export const transfers = (listed: ReadonlyArray<TransferList.Listed>): string =>
+  listed.length === 0
     ? "No transfers yet."
-    : Table.render<TransferSaga.TransferView>(
+    : Table.render<TransferList.Listed>(
         [
-          { header: "Transfer", cell: (v) => v.transferId },
-          { header: "From", cell: (v) => v.from },
-          { header: "To", cell: (v) => v.to },
-          { header: "Amount", align: "right", cell: (v) => Money.format(v.amount) },
-          { header: "State", cell: (v) => v.saga.state },
-          { header: "Steps done", cell: (v) => v.saga.steps.join(", ") },
+          { header: "Transfer", cell: (l) => l.row.transferId },
+          { header: "From", cell: (l) => l.row.from },
+          { header: "To", cell: (l) => l.row.to },
+          { header: "Amount", align: "right", cell: (l) => Money.format(l.row.amount) },
+          {
+            header: "State",
+            cell: (l) =>
+              Option.match(l.saga, {
+                onNone: () => (l.row.status === "completed" || l.row.status === "failed" ? l.row.status : "requested"),
+                onSome: (saga) => saga.state
+              })
+          },
+          {
+            header: "Steps done",
+            cell: (l) => Option.match(l.saga, { onNone: () => "", onSome: (saga) => saga.steps.join(", ") })
+          },
           {
             header: "Note",
-            cell: (v) =>
-              v.saga.state === "waiting"
-                ? `approval${until(v)}`
-                : Option.getOrElse(v.saga.error, () => (v.saga.compensated.length > 0 ? "refunded" : ""))
+            cell: (l) =>
+              Option.match(l.saga, {
+                onNone: () => Option.getOrElse(l.row.reason, () => ""),
+                onSome: (saga) =>
+                  saga.state === "waiting"
+                    ? `approval${waitingUntil(saga)}`
+                    : Option.getOrElse(saga.error, () => (saga.compensated.length > 0 ? "refunded" : ""))
+              })
           }
         ],
-        views
+        listed
       )

@@ -155,7 +155,7 @@ describe("BankCli in process", () => {
       const unknown = yield* bank("rebuild", "balance")
       expect(unknown.code).toBe(2)
       expect(unknown.stderr).toContain(
-        'unknown projection "balance": the projections are balances, statements, daily-totals'
+        'unknown projection "balance": the projections are balances, statements, daily-totals, transfers'
       )
       expect(unknown.stderr).toContain("Usage:")
 

@@ -9,8 +9,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Layer } from "effect"
-import { ApiErrors, TransferModels } from "../src/http/index.js"
-import { BankStore } from "../src/index.js"
+import { ApiErrors, BackgroundProjections, TransferModels } from "../src/http/index.js"
+import { BankStore, Projections } from "../src/index.js"
 import * as Server from "./support/server.js"
 import { sagaOptions, transferSuite } from "./support/transfers.js"
 
@@ -33,7 +33,10 @@ describe("transfers over HTTP, the store failing", () => {
     const stores = Server.faulty(faults).pipe(
       Layer.provideMerge(BankStore.layer({ _tag: "Sqlite", filename: join(dir, "faulty.db") }))
     )
-    broken = await Server.start(stores, { projections: [], transfers: false })
+    broken = await Server.start(stores, {
+      projections: [BackgroundProjections.define(Projections.Transfers, { onFailure: "stop" })],
+      transfers: false
+    })
     api = Server.client(broken.url)
   })
   afterAll(() => broken?.close())
@@ -45,7 +48,12 @@ describe("transfers over HTTP, the store failing", () => {
     await open("down-a")
     await open("down-b")
     const transferId = "down-t1"
-    expect((await api.post("/api/transfers", { transferId, from: "down-a", to: "down-b", amount: 5 })).status).toBe(202)
+    const requested = await api.post("/api/transfers", { transferId, from: "down-a", to: "down-b", amount: 5 })
+    expect(requested.status).toBe(202)
+    const position = Server.bodyAs(TransferModels.TransferCommandResult)(requested).position ?? ""
+    // listed from the read model, once it has the transfer: the list then reads its saga's journal from the store
+    const listed = await api.get(`/api/transfers?waitFor=${encodeURIComponent(position)}`)
+    expect(Server.bodyAs(TransferModels.TransfersPage)(listed).items.map((t) => t.transferId)).toEqual([transferId])
     faults.down = true
     try {
       const replies = [

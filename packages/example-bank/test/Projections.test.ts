@@ -4,15 +4,17 @@
  * scripted set of commands over three days (a clock the test sets gives
  * each event its time), each table equals what a fold over the events gives;
  * catching up again after more commands, rebuilding, and applying a batch a
- * second time all leave the same tables.
+ * second time all leave the same tables. The transfers read model likewise,
+ * over Transfer commands (no saga): its rows, its pages in the order
+ * requested, and the same rows after a replayed batch and a rebuild.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { EventStore, ProjectionAdmin } from "@chronicle/core"
+import { EventStore, ProjectionAdmin, Repository } from "@chronicle/core"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { Chunk, Clock, DateTime, Effect, Layer, Stream } from "effect"
-import { Account, Bank, BankStore, Projections } from "../src/index.js"
+import { Chunk, Clock, DateTime, Effect, Layer, Option, Stream } from "effect"
+import { Account, Bank, BankStore, Projections, Transfer } from "../src/index.js"
 import * as Postgres from "./support/postgres.js"
 
 const dir = mkdtempSync(join(tmpdir(), "chronicle-bank-projections-"))
@@ -157,6 +159,56 @@ const catchUpAll = Effect.forEach(
   { discard: true }
 )
 
+/** Transfers requested, approved, completed and failed, in an order their ids do not follow. */
+const transferScript = Effect.gen(function* () {
+  const transfers = yield* Repository.make(Transfer.Transfer)
+  const request = (transferId: string, amount: number) =>
+    transfers.execute(transferId, new Transfer.RequestTransfer({ transferId, from: "alice", to: "bob", amount }))
+  yield* request("t-b", 100)
+  yield* request("t-a", 200)
+  yield* transfers.execute("t-b", new Transfer.ApproveTransfer({ transferId: "t-b" }))
+  yield* request("t-c", 300)
+  yield* transfers.execute("t-b", new Transfer.CompleteTransfer({ transferId: "t-b" }))
+  yield* transfers.execute("t-a", new Transfer.FailTransfer({ transferId: "t-a", reason: "cannot withdraw 2.00" }))
+  // the same request again records nothing
+  yield* request("t-c", 300)
+})
+
+/** Every Transfer event in the store, decoded. */
+const allTransferEvents = Effect.gen(function* () {
+  const store = yield* EventStore.EventStore
+  const stored = Chunk.toReadonlyArray(yield* Stream.runCollect(store.readAll({ categories: ["Transfer"] })))
+  return yield* Effect.forEach(stored, (event) => Transfer.Transfer.codec.decode(event))
+})
+
+/** The rows a fold over the Transfer events gives, in the order requested. */
+const expectedTransfers = Effect.map(allTransferEvents, (events) => {
+  const rows = new Map<string, Projections.TransferRow>()
+  for (const recorded of events) {
+    const transferId = recorded.event.transferId
+    const before = rows.get(transferId)
+    const state = Transfer.evolve(
+      before === undefined ? Transfer.initialState : Projections.transferStateOf(before),
+      recorded.event
+    )
+    if (state.status === "none") continue
+    rows.set(transferId, {
+      transferId,
+      from: state.from,
+      to: state.to,
+      amount: state.amount,
+      status: state.status,
+      reason: Option.fromNullable(state.reason),
+      requestedAt: before?.requestedAt ?? recorded.position,
+      lastVersion: recorded.version,
+      lastPosition: recorded.position
+    })
+  }
+  return [...rows.values()]
+})
+
+const allTransferRows = Projections.transferRows({ limit: 1_000 })
+
 for (const backend of backends) {
   describe.skipIf(backend.skip)(`the bank's read models on ${backend.name}`, () => {
     it.live("equal a fold over the events, after catch-up, more commands, and a rebuild", () =>
@@ -175,13 +227,16 @@ for (const backend of backends) {
         expect(lagging.map((s) => [s.name, s.lag > 0])).toEqual([
           ["balances", true],
           ["daily-totals", true],
-          ["statements", true]
+          ["statements", true],
+          // no Transfer event in this script
+          ["transfers", false]
         ])
         yield* catchUpAll
         expect((yield* Projections.status).map((s) => [s.name, s.state, s.lag])).toEqual([
           ["balances", "caught-up", 0],
           ["daily-totals", "caught-up", 0],
-          ["statements", "caught-up", 0]
+          ["statements", "caught-up", 0],
+          ["transfers", "caught-up", 0]
         ])
         const after = yield* expected
         expect(after.balances.map((b) => b.accountId)).toEqual(accountIds)
@@ -198,6 +253,57 @@ for (const backend of backends) {
         }
         expect(yield* actual).toEqual(after)
       }).pipe(Effect.provide(Bank.Accounts.layer.pipe(Layer.provideMerge(backend.layer()))), Effect.withClock(clock))
+    )
+
+    it.live(
+      "transfers: rows equal a fold over the events, by pages in the order requested, after a replay and a rebuild",
+      () =>
+        Effect.gen(function* () {
+          yield* transferScript
+          yield* ProjectionAdmin.catchUp(Projections.Transfers, { batchSize: 2, waitForLease: "5 seconds" }).pipe(
+            Stream.runLast
+          )
+          const want = yield* expectedTransfers
+          expect(want.map((row) => [row.transferId, row.status])).toEqual([
+            ["t-b", "completed"],
+            ["t-a", "failed"],
+            ["t-c", "pending"]
+          ])
+          expect(yield* allTransferRows).toEqual(want)
+          expect(Option.map(yield* Projections.transferRow("t-a"), (row) => row.reason)).toEqual(
+            Option.some(Option.some("cannot withdraw 2.00"))
+          )
+          expect(yield* Projections.transferRow("t-none")).toEqual(Option.none())
+
+          // Pages: after a transfer, in the order requested, optionally of some own statuses.
+          const ids = (rows: ReadonlyArray<Projections.TransferRow>) => rows.map((row) => row.transferId)
+          expect(ids(yield* Projections.transferRows({ limit: 1 }))).toEqual(["t-b"])
+          expect(ids(yield* Projections.transferRows({ after: "t-b", limit: 1 }))).toEqual(["t-a"])
+          expect(ids(yield* Projections.transferRows({ after: "t-a", limit: 5 }))).toEqual(["t-c"])
+          expect(ids(yield* Projections.transferRows({ after: "t-c", limit: 5 }))).toEqual([])
+          expect(ids(yield* Projections.transferRows({ after: "t-none", limit: 5 }))).toEqual([])
+          expect(
+            ids(yield* Projections.transferRows({ after: "t-b", statuses: ["pending", "approved"], limit: 5 }))
+          ).toEqual(["t-c"])
+
+          // A batch applied again changes nothing; a rebuild gives the same rows.
+          const events = yield* allTransferEvents
+          yield* Projections.Transfers.handleBatch(events, Projections.Transfers)
+          yield* Projections.Transfers.handleBatch(events.slice(1, 4), Projections.Transfers)
+          expect(yield* allTransferRows).toEqual(want)
+          const steps = Chunk.toReadonlyArray(
+            yield* ProjectionAdmin.rebuild(Projections.Transfers, { batchSize: 3 }).pipe(Stream.runCollect)
+          )
+          expect(steps[steps.length - 1]?.lag).toBe(0)
+          expect(yield* allTransferRows).toEqual(want)
+
+          // More events after the rebuild: the row moves on, its place in the order stays.
+          const transfers = yield* Repository.make(Transfer.Transfer)
+          yield* transfers.execute("t-c", new Transfer.FailTransfer({ transferId: "t-c", reason: "not approved" }))
+          yield* Projections.catchUp("transfers")
+          expect(yield* allTransferRows).toEqual(yield* expectedTransfers)
+          expect(ids(yield* Projections.transferRows({ statuses: ["failed"], limit: 5 }))).toEqual(["t-a", "t-c"])
+        }).pipe(Effect.provide(Bank.Accounts.layer.pipe(Layer.provideMerge(backend.layer()))))
     )
 
     it.live("applying batches a second time changes nothing (the handlers are idempotent)", () =>

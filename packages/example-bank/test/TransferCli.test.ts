@@ -1,7 +1,8 @@
 /**
  * `pnpm bank transfer`, `approve` and `transfers`, run in process through
  * `BankCli.main` (as in `BankCli.test.ts`), on a SQLite file and on
- * PostgreSQL: the outcomes, the exit codes, and the statements afterwards.
+ * PostgreSQL: the outcomes, the exit codes, the list by pages (from the
+ * transfers read model), and the statements afterwards.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -69,6 +70,28 @@ const scenario = (bank: (...args: ReadonlyArray<string>) => Effect.Effect<Cli.Ru
     expect(list.stdout).toMatch(/^t1\s+alice\s+bob\s+25\.00\s+completed\s+assess, withdraw, deposit, complete/m)
     expect(list.stdout).toMatch(/^t2\s+alice\s+carol\s+10\.00\s+failed\s+assess, withdraw\s+the account is closed/m)
     expect(list.stdout).toMatch(/^t5\s+alice\s+bob\s+700\.00\s+failed\s+assess, withdraw\s+.*no approved event/m)
+    expect(list.stdout).toMatch(/^Read model transfers v1: /)
+    expect(list.stdout).not.toContain("More:")
+
+    // by pages, from the transfers read model, in the order requested
+    const firstPage = yield* bank("transfers", "--limit", "2")
+    expect(firstPage.stdout).toMatch(/^t1\s+alice\s+bob\s+25\.00\s+completed/m)
+    expect(firstPage.stdout).toMatch(/^t2\s+alice\s+carol/m)
+    expect(firstPage.stdout).not.toMatch(/^t3\s/m)
+    expect(firstPage.stdout).toMatch(/More: pnpm bank transfers --after t2\n$/)
+    const secondPage = yield* bank("transfers", "--after", "t2", "--limit", "2")
+    expect(secondPage.stdout).not.toMatch(/^t[12]\s/m)
+    expect(secondPage.stdout).toMatch(/^t3\s+bob\s+alice\s+9,999\.99\s+failed/m)
+    expect(secondPage.stdout).toMatch(/^t4\s+alice\s+bob\s+600\.00\s+completed/m)
+    expect(secondPage.stdout).toMatch(/More: pnpm bank transfers --after t4\n$/)
+    const lastPage = yield* bank("transfers", "--after", "t4")
+    expect(lastPage.stdout).toMatch(/^t5\s/m)
+    expect(lastPage.stdout).not.toMatch(/^t[1-4]\s/m)
+    expect(lastPage.stdout).not.toContain("More:")
+    const unknownCursor = yield* bank("transfers", "--after", "nope")
+    expect(unknownCursor.code).toBe(2)
+    expect(unknownCursor.stderr).toContain("--after: no transfer nope")
+    expect((yield* bank("transfers", "--limit", "0")).code).toBe(2)
 
     const late = yield* bank("approve", "t5")
     expect(late.code).toBe(1)

@@ -229,7 +229,7 @@ describe.concurrent("pnpm bank", () => {
     expect(missing.stderr).toContain("Missing argument <cents>")
     expect(unknown.stderr).toContain("Invalid subcommand")
     expect(unknownProjection.stderr).toContain(
-      'unknown projection "nope": the projections are balances, statements, daily-totals'
+      'unknown projection "nope": the projections are balances, statements, daily-totals, transfers'
     )
     expect(existsSync(join(dir, "untouched.db"))).toBe(false)
   })

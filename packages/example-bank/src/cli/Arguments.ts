@@ -242,3 +242,22 @@ export const retryTransfer = Options.text("retry").pipe(
   Options.optional,
   Options.withDescription("retry this failed transfer (after fixing what made it fail), then list")
 )
+
+export const transfersAfter = Options.text("after").pipe(
+  Options.withSchema(Transfer.TransferId),
+  Options.optional,
+  Options.withDescription("list the transfers requested after this one (the `next` a listing printed)")
+)
+
+export const transfersLimit = Options.integer("limit").pipe(
+  Options.withSchema(
+    Schema.Int.pipe(Schema.between(1, 1_000)).annotations({
+      message: (issue) => ({
+        message: `--limit must be a whole number from 1 to 1000 (got ${quoted(issue.actual)})`,
+        override: true
+      })
+    })
+  ),
+  Options.withDefault(50),
+  Options.withDescription("how many transfers to list (default 50)")
+)

@@ -15,6 +15,7 @@ import * as Account from "../Account.js"
 import * as Bank from "../Bank.js"
 import * as BankStore from "../BankStore.js"
 import * as BankServer from "../http/BankServer.js"
+import * as TransferList from "../http/TransferList.js"
 import * as Money from "../Money.js"
 import * as Output from "../Output.js"
 import * as Projections from "../Projections.js"
@@ -38,7 +39,9 @@ import {
   retryTransfer,
   seedAccounts,
   toAccount,
-  transferIdArg
+  transferIdArg,
+  transfersAfter,
+  transfersLimit
 } from "./Arguments.js"
 import { progressPrinter } from "./Progress.js"
 
@@ -64,6 +67,13 @@ class UnknownOutcome extends Schema.TaggedError<UnknownOutcome>()("UnknownOutcom
   reason: Schema.String,
   retry: Schema.String
 }) {}
+
+/** `transfers --after` names no transfer of the transfers read model. */
+class UnknownTransfer extends Schema.TaggedError<UnknownTransfer>()("UnknownTransfer", { transferId: Schema.String }) {
+  override get message(): string {
+    return `--after: no transfer ${Text.printable(this.transferId)} (pass the transfer a listing said to continue after)`
+  }
+}
 
 /** `verify` found an inconsistency (the report is printed on stdout). */
 class Inconsistent extends Schema.TaggedError<Inconsistent>()("Inconsistent", {
@@ -455,37 +465,69 @@ const approve = Command.make("approve", { transferId: transferIdArg }, ({ transf
   withTransfers((saga) => Effect.zipRight(saga.approve(transferId), settle(saga, transferId, true)))
 ).pipe(Command.withDescription("Approve a transfer waiting for its approval; it then completes."))
 
-const transfers = Command.make("transfers", { retry: retryTransfer }, ({ retry }) =>
-  withTransfers((saga) =>
-    Effect.gen(function* () {
-      if (Option.isSome(retry)) {
-        yield* SagaAdmin.retry(saga.name, retry.value)
-        yield* settle(saga, retry.value, true).pipe(
-          Effect.catchTag("TransferNotDone", (e) => Output.printError(e.line))
+const transfers = Command.make(
+  "transfers",
+  { retry: retryTransfer, after: transfersAfter, limit: transfersLimit },
+  ({ retry, after, limit }) =>
+    withTransfers((saga) =>
+      Effect.gen(function* () {
+        if (Option.isSome(retry)) {
+          yield* SagaAdmin.retry(saga.name, retry.value)
+          yield* settle(saga, retry.value, true).pipe(
+            Effect.catchTag("TransferNotDone", (e) => Output.printError(e.line))
+          )
+        }
+        // Let the saga take what is due first: transfers not started yet, deadlines passed.
+        const head = yield* Effect.flatMap(EventStore.EventStore, (store) => store.head)
+        yield* Projection.waitFor(SagaAdmin.consumerName(saga.name), head, { timeout: "3 seconds" }).pipe(Effect.ignore)
+        const options = { after: Option.getOrUndefined(after), limit }
+        const list = Effect.gen(function* () {
+          const fresh = yield* Projections.refresh("transfers")
+          if (options.after !== undefined && Option.isNone(yield* Projections.transferRow(options.after))) {
+            return yield* new UnknownTransfer({ transferId: options.after })
+          }
+          return { fresh, page: yield* TransferList.page(options) }
+        })
+        const first = yield* list
+        const now = yield* Clock.currentTimeMillis
+        // Only the page's transfers (those of other pages are settled when they are listed): the ones
+        // whose approval deadline passed, and the ones on their way to an end (say, refunding one).
+        const due = first.page.items.filter((listed) =>
+          Option.exists(
+            listed.saga,
+            (s) =>
+              s.state === "running" ||
+              s.state === "compensating" ||
+              Option.exists(
+                Option.flatMap(s.waitingFor, (w) => w.until),
+                (until) => until.epochMillis <= now
+              )
+          )
         )
-      }
-      // Let the saga take what is due first: transfers not started yet, deadlines passed.
-      const head = yield* Effect.flatMap(EventStore.EventStore, (store) => store.head)
-      yield* Projection.waitFor(SagaAdmin.consumerName(saga.name), head, { timeout: "3 seconds" }).pipe(Effect.ignore)
-      const now = yield* Clock.currentTimeMillis
-      const overdue = (yield* saga.list).filter((view) =>
-        Option.exists(
-          Option.flatMap(view.saga.waitingFor, (w) => w.until),
-          (until) => until.epochMillis <= now
+        yield* Effect.forEach(
+          due,
+          (listed) =>
+            SagaAdmin.waitFor(saga.name, listed.row.transferId, {
+              timeout: "3 seconds",
+              until: (s) => s.state !== "waiting" && s.state !== "running" && s.state !== "compensating"
+            }).pipe(Effect.ignore),
+          { concurrency: 4 }
         )
-      )
-      yield* Effect.forEach(overdue, (view) =>
-        SagaAdmin.waitFor(saga.name, view.transferId, {
-          timeout: "3 seconds",
-          until: (s) => s.state !== "waiting" && s.state !== "running" && s.state !== "compensating"
-        }).pipe(Effect.ignore)
-      )
-      yield* Output.print(Render.transfers(yield* saga.list))
-    })
-  )
+        const { fresh, page } = due.length === 0 ? first : yield* list
+        yield* Output.print(
+          `${Render.freshness(Projections.Transfers, fresh)}\n\n${Render.transfers(page.items)}${Option.match(
+            page.next,
+            {
+              onNone: () => "",
+              onSome: (next) => `\n\nMore: pnpm bank transfers --after ${Text.printable(next)}`
+            }
+          )}`
+        )
+      })
+    )
 ).pipe(
   Command.withDescription(
-    "List every transfer with its state and the steps its saga completed; --retry <transferId> retries a failed one first."
+    "List transfers in the order requested, from the transfers read model (50 at a time; --after <transferId> for the next ones), each with its state and the steps its saga completed; --retry <transferId> retries a failed one first."
   )
 )
 

@@ -11,7 +11,7 @@
  * @since 0.5.0
  */
 import { type EventStore, Repository, SnapshotStore } from "@chronicle/core"
-import { Layer, Schedule } from "effect"
+import { Effect, Layer, Schedule } from "effect"
 import * as Account from "../Account.js"
 import * as Bank from "../Bank.js"
 
@@ -69,5 +69,8 @@ export const layer: Layer.Layer<Bank.Accounts, never, EventStore.EventStore> = L
     cache: { capacity: cacheCapacity },
     retry: conflictRetry,
     snapshots: { strategy: SnapshotStore.every(Bank.snapshotEvery), mode: "background" }
-  })
+  }).pipe(
+    // Constant options, valid (every server test builds this layer): a RepositoryOptionsError here is a bug.
+    Effect.orDie
+  )
 )

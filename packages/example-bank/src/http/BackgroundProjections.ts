@@ -96,8 +96,8 @@ export const define = <E extends { readonly _tag: string }, Err>(
 })
 
 /**
- * The bank's read models (the `stop` policy: a running balance depends on
- * the order of events) and the stream catalog (`park`: it keeps one row per
+ * The bank's read models (the `stop` policy: a running balance, and a
+ * transfer's status, depend on the order of events) and the stream catalog (`park`: it keeps one row per
  * stream and does not depend on order).
  *
  * @example
@@ -117,6 +117,7 @@ export const bank: ReadonlyArray<Definition> = [
   define(Projections.Balances, { onFailure: "stop" }),
   define(Projections.Statements, { onFailure: "stop" }),
   define(Projections.DailyTotals, { onFailure: "stop" }),
+  define(Projections.Transfers, { onFailure: "stop" }),
   define(StreamCatalog.StreamCatalog, { onFailure: "park" })
 ]
 

@@ -338,15 +338,17 @@ export class TransfersGroup extends HttpApiGroup.make("transfers")
         Schema.Struct({
           status: Schema.optionalWith(TransferModels.TransferStatus, { exact: true }),
           limit: Schema.optionalWith(ApiModels.Limit, { exact: true }),
-          after: Schema.optionalWith(Transfer.TransferId, { exact: true })
+          after: Schema.optionalWith(Transfer.TransferId, { exact: true }),
+          waitFor: Schema.optionalWith(ApiModels.PositionParam, { exact: true })
         })
       )
       .addSuccess(TransferModels.TransfersPage)
+      .addError(ApiErrors.ReadModelBehind)
       .addError(ApiErrors.Unavailable)
       .annotate(OpenApi.Summary, "List transfers")
       .annotate(
         OpenApi.Description,
-        "Transfers in the order they were requested, optionally of one `status`, `limit` at a time (default 50); pass `next` as `after` for the next page. It folds the transfers' streams and the saga's journals: an operator's view, not a hot path."
+        "Transfers in the order they were requested, optionally of one `status`, `limit` at a time (default 50); pass `next` as `after` for the next page. From the transfers read model, with the saga's run of each transfer on the page. With `waitFor=<position>` (the `position` a transfer command returned), waits until the read model has applied it (at most 5 s, then 503 ReadModelBehind): read-your-writes."
       )
   ) {}
 

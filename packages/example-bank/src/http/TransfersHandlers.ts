@@ -2,30 +2,34 @@
  * The handlers of the `transfers` group: starting and approving a transfer
  * (commands on the Transfer aggregate, with the `Idempotency-Key` as the
  * command id; the Transfer saga, running in the server, moves the money),
- * and reading transfers joined with their saga's journal.
+ * and reading transfers joined with their saga's journal: one transfer from
+ * its streams, the list from the transfers read model (`TransferList`).
  *
  * @since 0.5.0
  */
 import { createHash } from "node:crypto"
 import { EventStore, Repository, SagaAdmin, StoreError, StreamId } from "@chronicle/core"
 import { HttpApiBuilder } from "@effect/platform"
-import { Effect, Option, Stream } from "effect"
+import { Effect, Option } from "effect"
 import * as Bank from "../Bank.js"
+import * as Projections from "../Projections.js"
 import * as Transfer from "../Transfer.js"
 import * as AccountsHandlers from "./AccountsHandlers.js"
 import * as ApiErrors from "./ApiErrors.js"
 import * as ApiModels from "./ApiModels.js"
 import { BankApi } from "./BankApi.js"
+import * as TransferList from "./TransferList.js"
 import * as TransferModels from "./TransferModels.js"
 
 /**
- * The name of the Transfer saga (`TransferSaga.name`), spelled here so that
- * reading transfers does not load the saga's module and its workflow engine.
+ * The name of the Transfer saga (`TransferSaga.name`), spelled in
+ * `TransferList` so that reading transfers does not load the saga's module
+ * and its workflow engine.
  *
  * @since 0.5.0
  * @category constants
  */
-export const sagaName = "Transfer"
+export const sagaName = TransferList.sagaName
 
 /**
  * The transfer id a request names: its own `transferId`, else one derived
@@ -101,25 +105,6 @@ export const layer = HttpApiBuilder.group(BankApi, "transfers", (handlers) =>
     const readStream = (streamId: StreamId.StreamId) =>
       Effect.map(storeFailure(store.readEvents(streamId)), (events) => events.map(ApiModels.storedEvent))
 
-    /** Every transfer (in the order requested) with its state, folded from the Transfer category. */
-    const allTransfers = Effect.gen(function* () {
-      const states = new Map<string, Transfer.TransferState>()
-      yield* storeFailure(
-        store.readAll({ categories: [Transfer.Transfer.name], types: Transfer.Transfer.codec.storedTypes }).pipe(
-          Stream.mapEffect((stored) => Transfer.Transfer.codec.decode(stored)),
-          Stream.runForEach(({ event }) =>
-            Effect.sync(() => {
-              states.set(
-                event.transferId,
-                Transfer.evolve(states.get(event.transferId) ?? Transfer.initialState, event)
-              )
-            })
-          )
-        )
-      )
-      return states
-    })
-
     return handlers
       .handle("start", ({ payload, headers }) =>
         Effect.gen(function* () {
@@ -165,31 +150,27 @@ export const layer = HttpApiBuilder.group(BankApi, "transfers", (handlers) =>
       )
       .handle("list", ({ urlParams }) =>
         Effect.gen(function* () {
-          // sagas first, then the transfers (see "get")
-          const sagas = new Map(
-            (yield* storeFailure(SagaAdmin.list(sagaName))).map((status) => [status.instanceId, status] as const)
-          )
-          const states = yield* allTransfers
+          yield* AccountsHandlers.waitFor(Projections.Transfers.name, Option.fromNullable(urlParams.waitFor))
           const { after, status } = urlParams
           // The cursor is a place in the order requested, so a transfer whose status changed between pages moves no other.
-          if (after !== undefined && !states.has(after)) {
-            return yield* ApiErrors.badRequest(`after: no transfer ${after} (pass the \`next\` of the previous page)`)
-          }
-          let skipping = after !== undefined
-          const matching: Array<TransferModels.TransferSummary> = []
-          for (const [transferId, state] of states) {
-            if (skipping) {
-              skipping = transferId !== after
-              continue
+          if (after !== undefined) {
+            const cursor = yield* Projections.transferRow(after).pipe(ApiErrors.fromReadModel("list transfers"))
+            if (Option.isNone(cursor)) {
+              return yield* ApiErrors.badRequest(`after: no transfer ${after} (pass the \`next\` of the previous page)`)
             }
-            if (state.status === "none") continue
-            const view = TransferModels.summary(transferId, state, Option.fromNullable(sagas.get(transferId)))
-            if (status === undefined || view.status === status) matching.push(view)
           }
-          const limit = urlParams.limit ?? AccountsHandlers.defaultLimit
-          const items = matching.slice(0, limit)
-          const last = items[items.length - 1]
-          return { items, next: matching.length > limit && last !== undefined ? last.transferId : null }
+          const page = yield* TransferList.page({
+            after,
+            status,
+            limit: urlParams.limit ?? AccountsHandlers.defaultLimit
+          }).pipe(
+            Effect.catchAll((error) =>
+              error._tag === "SqlError" || error._tag === "ParseError"
+                ? ApiErrors.fromReadModel("list transfers")(Effect.fail(error))
+                : storeFailure(Effect.fail(error))
+            )
+          )
+          return { items: page.items.map(TransferList.summary), next: Option.getOrNull(page.next) }
         })
       )
   })

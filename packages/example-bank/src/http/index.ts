@@ -12,7 +12,8 @@
  *   `ProjectionsHandlers`, `HealthHandlers`: the implementation, one group
  *   each;
  * - `AccountRepository`: the server's one repository of accounts;
- * - `AccountList` and `StreamCatalog`: the read models the lists come from;
+ * - `AccountList`, `TransferList` and `StreamCatalog`: the read models the
+ *   lists come from;
  * - `BackgroundProjections`: the projections running inside the server, and
  *   rebuilds;
  * - `LiveFeed`: the live feed as server-sent events;
@@ -56,6 +57,8 @@ export * as StaticAssets from "./StaticAssets.js"
 export * as StreamCatalog from "./StreamCatalog.js"
 /** @since 0.5.0 */
 export * as StreamsHandlers from "./StreamsHandlers.js"
+/** @since 0.7.0 */
+export * as TransferList from "./TransferList.js"
 /** @since 0.5.0 */
 export * as TransferModels from "./TransferModels.js"
 /** @since 0.5.0 */

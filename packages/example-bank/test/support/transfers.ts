@@ -4,7 +4,9 @@
  * through a real HTTP client against a running server that runs the
  * Transfer saga (approval above 500.00 here): start, its steps as they
  * happen, approval, failure with its reason, idempotent replays, every
- * error status, and the list by status and by pages.
+ * error status, and the list by status and by pages (from the transfers
+ * read model, read after `waitFor` the position a command or an event
+ * returned: read-your-writes).
  */
 import { HttpApiError } from "@effect/platform"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
@@ -40,6 +42,17 @@ export const transferSuite = (
       if (balance > 0) await api.post(`/api/accounts/${accountId}/deposits`, { amount: balance })
       return accountId
     }
+
+    /** A page of the list, once the transfers read model has applied `position`. */
+    const list = async (query: string, position: string | null | undefined) => {
+      const wait = position === null || position === undefined ? "" : `&waitFor=${encodeURIComponent(position)}`
+      const reply = await api.get(`/api/transfers?${query}${wait}`)
+      expect(reply.status, JSON.stringify(reply.body)).toBe(200)
+      return pageOf(reply)
+    }
+
+    /** The position of a transfer's last event. */
+    const lastPosition = (view: TransferModels.TransferView) => view.events[view.events.length - 1]?.position
 
     const balanceOf = async (accountId: string) => accountOf(await api.get(`/api/accounts/${accountId}`)).balance
 
@@ -118,12 +131,13 @@ export const transferSuite = (
       const from = await open(100_000)
       const to = await open(0)
       const transferId = fresh("big")
-      expect((await api.post("/api/transfers", { transferId, from, to, amount: 60_000 })).status).toBe(202)
+      const big = await api.post("/api/transfers", { transferId, from, to, amount: 60_000 })
+      expect(big.status).toBe(202)
       const waiting = await until(transferId, "awaiting-approval")
       expect(waiting.saga).toMatchObject({ state: "waiting", steps: ["assess", "withdraw"] })
       expect(waiting.saga?.waitingFor?.for).toContain("approved")
       expect(await balanceOf(from)).toBe(40_000)
-      const listed = pageOf(await api.get("/api/transfers?status=awaiting-approval&limit=500"))
+      const listed = await list("status=awaiting-approval&limit=500", started(big).position)
       expect(listed.items.map((t) => t.transferId)).toContain(transferId)
       expect(listed.items.every((t) => t.status === "awaiting-approval")).toBe(true)
 
@@ -168,7 +182,7 @@ export const transferSuite = (
       expect(failed.events.map((e) => e.type)).toEqual(["TransferRequested", "TransferFailed"])
       expect(await balanceOf(from)).toBe(1_000)
       expect(await balanceOf(to)).toBe(0)
-      const failedOnes = pageOf(await api.get("/api/transfers?status=failed&limit=500"))
+      const failedOnes = await list("status=failed&limit=500", lastPosition(failed))
       expect(failedOnes.items.find((t) => t.transferId === transferId)).toMatchObject({ status: "failed" })
     })
 
@@ -223,12 +237,13 @@ export const transferSuite = (
       expect(Server.bodyAs(ApiErrors.TransferRefused)(self).error).toMatchObject({ _tag: "SameAccount" })
 
       const transferId = fresh("t")
-      expect((await api.post("/api/transfers", { transferId, from, to, amount: 100 })).status).toBe(202)
+      const recorded = await api.post("/api/transfers", { transferId, from, to, amount: 100 })
+      expect(recorded.status).toBe(202)
       const taken = await api.post("/api/transfers", { transferId, from, to, amount: 999 })
       expect(taken.status).toBe(409)
       expect(Server.bodyAs(ApiErrors.TransferConflict)(taken)).toMatchObject({ transferId })
       // none of the refused requests recorded a transfer
-      const all = pageOf(await api.get("/api/transfers?limit=500")).items
+      const all = (await list("limit=500", started(recorded).position)).items
       expect(all.filter((t) => t.from === ghost || t.to === ghost || t.from === t.to)).toEqual([])
       expect(all.find((t) => t.transferId === transferId)).toMatchObject({ amount: 100 })
     })
@@ -237,17 +252,20 @@ export const transferSuite = (
       const from = await open(10_000)
       const to = await open(0)
       const mine: Array<string> = []
+      let position: string | null = null
       for (let n = 0; n < 3; n++) {
         const transferId = fresh(`page${n}`)
         mine.push(transferId)
-        expect((await api.post("/api/transfers", { transferId, from, to, amount: 10 + n })).status).toBe(202)
+        const reply = await api.post("/api/transfers", { transferId, from, to, amount: 10 + n })
+        expect(reply.status).toBe(202)
+        position = started(reply).position
       }
       const seen: Array<string> = []
       let after: string | null = null
       let pages = 0
       do {
         const query: string = after === null ? "" : `&after=${after}`
-        const page = pageOf(await api.get(`/api/transfers?limit=2${query}`))
+        const page = await list(`limit=2${query}`, position)
         expect(page.items.length).toBeLessThanOrEqual(2)
         seen.push(...page.items.map((t) => t.transferId))
         after = page.next
@@ -255,8 +273,69 @@ export const transferSuite = (
       } while (after !== null && pages < 1000)
       expect(new Set(seen).size).toBe(seen.length)
       expect(seen.filter((id) => mine.includes(id))).toEqual(mine)
-      for (const transferId of mine) await until(transferId, "completed")
-      const completed = pageOf(await api.get("/api/transfers?status=completed&limit=500")).items
+      let last: string | undefined
+      for (const transferId of mine) last = lastPosition(await until(transferId, "completed"))
+      const completed = (await list("status=completed&limit=500", last)).items
       expect(completed.filter((t) => mine.includes(t.transferId)).map((t) => t.amount)).toEqual([10, 11, 12])
+    })
+
+    it("a transfer whose status changes between pages moves no other: the cursor is a place in the order requested", async () => {
+      const from = await open(1_000_000)
+      const to = await open(0)
+      const mine: Array<string> = []
+      for (let n = 0; n < 3; n++) {
+        const transferId = fresh(`turn${n}`)
+        mine.push(transferId)
+        expect((await api.post("/api/transfers", { transferId, from, to, amount: 60_000 + n })).status).toBe(202)
+      }
+      let position: string | undefined
+      for (const transferId of mine) position = lastPosition(await until(transferId, "awaiting-approval"))
+      const [first, second, third] = mine
+      if (first === undefined || second === undefined || third === undefined) throw new Error("unreachable")
+
+      const one = await list(`status=awaiting-approval&limit=1&after=${first}`, position)
+      expect(one.items.map((t) => t.transferId)).toEqual([second])
+      expect(one.items[0]).toMatchObject({ status: "awaiting-approval", saga: { state: "waiting" } })
+      expect(one.next).toBe(second)
+      const unfiltered = await list(`limit=1&after=${first}`, position)
+      expect(unfiltered.items.map((t) => t.transferId)).toEqual([second])
+
+      // The transfer the cursor names leaves the filter (approved, it completes) before the next page.
+      const approved = await api.post(`/api/transfers/${second}/approve`)
+      expect(approved.status).toBe(200)
+      const done = await until(second, "completed")
+      const next = await list(`status=awaiting-approval&limit=1&after=${one.next}`, lastPosition(done))
+      expect(next.items.map((t) => t.transferId)).toEqual([third])
+      expect(
+        (await list(`limit=1&after=${unfiltered.next}`, lastPosition(done))).items.map((t) => t.transferId)
+      ).toEqual([third])
+      // Page by page from the start, one at a time: the filter skips the transfers of other statuses
+      // (the failed ones of the tests before read their saga, and are skipped too).
+      const walked: Array<TransferModels.TransferSummary> = []
+      let after: string | null = null
+      let pages = 0
+      do {
+        const query: string = after === null ? "" : `&after=${after}`
+        const page = await list(`status=awaiting-approval&limit=1${query}`, lastPosition(done))
+        expect(page.items.length).toBeLessThanOrEqual(1)
+        walked.push(...page.items)
+        after = page.next
+        pages++
+      } while (after !== null && pages < 1000)
+      expect(walked.every((t) => t.status === "awaiting-approval")).toBe(true)
+      expect(walked.map((t) => t.transferId).filter((id) => mine.includes(id))).toEqual([first, third])
+      // None of them: every candidate read, an empty page.
+      expect(await list("status=compensation-failed&limit=1", lastPosition(done))).toEqual({ items: [], next: null })
+      // From the start again, the filter skips it, the whole list still has it, in its place.
+      const waiting = (await list("status=awaiting-approval&limit=500", lastPosition(done))).items.map(
+        (t) => t.transferId
+      )
+      expect(waiting.filter((id) => mine.includes(id))).toEqual([first, third])
+      const everything = (await list("limit=500", lastPosition(done))).items
+      expect(everything.filter((t) => mine.includes(t.transferId)).map((t) => [t.transferId, t.status])).toEqual([
+        [first, "awaiting-approval"],
+        [second, "completed"],
+        [third, "awaiting-approval"]
+      ])
     })
   })

@@ -96,7 +96,7 @@ export const api = {
     request<StreamsPage>("GET", `/api/streams${query({ ...options, limit: 50 })}`),
   stream: (streamId: string, after: number) =>
     request<StreamPage>("GET", `/api/streams/${id(streamId)}${query({ after, limit: 100 })}`),
-  transfers: (options: { status?: TransferStatus | null; after?: string | null }) =>
+  transfers: (options: { status?: TransferStatus | null; after?: string | null; waitFor?: string | null }) =>
     request<TransfersPage>("GET", `/api/transfers${query({ ...options, limit: 100 })}`),
   transfer: (transferId: string) => request<TransferView>("GET", `/api/transfers/${id(transferId)}`),
   startTransfer: (body: { transferId?: string; from: string; to: string; amount: number }) =>

@@ -7,7 +7,7 @@ import { Effect, Option, Schema } from "effect"
 import type * as Aggregate from "../../Aggregate.js"
 import type * as EventCodec from "../../EventCodec.js"
 import { EventStore } from "../../EventStore.js"
-import type { Options, Repository } from "../../Repository.js"
+import type { Options, Repository, RepositoryOptionsError } from "../../Repository.js"
 import * as SnapshotStore from "../../SnapshotStore.js"
 import type { Context, Model } from "./context.js"
 import { execute } from "./execute.js"
@@ -16,7 +16,14 @@ import * as StateCache from "./stateCache.js"
 import { decodeCommand } from "./validation.js"
 import { verify } from "./verify.js"
 
-/** Builds a repository; `defaults` are the public module's. @internal */
+/** A whole number of 1 or more. */
+const isCount = (value: unknown): boolean => typeof value === "number" && Number.isSafeInteger(value) && value >= 1
+
+/**
+ * Builds a repository; `defaults` are the public module's, `invalid` builds
+ * its error for an invalid option (the class lives in the public module,
+ * which imports this one). @internal
+ */
 export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C, CI, Err>(
   aggregate: Aggregate.Aggregate<Name, S, E, EI, C, CI, Err>,
   defaults: {
@@ -24,9 +31,15 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
     readonly cacheCapacity: number
     readonly pageSize: number
   },
-  options: Options<S> | undefined
-): Effect.Effect<Repository<S, E, C, Err>, never, EventStore> =>
+  options: Options<S> | undefined,
+  invalid: (option: RepositoryOptionsError["option"], value: unknown) => RepositoryOptionsError
+): Effect.Effect<Repository<S, E, C, Err>, RepositoryOptionsError, EventStore> =>
   Effect.gen(function* () {
+    // Checked first: nothing is read or logged for a repository that will not be built.
+    const pageSize = options?.pageSize ?? defaults.pageSize
+    if (!isCount(pageSize)) return yield* invalid("pageSize", pageSize)
+    const capacity = options?.cache === false ? undefined : (options?.cache?.capacity ?? defaults.cacheCapacity)
+    if (capacity !== undefined && !isCount(capacity)) return yield* invalid("cache.capacity", capacity)
     const model: Model<S, E, C, Err> = {
       name: aggregate.name,
       codec: aggregate.codec,
@@ -44,10 +57,7 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
       snapshotStrategy: options?.snapshots?.strategy,
       snapshotMode: options?.snapshots?.mode ?? "background",
       retry: options?.retry ?? defaults.retry,
-      pageSize: options?.pageSize ?? defaults.pageSize
-    }
-    if (!Number.isSafeInteger(context.pageSize) || context.pageSize < 1) {
-      throw new Error(`Repository.make: pageSize must be a positive integer, got ${context.pageSize}`)
+      pageSize
     }
     const strategy = context.snapshotStrategy
     if (strategy !== undefined && strategy !== SnapshotStore.never) {
@@ -61,10 +71,6 @@ export const make = <Name extends string, S, E extends EventCodec.Tagged, EI, C,
           `Repository of ${aggregate.name}: a snapshot strategy is set but the aggregate declares no state Schema, so no snapshot will be written (give Aggregate.make a \`state\`)`
         )
       }
-    }
-    const capacity = options?.cache === false ? undefined : (options?.cache?.capacity ?? defaults.cacheCapacity)
-    if (capacity !== undefined && (!Number.isInteger(capacity) || capacity < 1)) {
-      throw new Error(`Repository.make: cache capacity must be a positive integer, got ${capacity}`)
     }
     const cache = StateCache.make<S, E>(capacity)
     return {

@@ -3,9 +3,10 @@
  * Approve button for those awaiting approval), a form to start one, and one
  * transfer with its steps as stored (the saga's journal and the transfer's
  * events). Both views reload when the live feed brings an event of a
- * transfer or of its saga.
+ * transfer or of its saga; the list (from the transfers read model) is then
+ * read once the read model has applied the last transfer event brought.
  */
-import { useEffect, useState } from "preact/hooks"
+import { useEffect, useRef, useState } from "preact/hooks"
 import { api, liveFeed, type TransferStatus, type TransferSummary } from "../api.js"
 import { Badge, ErrorNote, InputError, Money, useLoad } from "../components.js"
 import { parseAmount, time } from "../format.js"
@@ -33,19 +34,26 @@ const statusTone = (status: TransferStatus): "ok" | "warn" | "bad" | "info" | "m
           ? "muted"
           : "info"
 
-/** Calls `onChange` (at most every 200 ms) when the live feed brings an event of a transfer or of its saga. */
-const useTransferEvents = (onChange: () => void): void => {
+/**
+ * Calls `onChange` (at most every 200 ms) when the live feed brings an event
+ * of a transfer or of its saga, with the position of the last transfer event
+ * it brought (the list waits for its read model to have applied it).
+ */
+const useTransferEvents = (onChange: (transferEventAt: string | null) => void): void => {
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | undefined
+    let transferEventAt: string | null = null
     const stop = liveFeed({
       category: null,
       onState: () => undefined,
       onEvent: (event) => {
-        if (!event.streamId.startsWith("Transfer-") && !event.streamId.startsWith("saga:Transfer-")) return
+        if (event.streamId.startsWith("Transfer-")) transferEventAt = event.position
+        else if (!event.streamId.startsWith("saga:Transfer-")) return
         if (timer === undefined) {
           timer = setTimeout(() => {
             timer = undefined
-            onChange()
+            onChange(transferEventAt)
+            transferEventAt = null
           }, 200)
         }
       }
@@ -156,8 +164,13 @@ const ApproveButton = (props: { readonly transferId: string; readonly onDone: ()
 
 export const Transfers = () => {
   const [status, setStatus] = useState<TransferStatus | null>(null)
-  const list = useLoad(() => api.transfers({ status }), [status], 5000)
-  useTransferEvents(list.reload)
+  // The position of the last transfer event the live feed brought: the list is read once its read model has it.
+  const waitFor = useRef<string | null>(null)
+  const list = useLoad(() => api.transfers({ status, waitFor: waitFor.current }), [status], 5000)
+  useTransferEvents((transferEventAt) => {
+    if (transferEventAt !== null) waitFor.current = transferEventAt
+    list.reload()
+  })
   const rows = list.data?.items ?? []
   return (
     <div class="grid two">
@@ -244,7 +257,7 @@ export const Transfers = () => {
 
 export const TransferDetail = (props: { readonly transferId: string }) => {
   const view = useLoad(() => api.transfer(props.transferId), [props.transferId], 5000)
-  useTransferEvents(view.reload)
+  useTransferEvents(() => view.reload())
   const t = view.data
   return (
     <section class="card" data-testid="transfer">
