@@ -8,8 +8,9 @@ import { spawn } from "node:child_process"
 import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { NodeContext } from "@effect/platform-node"
-import { describe, expect, it } from "@effect/vitest"
+import { beforeAll, describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Console, Effect, FastCheck, Layer, Logger } from "effect"
+import { ensureFresh, programs } from "../../../scripts/bundle.mjs"
 import { BankCli, Output } from "../src/index.js"
 
 const esc = "\u001b"
@@ -149,8 +150,11 @@ describe("Output", () => {
 // ---------------------------------------------------------------------------
 
 const root = join(import.meta.dirname, "..", "..", "..")
-const tsx = join(root, "node_modules", ".bin", "tsx")
-const cliScript = "packages/example-bank/src/cli.ts"
+// The bundled CLI, as `pnpm bank` runs it (rebuilt first when a source changed).
+let cli = ""
+beforeAll(async () => {
+  cli = await ensureFresh(programs.bank)
+})
 
 const run = (command: string, args: ReadonlyArray<string>, env: Record<string, string | undefined>) =>
   new Promise<{ readonly code: number | null; readonly stdout: string }>((resolve, reject) => {
@@ -169,11 +173,11 @@ const run = (command: string, args: ReadonlyArray<string>, env: Record<string, s
 
 /** `script` runs a command on a pseudo-terminal: the CLI's standard output is then a terminal. */
 const onTerminal = (env: Record<string, string | undefined>) =>
-  run("script", ["-qec", `${tsx} ${cliScript} --help`, "/dev/null"], { ...env, TERM: "xterm" })
+  run("script", ["-qec", `${process.execPath} ${cli} --help`, "/dev/null"], { ...env, TERM: "xterm" })
 
 describe("pnpm bank --help, really", () => {
   it("piped (not a terminal): plain text, no escape codes, even without NO_COLOR", { timeout: 120_000 }, async () => {
-    const piped = await run(tsx, [cliScript, "--help"], {})
+    const piped = await run(process.execPath, [cli, "--help"], {})
     expect(piped.code).toBe(0)
     expect(piped.stdout).toContain("USAGE")
     expect(piped.stdout).not.toContain(esc)

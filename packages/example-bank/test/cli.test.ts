@@ -1,8 +1,10 @@
 /**
- * The `pnpm bank` CLI as a user runs it: a real subprocess (through `tsx`)
- * on a temporary SQLite file (`BANK_DB`). Each spawn costs a second or two
- * (far more on a loaded machine, hence the long timeouts), so there are few,
- * and independent scenarios run concurrently, each on its own file. Edge
+ * The `pnpm bank` CLI as a user runs it: a real subprocess running the
+ * bundled CLI (`scripts/bank.mjs` runs the same file, rebuilt first when a
+ * source changed) on a temporary SQLite file (`BANK_DB`). Each spawn costs
+ * about a second (far more on a loaded machine, hence the long timeouts; one
+ * through `tsx` on source cost 5–7 times as much), so there are few, and
+ * independent scenarios run concurrently, each on its own file. Edge
  * cases of the same commands run in process, in `BankCli.test.ts`.
  */
 import { spawn } from "node:child_process"
@@ -10,12 +12,18 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll, describe, expect, it } from "@effect/vitest"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { ensureFresh, programs } from "../../../scripts/bundle.mjs"
 import * as Postgres from "./support/postgres.js"
 
 const root = join(import.meta.dirname, "..", "..", "..")
 const dir = mkdtempSync(join(tmpdir(), "chronicle-bank-cli-"))
 
+let cli = ""
+
+beforeAll(async () => {
+  cli = await ensureFresh(programs.bank)
+})
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 interface Run {
@@ -32,7 +40,7 @@ const bankWith =
       delete env.DATABASE_URL
       delete env.BANK_DB
       Object.assign(env, settings)
-      const child = spawn(join(root, "node_modules", ".bin", "tsx"), ["packages/example-bank/src/cli.ts", ...args], {
+      const child = spawn(process.execPath, [cli, ...args], {
         cwd: root,
         env,
         // standard input closed, as in a script or a service
