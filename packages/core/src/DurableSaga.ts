@@ -30,6 +30,12 @@
  *   crash in the middle of compensating, the replayed workflow fails again
  *   and every compensation runs again, which their own command ids make
  *   no-ops for those that took effect;
+ * - the journal is written by the workflow (deterministic event ids, so a
+ *   replay appends nothing twice): `SagaStarted` while the first step is
+ *   dispatched (the step's own work starts once it is stored), each step's
+ *   completion with the instance's next entry; the appends of the instances
+ *   running at the same time are gathered into `EventStore.appendMany`
+ *   calls (one statement on PostgreSQL), each instance waiting for its own;
  * - `Saga.awaitEvent` is a `DurableDeferred` (`signal/<name>`) raced with a
  *   durable `DurableClock` (`deadline/<name>`): the workflow suspends while
  *   it waits, and the event or the deadline resumes it (on the SQL engine,

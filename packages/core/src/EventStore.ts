@@ -25,7 +25,7 @@
  * @since 0.1.0
  */
 
-import { Context, type Duration, Effect, Layer, Stream } from "effect"
+import { Context, type Duration, Effect, type Either, Layer, Stream } from "effect"
 import type { AppendHook, AppendOptions, AppendResult } from "./Append.js"
 import type { AppendError } from "./AppendError.js"
 import type * as Backend from "./Backend.js"
@@ -104,6 +104,88 @@ export interface SubscribeOptions extends EventFilter {
   /** The longest a subscriber waits before polling again without a wake-up. */
   readonly pollInterval?: Duration.DurationInput | undefined
 }
+
+/**
+ * One append of an {@link AppendMany}: a stream, its events, its options.
+ *
+ * @example
+ * ```ts
+ * import { EventStore, StreamId } from "@chronicle/core"
+ *
+ * const request: EventStore.AppendRequest = {
+ *   streamId: StreamId.forAggregate("Counter", "c-1"),
+ *   events: [{ eventId: crypto.randomUUID(), type: "Incremented", schemaVersion: 1, data: { by: 1 } }]
+ * }
+ * ```
+ * @since 0.5.0
+ * @category models
+ */
+export interface AppendRequest {
+  readonly streamId: StreamId
+  readonly events: ReadonlyArray<EventData>
+  readonly options?: AppendOptions | undefined
+}
+
+/**
+ * Several appends at once (see {@link withAppendMany}): a result or an error
+ * per append, in the order given.
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export type AppendMany = (
+  appends: ReadonlyArray<AppendRequest>
+) => Effect.Effect<ReadonlyArray<Either.Either<AppendResult, AppendError>>>
+
+const appendManyOfAppend = new WeakMap<object, AppendMany>()
+
+/**
+ * Marks a store's `append` as having a way to make several appends at once,
+ * each on its own terms (atomic for its stream, its own result or error) but
+ * in fewer round trips: `SqlEventStore` writes appends to distinct streams
+ * without an expected version in one statement on PostgreSQL. The mark is
+ * on the `append` function itself, so a decorator that replaces `append`
+ * (and spreads the rest of the store) drops it: callers then fall back to
+ * its `append`, and nothing bypasses the decorator.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Either } from "effect"
+ * import { EventStore } from "@chronicle/core"
+ *
+ * const withBatches = (store: EventStore.EventStore["Type"]): EventStore.EventStore["Type"] =>
+ *   EventStore.EventStore.of({
+ *     ...store,
+ *     append: EventStore.withAppendMany(
+ *       (streamId, events, options) => store.append(streamId, events, options),
+ *       (appends) => Effect.forEach(appends, (a) => Effect.either(store.append(a.streamId, a.events, a.options)))
+ *     )
+ *   })
+ * ```
+ * @since 0.5.0
+ * @category constructors
+ */
+export const withAppendMany = <F extends EventStore["Type"]["append"]>(append: F, appendMany: AppendMany): F => {
+  appendManyOfAppend.set(append, appendMany)
+  return append
+}
+
+/**
+ * The several-at-once append of a store (see {@link withAppendMany}), if
+ * its `append` has one.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { EventStore } from "@chronicle/core"
+ *
+ * const batched = Effect.map(EventStore.EventStore, (store) => EventStore.appendManyOf(store) !== undefined)
+ * ```
+ * @since 0.5.0
+ * @category accessors
+ */
+export const appendManyOf = (store: Pick<EventStore["Type"], "append">): AppendMany | undefined =>
+  appendManyOfAppend.get(store.append)
 
 /**
  * The event store service.

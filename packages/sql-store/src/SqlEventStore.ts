@@ -62,6 +62,7 @@ import {
   DateTime,
   Duration,
   Effect,
+  Either,
   ExecutionStrategy,
   Layer,
   Metric,
@@ -777,6 +778,95 @@ const makeWith = Effect.fn("Chronicle.SqlEventStore.make")(function* (
       )
     }).pipe(span("Chronicle.SqlEventStore.append"))
 
+  // Several appends to distinct streams, as one statement when the driver
+  // can (PostgreSQL, no inline projections, outside a caller's transaction,
+  // no expected version): one round trip and one commit for all of them.
+  // An append the statement did not write (a duplicate, a conflict), or all
+  // of them when the statement fails, goes through `append` on its own, so
+  // each gets the outcome and the error it would get alone.
+  const appendMany = (
+    requests: ReadonlyArray<EventStore.AppendRequest>
+  ): Effect.Effect<ReadonlyArray<Either.Either<Append.AppendResult, AppendError.AppendError>>> => {
+    const alone = (request: EventStore.AppendRequest) =>
+      Effect.either(Metrics.trackAppend(append(request.streamId, request.events, request.options)))
+    const separately = (all: ReadonlyArray<EventStore.AppendRequest>) =>
+      Effect.forEach(all, alone, { concurrency: "unbounded" })
+    const writeMany = driver.writeMany
+    const streams = new Set(requests.map((r) => r.streamId))
+    if (
+      writeMany === undefined ||
+      Option.isSome(inline) ||
+      requests.length < 2 ||
+      streams.size < requests.length ||
+      requests.some(
+        (r) =>
+          (r.options?.expectedVersion ?? ExpectedVersion.Any)._tag !== "Any" ||
+          hasNul(r.streamId) ||
+          r.events.length === 0
+      )
+    ) {
+      return separately(requests)
+    }
+    return Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (transaction) =>
+      Option.isSome(transaction)
+        ? separately(requests)
+        : Effect.gen(function* () {
+            const recordedAt = yield* DateTime.now
+            // invalid appends are refused on their own, as `append` refuses them
+            const inputs: Array<AppendInput | undefined> = []
+            for (const request of requests) {
+              const prepared = yield* Effect.either(
+                Effect.flatMap(Backend.prepareAppend(request.streamId, request.events), (events) =>
+                  events.some((e) => hasNul(e.type))
+                    ? Effect.fail(
+                        new AppendError.InvalidAppendError({
+                          streamId: request.streamId,
+                          reason: "PostgreSQL cannot store an event type containing NUL (\\u0000)"
+                        })
+                      )
+                    : Effect.map(
+                        Backend.prepareMetadata(request.streamId, events[0]?.eventId ?? "", request.options),
+                        ({ json }): AppendInput => ({
+                          streamId: request.streamId,
+                          events,
+                          expected: ExpectedVersion.Any,
+                          metadataJson: json,
+                          recordedAt
+                        })
+                      )
+                )
+              )
+              inputs.push(Either.getOrUndefined(prepared))
+            }
+            const valid = inputs.flatMap((input) => (input === undefined ? [] : [input]))
+            const outcomes =
+              valid.length < 2
+                ? Option.none()
+                : Either.getRight(
+                    yield* Effect.either(reconnectingIf(isNotSent)(writeMany(valid)).pipe(catchSqlDefects("append")))
+                  )
+            if (Option.isNone(outcomes)) return yield* separately(requests)
+            const written = new Map<AppendInput, WriteOutcome>()
+            valid.forEach((input, i) => {
+              const outcome = outcomes.value[i]
+              if (outcome?._tag === "Written") written.set(input, outcome)
+            })
+            if (written.size > 0) yield* wake(false)
+            return yield* Effect.forEach(
+              requests,
+              (request, i) => {
+                const input = inputs[i]
+                const outcome = input === undefined ? undefined : written.get(input)
+                return input === undefined || outcome === undefined || outcome._tag !== "Written"
+                  ? alone(request)
+                  : Effect.either(Metrics.trackAppend(Effect.succeed(appended(request.streamId, recordedAt, outcome))))
+              },
+              { concurrency: "unbounded" }
+            )
+          }).pipe(span("Chronicle.SqlEventStore.appendMany"))
+    )
+  }
+
   const read = (
     streamId: StreamId.StreamId,
     options?: EventStore.ReadStreamOptions
@@ -888,7 +978,10 @@ const makeWith = Effect.fn("Chronicle.SqlEventStore.make")(function* (
   }
 
   return EventStore.EventStore.of({
-    append: (streamId, events, appendOptions) => Metrics.trackAppend(append(streamId, events, appendOptions)),
+    append: EventStore.withAppendMany(
+      (streamId, events, appendOptions) => Metrics.trackAppend(append(streamId, events, appendOptions)),
+      appendMany
+    ),
     read,
     readEvents,
     readAll: (options) =>

@@ -72,6 +72,13 @@ export interface Driver {
    * may surface as the event id's unique violation instead of `Duplicate`.
    */
   readonly write: (input: AppendInput, checkDuplicates: boolean) => Effect.Effect<WriteOutcome, DriverError>
+  /**
+   * Several guarded writes, to distinct streams, in ONE statement (one
+   * transaction: all of them or none), each checking its duplicates first;
+   * an outcome per input, in order. A statement that fails fails them all.
+   * PostgreSQL only.
+   */
+  readonly writeMany?: (inputs: ReadonlyArray<AppendInput>) => Effect.Effect<ReadonlyArray<WriteOutcome>, DriverError>
   /** One query: the stored events with these ids (with their type, schema version and payload). */
   readonly lookup: (eventIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Backend.ExistingEvent>, DriverError>
   /** The stream's version: the highest version among its events (the truth), 0 when it has none. */

@@ -145,8 +145,8 @@ export const make = (options: {
     }
   }
 
-  const write = (input: AppendInput, checkDuplicates: boolean): Effect.Effect<WriteOutcome, DriverError> => {
-    const count = input.events.length
+  // The parameters of one append function call.
+  const appendParameters = (input: AppendInput, checkDuplicates: boolean): Array<unknown> => {
     const ids: Array<string> = []
     const types: Array<string> = []
     const schemaVersions: Array<number> = []
@@ -158,7 +158,7 @@ export const make = (options: {
       payloads.push(e.json)
     }
     const [kind, version] = expectation(input.expected)
-    const statement = sql.unsafe(appendText, [
+    return [
       input.streamId,
       kind,
       version,
@@ -169,28 +169,71 @@ export const make = (options: {
       input.metadataJson,
       DateTime.formatIso(input.recordedAt),
       checkDuplicates
-    ])
-    return Effect.flatMap(
-      Effect.flatMap(statement, decodeWriteRows),
-      (rows): Effect.Effect<WriteOutcome, DriverError> => {
-        const first = rows[0]
-        if (first === undefined) return Effect.fail(inconsistent("the append statement returned no row"))
-        if (first.kind === "d") return Effect.succeed({ _tag: "Duplicate" })
-        if (first.kind === "c") return Effect.succeed({ _tag: "Conflict", actual: first.version ?? 0 })
-        const written = rows
-          .flatMap((r) =>
-            r.version === null || r.commit === null || r.sequence === null
-              ? []
-              : [{ version: r.version, position: Position.make(r.commit, r.sequence) }]
-          )
-          .sort((a, b) => a.version - b.version)
-        const last = written[written.length - 1]
-        if (last === undefined || written.length !== count)
-          return Effect.fail(inconsistent("the append statement returned fewer rows than it wrote"))
-        return Effect.succeed({ _tag: "Written", version: last.version, positions: written.map((w) => w.position) })
+    ]
+  }
+
+  // What one call of the append function returned.
+  const outcomeOf = (rows: ReadonlyArray<WriteRow>, count: number): Effect.Effect<WriteOutcome, DriverError> => {
+    const first = rows[0]
+    if (first === undefined) return Effect.fail(inconsistent("the append statement returned no row"))
+    if (first.kind === "d") return Effect.succeed({ _tag: "Duplicate" })
+    if (first.kind === "c") return Effect.succeed({ _tag: "Conflict", actual: first.version ?? 0 })
+    const written = rows
+      .flatMap((r) =>
+        r.version === null || r.commit === null || r.sequence === null
+          ? []
+          : [{ version: r.version, position: Position.make(r.commit, r.sequence) }]
+      )
+      .sort((a, b) => a.version - b.version)
+    const last = written[written.length - 1]
+    if (last === undefined || written.length !== count)
+      return Effect.fail(inconsistent("the append statement returned fewer rows than it wrote"))
+    return Effect.succeed({ _tag: "Written", version: last.version, positions: written.map((w) => w.position) })
+  }
+
+  const write = (input: AppendInput, checkDuplicates: boolean): Effect.Effect<WriteOutcome, DriverError> =>
+    Effect.flatMap(
+      Effect.flatMap(sql.unsafe(appendText, appendParameters(input, checkDuplicates)), decodeWriteRows),
+      (rows) => outcomeOf(rows, input.events.length)
+    )
+
+  // `writeMany`'s text for n calls, built once per n: one call of the append
+  // function per input, its rows tagged with the input's index.
+  const manyTexts = new Map<number, string>()
+  const manyText = (n: number): string => {
+    const known = manyTexts.get(n)
+    if (known !== undefined) return known
+    const calls = Array.from({ length: n }, (_, i) => {
+      const p = (k: number) => `$${i * 10 + k}`
+      return `SELECT ${i} AS i, w_kind AS kind, w_version::text AS version, w_commit::text AS commit,
+        w_sequence::text AS sequence
+      FROM "${tables.appendName}"(${p(1)}, ${p(2)}, ${p(3)}::bigint, ${p(4)}::uuid[], ${p(5)}::text[], ${p(6)}::int4[],
+        ${p(7)}::text[], ${p(8)}::json, ${p(9)}::timestamptz, ${p(10)})`
+    })
+    const text = calls.join("\n      UNION ALL\n      ")
+    manyTexts.set(n, text)
+    return text
+  }
+
+  const writeMany = (inputs: ReadonlyArray<AppendInput>): Effect.Effect<ReadonlyArray<WriteOutcome>, DriverError> =>
+    Effect.flatMap(
+      sql.unsafe<Rows.RawRow>(
+        manyText(inputs.length),
+        inputs.flatMap((input) => appendParameters(input, true))
+      ),
+      (raw) => {
+        const byInput: Array<Array<Rows.RawRow>> = inputs.map(() => [])
+        for (const row of raw) {
+          const i = Number(row.i)
+          const rows = byInput[i]
+          if (rows === undefined) return Effect.fail(inconsistent("the append statement returned a row of no input"))
+          rows.push(row)
+        }
+        return Effect.forEach(inputs, (input, i) =>
+          Effect.flatMap(decodeWriteRows(byInput[i] ?? []), (rows) => outcomeOf(rows, input.events.length))
+        )
       }
     )
-  }
 
   const lookup = (eventIds: ReadonlyArray<string>) =>
     Effect.map(
@@ -454,6 +497,7 @@ export const make = (options: {
   return {
     dialect: "pg",
     write,
+    writeMany,
     lookup,
     streamVersion,
     streamState,

@@ -7,7 +7,7 @@
  * @internal
  */
 import { Activity, DurableClock, DurableDeferred, Workflow, WorkflowEngine } from "@effect/workflow"
-import { Cause, Clock, Duration, Effect, Either, Exit, Layer, Option, Schema, type Scope } from "effect"
+import { Cause, Clock, Duration, Effect, Either, Exit, Fiber, Layer, Option, Schema, type Scope } from "effect"
 import * as Correlation from "../../Correlation.js"
 import { type Options, type Payload, workflow } from "../../DurableSaga.js"
 import type * as EventCodec from "../../EventCodec.js"
@@ -20,6 +20,7 @@ import type * as SagaInstance from "../../SagaInstance.js"
 import * as Consumer from "./consumer.js"
 import { decodeJson, finish } from "./inProcess.js"
 import * as Journal from "./journal.js"
+import * as JournalWriter from "./journalWriter.js"
 import * as Steps from "./steps.js"
 
 /** @internal */
@@ -30,7 +31,13 @@ export const layer = <T extends EventCodec.Tagged, A, E, R>(
   const flow = workflow(saga)
   const startConcurrency = 16
   const inMemoryThreshold = options?.inMemoryThreshold
-  const registered = flow.toLayer((payload) => body(saga, payload, inMemoryThreshold))
+  // The instances' journal appends go through one writer per saga, which
+  // gathers those of the instances running at the same time (see `journalWriter`).
+  const registered = Layer.unwrapScoped(
+    Effect.map(Effect.flatMap(EventStore, JournalWriter.make), (journalStore) =>
+      flow.toLayer((payload) => body(saga, payload, inMemoryThreshold, journalStore))
+    )
+  )
   const consumer = Layer.unwrapEffect(
     Effect.gen(function* () {
       const store = yield* EventStore
@@ -149,17 +156,47 @@ const WaitDeadline = Schema.NullOr(Schema.Number)
 const body = <T extends EventCodec.Tagged, A, E, R>(
   saga: Saga.Saga<T, A, E, R>,
   payload: typeof Payload.Type,
-  inMemoryThreshold: Duration.DurationInput | undefined
+  inMemoryThreshold: Duration.DurationInput | undefined,
+  journalStore: EventStore["Type"]
 ) => {
   const identity = Steps.identityOf(saga.name, payload.instanceId, payload.run, payload.attempt, payload.trigger)
   return Effect.gen(function* () {
-    const store = yield* EventStore
     const engine = yield* Effect.context<
       WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstance | Scope.Scope
     >()
     const recorded = yield* decodeJson(saga.trigger, payload.trigger)
     type Entry = { readonly key: ReadonlyArray<string>; readonly event: Journal.JournalEvent }
-    const append = Steps.journalAll(store, identity)
+    const appendEntries = Steps.journalAll(journalStore, identity)
+    // `SagaStarted` (written again by each replay: a no-op then, its id is
+    // deterministic) is appended while the run goes on to dispatch its first
+    // step or wait: that is a round trip to the engine's storage, so the two
+    // overlap instead of following each other (SG2). Every later journal
+    // append, and the start of any step's own work, waits for it first (see
+    // `append` and `flush`): the journal still shows the instance before its
+    // first step runs, and its entries stay in order. Forked in the
+    // instance's scope (not the execution's, closed before its finalizers):
+    // a run that fails before any other journal entry still records its
+    // failure after it (see the finalizer below).
+    const started = yield* Effect.forkIn(
+      Effect.orDie(
+        appendEntries([
+          {
+            key: ["started", `${identity.run}`],
+            event: new Journal.SagaStarted({
+              saga: saga.name,
+              instanceId: payload.instanceId,
+              run: payload.run,
+              attempt: payload.attempt,
+              mode: "durable",
+              trigger: payload.trigger
+            })
+          }
+        ])
+      ),
+      yield* Workflow.scope
+    )
+    const afterStarted = Fiber.join(started)
+    const append = (entries: ReadonlyArray<Entry>) => Effect.zipRight(afterStarted, appendEntries(entries))
     // The completions of the steps this run executed, not journaled yet: they
     // go with the instance's next journal entry (a wait, its end, a
     // compensation: one append for both), or alone at the start of its next
@@ -169,9 +206,10 @@ const body = <T extends EventCodec.Tagged, A, E, R>(
     const journalAll = (entries: ReadonlyArray<Entry>) =>
       Effect.suspend(() => {
         const all = [...pending.splice(0), ...entries]
-        return all.length === 0 ? Effect.void : Effect.asVoid(Effect.orDie(append(all)))
+        return all.length === 0 ? Effect.asVoid(afterStarted) : Effect.asVoid(Effect.orDie(append(all)))
       })
     const journal = (key: ReadonlyArray<string>, event: Journal.JournalEvent) => journalAll([{ key, event }])
+    // Before a step's own work: the journal holds `SagaStarted` and the steps completed before it.
     const flush = journalAll([])
     const compensation: { started: boolean; readonly failures: Array<string> } = { started: false, failures: [] }
     // @effect/workflow closes the instance's scope also when its fiber is
@@ -182,24 +220,21 @@ const body = <T extends EventCodec.Tagged, A, E, R>(
     const instance = yield* WorkflowEngine.WorkflowInstance
     const endedForGood = (exit: Exit.Exit<unknown, unknown>): exit is Exit.Failure<unknown, unknown> =>
       Exit.isFailure(exit) && (instance.interrupted || !Cause.isInterruptedOnly(exit.cause))
-    // Written again by each replay: a no-op then (its id is deterministic).
-    yield* journal(
-      ["started", `${identity.run}`],
-      new Journal.SagaStarted({
-        saga: saga.name,
-        instanceId: payload.instanceId,
-        run: payload.run,
-        attempt: payload.attempt,
-        mode: "durable",
-        trigger: payload.trigger
-      })
-    )
     // Registered first, so it runs last: once every compensation has run.
+    // A run whose `SagaStarted` could not be stored ends with that defect and
+    // journals nothing more (as when it was written before the first step).
     yield* Workflow.addFinalizer((exit) =>
       !endedForGood(exit)
         ? Effect.void
-        : finish(saga, identity, recorded.event, exit.cause, compensation.failures, journal).pipe(
-            Correlation.withContext({ correlationId: identity.correlationId, causationId: identity.triggerEventId })
+        : Effect.flatMap(Fiber.await(started), (journaled) =>
+            Exit.isFailure(journaled)
+              ? Effect.void
+              : finish(saga, identity, recorded.event, exit.cause, compensation.failures, journal).pipe(
+                  Correlation.withContext({
+                    correlationId: identity.correlationId,
+                    causationId: identity.triggerEventId
+                  })
+                )
           )
     )
 
