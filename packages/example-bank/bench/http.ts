@@ -14,18 +14,25 @@
  * - The server is the bank's (`BankServer`, the same handlers, middleware and
  *   repository as `pnpm bank serve`) in a child process of its own, as it is
  *   deployed, with no projection running (they would compete with the
- *   commands on one side only). The 16 clients are loops in this process on
- *   one load generator: `node:http` requests on keep-alive connections (an
- *   `Agent`, one connection per client), as cheap a client as Node has (the
- *   `wrk` of this benchmark: on 2 cores every µs a client spends is taken
- *   from the server). Each request is what the bank's web client sends for a
- *   deposit (`POST /api/accounts/{id}/deposits`, `Content-Type:
- *   application/json`, `{"amount":100}`); each response is read in full and
- *   checked: status 200 and a result for that account that wrote a new event
- *   (JSON, `accountId`, `duplicate: false`, a `version`). Until 2026-11-28
- *   the clients used Node's `fetch` (undici behind the WHATWG streams), which
- *   cost 0.57 ms of CPU per deposit on a quiet machine, more than the
- *   repository itself.
+ *   commands on one side only).
+ * - The load generator (on 2 cores every µs it spends is taken from the
+ *   server): `wrk` when it is installed (Debian's `wrk` package), driven by
+ *   `http-deposits.lua` (next to this file): 16 threads with one keep-alive
+ *   connection each, one request in flight per connection; otherwise (or
+ *   with `--client node`) 16 loops in this process on `node:http` keep-alive
+ *   connections (an `Agent`, one connection per client). The run prints
+ *   which one ran. Either way each request is what the bank's web client
+ *   sends for a deposit (`POST /api/accounts/{id}/deposits`, `Content-Type:
+ *   application/json`, `{"amount":100}`), each client on its own accounts,
+ *   and each response is read in full and checked: status 200 and a result
+ *   for that account that wrote a new event (`accountId`, `duplicate:
+ *   false`, a `version`); the latency is from sending to the whole answer,
+ *   uncorrected, for both. With wrk the load generator's CPU is wrk's plus
+ *   this process's, and the pass is timed by wrk's clock from its first
+ *   request to its last answer (its start-up is not counted). Until
+ *   2026-11-28 the clients used Node's `fetch` (undici behind the WHATWG
+ *   streams), which cost 0.57 ms of CPU per deposit on a quiet machine, more
+ *   than the repository itself.
  * - Every deposit that fails (an unexpected status or body, an error, on
  *   either side) is counted and reported, and the run then exits with 1.
  * - In process: 16 fibers calling `Repository.execute` on a repository built
@@ -39,6 +46,8 @@
  * - One fresh database per side per invocation, dropped at the end.
  *
  * Options (arguments or environment): `--runs N` / `BENCH_RUNS` (default 3),
+ * `--client wrk|node` / `BENCH_CLIENT` (the load generator; default wrk when
+ * it is installed, else node),
  * `--deposits N` / `BENCH_DEPOSITS` per client per pass (default 200),
  * `--smoke` (1 run of 10 deposits per client: checks that it works, measures
  * nothing worth reading), `--pool N` / `BENCH_POOL` (the PostgreSQL pool
@@ -50,11 +59,12 @@
  * --cpu-prof packages/example-bank/bench/http.ts` (the server inherits the
  * flags). Not part of `pnpm test`.
  */
-import { type ChildProcess, spawn } from "node:child_process"
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { Agent, request as httpRequest } from "node:http"
 import { cpus, loadavg } from "node:os"
 import { performance } from "node:perf_hooks"
+import { fileURLToPath } from "node:url"
 import { NodeRuntime } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
@@ -216,6 +226,122 @@ const measure = async (
   return { operations: latencies.length, failures, firstFailure, seconds, latencies, cpu }
 }
 
+/** The load generators: `wrk` (native, when installed) or `node:http` loops in this process. */
+type Generator = "wrk" | "node"
+
+/** `--client wrk|node` / `BENCH_CLIENT`, or `wrk` when it is installed, else `node`; and why. */
+const chooseGenerator = (): { readonly generator: Generator; readonly why: string } => {
+  const asked = argument("client") ?? process.env.BENCH_CLIENT
+  if (asked !== undefined && asked !== "wrk" && asked !== "node") {
+    throw new Error(`--client must be wrk or node, got "${asked}"`)
+  }
+  const installed = spawnSync("wrk", ["--version"], { stdio: "ignore" }).error === undefined
+  if (asked === "wrk" && !installed) throw new Error("--client wrk: wrk is not installed (apt-get install wrk)")
+  if (asked !== undefined) return { generator: asked, why: "--client" }
+  return installed ? { generator: "wrk", why: "installed" } : { generator: "node", why: "wrk is not installed" }
+}
+
+const wrkScript = fileURLToPath(new URL("http-deposits.lua", import.meta.url))
+
+/**
+ * One pass of `deposits` deposits per client with `wrk` (`http-deposits.lua`:
+ * one thread and one keep-alive connection per client, each on its own
+ * accounts, every response checked). The pass's time is from the first
+ * request sent to the last answer (wrk's own clock, so its start-up is not
+ * counted); the load generator's CPU is wrk's (read when every client is
+ * done) plus this process's.
+ */
+const wrkPass = async (
+  url: string,
+  side: string,
+  deposits: number,
+  processes: { readonly server: number | undefined; readonly database: string }
+): Promise<Pass> => {
+  const before = await cpuNow(processes.server, processes.database)
+  const child = spawn(
+    "wrk",
+    [
+      "-t",
+      `${clients}`,
+      "-c",
+      `${clients}`,
+      "-d",
+      "600s",
+      "--timeout",
+      "10s",
+      "-s",
+      wrkScript,
+      url,
+      "--",
+      side,
+      `${deposits}`,
+      `${accountsPerClient}`
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] }
+  )
+  let out = ""
+  let err = ""
+  child.stdout?.on("data", (chunk) => (out += chunk))
+  // wrk's CPU, read once every client is done (before wrk exits and its /proc entry goes).
+  let wrkCpu: number | undefined
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+  await new Promise<void>((resolve) => {
+    child.stderr?.on("data", (chunk) => {
+      err += chunk
+      if (wrkCpu === undefined && (err.match(/^done$/gm)?.length ?? 0) === clients && child.pid !== undefined) {
+        wrkCpu = processCpu(child.pid)
+        resolve()
+      }
+    })
+    void exited.then(() => resolve())
+  })
+  const cpu = cpuBetween(before, await cpuNow(processes.server, processes.database))
+  if (wrkCpu !== undefined) child.kill("SIGINT")
+  const code = await exited
+  const latencies: Array<number> = []
+  let operations = 0
+  let failures = 0
+  let firstFailure: string | undefined
+  let started = Number.POSITIVE_INFINITY
+  let finished = Number.NEGATIVE_INFINITY
+  let reports = 0
+  for (const line of out.split("\n")) {
+    const words = line.split(" ")
+    if (words[0] !== "chronicle") continue
+    if (words[1] === "client") {
+      reports++
+      // chronicle client <k> ok <n> failures <n> started <ms> finished <ms>
+      operations += Number(words[4])
+      failures += Number(words[6])
+      started = Math.min(started, Number(words[8]))
+      finished = Math.max(finished, Number(words[10]))
+    } else if (words[1] === "latencies") {
+      for (const word of words.slice(2)) latencies.push(Number(word))
+    } else if (words[1] === "failure") {
+      firstFailure ??= words.slice(2).join(" ")
+    } else if (words[1] === "errors") {
+      const socketErrors = Number(words[3]) + Number(words[5]) + Number(words[7])
+      if (socketErrors > 0) {
+        failures += socketErrors
+        firstFailure ??= `wrk: socket ${line.slice("chronicle errors ".length)}`
+      }
+    }
+  }
+  const missing = clients * deposits - operations - failures
+  if (reports !== clients || missing > 0) {
+    failures += Math.max(missing, 1)
+    firstFailure ??= `wrk exited with ${code} after ${operations} answers of ${clients * deposits}: ${err.trim()}`
+  }
+  return {
+    operations,
+    failures,
+    firstFailure,
+    seconds: (finished - started) / 1000,
+    latencies,
+    cpu: { ...cpu, client: cpu.client + (wrkCpu ?? 0) }
+  }
+}
+
 /** A response: its status and its body. */
 interface Response {
   readonly status: number
@@ -334,6 +460,7 @@ const main = async () => {
     server = started.child
     const url = started.url
 
+    const { generator: generatorChoice, why } = chooseGenerator()
     generator = loadGenerator(url)
     const { post } = generator
     const deposit = async (accountId: string) => {
@@ -350,11 +477,13 @@ const main = async () => {
     const onServer = { server: server.pid, database: databases.http }
     const inProcess = { server: undefined, database: databases.local }
     const httpDeposit = (client: number, n: number) => deposit(accountOf("http", client, n))
+    const httpPass = (count: number) =>
+      generatorChoice === "wrk" ? wrkPass(url, "http", count, onServer) : measure(count, httpDeposit, onServer)
     const localDeposit = async (client: number, n: number) => {
       await execute(accountOf("local", client, n), new Account.Deposit({ amount: 100 }))
     }
     const sides = {
-      http: () => measure(deposits, httpDeposit, onServer),
+      http: () => httpPass(deposits),
       local: () => measure(deposits, localDeposit, inProcess)
     }
     const results: Record<"http" | "local", Array<Pass>> = { http: [], local: [] }
@@ -364,7 +493,7 @@ const main = async () => {
       // The first run's warm-up is long enough for the server's JIT to settle (it compiled
       // through its first ~2,800 requests in h32's runs); both sides get the same.
       const warmUp = smoke || r > 0 ? 3 : 200
-      warmUps.push(await measure(warmUp, httpDeposit, onServer), await measure(warmUp, localDeposit, inProcess))
+      warmUps.push(await httpPass(warmUp), await measure(warmUp, localDeposit, inProcess))
       const order: ReadonlyArray<"http" | "local"> = r % 2 === 0 ? ["http", "local"] : ["local", "http"]
       for (const side of order) results[side].push(await sides[side]())
     }
@@ -398,6 +527,7 @@ const main = async () => {
     process.stdout.write(
       [
         `H1: deposits, ${clients} concurrent clients, ${runs} run(s) × ${clients * deposits} deposits per side (PostgreSQL)${smoke ? " [smoke: not a measurement]" : ""}`,
+        `load generator: ${generatorChoice === "wrk" ? `wrk (${clients} threads, one keep-alive connection each)` : `node:http (${clients} loops in this process)`} (${why})`,
         `machine: ${cpus().length} CPUs, load average ${load(loadBefore)} before, ${load(loadAfter)} after; PostgreSQL pool of ${pool ?? BankStore.defaultPostgresConnections} connections per side`,
         line("over HTTP (bank server)", http),
         line("in process (Repository.execute)", local),
