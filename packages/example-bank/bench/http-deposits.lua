@@ -68,7 +68,7 @@ function response(status, headers, body)
     and body:find('"version":%d')
   then
     ok = ok + 1
-    latencies[ok] = string.format("%.3f", at - sent_at)
+    latencies[ok] = at - sent_at
   else
     failures = failures + 1
     if first_failure == nil then first_failure = ids[a] .. " answered " .. status .. ": " .. body end
@@ -104,6 +104,10 @@ function done(summary, latency, requests)
     )
     local failure = thread:get("first_failure")
     if failure ~= nil then io.write("chronicle failure ", (failure:gsub("\n", " ")), "\n") end
-    io.write("chronicle latencies ", table.concat(thread:get("latencies"), " "), "\n")
+    local latencies = thread:get("latencies")
+    for i = 1, #latencies do
+      latencies[i] = string.format("%.3f", latencies[i])
+    end
+    io.write("chronicle latencies ", table.concat(latencies, " "), "\n")
   end
 end

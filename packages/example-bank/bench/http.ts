@@ -60,6 +60,7 @@
  * flags). Not part of `pnpm test`.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import cluster from "node:cluster"
 import { readFileSync } from "node:fs"
 import { Agent, request as httpRequest } from "node:http"
 import { cpus, loadavg } from "node:os"
@@ -117,11 +118,33 @@ const admin = (statement: string) =>
 // Server mode: the child process
 // ---------------------------------------------------------------------------
 
+/** The server's processes (`--server-processes N`): 1, or a `node:cluster` primary and N workers on one port. */
+const serverProcesses = positiveInt("server-processes", "BENCH_SERVER_PROCESSES", 1)
+
 const serveMode = argument("serve-database")
-if (serveMode !== undefined) {
+if (serveMode !== undefined && serverProcesses > 1 && cluster.isPrimary) {
+  // The primary only hands the connections to its workers (round robin) and stops them on SIGTERM; it reports
+  // the URL and the workers' process ids once every worker listens.
+  const pids: Array<number> = []
+  cluster.on("listening", (worker, address) => {
+    if (worker.process.pid !== undefined) pids.push(worker.process.pid)
+    if (pids.length === serverProcesses) {
+      process.stdout.write(`workers ${pids.join(" ")}\nlistening http://127.0.0.1:${address.port}\n`)
+    }
+  })
+  cluster.on("exit", () => {
+    if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0)
+  })
+  process.on("SIGTERM", () => {
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGTERM")
+  })
+  for (let i = 0; i < serverProcesses; i++) cluster.fork()
+} else if (serveMode !== undefined) {
   // Deposits only: no projections and no Transfer saga (they would compete with the commands on one side only).
   const program = BankServer.start({ port: 0, projections: [], transfers: false }).pipe(
-    Effect.tap(({ url: listening }) => Effect.sync(() => process.stdout.write(`listening ${listening}\n`))),
+    Effect.tap(({ url: listening }) =>
+      Effect.sync(() => (cluster.isWorker ? undefined : process.stdout.write(`listening ${listening}\n`)))
+    ),
     Effect.zipRight(Effect.never),
     Effect.scoped,
     Effect.provide(storeAt(urlFor(serveMode)))
@@ -176,11 +199,15 @@ const backends = (name: string) =>
   }).pipe(Effect.scoped, Effect.provide(PgClient.layer({ url: Redacted.make(databaseUrl), maxConnections: 1 })))
 
 /** CPU used so far, per process (client, server, PostgreSQL backends of `database`), in milliseconds. */
-const cpuNow = async (server: number | undefined, database: string): Promise<Map<string, number>> => {
+const cpuNow = async (server: ReadonlyArray<number> | undefined, database: string): Promise<Map<string, number>> => {
   // This process's and the server's first, so that the query for the backends is not counted as theirs.
   const usage = process.cpuUsage()
   const snapshot = new Map<string, number>([["client", (usage.user + usage.system) / 1000]])
-  if (server !== undefined) snapshot.set("server", processCpu(server))
+  if (server !== undefined)
+    snapshot.set(
+      "server",
+      server.reduce((sum, pid) => sum + processCpu(pid), 0)
+    )
   for (const pid of await Effect.runPromise(backends(database))) snapshot.set(`pg:${pid}`, processCpu(pid))
   return snapshot
 }
@@ -200,7 +227,7 @@ const percentile = (sorted: ReadonlyArray<number>, p: number): number =>
 const measure = async (
   deposits: number,
   operation: (client: number, n: number) => Promise<void>,
-  processes: { readonly server: number | undefined; readonly database: string }
+  processes: { readonly server: ReadonlyArray<number> | undefined; readonly database: string }
 ): Promise<Pass> => {
   const latencies: Array<number> = []
   let failures = 0
@@ -255,7 +282,7 @@ const wrkPass = async (
   url: string,
   side: string,
   deposits: number,
-  processes: { readonly server: number | undefined; readonly database: string }
+  processes: { readonly server: ReadonlyArray<number> | undefined; readonly database: string }
 ): Promise<Pass> => {
   const before = await cpuNow(processes.server, processes.database)
   const child = spawn(
@@ -400,7 +427,7 @@ const accountOf = (side: string, client: number, n: number) => `${side}-${client
 const startServer = (
   database: string,
   profileDir: string | undefined
-): Promise<{ readonly url: string; readonly child: ChildProcess }> =>
+): Promise<{ readonly url: string; readonly child: ChildProcess; readonly pids: ReadonlyArray<number> }> =>
   new Promise((resolve, reject) => {
     const profile = profileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", profileDir]
     const child = spawn(
@@ -411,7 +438,9 @@ const startServer = (
         process.argv[1] ?? "",
         "--serve-database",
         database,
-        ...(pool === undefined ? [] : ["--pool", `${pool}`])
+        ...(pool === undefined ? [] : ["--pool", `${pool}`]),
+        "--server-processes",
+        `${serverProcesses}`
       ],
       { stdio: ["ignore", "pipe", "inherit"] }
     )
@@ -419,7 +448,9 @@ const startServer = (
     child.stdout?.on("data", (chunk) => {
       out += chunk
       const match = /listening (\S+)/.exec(out)
-      if (match?.[1] !== undefined) resolve({ url: match[1], child })
+      const workers = /workers ([\d ]+)/.exec(out)?.[1]?.split(" ").map(Number) ?? []
+      if (match?.[1] !== undefined && child.pid !== undefined)
+        resolve({ url: match[1], child, pids: [child.pid, ...workers] })
     })
     child.on("exit", (code) => reject(new Error(`the server exited with ${code} before listening`)))
   })
@@ -474,7 +505,7 @@ const main = async () => {
         expectResult(await post("/api/accounts", JSON.stringify({ accountId, owner: "Bench" })), 201, accountId)
       }
     }
-    const onServer = { server: server.pid, database: databases.http }
+    const onServer = { server: started.pids, database: databases.http }
     const inProcess = { server: undefined, database: databases.local }
     const httpDeposit = (client: number, n: number) => deposit(accountOf("http", client, n))
     const httpPass = (count: number) =>
@@ -528,7 +559,8 @@ const main = async () => {
       [
         `H1: deposits, ${clients} concurrent clients, ${runs} run(s) × ${clients * deposits} deposits per side (PostgreSQL)${smoke ? " [smoke: not a measurement]" : ""}`,
         `load generator: ${generatorChoice === "wrk" ? `wrk (${clients} threads, one keep-alive connection each)` : `node:http (${clients} loops in this process)`} (${why})`,
-        `machine: ${cpus().length} CPUs, load average ${load(loadBefore)} before, ${load(loadAfter)} after; PostgreSQL pool of ${pool ?? BankStore.defaultPostgresConnections} connections per side`,
+        `machine: ${cpus().length} CPUs, load average ${load(loadBefore)} before, ${load(loadAfter)} after; PostgreSQL pool of ${pool ?? BankStore.defaultPostgresConnections} connections per side${serverProcesses > 1 ? ` (per server process)` : ""}`,
+        `server: ${serverProcesses === 1 ? "one process" : `${serverProcesses} processes (node:cluster workers on one port; CPU summed)`}`,
         line("over HTTP (bank server)", http),
         line("in process (Repository.execute)", local),
         failures === 0
