@@ -47,7 +47,10 @@
  *
  * Options (arguments or environment): `--runs N` / `BENCH_RUNS` (default 3),
  * `--client wrk|node` / `BENCH_CLIENT` (the load generator; default wrk when
- * it is installed, else node),
+ * it is installed, else node), `--warm-up N` / `BENCH_WARM_UP` (the first
+ * run's warm-up, deposits per client per side; default 200),
+ * `--server-processes N` / `BENCH_SERVER_PROCESSES` (default 1: the server as
+ * N `node:cluster` workers on one port, their CPU summed),
  * `--deposits N` / `BENCH_DEPOSITS` per client per pass (default 200),
  * `--smoke` (1 run of 10 deposits per client: checks that it works, measures
  * nothing worth reading), `--pool N` / `BENCH_POOL` (the PostgreSQL pool
@@ -471,6 +474,7 @@ const main = async () => {
   const smoke = process.argv.includes("--smoke")
   const runs = smoke ? 1 : positiveInt("runs", "BENCH_RUNS", 3)
   const deposits = smoke ? 10 : positiveInt("deposits", "BENCH_DEPOSITS", 200)
+  const firstWarmUp = positiveInt("warm-up", "BENCH_WARM_UP", 200)
   const suffix = crypto.randomUUID().replaceAll("-", "").slice(0, 12)
   const databases = { http: `chronicle_bench_http_${suffix}`, local: `chronicle_bench_local_${suffix}` }
   for (const name of Object.values(databases)) await Effect.runPromise(admin(`CREATE DATABASE "${name}"`))
@@ -523,7 +527,7 @@ const main = async () => {
     for (let r = 0; r < runs; r++) {
       // The first run's warm-up is long enough for the server's JIT to settle (it compiled
       // through its first ~2,800 requests in h32's runs); both sides get the same.
-      const warmUp = smoke || r > 0 ? 3 : 200
+      const warmUp = smoke || r > 0 ? 3 : firstWarmUp
       warmUps.push(await httpPass(warmUp), await measure(warmUp, localDeposit, inProcess))
       const order: ReadonlyArray<"http" | "local"> = r % 2 === 0 ? ["http", "local"] : ["local", "http"]
       for (const side of order) results[side].push(await sides[side]())
