@@ -14,18 +14,25 @@
  * - The server is the bank's (`BankServer`, the same handlers, middleware and
  *   repository as `pnpm bank serve`) in a child process of its own, as it is
  *   deployed, with no projection running (they would compete with the
- *   commands on one side only). The 16 clients are loops in this process on
- *   one load generator: `node:http` requests on keep-alive connections (an
- *   `Agent`, one connection per client), as cheap a client as Node has (the
- *   `wrk` of this benchmark: on 2 cores every µs a client spends is taken
- *   from the server). Each request is what the bank's web client sends for a
- *   deposit (`POST /api/accounts/{id}/deposits`, `Content-Type:
- *   application/json`, `{"amount":100}`); each response is read in full and
- *   checked: status 200 and a result for that account that wrote a new event
- *   (JSON, `accountId`, `duplicate: false`, a `version`). Until 2026-11-28
- *   the clients used Node's `fetch` (undici behind the WHATWG streams), which
- *   cost 0.57 ms of CPU per deposit on a quiet machine, more than the
- *   repository itself.
+ *   commands on one side only).
+ * - The load generator (on 2 cores every µs it spends is taken from the
+ *   server): `wrk` when it is installed (Debian's `wrk` package), driven by
+ *   `http-deposits.lua` (next to this file): 16 threads with one keep-alive
+ *   connection each, one request in flight per connection; otherwise (or
+ *   with `--client node`) 16 loops in this process on `node:http` keep-alive
+ *   connections (an `Agent`, one connection per client). The run prints
+ *   which one ran. Either way each request is what the bank's web client
+ *   sends for a deposit (`POST /api/accounts/{id}/deposits`, `Content-Type:
+ *   application/json`, `{"amount":100}`), each client on its own accounts,
+ *   and each response is read in full and checked: status 200 and a result
+ *   for that account that wrote a new event (`accountId`, `duplicate:
+ *   false`, a `version`); the latency is from sending to the whole answer,
+ *   uncorrected, for both. With wrk the load generator's CPU is wrk's plus
+ *   this process's, and the pass is timed by wrk's clock from its first
+ *   request to its last answer (its start-up is not counted). Until
+ *   2026-11-28 the clients used Node's `fetch` (undici behind the WHATWG
+ *   streams), which cost 0.57 ms of CPU per deposit on a quiet machine, more
+ *   than the repository itself.
  * - Every deposit that fails (an unexpected status or body, an error, on
  *   either side) is counted and reported, and the run then exits with 1.
  * - In process: 16 fibers calling `Repository.execute` on a repository built
@@ -39,6 +46,11 @@
  * - One fresh database per side per invocation, dropped at the end.
  *
  * Options (arguments or environment): `--runs N` / `BENCH_RUNS` (default 3),
+ * `--client wrk|node` / `BENCH_CLIENT` (the load generator; default wrk when
+ * it is installed, else node), `--warm-up N` / `BENCH_WARM_UP` (the first
+ * run's warm-up, deposits per client per side; default 200),
+ * `--server-processes N` / `BENCH_SERVER_PROCESSES` (default 1: the server as
+ * N `node:cluster` workers on one port, their CPU summed),
  * `--deposits N` / `BENCH_DEPOSITS` per client per pass (default 200),
  * `--smoke` (1 run of 10 deposits per client: checks that it works, measures
  * nothing worth reading), `--pool N` / `BENCH_POOL` (the PostgreSQL pool
@@ -50,11 +62,13 @@
  * --cpu-prof packages/example-bank/bench/http.ts` (the server inherits the
  * flags). Not part of `pnpm test`.
  */
-import { type ChildProcess, spawn } from "node:child_process"
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import cluster from "node:cluster"
 import { readFileSync } from "node:fs"
 import { Agent, request as httpRequest } from "node:http"
 import { cpus, loadavg } from "node:os"
 import { performance } from "node:perf_hooks"
+import { fileURLToPath } from "node:url"
 import { NodeRuntime } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
@@ -107,11 +121,33 @@ const admin = (statement: string) =>
 // Server mode: the child process
 // ---------------------------------------------------------------------------
 
+/** The server's processes (`--server-processes N`): 1, or a `node:cluster` primary and N workers on one port. */
+const serverProcesses = positiveInt("server-processes", "BENCH_SERVER_PROCESSES", 1)
+
 const serveMode = argument("serve-database")
-if (serveMode !== undefined) {
+if (serveMode !== undefined && serverProcesses > 1 && cluster.isPrimary) {
+  // The primary only hands the connections to its workers (round robin) and stops them on SIGTERM; it reports
+  // the URL and the workers' process ids once every worker listens.
+  const pids: Array<number> = []
+  cluster.on("listening", (worker, address) => {
+    if (worker.process.pid !== undefined) pids.push(worker.process.pid)
+    if (pids.length === serverProcesses) {
+      process.stdout.write(`workers ${pids.join(" ")}\nlistening http://127.0.0.1:${address.port}\n`)
+    }
+  })
+  cluster.on("exit", () => {
+    if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0)
+  })
+  process.on("SIGTERM", () => {
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGTERM")
+  })
+  for (let i = 0; i < serverProcesses; i++) cluster.fork()
+} else if (serveMode !== undefined) {
   // Deposits only: no projections and no Transfer saga (they would compete with the commands on one side only).
   const program = BankServer.start({ port: 0, projections: [], transfers: false }).pipe(
-    Effect.tap(({ url: listening }) => Effect.sync(() => process.stdout.write(`listening ${listening}\n`))),
+    Effect.tap(({ url: listening }) =>
+      Effect.sync(() => (cluster.isWorker ? undefined : process.stdout.write(`listening ${listening}\n`)))
+    ),
     Effect.zipRight(Effect.never),
     Effect.scoped,
     Effect.provide(storeAt(urlFor(serveMode)))
@@ -166,11 +202,15 @@ const backends = (name: string) =>
   }).pipe(Effect.scoped, Effect.provide(PgClient.layer({ url: Redacted.make(databaseUrl), maxConnections: 1 })))
 
 /** CPU used so far, per process (client, server, PostgreSQL backends of `database`), in milliseconds. */
-const cpuNow = async (server: number | undefined, database: string): Promise<Map<string, number>> => {
+const cpuNow = async (server: ReadonlyArray<number> | undefined, database: string): Promise<Map<string, number>> => {
   // This process's and the server's first, so that the query for the backends is not counted as theirs.
   const usage = process.cpuUsage()
   const snapshot = new Map<string, number>([["client", (usage.user + usage.system) / 1000]])
-  if (server !== undefined) snapshot.set("server", processCpu(server))
+  if (server !== undefined)
+    snapshot.set(
+      "server",
+      server.reduce((sum, pid) => sum + processCpu(pid), 0)
+    )
   for (const pid of await Effect.runPromise(backends(database))) snapshot.set(`pg:${pid}`, processCpu(pid))
   return snapshot
 }
@@ -190,7 +230,7 @@ const percentile = (sorted: ReadonlyArray<number>, p: number): number =>
 const measure = async (
   deposits: number,
   operation: (client: number, n: number) => Promise<void>,
-  processes: { readonly server: number | undefined; readonly database: string }
+  processes: { readonly server: ReadonlyArray<number> | undefined; readonly database: string }
 ): Promise<Pass> => {
   const latencies: Array<number> = []
   let failures = 0
@@ -214,6 +254,122 @@ const measure = async (
   const seconds = (performance.now() - started) / 1000
   const cpu = cpuBetween(before, await cpuNow(processes.server, processes.database))
   return { operations: latencies.length, failures, firstFailure, seconds, latencies, cpu }
+}
+
+/** The load generators: `wrk` (native, when installed) or `node:http` loops in this process. */
+type Generator = "wrk" | "node"
+
+/** `--client wrk|node` / `BENCH_CLIENT`, or `wrk` when it is installed, else `node`; and why. */
+const chooseGenerator = (): { readonly generator: Generator; readonly why: string } => {
+  const asked = argument("client") ?? process.env.BENCH_CLIENT
+  if (asked !== undefined && asked !== "wrk" && asked !== "node") {
+    throw new Error(`--client must be wrk or node, got "${asked}"`)
+  }
+  const installed = spawnSync("wrk", ["--version"], { stdio: "ignore" }).error === undefined
+  if (asked === "wrk" && !installed) throw new Error("--client wrk: wrk is not installed (apt-get install wrk)")
+  if (asked !== undefined) return { generator: asked, why: "--client" }
+  return installed ? { generator: "wrk", why: "installed" } : { generator: "node", why: "wrk is not installed" }
+}
+
+const wrkScript = fileURLToPath(new URL("http-deposits.lua", import.meta.url))
+
+/**
+ * One pass of `deposits` deposits per client with `wrk` (`http-deposits.lua`:
+ * one thread and one keep-alive connection per client, each on its own
+ * accounts, every response checked). The pass's time is from the first
+ * request sent to the last answer (wrk's own clock, so its start-up is not
+ * counted); the load generator's CPU is wrk's (read when every client is
+ * done) plus this process's.
+ */
+const wrkPass = async (
+  url: string,
+  side: string,
+  deposits: number,
+  processes: { readonly server: ReadonlyArray<number> | undefined; readonly database: string }
+): Promise<Pass> => {
+  const before = await cpuNow(processes.server, processes.database)
+  const child = spawn(
+    "wrk",
+    [
+      "-t",
+      `${clients}`,
+      "-c",
+      `${clients}`,
+      "-d",
+      "600s",
+      "--timeout",
+      "10s",
+      "-s",
+      wrkScript,
+      url,
+      "--",
+      side,
+      `${deposits}`,
+      `${accountsPerClient}`
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] }
+  )
+  let out = ""
+  let err = ""
+  child.stdout?.on("data", (chunk) => (out += chunk))
+  // wrk's CPU, read once every client is done (before wrk exits and its /proc entry goes).
+  let wrkCpu: number | undefined
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+  await new Promise<void>((resolve) => {
+    child.stderr?.on("data", (chunk) => {
+      err += chunk
+      if (wrkCpu === undefined && (err.match(/^done$/gm)?.length ?? 0) === clients && child.pid !== undefined) {
+        wrkCpu = processCpu(child.pid)
+        resolve()
+      }
+    })
+    void exited.then(() => resolve())
+  })
+  const cpu = cpuBetween(before, await cpuNow(processes.server, processes.database))
+  if (wrkCpu !== undefined) child.kill("SIGINT")
+  const code = await exited
+  const latencies: Array<number> = []
+  let operations = 0
+  let failures = 0
+  let firstFailure: string | undefined
+  let started = Number.POSITIVE_INFINITY
+  let finished = Number.NEGATIVE_INFINITY
+  let reports = 0
+  for (const line of out.split("\n")) {
+    const words = line.split(" ")
+    if (words[0] !== "chronicle") continue
+    if (words[1] === "client") {
+      reports++
+      // chronicle client <k> ok <n> failures <n> started <ms> finished <ms>
+      operations += Number(words[4])
+      failures += Number(words[6])
+      started = Math.min(started, Number(words[8]))
+      finished = Math.max(finished, Number(words[10]))
+    } else if (words[1] === "latencies") {
+      for (const word of words.slice(2)) latencies.push(Number(word))
+    } else if (words[1] === "failure") {
+      firstFailure ??= words.slice(2).join(" ")
+    } else if (words[1] === "errors") {
+      const socketErrors = Number(words[3]) + Number(words[5]) + Number(words[7])
+      if (socketErrors > 0) {
+        failures += socketErrors
+        firstFailure ??= `wrk: socket ${line.slice("chronicle errors ".length)}`
+      }
+    }
+  }
+  const missing = clients * deposits - operations - failures
+  if (reports !== clients || missing > 0) {
+    failures += Math.max(missing, 1)
+    firstFailure ??= `wrk exited with ${code} after ${operations} answers of ${clients * deposits}: ${err.trim()}`
+  }
+  return {
+    operations,
+    failures,
+    firstFailure,
+    seconds: (finished - started) / 1000,
+    latencies,
+    cpu: { ...cpu, client: cpu.client + (wrkCpu ?? 0) }
+  }
 }
 
 /** A response: its status and its body. */
@@ -274,7 +430,7 @@ const accountOf = (side: string, client: number, n: number) => `${side}-${client
 const startServer = (
   database: string,
   profileDir: string | undefined
-): Promise<{ readonly url: string; readonly child: ChildProcess }> =>
+): Promise<{ readonly url: string; readonly child: ChildProcess; readonly pids: ReadonlyArray<number> }> =>
   new Promise((resolve, reject) => {
     const profile = profileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", profileDir]
     const child = spawn(
@@ -285,7 +441,9 @@ const startServer = (
         process.argv[1] ?? "",
         "--serve-database",
         database,
-        ...(pool === undefined ? [] : ["--pool", `${pool}`])
+        ...(pool === undefined ? [] : ["--pool", `${pool}`]),
+        "--server-processes",
+        `${serverProcesses}`
       ],
       { stdio: ["ignore", "pipe", "inherit"] }
     )
@@ -293,7 +451,9 @@ const startServer = (
     child.stdout?.on("data", (chunk) => {
       out += chunk
       const match = /listening (\S+)/.exec(out)
-      if (match?.[1] !== undefined) resolve({ url: match[1], child })
+      const workers = /workers ([\d ]+)/.exec(out)?.[1]?.split(" ").map(Number) ?? []
+      if (match?.[1] !== undefined && child.pid !== undefined)
+        resolve({ url: match[1], child, pids: [child.pid, ...workers] })
     })
     child.on("exit", (code) => reject(new Error(`the server exited with ${code} before listening`)))
   })
@@ -314,6 +474,7 @@ const main = async () => {
   const smoke = process.argv.includes("--smoke")
   const runs = smoke ? 1 : positiveInt("runs", "BENCH_RUNS", 3)
   const deposits = smoke ? 10 : positiveInt("deposits", "BENCH_DEPOSITS", 200)
+  const firstWarmUp = positiveInt("warm-up", "BENCH_WARM_UP", 200)
   const suffix = crypto.randomUUID().replaceAll("-", "").slice(0, 12)
   const databases = { http: `chronicle_bench_http_${suffix}`, local: `chronicle_bench_local_${suffix}` }
   for (const name of Object.values(databases)) await Effect.runPromise(admin(`CREATE DATABASE "${name}"`))
@@ -334,6 +495,7 @@ const main = async () => {
     server = started.child
     const url = started.url
 
+    const { generator: generatorChoice, why } = chooseGenerator()
     generator = loadGenerator(url)
     const { post } = generator
     const deposit = async (accountId: string) => {
@@ -347,14 +509,16 @@ const main = async () => {
         expectResult(await post("/api/accounts", JSON.stringify({ accountId, owner: "Bench" })), 201, accountId)
       }
     }
-    const onServer = { server: server.pid, database: databases.http }
+    const onServer = { server: started.pids, database: databases.http }
     const inProcess = { server: undefined, database: databases.local }
     const httpDeposit = (client: number, n: number) => deposit(accountOf("http", client, n))
+    const httpPass = (count: number) =>
+      generatorChoice === "wrk" ? wrkPass(url, "http", count, onServer) : measure(count, httpDeposit, onServer)
     const localDeposit = async (client: number, n: number) => {
       await execute(accountOf("local", client, n), new Account.Deposit({ amount: 100 }))
     }
     const sides = {
-      http: () => measure(deposits, httpDeposit, onServer),
+      http: () => httpPass(deposits),
       local: () => measure(deposits, localDeposit, inProcess)
     }
     const results: Record<"http" | "local", Array<Pass>> = { http: [], local: [] }
@@ -363,8 +527,8 @@ const main = async () => {
     for (let r = 0; r < runs; r++) {
       // The first run's warm-up is long enough for the server's JIT to settle (it compiled
       // through its first ~2,800 requests in h32's runs); both sides get the same.
-      const warmUp = smoke || r > 0 ? 3 : 200
-      warmUps.push(await measure(warmUp, httpDeposit, onServer), await measure(warmUp, localDeposit, inProcess))
+      const warmUp = smoke || r > 0 ? 3 : firstWarmUp
+      warmUps.push(await httpPass(warmUp), await measure(warmUp, localDeposit, inProcess))
       const order: ReadonlyArray<"http" | "local"> = r % 2 === 0 ? ["http", "local"] : ["local", "http"]
       for (const side of order) results[side].push(await sides[side]())
     }
@@ -398,7 +562,9 @@ const main = async () => {
     process.stdout.write(
       [
         `H1: deposits, ${clients} concurrent clients, ${runs} run(s) × ${clients * deposits} deposits per side (PostgreSQL)${smoke ? " [smoke: not a measurement]" : ""}`,
-        `machine: ${cpus().length} CPUs, load average ${load(loadBefore)} before, ${load(loadAfter)} after; PostgreSQL pool of ${pool ?? BankStore.defaultPostgresConnections} connections per side`,
+        `load generator: ${generatorChoice === "wrk" ? `wrk (${clients} threads, one keep-alive connection each)` : `node:http (${clients} loops in this process)`} (${why})`,
+        `machine: ${cpus().length} CPUs, load average ${load(loadBefore)} before, ${load(loadAfter)} after; PostgreSQL pool of ${pool ?? BankStore.defaultPostgresConnections} connections per side${serverProcesses > 1 ? ` (per server process)` : ""}`,
+        `server: ${serverProcesses === 1 ? "one process" : `${serverProcesses} processes (node:cluster workers on one port; CPU summed)`}`,
         line("over HTTP (bank server)", http),
         line("in process (Repository.execute)", local),
         failures === 0

@@ -1,9 +1,10 @@
 /**
  * `ResponseHeaders`: a header set in a handler lands on the response, with
  * or without a request's `collect` (one hook for all its headers), and the
- * headers `collect` is given see the response.
+ * headers `collect` (or `collectOn`, given the request) is given see the
+ * response.
  */
-import { HttpApp, HttpServerResponse } from "@effect/platform"
+import { HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { ResponseHeaders } from "../src/http/index.js"
@@ -40,5 +41,21 @@ describe("ResponseHeaders", () => {
     expect(failed.status).toBe(500)
     expect(failed.headers.get("x-a")).toBe("2")
     expect(failed.headers.get("x-status")).toBe("500")
+  })
+
+  it("collectOn, given the request: the headers set later land on its response with the ones it gives", async () => {
+    const response = await respond(
+      Effect.gen(function* () {
+        const request = yield* HttpServerRequest.HttpServerRequest
+        yield* ResponseHeaders.collectOn(request, (response) => ({ "x-status": `${response.status}` }))
+        yield* ResponseHeaders.set("x-a", "1")
+        yield* ResponseHeaders.etag(4)
+        return yield* Effect.die("refused")
+      })
+    )
+    expect(response.status).toBe(500)
+    expect(response.headers.get("x-a")).toBe("1")
+    expect(response.headers.get("etag")).toBe('"4"')
+    expect(response.headers.get("x-status")).toBe("500")
   })
 })

@@ -17,7 +17,7 @@
  */
 import { Correlation } from "@chronicle/core"
 import { HttpApiBuilder, HttpApiError, HttpServerError, HttpServerRequest } from "@effect/platform"
-import { Effect, Either, Layer, Schema } from "effect"
+import { Effect, Either, FiberRef, Layer, Option, Schema } from "effect"
 import * as ApiErrors from "./ApiErrors.js"
 import * as ApiModels from "./ApiModels.js"
 import { BankApi } from "./BankApi.js"
@@ -34,10 +34,14 @@ export const correlationHeader = "x-correlation-id"
 const decodeCorrelationId = Schema.decodeUnknownEither(ApiModels.CorrelationId)
 
 /** The correlation id on the response (and `Retry-After` on a 503), with the headers the handler sets, in one hook. */
-const echo = (id: string) =>
-  ResponseHeaders.collect((response) =>
+const echo = (request: HttpServerRequest.HttpServerRequest, id: string) =>
+  ResponseHeaders.collectOn(request, (response) =>
     response.status === 503 ? { [correlationHeader]: id, "retry-after": "1" } : { [correlationHeader]: id }
   )
+
+const withId =
+  (id: string) =>
+  (context: Correlation.MessageContext): Correlation.MessageContext => ({ ...context, correlationId: Option.some(id) })
 
 /**
  * Takes the correlation id from `X-Correlation-Id` (or makes one), runs the
@@ -55,16 +59,22 @@ const echo = (id: string) =>
  * @category middleware
  */
 export const correlationId: Layer.Layer<never> = HttpApiBuilder.middleware(BankApi, (app) =>
-  Effect.gen(function* () {
-    const request = yield* HttpServerRequest.HttpServerRequest
+  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
     const given = request.headers[correlationHeader]
     const decoded = given === undefined ? Either.right(crypto.randomUUID()) : decodeCorrelationId(given)
     if (Either.isLeft(decoded)) {
-      yield* echo(crypto.randomUUID())
-      return yield* Effect.fail(ApiErrors.badRequest(decoded.left.message))
+      return Effect.zipRight(
+        echo(request, crypto.randomUUID()),
+        Effect.fail(ApiErrors.badRequest(decoded.left.message))
+      )
     }
-    yield* echo(decoded.right)
-    return yield* app.pipe(Correlation.withCorrelationId(decoded.right))
+    // Set for the rest of the request's fiber rather than for `app` only (`Correlation.withCorrelationId`, whose
+    // restore is a region of its own): the fiber ends with the request, and what runs after `app` in it (the
+    // error encoding, the response's hooks) reads no correlation id.
+    return echo(request, decoded.right).pipe(
+      Effect.zipRight(FiberRef.update(Correlation.currentContext, withId(decoded.right))),
+      Effect.zipRight(app)
+    )
   })
 )
 
