@@ -219,7 +219,12 @@ export const make = (options: {
     Effect.flatMap(
       sql.unsafe<Rows.RawRow>(
         manyText(inputs.length),
-        inputs.flatMap((input) => appendParameters(input, true))
+        // No duplicate check up front: a duplicate fails the whole statement (a unique
+        // violation), and the store then makes each append alone, where it is resolved.
+        // Checked up front, the lookup ran on every call, and PL/pgSQL's cached plan for
+        // it, made while the table was small, grew with the table (SG1: PostgreSQL CPU
+        // per saga 13.7, 17.9, 21.5 ms over three runs of 500, against 10-12 ms flat).
+        inputs.flatMap((input) => appendParameters(input, false))
       ),
       (raw) => {
         const byInput: Array<Array<Rows.RawRow>> = inputs.map(() => [])
