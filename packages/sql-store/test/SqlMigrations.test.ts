@@ -38,7 +38,8 @@ const created = [
   [3, "create_projections"],
   [4, "refuse_replacing_events"],
   [5, "append_function"],
-  [6, "category_index"]
+  [6, "category_index"],
+  [7, "append_lookups_by_id"]
 ]
 
 describe("SqlMigrations on SQLite", () => {
