@@ -75,25 +75,35 @@ const user = FastCheck.oneof(
   FastCheck.dictionary(FastCheck.string({ maxLength: 3 }), FastCheck.oneof(FastCheck.string(), FastCheck.integer()))
 )
 
+/** The metadata column as the event reads select it: its JSON text. */
 const metadata = FastCheck.oneof(
   FastCheck.record({
     correlationId: FastCheck.constantFrom("c-1", "c-2"),
     causationId: FastCheck.constantFrom<string | null>("c-1", "x", null),
     user
-  }),
+  }).map((value) => JSON.stringify(value)),
   // excess keys are dropped
   FastCheck.record({
     correlationId: FastCheck.constantFrom("c-1", "c-2"),
     causationId: FastCheck.constantFrom<string | null>("c-1", null),
     user,
     extra: FastCheck.integer()
-  }),
+  }).map((value) => JSON.stringify(value)),
+  // the same values in another text (spacing): equal metadata, not the same text
+  FastCheck.constantFrom(
+    '{"correlationId":"c-1","causationId":null,"user":{}}',
+    '{ "correlationId": "c-1", "causationId": null, "user": {} }'
+  ),
   // not the metadata: the row is decoded leniently and marked corrupt
   FastCheck.constantFrom<unknown>(
-    { correlationId: 1, causationId: null, user: {} },
-    { correlationId: "c-1", causationId: null },
-    { correlationId: "c-1", causationId: null, user: null },
-    "text",
+    '{"correlationId":1,"causationId":null,"user":{}}',
+    '{"correlationId":"c-1","causationId":null}',
+    '{"correlationId":"c-1","causationId":null,"user":null}',
+    '"text"',
+    "null",
+    '{"correlationId":',
+    "",
+    { correlationId: "c-1", causationId: null, user: {} },
     null
   )
 )
@@ -159,6 +169,7 @@ describe("Rows.decodePgEvents", () => {
 
   it("shares the metadata and timestamp of consecutive rows of one append, not of rows that differ", () => {
     const meta = { correlationId: "c-1", causationId: "c-1", user: { id: "u-1" } }
+    const text = (value: unknown) => JSON.stringify(value)
     const base = {
       transaction_id: "700",
       event_id: "00000000-0000-4000-8000-000000000000",
@@ -168,20 +179,20 @@ describe("Rows.decodePgEvents", () => {
       data: { amount: 1 }
     }
     const [a, b, c, d] = decode([
-      { ...base, position: "1", stream_version: "1", metadata: copy(meta), recorded_at: "1970-01-01 00:00:00.005+00" },
-      { ...base, position: "2", stream_version: "2", metadata: copy(meta), recorded_at: "1970-01-01 00:00:00.005+00" },
+      { ...base, position: "1", stream_version: "1", metadata: text(meta), recorded_at: "1970-01-01 00:00:00.005+00" },
+      { ...base, position: "2", stream_version: "2", metadata: text(meta), recorded_at: "1970-01-01 00:00:00.005+00" },
       {
         ...base,
         position: "3",
         stream_version: "3",
-        metadata: { ...meta, user: { id: "u-2" } },
+        metadata: text({ ...meta, user: { id: "u-2" } }),
         recorded_at: "1970-01-01 00:00:00.006+00"
       },
       {
         ...base,
         position: "4",
         stream_version: "4",
-        metadata: { ...meta, user: { id: ["u-2"] } },
+        metadata: text({ ...meta, user: { id: ["u-2"] } }),
         recorded_at: "1970-01-01 00:00:00.006+00"
       }
     ])
@@ -337,6 +348,8 @@ describe("Rows.decodeSqliteEvents", () => {
       )
     )
     expect(b?.recordedAt).toBe(a?.recordedAt)
+    expect(b?.metadata).toBe(a?.metadata)
+    expect(c?.metadata).toBe(a?.metadata)
     expect(a?.recordedAt.epochMillis).toBe(Date.UTC(2024, 0, 1, 0, 0, 0, 5))
     expect(c?.recordedAt.epochMillis).toBe(Date.UTC(2024, 0, 1, 0, 0, 0, 6))
   })

@@ -1,8 +1,9 @@
 /**
  * Row codecs. Each dialect returns its own column types (pg: bigint as text,
- * json as objects, and the event reads' timestamptz as text, see
- * {@link pgTimestamp}; SQLite: integers as numbers, JSON and timestamps as
- * text), so each has its Schema; both decode to the same `StoredEvent`.
+ * json as objects, and the event reads' timestamptz and metadata as text, see
+ * {@link pgTimestamp} and {@link pgEventColumns}; SQLite: integers as numbers,
+ * JSON and timestamps as text), so each has its Schema; both decode to the
+ * same `StoredEvent`.
  *
  * Reads are hot (every command loads its stream, a rehydration decodes
  * thousands of rows), so the event rows are first checked by hand, column by
@@ -23,14 +24,15 @@ import { DateTime, Effect, Either, ParseResult, Schema } from "effect"
 
 /**
  * The columns every event read selects. pg casts its bigints to text, and its
- * timestamp too: the text the server sends anyway, which the driver would
- * otherwise parse into a `Date` on every row; {@link pgTimestamp} parses it
- * once per distinct value (the events of one append share it).
+ * timestamp and metadata too: the text the server sends anyway, which the
+ * driver would otherwise parse (into a `Date`, with `JSON.parse`) on every
+ * row; the store parses each once per distinct text (the events of one
+ * append share both), see {@link pgTimestamp}.
  *
  * @internal
  */
 export const pgEventColumns =
-  "transaction_id::text AS transaction_id, position::text AS position, event_id::text AS event_id, stream_id, stream_version::text AS stream_version, event_type, schema_version, data, metadata, recorded_at::text AS recorded_at"
+  "transaction_id::text AS transaction_id, position::text AS position, event_id::text AS event_id, stream_id, stream_version::text AS stream_version, event_type, schema_version, data, metadata::text AS metadata, recorded_at::text AS recorded_at"
 
 /** @internal */
 export const sqliteEventColumns =
@@ -176,7 +178,7 @@ interface Shared {
   commit: bigint | undefined
   recordedAtText: string | undefined
   recordedAt: DateTime.Utc | undefined
-  rawMetadata: { readonly [key: string]: unknown } | undefined
+  metadataText: string | undefined
   metadata: Event.EventMetadata | undefined
 }
 
@@ -185,40 +187,32 @@ const newShared = (): Shared => ({
   commit: undefined,
   recordedAtText: undefined,
   recordedAt: undefined,
-  rawMetadata: undefined,
+  metadataText: undefined,
   metadata: undefined
 })
 
-/** `true` when two plain objects have the same keys with the same primitive values (nothing nested). */
-const sameFlat = (a: { readonly [key: string]: unknown }, b: { readonly [key: string]: unknown }): boolean => {
-  const keys = Object.keys(a)
-  if (keys.length !== Object.keys(b).length) return false
-  for (const key of keys) {
-    const value = a[key]
-    if (value !== null && typeof value === "object") return false
-    if (!Object.hasOwn(b, key) || !Object.is(value, b[key])) return false
+/** `JSON.parse`, as `Schema.parseJson()` runs it, or `undefined` when the text does not parse. */
+const parseJsonText = (value: unknown): { readonly parsed: unknown } | undefined => {
+  if (typeof value !== "string") return undefined
+  try {
+    return { parsed: JSON.parse(value) }
+  } catch {
+    return undefined
   }
-  return true
 }
 
-/** The metadata column by {@link metadataOf}, or the previous row's when the column holds the same values. */
+/**
+ * The metadata column's JSON text by {@link metadataOf}, or the previous
+ * row's metadata when the text is the same (the events of one append share
+ * it): the text is parsed once per distinct value, not on every row.
+ */
 const sharedMetadata = (value: unknown, shared: Shared): Event.EventMetadata | undefined => {
-  const previous = shared.rawMetadata
-  if (previous !== undefined && shared.metadata !== undefined && isPlainObject(value)) {
-    const { correlationId, causationId, user } = value
-    if (
-      correlationId === previous.correlationId &&
-      causationId === previous.causationId &&
-      isPlainObject(user) &&
-      isPlainObject(previous.user) &&
-      sameFlat(user, previous.user)
-    ) {
-      return shared.metadata
-    }
-  }
-  const metadata = metadataOf(value)
-  if (metadata !== undefined && isPlainObject(value)) {
-    shared.rawMetadata = value
+  if (typeof value !== "string") return undefined
+  if (value === shared.metadataText && shared.metadata !== undefined) return shared.metadata
+  const parsed = parseJsonText(value)
+  const metadata = parsed === undefined ? undefined : metadataOf(parsed.parsed)
+  if (metadata !== undefined) {
+    shared.metadataText = value
     shared.metadata = metadata
   }
   return metadata
@@ -358,16 +352,6 @@ const fastPgEvent = (row: RawRow, shared: Shared): Event.StoredEvent | undefined
   })
 }
 
-/** `JSON.parse`, as `Schema.parseJson()` runs it, or `undefined` when the text does not parse. */
-const parseJsonText = (value: unknown): { readonly parsed: unknown } | undefined => {
-  if (typeof value !== "string") return undefined
-  try {
-    return { parsed: JSON.parse(value) }
-  } catch {
-    return undefined
-  }
-}
-
 /** `DateTime.unsafeMake`, as `Schema.DateTimeUtc` runs it, or `undefined` when it throws. */
 const dateTimeOfText = (value: unknown): DateTime.Utc | undefined => {
   if (typeof value !== "string") return undefined
@@ -386,10 +370,9 @@ const fastSqliteEvent = (row: RawRow, shared: Shared): Event.StoredEvent | undef
     return undefined
   if (typeof schema_version !== "number" || !Number.isInteger(schema_version)) return undefined
   const data = parseJsonText(row.data)
-  const metadataJson = parseJsonText(row.metadata)
   const recordedAt = sharedTime(row.recorded_at, dateTimeOfText, shared)
-  if (data === undefined || metadataJson === undefined || recordedAt === undefined) return undefined
-  const metadata = metadataOf(metadataJson.parsed)
+  if (data === undefined || recordedAt === undefined) return undefined
+  const metadata = sharedMetadata(row.metadata, shared)
   if (metadata === undefined) return undefined
   return Object.freeze({
     eventId: event_id,
@@ -516,6 +499,11 @@ const lenient = (row: LooseRow, needVersion: boolean): Either.Either<Event.Store
   return Either.right(Object.freeze(event))
 }
 
+const jsonColumn = (value: unknown): Either.Either<unknown, string> => {
+  const parsed = parseJsonText(value)
+  return parsed === undefined ? Either.left(`not JSON text (${shortly(value)})`) : Either.right(parsed.parsed)
+}
+
 const looseOfPg = (row: RawRow): LooseRow => {
   const commit = bigIntOfText(row.transaction_id)
   const sequence = bigIntOfText(row.position)
@@ -528,15 +516,10 @@ const looseOfPg = (row: RawRow): LooseRow => {
     type: row.event_type,
     schemaVersion: row.schema_version,
     data: row.data === undefined ? Either.left("missing") : Either.right(row.data),
-    metadata: row.metadata === undefined ? Either.left("missing") : Either.right(row.metadata),
+    metadata: jsonColumn(row.metadata),
     recordedAt: pgTimestamp(recordedAt),
     rawRecordedAt: recordedAt
   }
-}
-
-const jsonColumn = (value: unknown): Either.Either<unknown, string> => {
-  const parsed = parseJsonText(value)
-  return parsed === undefined ? Either.left(`not JSON text (${shortly(value)})`) : Either.right(parsed.parsed)
 }
 
 const looseOfSqlite = (row: RawRow): LooseRow => {
