@@ -162,6 +162,7 @@ const appendManyOfAppend = new WeakMap<object, AppendMany>()
  *     )
  *   })
  * ```
+ * @typeParam F - the type of the store's `append`, returned as it is (the mark is beside it, not in its type).
  * @since 0.5.0
  * @category constructors
  */
