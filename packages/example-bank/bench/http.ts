@@ -49,6 +49,10 @@
  * `--client wrk|node` / `BENCH_CLIENT` (the load generator; default wrk when
  * it is installed, else node), `--warm-up N` / `BENCH_WARM_UP` (the first
  * run's warm-up, deposits per client per side; default 200),
+ * `--generator-nice N` / `BENCH_GENERATOR_NICE` (the niceness wrk runs at,
+ * 0–19; default 19, the lowest priority: the load generator stands in for
+ * clients on other machines and takes only the CPU the server and PostgreSQL
+ * leave; 0 as before 2026-11-28 12:00),
  * `--server-processes N` / `BENCH_SERVER_PROCESSES` (default 1: the server as
  * N `node:cluster` workers on one port, their CPU summed),
  * `--deposits N` / `BENCH_DEPOSITS` per client per pass (default 200),
@@ -94,6 +98,19 @@ const positiveInt = (name: string, env: string, fallback: number): number => {
   const n = Number(text)
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got "${text}"`)
   return n
+}
+
+/**
+ * The niceness `wrk` runs at (`--generator-nice N`, 0–19; default 19, the
+ * lowest priority). The load generator stands in for clients on other
+ * machines: on a shared 2-core host it should take only the CPU that the
+ * server and PostgreSQL leave, not preempt them (the in-process side has no
+ * load generator to compete with). 0 runs it as before 2026-11-28 12:00.
+ */
+const generatorNiceText = argument("generator-nice") ?? process.env.BENCH_GENERATOR_NICE
+const generatorNice = generatorNiceText === undefined ? 19 : Number(generatorNiceText)
+if (!Number.isInteger(generatorNice) || generatorNice < 0 || generatorNice > 19) {
+  throw new Error(`--generator-nice must be an integer from 0 to 19, got "${generatorNiceText}"`)
 }
 
 /** The PostgreSQL pool size of both sides (`--pool N`), or the bank's default. */
@@ -288,9 +305,13 @@ const wrkPass = async (
   processes: { readonly server: ReadonlyArray<number> | undefined; readonly database: string }
 ): Promise<Pass> => {
   const before = await cpuNow(processes.server, processes.database)
+  // Through `nice` (it execs wrk, so the pid stays wrk's, and wrk's threads inherit the niceness).
   const child = spawn(
-    "wrk",
+    "nice",
     [
+      "-n",
+      `${generatorNice}`,
+      "wrk",
       "-t",
       `${clients}`,
       "-c",
@@ -562,7 +583,7 @@ const main = async () => {
     process.stdout.write(
       [
         `H1: deposits, ${clients} concurrent clients, ${runs} run(s) × ${clients * deposits} deposits per side (PostgreSQL)${smoke ? " [smoke: not a measurement]" : ""}`,
-        `load generator: ${generatorChoice === "wrk" ? `wrk (${clients} threads, one keep-alive connection each)` : `node:http (${clients} loops in this process)`} (${why})`,
+        `load generator: ${generatorChoice === "wrk" ? `wrk (${clients} threads, one keep-alive connection each, at nice ${generatorNice})` : `node:http (${clients} loops in this process)`} (${why})`,
         `machine: ${cpus().length} CPUs, load average ${load(loadBefore)} before, ${load(loadAfter)} after; PostgreSQL pool of ${pool ?? BankStore.defaultPostgresConnections} connections per side${serverProcesses > 1 ? ` (per server process)` : ""}`,
         `server: ${serverProcesses === 1 ? "one process" : `${serverProcesses} processes (node:cluster workers on one port; CPU summed)`}`,
         line("over HTTP (bank server)", http),
