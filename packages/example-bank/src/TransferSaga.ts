@@ -17,7 +17,7 @@
  * once every compensation took effect. Each step's command id is derived
  * from the transfer id, so a step run again after a crash is applied once.
  *
- * The use cases (`request`, `approve`, `outcome`, `list`) and the layer that
+ * The use cases (`request`, `approve`, `outcome`) and the layer that
  * runs the saga on the bank's SQL store with the durable engine are here too.
  *
  * @since 0.5.0
@@ -243,7 +243,7 @@ export const approve = Effect.fn("Bank.Transfer.approve")(function* (transferId:
 })
 
 /**
- * A transfer as `transfers` lists it: its details, and its saga's state and
+ * A transfer as `outcome` gives it: its details, and its saga's state and
  * steps.
  *
  * @since 0.5.0
@@ -270,20 +270,6 @@ const viewOf = (status: SagaAdmin.Status): Option.Option<TransferView> =>
       })
     )
   )
-
-/**
- * Every transfer the saga has started, oldest first.
- *
- * @example
- * ```ts
- * import { TransferSaga } from "@chronicle/example-bank"
- *
- * const all = TransferSaga.list
- * ```
- * @since 0.5.0
- * @category use cases
- */
-export const list = Effect.map(SagaAdmin.list(name), (all) => all.flatMap((status) => Option.toArray(viewOf(status))))
 
 /**
  * One transfer, once its saga reached an end or (unless `toEnd`) a wait

@@ -137,8 +137,8 @@ describe("Transfer saga (durable, on the bank's SQL store)", () => {
         expect(statement).toMatch(/MoneyWithdrawn \(transfer\)\s+-10\.00 EUR/)
         expect(statement).toMatch(/MoneyDeposited \(refund\)\s+\+10\.00 EUR/)
         expect(statement).toMatch(/MoneyDeposited \(refund\)\s+\+300\.00 EUR/)
-        const list = yield* TransferSaga.list
-        expect(list.map((t) => [t.transferId, t.saga.state])).toEqual([
+        const sagas = yield* SagaAdmin.list(TransferSaga.name)
+        expect(sagas.map((s) => [s.instanceId, s.state])).toEqual([
           ["t1", "completed"],
           ["t2", "failed"],
           ["t3", "failed"],
