@@ -4,7 +4,10 @@
  * page costs the page whatever plan the table's statistics give; versions
  * are contiguous, but a stream with rows deleted by hand (which
  * `Repository.verify` reports as a gap) must still be read to its end, in
- * order, with no page cut short. Every SQL backend.
+ * order, with no page cut short. A page's window is read without ORDER BY
+ * on PostgreSQL (in heap order), so pages in both directions, with bounds
+ * inside the stream, are also read from a table whose rows are stored out of
+ * version order and interleaved with other streams' rows. Every SQL backend.
  */
 import { EventStore, type StreamId } from "@chronicle/core"
 import { EventStoreConformance } from "@chronicle/core/testing"
@@ -97,6 +100,161 @@ const readInPages = (stream: StreamId.StreamId, from: number, limit: number) =>
 
 const range = (from: number, to: number): Array<number> => Array.from({ length: to - from + 1 }, (_, n) => from + n)
 
+/** The long stream of the mixed table: twelve of the test stores' internal pages (`batchSize: 100`). */
+const mixedLength = 1_200
+/** Versions of the long stream deleted by hand, inside a run stored from the highest version down. */
+const mixedGap = range(310, 312)
+const StoredRows = Schema.Array(Schema.Struct({ stream_id: Schema.String, v: Schema.Number }))
+
+/**
+ * A table whose rows are stored neither in version order nor stream by
+ * stream: a long stream appended 40 events at a time between appends of 7
+ * events to two other streams, then parts of it and of the others moved by
+ * hand, in an order that is neither version order nor its reverse (a run of
+ * versions is moved one at a time from the highest down), and a few versions
+ * of that run deleted (the gap `Repository.verify` reports, which a page
+ * reads past with a second statement). On PostgreSQL an unchanged update
+ * puts each row's new version where the heap has room; on SQLite, whose rows
+ * are stored in rowid (position) order, a row is moved by giving it a new
+ * position.
+ */
+const mixedTable = (backend: Backend) =>
+  Effect.gen(function* () {
+    const store = yield* EventStore.EventStore
+    const stream = uniqueStream("Mixed")
+    const first = uniqueStream("Other")
+    const second = uniqueStream("Other")
+    for (let start = 0; start < mixedLength; start += 40) {
+      yield* store.append(
+        stream,
+        Array.from({ length: 40 }, (_, n) => eventData("Numbered", { n: start + n }))
+      )
+      yield* store.append(
+        (start / 40) % 2 === 0 ? first : second,
+        Array.from({ length: 7 }, (_, n) => eventData("Other", { n }))
+      )
+    }
+    const moves: ReadonlyArray<readonly [StreamId.StreamId, number, number]> = [
+      [stream, 600, 700],
+      [stream, 150, 260],
+      [first, 1, 105],
+      [stream, 1_000, 1_060],
+      ...range(300, 330)
+        .reverse()
+        .map((v) => [stream, v, v] as const),
+      [stream, 1_180, 1_200],
+      [second, 20, 60],
+      [stream, 1_120, 1_140],
+      [stream, 1_170, 1_175]
+    ]
+    yield* byHand(backend, (sql) =>
+      Effect.forEach(
+        moves,
+        ([id, from, to], k) =>
+          backend.dialect === "pg"
+            ? sql`UPDATE chronicle_events SET event_type = event_type
+                WHERE stream_id = ${id} AND stream_version BETWEEN ${from} AND ${to}`
+            : sql`UPDATE chronicle_events SET position = position + ${(k + 1) * 1_000_000}
+                WHERE stream_id = ${id} AND stream_version BETWEEN ${from} AND ${to}`,
+        { discard: true }
+      ).pipe(
+        Effect.zipRight(
+          sql`DELETE FROM chronicle_events
+            WHERE stream_id = ${stream} AND stream_version BETWEEN ${mixedGap[0] ?? 0} AND ${mixedGap[mixedGap.length - 1] ?? 0}`
+        )
+      )
+    )
+    const sql = yield* SqlClient.SqlClient
+    // With statistics, as an established store has them.
+    if (backend.dialect === "pg") yield* sql`ANALYZE chronicle_events`
+    // The precondition: rows in storage order are out of version order, and
+    // the streams' rows are interleaved.
+    const stored = yield* Schema.decodeUnknown(StoredRows)(
+      backend.dialect === "pg"
+        ? yield* sql`SELECT stream_id, stream_version::int AS v FROM chronicle_events ORDER BY ctid`
+        : yield* sql`SELECT stream_id, stream_version AS v FROM chronicle_events ORDER BY position`
+    )
+    const longStored = stored.filter((r) => r.stream_id === stream).map((r) => r.v)
+    expect(longStored).toHaveLength(mixedLength - mixedGap.length)
+    expect(longStored).not.toEqual(range(1, mixedLength).filter((v) => !mixedGap.includes(v)))
+    // The long stream's rows: in separate runs, between other streams' rows.
+    const longRuns = stored.filter((r, i) => r.stream_id === stream && stored[i - 1]?.stream_id !== stream).length
+    expect(longRuns).toBeGreaterThan(10)
+    return { store, streams: [stream, first, second] as const }
+  })
+
+interface Bounds {
+  readonly from?: number
+  readonly to?: number
+  readonly limit?: number
+}
+
+/** What a read of a stream of versions 1 to `length`, less `missing`, must return. */
+const expectedVersions = (
+  length: number,
+  missing: ReadonlyArray<number>,
+  bounds: Bounds,
+  direction: "forward" | "backward"
+): Array<number> => {
+  const from = bounds.from ?? 1
+  const to = Math.min(bounds.to ?? length, length)
+  const versions = (from > to ? [] : range(from, to)).filter((v) => !missing.includes(v))
+  const ordered = direction === "backward" ? versions.reverse() : versions
+  return ordered.slice(0, bounds.limit ?? ordered.length)
+}
+
+/** Reads as a client paging by hand does: pages of `pageSize`, each resuming past the last version read. */
+const readByClientPages = (
+  stream: StreamId.StreamId,
+  bounds: Bounds,
+  direction: "forward" | "backward",
+  pageSize: number
+) =>
+  Effect.gen(function* () {
+    const store = yield* EventStore.EventStore
+    const versions: Array<number> = []
+    let from = bounds.from ?? 1
+    let to = bounds.to ?? Number.POSITIVE_INFINITY
+    let remaining = bounds.limit ?? Number.POSITIVE_INFINITY
+    while (remaining > 0) {
+      const size = Math.min(pageSize, remaining)
+      const page = yield* store.readEvents(stream, { from, to, limit: size, direction })
+      for (const event of page) versions.push(event.version)
+      remaining -= page.length
+      const last = page[page.length - 1]
+      if (last === undefined || page.length < size) break
+      if (direction === "forward") from = last.version + 1
+      else to = last.version - 1
+    }
+    return versions
+  })
+
+/**
+ * Bounds inside the long stream of the mixed table (and inside the other
+ * streams, 105 events each): limits of one internal page, one more, several
+ * and past the range, ranges over the moved runs and ending past the stream,
+ * and windows (see `forwardPage` in the PostgreSQL driver) that hold the gap
+ * or the stream's end, so that the page is read on from past them.
+ */
+const longBounds: ReadonlyArray<Bounds> = [
+  { to: 1_000 },
+  { to: 1_000, limit: 250 },
+  { from: 120, to: 1_010 },
+  { from: 120, to: 1_010, limit: 100 },
+  { from: 120, to: 1_010, limit: 101 },
+  { from: 120, to: 1_010, limit: 399 },
+  { from: 120, to: 1_010, limit: 5_000 },
+  { from: 290, to: 335, limit: 20 },
+  { from: 290, to: 400, limit: 46 },
+  { from: 601, to: 1_059, limit: 300 },
+  { from: 640, to: 650 },
+  { from: 700, to: 700 },
+  { from: 1_150, to: 5_000, limit: 30 },
+  { from: 1_101 },
+  { from: 1_160, limit: 100 }
+]
+const otherBounds: ReadonlyArray<Bounds> = [{ from: 10, to: 90 }, { from: 10, to: 90, limit: 33 }, { to: 50 }]
+
 for (const backend of backends) {
   describe.skipIf(backend.skip)(`Reading a stream page by page, on ${backend.name}`, () => {
     it.live("contiguous versions: full pages, then the short last one", () =>
@@ -169,6 +327,49 @@ for (const backend of backends) {
         expect(window.map((e) => e.data)).toEqual(range(500, 1_499).map((n) => ({ n })))
       }).pipe(Effect.provide(stores(backend)))
     )
+
+    for (const direction of ["backward", "forward"] as const) {
+      it.live(
+        `${direction}: a long stream stored out of version order among other streams, read with mid-stream bounds`,
+        () =>
+          Effect.gen(function* () {
+            const {
+              store,
+              streams: [stream, ...others]
+            } = yield* mixedTable(backend)
+            const cases = [
+              ...longBounds.map((bounds) => ({ stream, length: mixedLength, missing: mixedGap, bounds })),
+              ...others.flatMap((other) =>
+                otherBounds.map((bounds) => ({ stream: other, length: 105, missing: [], bounds }))
+              )
+            ]
+            for (const { stream: id, length, missing, bounds } of cases) {
+              const expected = expectedVersions(length, missing, bounds, direction)
+              const label = `${id} ${JSON.stringify(bounds)}`
+              // One statement (readEvents), the store's own pages of 100
+              // (read), and a client's pages of 100 and of 37.
+              const once = yield* store.readEvents(id, { ...bounds, direction })
+              expect(
+                once.map((e) => e.version),
+                label
+              ).toEqual(expected)
+              const streamed = yield* Stream.runCollect(store.read(id, { ...bounds, direction }))
+              expect(
+                Chunk.toReadonlyArray(streamed).map((e) => e.version),
+                label
+              ).toEqual(expected)
+              expect(yield* readByClientPages(id, bounds, direction, 100), label).toEqual(expected)
+              expect(yield* readByClientPages(id, bounds, direction, 37), label).toEqual(expected)
+              // Each version's own event, not only its version number.
+              if (id === stream)
+                expect(
+                  once.map((e) => e.data),
+                  label
+                ).toEqual(expected.map((v) => ({ n: v - 1 })))
+            }
+          }).pipe(Effect.provide(stores(backend)))
+      )
+    }
 
     it.live("backward pages and a limit past the end read the same events", () =>
       Effect.gen(function* () {
