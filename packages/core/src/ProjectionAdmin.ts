@@ -71,7 +71,10 @@ export interface Status {
   readonly parked: number
   /** The live lease: which instance processes it now. `status` always sets it. */
   readonly lease?: Option.Option<ProjectionStore.Lease> | undefined
-  /** When a runner last wrote its record (its state or checkpoint). `status` always sets it. */
+  /**
+   * When a runner last wrote its record (its state or checkpoint; the state
+   * only when it changes, so an idle projection's stays put). `status` always sets it.
+   */
   readonly updatedAt?: DateTime.Utc | undefined
 }
 

@@ -79,7 +79,11 @@ export interface Record {
   /** The events the projection reads, as registered by its runner. */
   readonly filter: EventFilter
   readonly active: boolean
-  /** When a runner last wrote the record (state or checkpoint). */
+  /**
+   * When a runner last wrote the record (state or checkpoint). A runner writes
+   * its state only when it changes, so this stays put while nothing happens;
+   * whether a runner is alive is its `lease`.
+   */
   readonly updatedAt: DateTime.Utc
   /** The live lease, if an instance holds one now; none once it expired or was released. */
   readonly lease: Option.Option<Lease>

@@ -106,7 +106,15 @@ export const run = <E extends EventCodec.Tagged, Err, R>(
         if (Option.isSome(yield* Ref.get(retrying))) return
         if (Option.exists(current, (r) => r.state === "failed")) return
         const active = done || Option.exists(activeNow, (v) => v === key.version)
-        yield* projections.setState(key, done ? "caught-up" : active ? "running" : "rebuilding")
+        const state: ProjectionStore.State = done ? "caught-up" : active ? "running" : "rebuilding"
+        // Written only when the stored record says otherwise (another state, or
+        // an error to clear), so an idle runner commits nothing per poll. The
+        // comparison is with the record read this poll, so a state another
+        // writer left stale ("retrying", "rebuilding") is corrected next poll.
+        // No heartbeat is needed: liveness is the lease, which `Lease.hold`
+        // renews; `updatedAt` says when the state or checkpoint last changed.
+        if (Option.exists(current, (r) => r.state === state && Option.isNone(r.error))) return
+        yield* projections.setState(key, state)
       }).pipe(Effect.catchAll((error) => Effect.logDebug(`${label} status not refreshed: ${describeError(error)}`)))
       yield* monitor.pipe(Effect.repeat({ schedule: Schedule.spaced(poll) }), Effect.forkScoped)
       const subscribeOptions = { ...projection.filter, from, batchSize: options?.batchSize ?? 500, pollInterval: poll }
