@@ -44,6 +44,14 @@
  *   the timed passes find the server's JIT settled; 3 after), then the timed
  *   passes, alternating which side goes first.
  * - One fresh database per side per invocation, dropped at the end.
+ * - Ctrl-C (SIGINT) or SIGTERM: the run stops wrk and the server (SIGTERM,
+ *   SIGKILL after 2 s), drops both databases (retried, at most 5 s), prints
+ *   one line saying what it cleaned up (and what it could not), and exits
+ *   with 130 (143 for SIGTERM); a second Ctrl-C exits at once. The
+ *   mechanism is `packages/sql-store/bench/Interrupt.ts`, shared with
+ *   `pnpm bench`; `pnpm bench:http` runs this file with `node --import tsx`,
+ *   not the tsx CLI (which SIGKILLs a child that does not acknowledge a
+ *   signal within 30 ms).
  *
  * Options (arguments or environment): `--runs N` / `BENCH_RUNS` (default 3),
  * `--client wrk|node` / `BENCH_CLIENT` (the load generator; default wrk when
@@ -77,6 +85,8 @@ import { NodeRuntime } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Exit, Layer, Redacted, Scope } from "effect"
+// Not a package export: the benchmarks' shared Ctrl-C / SIGTERM clean-up (bench code, not published).
+import * as Interrupt from "../../sql-store/bench/Interrupt.js"
 import { AccountRepository, BankServer } from "../src/http/index.js"
 import { Account, Bank, BankStore } from "../src/index.js"
 
@@ -143,7 +153,7 @@ const serverProcesses = positiveInt("server-processes", "BENCH_SERVER_PROCESSES"
 
 const serveMode = argument("serve-database")
 if (serveMode !== undefined && serverProcesses > 1 && cluster.isPrimary) {
-  // The primary only hands the connections to its workers (round robin) and stops them on SIGTERM; it reports
+  // The primary only hands the connections to its workers (round robin) and stops them on SIGTERM or SIGINT; it reports
   // the URL and the workers' process ids once every worker listens.
   const pids: Array<number> = []
   cluster.on("listening", (worker, address) => {
@@ -155,9 +165,13 @@ if (serveMode !== undefined && serverProcesses > 1 && cluster.isPrimary) {
   cluster.on("exit", () => {
     if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0)
   })
-  process.on("SIGTERM", () => {
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGTERM")
-  })
+  // Ctrl-C signals the whole process group: the primary stays until its workers have closed (otherwise a
+  // worker closing its server writes to the gone primary's channel and dies of EPIPE).
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGTERM")
+    })
+  }
   for (let i = 0; i < serverProcesses; i++) cluster.fork()
 } else if (serveMode !== undefined) {
   // Deposits only: no projections and no Transfer saga (they would compete with the commands on one side only).
@@ -256,7 +270,7 @@ const measure = async (
   const started = performance.now()
   await Promise.all(
     Array.from({ length: clients }, async (_, client) => {
-      for (let n = 0; n < deposits; n++) {
+      for (let n = 0; n < deposits && !Interrupt.interrupted(); n++) {
         const t0 = performance.now()
         try {
           await operation(client, n)
@@ -305,6 +319,7 @@ const wrkPass = async (
   processes: { readonly server: ReadonlyArray<number> | undefined; readonly database: string }
 ): Promise<Pass> => {
   const before = await cpuNow(processes.server, processes.database)
+  Interrupt.check()
   // Through `nice` (it execs wrk, so the pid stays wrk's, and wrk's threads inherit the niceness).
   const child = spawn(
     "nice",
@@ -330,6 +345,7 @@ const wrkPass = async (
     ],
     { stdio: ["ignore", "pipe", "pipe"] }
   )
+  Interrupt.child(child, "wrk")
   let out = ""
   let err = ""
   child.stdout?.on("data", (chunk) => (out += chunk))
@@ -453,6 +469,7 @@ const startServer = (
   profileDir: string | undefined
 ): Promise<{ readonly url: string; readonly child: ChildProcess; readonly pids: ReadonlyArray<number> }> =>
   new Promise((resolve, reject) => {
+    Interrupt.check()
     const profile = profileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", profileDir]
     const child = spawn(
       process.execPath,
@@ -468,6 +485,7 @@ const startServer = (
       ],
       { stdio: ["ignore", "pipe", "inherit"] }
     )
+    Interrupt.child(child, `the server (pid ${child.pid})`)
     let out = ""
     child.stdout?.on("data", (chunk) => {
       out += chunk
@@ -498,7 +516,21 @@ const main = async () => {
   const firstWarmUp = positiveInt("warm-up", "BENCH_WARM_UP", 200)
   const suffix = crypto.randomUUID().replaceAll("-", "").slice(0, 12)
   const databases = { http: `chronicle_bench_http_${suffix}`, local: `chronicle_bench_local_${suffix}` }
-  for (const name of Object.values(databases)) await Effect.runPromise(admin(`CREATE DATABASE "${name}"`))
+  const names = Object.values(databases)
+  // Interrupted (Ctrl-C, SIGTERM): after wrk and the server are stopped, both databases are dropped
+  // (WITH (FORCE): the in-process side's connections with them).
+  const unregisterDatabases = Interrupt.undo({
+    done: `dropped databases ${names.join(", ")}`,
+    left: names.map((name) => `database ${name} (DROP DATABASE "${name}" WITH (FORCE))`).join(", "),
+    run: () =>
+      Effect.runPromise(
+        Effect.forEach(names, (name) => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`), { discard: true })
+      )
+  })
+  for (const name of names) {
+    Interrupt.check()
+    await Effect.runPromise(admin(`CREATE DATABASE "${name}"`))
+  }
   const scope = Effect.runSync(Scope.make())
   let server: ChildProcess | undefined
   let generator: ReturnType<typeof loadGenerator> | undefined
@@ -551,8 +583,12 @@ const main = async () => {
       const warmUp = smoke || r > 0 ? 3 : firstWarmUp
       warmUps.push(await httpPass(warmUp), await measure(warmUp, localDeposit, inProcess))
       const order: ReadonlyArray<"http" | "local"> = r % 2 === 0 ? ["http", "local"] : ["local", "http"]
-      for (const side of order) results[side].push(await sides[side]())
+      for (const side of order) {
+        Interrupt.check()
+        results[side].push(await sides[side]())
+      }
     }
+    Interrupt.check()
     const summary = (passes: ReadonlyArray<Pass>) => {
       const latencies = passes.flatMap((p) => p.latencies).sort((a, b) => a - b)
       const rates = passes.map((p) => p.operations / p.seconds).sort((a, b) => a - b)
@@ -603,10 +639,17 @@ const main = async () => {
     generator?.close()
     if (server !== undefined) await stopServer(server)
     await Effect.runPromise(Scope.close(scope, Exit.void))
-    for (const name of Object.values(databases)) {
+    for (const name of names) {
       await Effect.runPromise(admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`))
     }
+    if (!Interrupt.interrupted()) unregisterDatabases()
   }
 }
 
-if (serveMode === undefined) await main()
+if (serveMode === undefined) {
+  Interrupt.install("bench:http")
+  // Interrupted: the work failed under the clean-up, which reports and exits (Interrupt.ts).
+  await main().catch((error: unknown) => {
+    if (!Interrupt.interrupted()) throw error
+  })
+}

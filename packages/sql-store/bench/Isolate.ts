@@ -15,13 +15,16 @@
  * W2 (W2/W1 is a per-run ratio), W4 with S1 (the same 10,000-event stream).
  * Each child gets the parent's arguments with `--only <group>` and a JSON file
  * of its own; it prints its own report as it goes, and the parent prints the
- * merged one (and writes it with `--json`).
+ * merged one (and writes it with `--json`). On Ctrl-C or SIGTERM the parent
+ * tells the running child over an IPC channel, waits for it to drop its own
+ * schema and exit (bounded), and exits (`Interrupt.ts`).
  */
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import type * as Environment from "./Environment.js"
+import * as Interrupt from "./Interrupt.js"
 import { summarize } from "./Measure.js"
 import type * as Report from "./Report.js"
 
@@ -56,19 +59,22 @@ const childArgs = (args: ReadonlyArray<string>): Array<string> => {
   return out
 }
 
-const runChild = (script: string, args: ReadonlyArray<string>): Promise<void> =>
+/**
+ * Runs one group's process. It has an IPC channel: on Ctrl-C or SIGTERM this
+ * process tells it over the channel (`Interrupt.ts`), and it drops its own
+ * schema before it exits; it also hears Ctrl-C from the terminal, and counts
+ * the two as one signal.
+ */
+const runChild = (script: string, args: ReadonlyArray<string>, group: string): Promise<void> =>
   new Promise((resolve, reject) => {
+    Interrupt.check()
     const child = spawn(process.execPath, [...process.execArgv, script, ...args], {
-      stdio: "inherit",
+      stdio: ["inherit", "inherit", "inherit", "ipc"],
       env: { ...process.env, BENCH_ONLY: "" }
     })
-    const forward = (signal: NodeJS.Signals) => child.kill(signal)
-    process.once("SIGINT", forward)
-    process.once("SIGTERM", forward)
+    Interrupt.child(child, `the process of ${group}`, { cleansItself: true })
     child.once("error", reject)
     child.once("exit", (code, signal) => {
-      process.off("SIGINT", forward)
-      process.off("SIGTERM", forward)
       if (code === 0) resolve()
       else reject(new Error(`bench: the process of ${args.join(" ")} ended with ${signal ?? `exit code ${code}`}`))
     })
@@ -119,7 +125,11 @@ export const run = async (
     for (const [i, group] of todo.entries()) {
       const file = path.join(dir, `${i}.json`)
       console.log(`\nbench: --isolate: process ${i + 1}/${todo.length}: ${group.join(", ")}`)
-      await runChild(script, [...childArgs(args), "--isolate", "off", "--only", group.join(","), "--json", file])
+      await runChild(
+        script,
+        [...childArgs(args), "--isolate", "off", "--only", group.join(","), "--json", file],
+        group.join("+")
+      )
       parts.push(read(file))
     }
     return merge(parts, `one process per group: ${todo.map((g) => g.join("+")).join(", ")}`)

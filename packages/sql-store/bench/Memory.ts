@@ -23,6 +23,7 @@ import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
 import pg from "pg"
 import { SqlEventStore } from "../src/index.js"
 import * as Domain from "./Domain.js"
+import * as Interrupt from "./Interrupt.js"
 import type { Measurement } from "./Measure.js"
 import { startClock, withProbe } from "./Measure.js"
 import * as PgCpu from "./PgCpu.js"
@@ -178,10 +179,12 @@ const isJob = (value: unknown): value is Job =>
 export const measure = (job: Job): Promise<Measurement> =>
   new Promise((resolve, reject) => {
     const script = fileURLToPath(import.meta.url)
+    Interrupt.check()
     const proc = spawn(process.execPath, [...process.execArgv, "--expose-gc", script], {
       env: { ...process.env, BENCH_W8_JOB: JSON.stringify(job) },
       stdio: ["ignore", "pipe", "inherit"]
     })
+    Interrupt.child(proc, `W8's ${job.side} process`)
     let out = ""
     proc.stdout.on("data", (chunk: Buffer) => {
       out += chunk.toString("utf8")

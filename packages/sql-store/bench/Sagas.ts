@@ -23,6 +23,7 @@
  *
  * `run.ts` runs it with `--only SG`; alone: `tsx --conditions=@chronicle/source
  * packages/sql-store/bench/Sagas.ts [--sagas N] [--samples N] [--runs N]`.
+ * The database is dropped at the end, and on Ctrl-C or SIGTERM (`Interrupt.ts`).
  */
 import { Correlation, EventStore, Repository, Saga, StreamId } from "@chronicle/core"
 import * as DurableSaga from "@chronicle/core/DurableSaga"
@@ -34,6 +35,7 @@ import pg from "pg"
 import { SqlEventStore, SqlProjectionStore } from "../src/index.js"
 import * as SqlWorkflowEngine from "../src/SqlWorkflowEngine.js"
 import * as Domain from "./Domain.js"
+import * as Interrupt from "./Interrupt.js"
 import { type Measurement, rate, startClock, summarize, withProbe } from "./Measure.js"
 import * as PgCpu from "./PgCpu.js"
 
@@ -154,8 +156,15 @@ const percentile = (sorted: ReadonlyArray<number>, p: number): number =>
 /** Runs SG1 and SG2 and prints their results (lines for the bench's table). */
 export const run = async (options: Options): Promise<ReadonlyArray<string>> => {
   const name = `chronicle_sagabench_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`
+  // Interrupted (Ctrl-C, SIGTERM): the database is dropped, its connections with it (Interrupt.ts).
+  const unregister = Interrupt.undo({
+    done: `dropped database ${name}`,
+    left: `database ${name} (DROP DATABASE "${name}" WITH (FORCE))`,
+    run: () => dropDatabase(options.databaseUrl, name)
+  })
   const admin = new pg.Client({ connectionString: options.databaseUrl })
   await admin.connect()
+  Interrupt.check()
   await admin.query(`CREATE DATABASE "${name}"`)
   const url = new URL(options.databaseUrl)
   url.pathname = `/${name}`
@@ -249,9 +258,22 @@ export const run = async (options: Options): Promise<ReadonlyArray<string>> => {
     await runtime.dispose().catch(() => undefined)
     await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => undefined)
     await admin.end().catch(() => undefined)
+    if (!Interrupt.interrupted()) unregister()
   }
   for (const line of lines) console.log(line)
   return lines
+}
+
+/** One attempt at dropping the saga database of an interrupted run (`Interrupt.ts` retries it). */
+const dropDatabase = async (databaseUrl: string, name: string): Promise<void> => {
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 2_000 })
+  client.on("error", () => undefined)
+  await client.connect()
+  try {
+    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
+  } finally {
+    await client.end().catch(() => undefined)
+  }
 }
 
 const flag = (name: string, fallback: number): number => {
@@ -261,12 +283,14 @@ const flag = (name: string, fallback: number): number => {
 }
 
 if (process.argv[1]?.endsWith("Sagas.ts") === true) {
+  Interrupt.install("bench SG")
   run({
     databaseUrl: process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test",
     runs: flag("runs", 3),
     sagas: flag("sagas", 1000),
     samples: flag("samples", 200)
   }).catch((error: unknown) => {
+    if (Interrupt.interrupted()) return
     console.error("saga bench failed:", error)
     process.exitCode = 1
   })

@@ -14,6 +14,19 @@
  * prints MISS; the exit code is non-zero only on a real error (including a
  * lost write in W5 or a wrong read model in P1 or W7).
  *
+ * Before the timed passes the run settles its set-up's writes: `VACUUM
+ * ANALYZE` of its own schema's tables (nothing else of the database, which
+ * may be shared), then `CHECKPOINT`.
+ *
+ * Ctrl-C (SIGINT) or SIGTERM (`Interrupt.ts`): the run stops its child
+ * processes (W8's; with `--isolate`, the running group's process, told over
+ * IPC, which drops its own schema), ends its connections, drops its schema
+ * (and SG's database), prints one line saying what it cleaned up (and what
+ * it could not: with the statement to drop it by hand) and exits with 130
+ * (143 for SIGTERM), within seconds; a second Ctrl-C exits at once.
+ * `pnpm bench` runs this file with `node --import tsx`, not the tsx CLI
+ * (which SIGKILLs a child that does not acknowledge a signal within 30 ms).
+ *
  * Options (arguments or environment):
  * - `--runs N` / `BENCH_RUNS` (default 3);
  * - `--only W1,W4,S1` / `BENCH_ONLY` (default: every workload: W1–W8, S1, P1, SG);
@@ -41,8 +54,8 @@
  * - `--isolate on|off` (default on): with several workload groups selected,
  *   run each group (W1+W2, W3, W4+S1, W5, P1, W6, W7, W8) in a process of its
  *   own and merge the results (`Isolate.ts`); `off` runs them all in this one;
- * - `--keep-schema`: leave the schema in place at the end (to inspect the
- *   tables; drop it by hand afterwards);
+ * - `--keep-schema`: leave the schema in place at the end, and on Ctrl-C (to
+ *   inspect the tables; drop it by hand afterwards);
  * - `--explain`: instead of the workloads, `EXPLAIN (ANALYZE, BUFFERS)` every
  *   statement both sides send for commands, a rehydration and a filtered
  *   catch-up (see `Explain.ts`).
@@ -56,6 +69,7 @@ import * as Chronicle from "./Chronicle.js"
 import * as Domain from "./Domain.js"
 import * as Environment from "./Environment.js"
 import * as Explain from "./Explain.js"
+import * as Interrupt from "./Interrupt.js"
 import * as Isolate from "./Isolate.js"
 import { gcOf, type Measurement, rate, summarize, watchGc, withProbe } from "./Measure.js"
 import * as Memory from "./Memory.js"
@@ -183,6 +197,9 @@ const main = async () => {
   const only = selected()
   const collectBetween = choice("collect", ["on", "off"] as const, "off") === "on"
   const setUp = setUps(only)
+  // Ctrl-C, SIGTERM: see Interrupt.ts. A process of `--isolate` also hears of it from its parent.
+  Interrupt.install(process.send === undefined ? "bench" : `bench [${only.join(",")}]`)
+  Interrupt.listenToParent()
   const sagas = () => Sagas.run({ databaseUrl, runs, sagas: positiveInt("sagas", "BENCH_SAGAS", 1000), samples: 200 })
 
   // A round of several workload groups: each group in a process of its own (see Isolate.ts).
@@ -202,29 +219,23 @@ const main = async () => {
   const runId = crypto.randomUUID().replaceAll("-", "").slice(0, 12)
   const schema = `chronicle_bench_${runId}`
   const applicationName = { chronicle: `cb-${runId}-chr`, raw: `cb-${runId}-raw` }
+  const keepSchema = flag("keep-schema")
+  // Interrupted (Ctrl-C, SIGTERM, the parent of `--isolate`): end this run's
+  // own backends (every connection of the run, W8's included, is named
+  // `cb-<run id>-…`) and drop its schema (see Interrupt.ts).
+  const unregisterSchema = Interrupt.undo({
+    done: keepSchema
+      ? `ended the run's connections (schema ${schema} kept: --keep-schema)`
+      : `dropped schema ${schema}`,
+    left: keepSchema ? "the run's connections" : `schema ${schema} (DROP SCHEMA "${schema}" CASCADE)`,
+    run: () => endRun(runId, keepSchema ? undefined : schema)
+  })
   const admin = new pg.Client({ connectionString: databaseUrl, application_name: `cb-${runId}-admin` })
   await admin.connect()
-  // Interrupted (Ctrl-C, a timeout): end this run's own backends and drop its schema.
-  const interrupted = (signal: NodeJS.Signals) => {
-    const cleanup = new pg.Client({ connectionString: databaseUrl, application_name: `cb-${runId}-cleanup` })
-    console.error(`bench: ${signal}: dropping schema ${schema}`)
-    cleanup
-      .connect()
-      .then(() =>
-        cleanup.query(
-          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE $1 AND pid <> pg_backend_pid()",
-          [`cb-${runId}-%`]
-        )
-      )
-      .then(() => cleanup.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`))
-      .catch((error: unknown) => console.error(`bench: could not drop schema ${schema}:`, error))
-      .finally(() => process.exit(130))
-  }
-  process.once("SIGINT", interrupted)
-  process.once("SIGTERM", interrupted)
   const adminPid = Number((await admin.query("SELECT pg_backend_pid() AS pid")).rows[0]?.pid)
   if (flag("gc")) watchGc()
   const environment = await Environment.collect(admin, new Set([adminPid]))
+  Interrupt.check()
   await admin.query(`CREATE SCHEMA "${schema}"`)
   const url = new URL(databaseUrl)
   url.searchParams.set("options", `-c search_path=${schema}`)
@@ -368,12 +379,24 @@ const main = async () => {
     }
     // The set-up above can write millions of rows: settle them before any
     // timed pass, so that no pass pays for them (the checkpointer flushing
-    // their pages, the first readers setting their hint bits). Every table
-    // of the database is vacuumed and analysed, then a checkpoint written.
+    // their pages, the first readers setting their hint bits). The run's own
+    // tables (those of its schema, nothing else of the database: with the
+    // default `DATABASE_URL` it is shared) are vacuumed and analysed, then a
+    // checkpoint is written: it has no per-table form, and it only writes out
+    // the dirty pages (mostly the set-up's), which the checkpointer would
+    // otherwise write during the timed passes.
     {
       const start = performance.now()
-      console.log("bench: settling the database (VACUUM ANALYZE, CHECKPOINT) before the timed passes")
-      await r.pool.query("VACUUM ANALYZE")
+      const tables = (
+        await r.pool.query<{ readonly name: string }>(
+          "SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_tables WHERE schemaname = $1 ORDER BY 1",
+          [schema]
+        )
+      ).rows.map((row) => row.name)
+      console.log(
+        `bench: settling the run's ${tables.length} tables (VACUUM ANALYZE of schema ${schema}, then CHECKPOINT) before the timed passes`
+      )
+      if (tables.length > 0) await r.pool.query(`VACUUM ANALYZE ${tables.join(", ")}`)
       await r.pool.query("CHECKPOINT").catch((error: unknown) => {
         console.log(`bench: CHECKPOINT not run (${error instanceof Error ? error.message : String(error)})`)
       })
@@ -524,6 +547,7 @@ const main = async () => {
 
     for (let run = 1; run <= runs; run++) {
       for (const pass of passes(run)) {
+        Interrupt.check()
         const chronicleFirst = run % 2 === 1
         const chronicleProbe = pass.selfMeasured ? undefined : probes.chronicle
         const otherProbe = pass.selfMeasured ? undefined : pass.otherIsChronicle ? probes.chronicle : probes.raw
@@ -595,9 +619,35 @@ const main = async () => {
   } finally {
     await chronicle?.end().catch(() => undefined)
     await raw?.end().catch(() => undefined)
-    if (flag("keep-schema")) console.log(`bench: --keep-schema: schema ${schema} left in place`)
+    if (keepSchema) console.log(`bench: --keep-schema: schema ${schema} left in place`)
     else await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined)
     await admin.end().catch(() => undefined)
+    if (!Interrupt.interrupted()) unregisterSchema()
+  }
+}
+
+/**
+ * One attempt at undoing an interrupted run (`Interrupt.ts` retries it): ends
+ * the run's backends (their locks would hold the `DROP` up), then drops its
+ * schema, waiting at most 1 s for a lock (a pool may reconnect in between).
+ */
+const endRun = async (runId: string, schema: string | undefined): Promise<void> => {
+  const client = new pg.Client({
+    connectionString: databaseUrl,
+    application_name: `cb-${runId}-cleanup`,
+    connectionTimeoutMillis: 2_000
+  })
+  client.on("error", () => undefined)
+  await client.connect()
+  try {
+    await client.query("SET lock_timeout = '1s'")
+    await client.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE $1 AND pid <> pg_backend_pid()",
+      [`cb-${runId}-%`]
+    )
+    if (schema !== undefined) await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+  } finally {
+    await client.end().catch(() => undefined)
   }
 }
 
@@ -770,6 +820,8 @@ const explainMode = async (url: string, c: Chronicle.ChronicleBench, r: Raw.RawB
 }
 
 main().catch((error: unknown) => {
+  // Interrupted: the work failed under the clean-up, which reports and exits (Interrupt.ts).
+  if (Interrupt.interrupted()) return
   console.error("bench failed:", error)
   process.exitCode = 1
 })
