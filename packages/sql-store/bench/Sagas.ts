@@ -22,7 +22,9 @@
  *   with LISTEN/NOTIFY wake-ups: p50 and p99. Target: p50 ≤ 50 ms.
  *
  * `run.ts` runs it with `--only SG`; alone: `tsx --conditions=@chronicle/source
- * packages/sql-store/bench/Sagas.ts [--sagas N] [--samples N] [--runs N]`.
+ * packages/sql-store/bench/Sagas.ts [--sagas N] [--samples N] [--runs N]
+ * [--warm-up N]`. Before the first run, each side runs an untimed warm-up
+ * pass of 200 sagas (`--warm-up N`; `BENCH_SAGA_WARM_UP` through `run.ts`).
  * The database is dropped at the end, and on Ctrl-C or SIGTERM (`Interrupt.ts`).
  */
 import { Correlation, EventStore, Repository, Saga, StreamId } from "@chronicle/core"
@@ -143,6 +145,12 @@ export interface Options {
   readonly sagas: number
   /** SG2: sagas measured one at a time. */
   readonly samples: number
+  /**
+   * SG1: sagas per side in an untimed warm-up pass before the first run (0:
+   * none). Without it, the first run paid for compiling the saga path, more
+   * on Chronicle's side (more code) than on the bare engine's.
+   */
+  readonly warmUp: number
 }
 
 /** Client and PostgreSQL CPU per saga of a pass, in milliseconds. */
@@ -187,6 +195,26 @@ export const run = async (options: Options): Promise<ReadonlyArray<string>> => {
   const lines: Array<string> = []
   try {
     const pairs: Array<{ chronicle: Measurement; bare: Measurement }> = []
+    if (options.warmUp > 0) {
+      // The same untimed pass on each side, as the timed ones start their sagas.
+      const warmKeys = (side: string) => Array.from({ length: options.warmUp }, (_, i) => `${side}w-${i}`)
+      await runtime.runPromise(
+        Effect.zipRight(
+          Effect.forEach(warmKeys("c"), (key) => trigger("SagaBench", key), { concurrency: 20, discard: true }),
+          untilDone("cw", options.warmUp)
+        )
+      )
+      await runtime.runPromise(
+        Effect.zipRight(
+          Effect.forEach(warmKeys("b"), (key) => BareWorkflow.execute({ key }, { discard: true }), {
+            concurrency: 20,
+            discard: true
+          }),
+          untilDone("bw", options.warmUp)
+        )
+      )
+      console.log(`SG1 warm-up: ${options.warmUp} sagas per side, untimed`)
+    }
     for (let r = 1; r <= options.runs; r++) {
       const keys = (side: string) => Array.from({ length: options.sagas }, (_, i) => `${side}${r}-${i}`)
       const chronicle = timed(
@@ -288,7 +316,8 @@ if (process.argv[1]?.endsWith("Sagas.ts") === true) {
     databaseUrl: process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test",
     runs: flag("runs", 3),
     sagas: flag("sagas", 1000),
-    samples: flag("samples", 200)
+    samples: flag("samples", 200),
+    warmUp: process.argv.includes("--warm-up") ? flag("warm-up", 0) : 200
   }).catch((error: unknown) => {
     if (Interrupt.interrupted()) return
     console.error("saga bench failed:", error)

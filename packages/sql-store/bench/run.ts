@@ -200,7 +200,14 @@ const main = async () => {
   // Ctrl-C, SIGTERM: see Interrupt.ts. A process of `--isolate` also hears of it from its parent.
   Interrupt.install(process.send === undefined ? "bench" : `bench [${only.join(",")}]`)
   Interrupt.listenToParent()
-  const sagas = () => Sagas.run({ databaseUrl, runs, sagas: positiveInt("sagas", "BENCH_SAGAS", 1000), samples: 200 })
+  const sagas = () =>
+    Sagas.run({
+      databaseUrl,
+      runs,
+      sagas: positiveInt("sagas", "BENCH_SAGAS", 1000),
+      samples: 200,
+      warmUp: positiveInt("saga-warm-up", "BENCH_SAGA_WARM_UP", 200)
+    })
 
   // A round of several workload groups: each group in a process of its own (see Isolate.ts).
   if (!explain && choice("isolate", ["on", "off"] as const, "on") === "on" && Isolate.plan(only).length > 1) {
