@@ -127,6 +127,26 @@ const untilDone = (prefix: string, n: number) =>
     Effect.timeout("10 minutes")
   )
 
+/** The keys `<prefix>-0` … `<prefix>-(n-1)`: `done(prefix)` counts their sagas. */
+const keysOf = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`)
+
+/** Chronicle's side of a pass: `n` trigger events, 20 appends at a time, then until every saga's last step ran. */
+const chronicleSagas = (prefix: string, n: number) =>
+  Effect.zipRight(
+    Effect.forEach(keysOf(prefix, n), (key) => trigger("SagaBench", key), { concurrency: 20, discard: true }),
+    untilDone(prefix, n)
+  )
+
+/** The bare engine's side: `n` workflows started with `execute`, 20 at a time, then until every last step ran. */
+const bareSagas = (prefix: string, n: number) =>
+  Effect.zipRight(
+    Effect.forEach(keysOf(prefix, n), (key) => BareWorkflow.execute({ key }, { discard: true }), {
+      concurrency: 20,
+      discard: true
+    }),
+    untilDone(prefix, n)
+  )
+
 const cpu = () => {
   const usage = process.cpuUsage()
   return (usage.user + usage.system) / 1000
@@ -197,43 +217,13 @@ export const run = async (options: Options): Promise<ReadonlyArray<string>> => {
     const pairs: Array<{ chronicle: Measurement; bare: Measurement }> = []
     if (options.warmUp > 0) {
       // The same untimed pass on each side, as the timed ones start their sagas.
-      const warmKeys = (side: string) => Array.from({ length: options.warmUp }, (_, i) => `${side}w-${i}`)
-      await runtime.runPromise(
-        Effect.zipRight(
-          Effect.forEach(warmKeys("c"), (key) => trigger("SagaBench", key), { concurrency: 20, discard: true }),
-          untilDone("cw", options.warmUp)
-        )
-      )
-      await runtime.runPromise(
-        Effect.zipRight(
-          Effect.forEach(warmKeys("b"), (key) => BareWorkflow.execute({ key }, { discard: true }), {
-            concurrency: 20,
-            discard: true
-          }),
-          untilDone("bw", options.warmUp)
-        )
-      )
+      await runtime.runPromise(chronicleSagas("cw", options.warmUp))
+      await runtime.runPromise(bareSagas("bw", options.warmUp))
       console.log(`SG1 warm-up: ${options.warmUp} sagas per side, untimed`)
     }
     for (let r = 1; r <= options.runs; r++) {
-      const keys = (side: string) => Array.from({ length: options.sagas }, (_, i) => `${side}${r}-${i}`)
-      const chronicle = timed(
-        options.sagas,
-        Effect.zipRight(
-          Effect.forEach(keys("c"), (key) => trigger("SagaBench", key), { concurrency: 20, discard: true }),
-          untilDone(`c${r}`, options.sagas)
-        )
-      )
-      const bare = timed(
-        options.sagas,
-        Effect.zipRight(
-          Effect.forEach(keys("b"), (key) => BareWorkflow.execute({ key }, { discard: true }), {
-            concurrency: 20,
-            discard: true
-          }),
-          untilDone(`b${r}`, options.sagas)
-        )
-      )
+      const chronicle = timed(options.sagas, chronicleSagas(`c${r}`, options.sagas))
+      const bare = timed(options.sagas, bareSagas(`b${r}`, options.sagas))
       const chronicleFirst = r % 2 === 1
       const pass = async <E>(
         effect: Effect.Effect<Measurement, E, ManagedRuntime.ManagedRuntime.Context<typeof runtime>>
