@@ -9,6 +9,9 @@ const event = (type: string) => ({ eventId: crypto.randomUUID(), type, schemaVer
  * A memory store with an `appendMany` that records its calls and, while
  * `gate` is open, waits for it before answering (so appends pile up).
  */
+/** A gate already open: the store's `appendMany` answers at once. */
+const openGate = Effect.tap(Deferred.make<void>(), (gate) => Deferred.succeed(gate, undefined))
+
 const storeWith = (gate: Deferred.Deferred<void>, failing: ReadonlySet<string> = new Set(), dies = false) =>
   Effect.gen(function* () {
     const base = yield* EventStore.EventStore
@@ -73,8 +76,7 @@ describe("saga journal writer", () => {
 
   it.scoped("an append with an expected version goes straight to `append`", () =>
     Effect.gen(function* () {
-      const gate = yield* Deferred.make<void>()
-      yield* Deferred.succeed(gate, undefined)
+      const gate = yield* openGate
       const { calls, direct, store } = yield* storeWith(gate)
       const writer = yield* JournalWriter.make(store)
       const id = StreamId.StreamId.make("saga:T-new")
@@ -86,8 +88,7 @@ describe("saga journal writer", () => {
 
   it.scoped("a decorator that replaces `append` is never bypassed: its appends are not gathered", () =>
     Effect.gen(function* () {
-      const gate = yield* Deferred.make<void>()
-      yield* Deferred.succeed(gate, undefined)
+      const gate = yield* openGate
       const { calls, store } = yield* storeWith(gate)
       const seen: Array<string> = []
       const decorated: EventStore.EventStore["Type"] = {
@@ -108,8 +109,7 @@ describe("saga journal writer", () => {
 
   it.scoped("a defect of `appendMany` reaches every append of its batch (none is left waiting)", () =>
     Effect.gen(function* () {
-      const gate = yield* Deferred.make<void>()
-      yield* Deferred.succeed(gate, undefined)
+      const gate = yield* openGate
       const { store } = yield* storeWith(gate, new Set(), true)
       const writer = yield* JournalWriter.make(store)
       const exits = yield* Effect.forEach(
