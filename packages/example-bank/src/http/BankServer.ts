@@ -6,6 +6,9 @@
  * on the same store), over whatever stores are provided (`BankStore.layer`:
  * SQLite or PostgreSQL), on Node's HTTP server.
  *
+ * It listens before the rest is built: a request that arrives meanwhile is
+ * answered 503 with `Retry-After: 1` (`StartupGuard`), not left hanging.
+ *
  * Shutting down (closing the layer's scope, as `pnpm bank serve` does on
  * SIGINT or SIGTERM) ends the live feeds, stops taking requests, waits for
  * those under way, then stops the projections (releasing their leases) and
@@ -15,7 +18,6 @@
  *
  * @since 0.5.0
  */
-import { createServer } from "node:http"
 import * as Backend from "@chronicle/core/Backend"
 import { HttpApiBuilder, HttpApiSwagger, HttpMiddleware, HttpServer } from "@effect/platform"
 import type { ServeError } from "@effect/platform/HttpServerError"
@@ -31,6 +33,7 @@ import { BankApi } from "./BankApi.js"
 import * as HealthHandlers from "./HealthHandlers.js"
 import * as LiveFeed from "./LiveFeed.js"
 import * as ProjectionsHandlers from "./ProjectionsHandlers.js"
+import * as StartupGuard from "./StartupGuard.js"
 import * as StaticAssets from "./StaticAssets.js"
 import * as StreamsHandlers from "./StreamsHandlers.js"
 import * as TransfersHandlers from "./TransfersHandlers.js"
@@ -165,7 +168,9 @@ export const layer = (options: Options): Layer.Layer<HttpServer.HttpServer, Serv
         BackgroundProjections.layer(options.projections ?? BackgroundProjections.bank)
       )
     ),
-    Layer.provideMerge(NodeHttpServer.layer(createServer, { port: options.port, host: options.host ?? "127.0.0.1" })),
+    Layer.provideMerge(
+      NodeHttpServer.layer(StartupGuard.createServer, { port: options.port, host: options.host ?? "127.0.0.1" })
+    ),
     Layer.merge(transfersLayer(options.transfers))
   )
 

@@ -51,6 +51,8 @@ export * as LiveFeed from "./LiveFeed.js"
 export * as ProjectionsHandlers from "./ProjectionsHandlers.js"
 /** @since 0.5.0 */
 export * as ResponseHeaders from "./ResponseHeaders.js"
+/** @since 0.7.0 */
+export * as StartupGuard from "./StartupGuard.js"
 /** @since 0.5.0 */
 export * as StaticAssets from "./StaticAssets.js"
 /** @since 0.5.0 */
