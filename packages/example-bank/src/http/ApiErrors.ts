@@ -11,7 +11,7 @@
  * | 409 | `TransferConflict` | a transfer id already taken by a transfer with other details |
  * | 422 | `Refused` | a rule of the bank refused the command (e.g. `InsufficientFunds`, with its fields) |
  * | 422 | `TransferRefused` | a rule of transfers refused it (`SameAccount`, or approving a transfer that ended: `TransferSettled`) |
- * | 503 | `Unavailable` | the store failed or did not answer, or the server is still starting (`operation: "start"`, `StartupGuard`); nothing was written |
+ * | 503 | `Unavailable` | the store failed or did not answer, or the server is starting or stopping (`operation: "start"` / `"stop"`, `ReadinessGuard`); nothing was written |
  * | 503 | `OutcomeUnknown` | the store lost the answer to a write: retry with the same `Idempotency-Key` |
  * | 503 | `ReadModelBehind` | `waitFor` timed out: the read model has not reached that position yet |
  * | 503 | `Unhealthy` | `GET /api/health` when the store does not answer (the body holds the report) |
@@ -162,8 +162,9 @@ export class TransferRefused extends Schema.TaggedError<TransferRefused>()(
 ) {}
 
 /**
- * The store failed or did not answer, or the server is still starting
- * (`operation: "start"`, answered by `StartupGuard` with `Retry-After: 1`).
+ * The store failed or did not answer, or the server is starting or stopping
+ * (`operation: "start"` / `"stop"`, answered by `ReadinessGuard` with
+ * `Retry-After: 1`).
  * Nothing was written; the request may be retried.
  *
  * @example

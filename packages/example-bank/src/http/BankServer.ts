@@ -6,8 +6,9 @@
  * on the same store), over whatever stores are provided (`BankStore.layer`:
  * SQLite or PostgreSQL), on Node's HTTP server.
  *
- * It listens before the rest is built: a request that arrives meanwhile is
- * answered 503 with `Retry-After: 1` (`StartupGuard`), not left hanging.
+ * It listens before the rest is built, and on shutdown detaches the API
+ * before it closes: a request that arrives in either window is answered 503
+ * with `Retry-After: 1` (`ReadinessGuard`), not left hanging or reset.
  *
  * Shutting down (closing the layer's scope, as `pnpm bank serve` does on
  * SIGINT or SIGTERM) ends the live feeds, stops taking requests, waits for
@@ -33,7 +34,7 @@ import { BankApi } from "./BankApi.js"
 import * as HealthHandlers from "./HealthHandlers.js"
 import * as LiveFeed from "./LiveFeed.js"
 import * as ProjectionsHandlers from "./ProjectionsHandlers.js"
-import * as StartupGuard from "./StartupGuard.js"
+import * as ReadinessGuard from "./ReadinessGuard.js"
 import * as StaticAssets from "./StaticAssets.js"
 import * as StreamsHandlers from "./StreamsHandlers.js"
 import * as TransfersHandlers from "./TransfersHandlers.js"
@@ -169,7 +170,7 @@ export const layer = (options: Options): Layer.Layer<HttpServer.HttpServer, Serv
       )
     ),
     Layer.provideMerge(
-      NodeHttpServer.layer(StartupGuard.createServer, { port: options.port, host: options.host ?? "127.0.0.1" })
+      NodeHttpServer.layer(ReadinessGuard.createServer, { port: options.port, host: options.host ?? "127.0.0.1" })
     ),
     Layer.merge(transfersLayer(options.transfers))
   )

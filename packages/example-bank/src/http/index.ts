@@ -49,10 +49,10 @@ export * as HealthHandlers from "./HealthHandlers.js"
 export * as LiveFeed from "./LiveFeed.js"
 /** @since 0.5.0 */
 export * as ProjectionsHandlers from "./ProjectionsHandlers.js"
+/** @since 0.7.0 */
+export * as ReadinessGuard from "./ReadinessGuard.js"
 /** @since 0.5.0 */
 export * as ResponseHeaders from "./ResponseHeaders.js"
-/** @since 0.7.0 */
-export * as StartupGuard from "./StartupGuard.js"
 /** @since 0.5.0 */
 export * as StaticAssets from "./StaticAssets.js"
 /** @since 0.5.0 */

@@ -1,15 +1,16 @@
 /**
- * `StartupGuard`: the server the bank listens with answers 503 with
+ * `ReadinessGuard`: the server the bank listens with answers 503 with
  * `Retry-After: 1` while the API's handler is not attached yet (the window
  * between `NodeHttpServer.layer`'s listen and `HttpApiBuilder.serve`, which
- * `BankServer.layer` has), then hands every request to the API. Built here
- * in the same two steps, over real HTTP.
+ * `BankServer.layer` has), then hands every request to the API, and answers
+ * again (closing the connection) once the handler is detached on shutdown.
+ * Built here in the same steps, over real HTTP.
  */
 import { HttpServer, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Layer, Schema } from "effect"
-import { ApiErrors, ApiModels, StartupGuard } from "../src/http/index.js"
+import { Context, Effect, Exit, Layer, Schema, Scope } from "effect"
+import { ApiErrors, ApiModels, ReadinessGuard } from "../src/http/index.js"
 import { bodyAs, type Reply } from "./support/server.js"
 
 /**
@@ -32,10 +33,10 @@ const send = (url: string, method: string, path: string, body?: string, headers?
 
 /** The guarded server, listening on a free port, with no handler yet; and its URL. */
 const listening = Effect.gen(function* () {
-  const context = yield* Layer.build(NodeHttpServer.layer(StartupGuard.createServer, { port: 0, host: "127.0.0.1" }))
+  const context = yield* Layer.build(NodeHttpServer.layer(ReadinessGuard.createServer, { port: 0, host: "127.0.0.1" }))
   const address = Context.get(context, HttpServer.HttpServer).address
   const url = address._tag === "TcpAddress" ? `http://127.0.0.1:${address.port}` : ""
-  /** Attaches the app, as `HttpApiBuilder.serve` does once the rest of the server is built. */
+  /** Attaches the app, as `HttpApiBuilder.serve` does once the rest of the server is built (detached when its scope closes). */
   const serve = Layer.build(
     HttpServer.serve(HttpServerResponse.text("served")).pipe(Layer.provide(Layer.succeedContext(context)))
   )
@@ -46,9 +47,9 @@ const listening = Effect.gen(function* () {
   return { serve, http }
 })
 
-const startingBody = bodyAs(ApiErrors.Unavailable)
+const unavailableBody = bodyAs(ApiErrors.Unavailable)
 
-describe("StartupGuard", () => {
+describe("ReadinessGuard", () => {
   it.scoped("answers 503 with Retry-After: 1 and the Unavailable body while the API is not attached", () =>
     Effect.gen(function* () {
       const { http } = yield* listening
@@ -59,7 +60,7 @@ describe("StartupGuard", () => {
       ]) {
         expect(reply.status).toBe(503)
         expect(reply.headers.get("retry-after")).toBe("1")
-        expect(startingBody(reply)).toEqual(
+        expect(unavailableBody(reply)).toEqual(
           new ApiErrors.Unavailable({ operation: "start", message: "the server is starting: retry in a moment" })
         )
       }
@@ -94,6 +95,32 @@ describe("StartupGuard", () => {
         { concurrency: 4 }
       )
       expect(after.map((reply) => [reply.status, reply.body])).toEqual(after.map(() => [200, "served"]))
+    })
+  )
+
+  it.scoped("answers again once the app is detached, closing the connection, and the server still closes", () =>
+    Effect.gen(function* () {
+      const { http, serve } = yield* listening
+      const served = yield* Scope.make()
+      yield* Scope.extend(serve, served)
+      // Keep-alive connections to the app, as a client has them when the server starts to stop.
+      const before = yield* Effect.forEach([1, 2, 3, 4], () => http.get("/api/health"), { concurrency: 4 })
+      expect(before.map((reply) => reply.status)).toEqual([200, 200, 200, 200])
+      yield* Scope.close(served, Exit.void)
+      const after = yield* Effect.forEach([1, 2, 3, 4], (i) => http.post("/x", JSON.stringify({ amount: i })), {
+        concurrency: 4
+      })
+      for (const reply of after) {
+        expect(reply.status).toBe(503)
+        expect(reply.headers.get("retry-after")).toBe("1")
+        expect(reply.headers.get("connection")).toBe("close")
+        expect(unavailableBody(reply)).toEqual(
+          new ApiErrors.Unavailable({
+            operation: "stop",
+            message: "the server is stopping: nothing was done, retry (another instance may answer)"
+          })
+        )
+      }
     })
   )
 })
