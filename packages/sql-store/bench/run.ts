@@ -222,6 +222,21 @@ const main = async () => {
     if (only.includes("SG")) await sagas()
     return
   }
+  // SG alone: the saga benchmarks run on a database of their own and print their own table (Sagas.ts); the
+  // main schema, the commands' warm-up and an empty report would only cost time.
+  if (!explain && only.every((workload) => workload === "SG")) {
+    const admin = new pg.Client({ connectionString: databaseUrl })
+    await admin.connect()
+    try {
+      for (const line of Environment.describe((await observed(admin)).environment)) console.log(`bench: ${line}`)
+    } finally {
+      await admin.end().catch(() => undefined)
+    }
+    if (jsonFile !== undefined)
+      console.log(`bench: --json: SG's results are printed, not written (${jsonFile} is not written)`)
+    await sagas()
+    return
+  }
 
   const runId = crypto.randomUUID().replaceAll("-", "").slice(0, 12)
   const schema = `chronicle_bench_${runId}`
@@ -239,9 +254,8 @@ const main = async () => {
   })
   const admin = new pg.Client({ connectionString: databaseUrl, application_name: `cb-${runId}-admin` })
   await admin.connect()
-  const adminPid = Number((await admin.query("SELECT pg_backend_pid() AS pid")).rows[0]?.pid)
   if (flag("gc")) watchGc()
-  const environment = await Environment.collect(admin, new Set([adminPid]))
+  const { environment, adminPid } = await observed(admin)
   Interrupt.check()
   await admin.query(`CREATE SCHEMA "${schema}"`)
   const url = new URL(databaseUrl)
@@ -631,6 +645,12 @@ const main = async () => {
     await admin.end().catch(() => undefined)
     if (!Interrupt.interrupted()) unregisterSchema()
   }
+}
+
+/** The machine, PostgreSQL and the load before the run, read through `admin` (whose own backend is not counted as load). */
+const observed = async (admin: pg.Client) => {
+  const adminPid = Number((await admin.query("SELECT pg_backend_pid() AS pid")).rows[0]?.pid)
+  return { environment: await Environment.collect(admin, new Set([adminPid])), adminPid }
 }
 
 /**
