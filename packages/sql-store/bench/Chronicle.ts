@@ -16,10 +16,10 @@ import {
   SnapshotStore,
   StreamId
 } from "@chronicle/core"
+import { SqlEventStore, SqlMigrations, SqlProjectionStore, SqlSnapshotStore } from "@chronicle/sql-store"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { PgClient } from "@effect/sql-pg"
 import { type Context, Duration, Effect, Exit, Layer, ManagedRuntime, Redacted, Schedule, Scope, Stream } from "effect"
-import { SqlEventStore, SqlMigrations, SqlProjectionStore, SqlSnapshotStore } from "../src/index.js"
 import * as Domain from "./Domain.js"
 import { latencyOf, type Measurement, maxRetries, prng, startClock } from "./Measure.js"
 import * as Raw from "./Raw.js"

@@ -29,6 +29,12 @@ export interface Environment {
   readonly git: Git | null
   readonly node: string
   readonly effect: string
+  /**
+   * Which build of the library was measured: its TypeScript sources through
+   * tsx (`pnpm bench`), or its compiled `dist`, as published (`pnpm
+   * bench:dist`). Absent in files written before 2026-11-28 (sources).
+   */
+  readonly code?: Code
   readonly postgres: string
   readonly postgresSettings: Readonly<Record<string, string>>
   readonly machine: {
@@ -99,6 +105,21 @@ const settingNames = [
   "shared_preload_libraries"
 ]
 
+/** See {@link Environment.code}. */
+export type Code = "source" | "dist"
+
+/**
+ * The build of the library this process runs: `@chronicle/sql-store` resolves
+ * to `src/*.ts` under the `@chronicle/source` condition, else to `dist/*.js`.
+ */
+export const code = (): Code => (import.meta.resolve("@chronicle/sql-store").endsWith(".ts") ? "source" : "dist")
+
+/** How {@link describe} names each build. */
+export const codeLabel: Readonly<Record<Code, string>> = {
+  source: "the library's TypeScript sources through tsx (esbuild, keepNames)",
+  dist: "the library's compiled dist (tsc's output, as published)"
+}
+
 /** Collects the environment (takes about a second: it samples what else is running). */
 export const collect = async (admin: pg.Client, exclude: ReadonlySet<number>): Promise<Environment> => {
   const loadBefore = os.loadavg()
@@ -119,6 +140,7 @@ export const collect = async (admin: pg.Client, exclude: ReadonlySet<number>): P
     git: gitState(),
     node: process.version,
     effect: effectVersion(),
+    code: code(),
     postgres: String((version.rows[0] as { v?: unknown } | undefined)?.v ?? "unknown"),
     postgresSettings,
     machine: {
@@ -290,6 +312,7 @@ export const describe = (env: Environment): ReadonlyArray<string> => {
   const s = env.postgresSettings
   return [
     `commit: ${commit}`,
+    `code: ${codeLabel[env.code ?? "source"]}`,
     `date: ${env.date}`,
     `node ${env.node}, effect ${env.effect}; ${env.postgres.split(" on ")[0]} (synchronous_commit=${s.synchronous_commit ?? "?"}, fsync=${s.fsync ?? "?"}, shared_buffers=${s.shared_buffers ?? "?"}, jit=${s.jit ?? "?"})`,
     `machine: ${env.machine.cpus} × ${env.machine.model}, ${env.machine.memoryGb} GiB, Linux ${env.machine.kernel}`,

@@ -215,7 +215,7 @@ const header = (label: string, r: Results): string => {
   const g = r.environment.git
   return (
     `${label}: ${g === null ? "unknown commit" : `${g.commit}${g.dirty.length > 0 ? "-dirty" : ""} "${g.subject}"`}, ` +
-    `${r.environment.date}, load ${r.environment.loadBefore[0]?.toFixed(2) ?? "?"} before / ` +
+    `${r.environment.date}, code ${r.environment.code ?? "source"}, load ${r.environment.loadBefore[0]?.toFixed(2) ?? "?"} before / ` +
     `${r.loadRange.min.toFixed(2)}–${r.loadRange.max.toFixed(2)} during, options ${JSON.stringify(r.options)}`
   )
 }
