@@ -8,7 +8,7 @@
  *
  * It listens before the rest is built, and on shutdown detaches the API
  * before it closes: a request that arrives in either window is answered 503
- * with `Retry-After: 1` (`ReadinessGuard`), not left hanging or reset.
+ * with `Retry-After: 1` (`ReadinessGuard`), not left hanging.
  *
  * Shutting down (closing the layer's scope, as `pnpm bank serve` does on
  * SIGINT or SIGTERM) ends the live feeds, stops taking requests, waits for

@@ -10,9 +10,10 @@
  * a client retrying during a restart) is never answered: it hangs until
  * the client gives up or Node's request timeout (5 minutes) ends it. On
  * shutdown the same happens in reverse: the handler is detached first, the
- * projections stop, and only then does the server close, resetting the
- * connections whose requests came in between (for a command, the client
- * cannot tell whether it was recorded).
+ * projections stop, and only then does the server close; a request that
+ * came in between is never answered, and the close waits for its
+ * connection until the client gives up (for a command, the client cannot
+ * tell whether it was recorded).
  *
  * {@link createServer} makes the server with a stand-in listener that
  * answers those requests with a 503 and `Retry-After: 1`, the body the API
