@@ -11,25 +11,7 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Exit, Layer, Schema, Scope } from "effect"
 import { ApiErrors, ApiModels, ReadinessGuard } from "../src/http/index.js"
-import { bodyAs, type Reply } from "./support/server.js"
-
-/**
- * A request over real HTTP that gives up after 5 s: without the guard, a
- * request sent before the handler is attached is never answered, and the
- * test must fail rather than hang.
- */
-const send = (url: string, method: string, path: string, body?: string, headers?: Record<string, string>) =>
-  Effect.promise(async (): Promise<Reply> => {
-    const response = await fetch(`${url}${path}`, {
-      method,
-      headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
-      ...(body === undefined ? {} : { body }),
-      signal: AbortSignal.timeout(5_000)
-    })
-    const text = await response.text()
-    const json = (response.headers.get("content-type") ?? "").includes("json")
-    return { status: response.status, headers: response.headers, body: json ? JSON.parse(text) : text }
-  })
+import { bodyAs, client } from "./support/server.js"
 
 /** The guarded server, listening on a free port, with no handler yet; and its URL. */
 const listening = Effect.gen(function* () {
@@ -40,9 +22,11 @@ const listening = Effect.gen(function* () {
   const serve = Layer.build(
     HttpServer.serve(HttpServerResponse.text("served")).pipe(Layer.provide(Layer.succeedContext(context)))
   )
+  // Without the guard a request sent before the handler is attached is never answered: the test must fail, not hang.
+  const replies = client(url, { timeoutMs: 5_000 })
   const http = {
-    get: (path: string, headers?: Record<string, string>) => send(url, "GET", path, undefined, headers),
-    post: (path: string, body: string) => send(url, "POST", path, body)
+    get: (path: string, headers?: Record<string, string>) => Effect.promise(() => replies.get(path, headers)),
+    post: (path: string, body: string) => Effect.promise(() => replies.post(path, body))
   }
   return { serve, http }
 })

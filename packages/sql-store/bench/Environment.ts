@@ -112,10 +112,10 @@ export type Code = "source" | "dist"
  * The build of the library this process runs: `@chronicle/sql-store` resolves
  * to `src/*.ts` under the `@chronicle/source` condition, else to `dist/*.js`.
  */
-export const code = (): Code => (import.meta.resolve("@chronicle/sql-store").endsWith(".ts") ? "source" : "dist")
+const code = (): Code => (import.meta.resolve("@chronicle/sql-store").endsWith(".ts") ? "source" : "dist")
 
 /** How {@link describe} names each build. */
-export const codeLabel: Readonly<Record<Code, string>> = {
+const codeLabel: Readonly<Record<Code, string>> = {
   source: "the library's TypeScript sources through tsx (esbuild, keepNames)",
   dist: "the library's compiled dist (tsc's output, as published)"
 }

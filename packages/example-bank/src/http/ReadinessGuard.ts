@@ -29,7 +29,12 @@
 import * as Http from "node:http"
 import { Either, Schema } from "effect"
 import * as ApiErrors from "./ApiErrors.js"
+import { correlationHeader } from "./ApiMiddleware.js"
 import * as ApiModels from "./ApiModels.js"
+
+/** The API's `Unavailable` error, as its JSON body. */
+const unavailableBody = (operation: string, message: string): string =>
+  JSON.stringify(Schema.encodeSync(ApiErrors.Unavailable)(new ApiErrors.Unavailable({ operation, message })))
 
 /**
  * The body of a request answered while the server starts.
@@ -43,11 +48,7 @@ import * as ApiModels from "./ApiModels.js"
  * @since 0.7.0
  * @category constants
  */
-export const startingBody: string = JSON.stringify(
-  Schema.encodeSync(ApiErrors.Unavailable)(
-    new ApiErrors.Unavailable({ operation: "start", message: "the server is starting: retry in a moment" })
-  )
-)
+export const startingBody: string = unavailableBody("start", "the server is starting: retry in a moment")
 
 /**
  * The body of a request answered while the server stops.
@@ -61,20 +62,16 @@ export const startingBody: string = JSON.stringify(
  * @since 0.7.0
  * @category constants
  */
-export const stoppingBody: string = JSON.stringify(
-  Schema.encodeSync(ApiErrors.Unavailable)(
-    new ApiErrors.Unavailable({
-      operation: "stop",
-      message: "the server is stopping: nothing was done, retry (another instance may answer)"
-    })
-  )
+export const stoppingBody: string = unavailableBody(
+  "stop",
+  "the server is stopping: nothing was done, retry (another instance may answer)"
 )
 
 const decodeCorrelationId = Schema.decodeUnknownEither(ApiModels.CorrelationId)
 
 /** The request's correlation id when it is a valid one, else a new one (as `ApiMiddleware.correlationId` echoes). */
 const correlationIdOf = (request: Http.IncomingMessage): string => {
-  const given = request.headers["x-correlation-id"]
+  const given = request.headers[correlationHeader]
   const decoded = given === undefined ? undefined : decodeCorrelationId(given)
   return decoded !== undefined && Either.isRight(decoded) ? decoded.right : crypto.randomUUID()
 }
@@ -89,7 +86,7 @@ const unavailable =
       "content-type": "application/json",
       "content-length": Buffer.byteLength(body),
       "retry-after": "1",
-      "x-correlation-id": correlationIdOf(request),
+      [correlationHeader]: correlationIdOf(request),
       ...(close ? { connection: "close" } : {})
     })
     response.end(body)

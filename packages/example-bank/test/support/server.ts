@@ -43,8 +43,11 @@ export const bodyAs =
   (reply: Reply): A =>
     Schema.decodeUnknownSync(schema)(reply.body)
 
-/** A JSON client for one server. */
-export const client = (url: string) => {
+/**
+ * A JSON client for one server. With `timeoutMs`, a request that gets no
+ * answer in time fails (the fetch is aborted) instead of waiting for ever.
+ */
+export const client = (url: string, options?: { readonly timeoutMs?: number }) => {
   const send = async (
     method: string,
     path: string,
@@ -54,7 +57,8 @@ export const client = (url: string) => {
     const response = await fetch(`${url}${path}`, {
       method,
       headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
-      ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) })
+      ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
+      ...(options?.timeoutMs === undefined ? {} : { signal: AbortSignal.timeout(options.timeoutMs) })
     })
     const text = await response.text()
     const type = response.headers.get("content-type") ?? ""
