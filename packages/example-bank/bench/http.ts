@@ -87,6 +87,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Effect, Exit, Layer, Redacted, Scope } from "effect"
 // Not a package export: the benchmarks' shared Ctrl-C / SIGTERM clean-up (bench code, not published).
 import * as Interrupt from "../../sql-store/bench/Interrupt.js"
+import * as MachineProbe from "../../sql-store/bench/MachineProbe.js"
 import { AccountRepository, BankServer } from "../src/http/index.js"
 import { Account, Bank, BankStore } from "../src/index.js"
 
@@ -577,6 +578,8 @@ const main = async () => {
     const results: Record<"http" | "local", Array<Pass>> = { http: [], local: [] }
     const warmUps: Array<Pass> = []
     const loadBefore = loadavg()
+    // Before any pass, while the server is idle: what kind of machine this is.
+    const probe = MachineProbe.run()
     for (let r = 0; r < runs; r++) {
       // The first run's warm-up is long enough for the server's JIT to settle (it compiled
       // through its first ~2,800 requests in h32's runs); both sides get the same.
@@ -621,6 +624,7 @@ const main = async () => {
         `H1: deposits, ${clients} concurrent clients, ${runs} run(s) × ${clients * deposits} deposits per side (PostgreSQL)${smoke ? " [smoke: not a measurement]" : ""}`,
         `load generator: ${generatorChoice === "wrk" ? `wrk (${clients} threads, one keep-alive connection each, at nice ${generatorNice})` : `node:http (${clients} loops in this process)`} (${why})`,
         `machine: ${cpus().length} CPUs, load average ${load(loadBefore)} before, ${load(loadAfter)} after; PostgreSQL pool of ${pool ?? BankStore.defaultPostgresConnections} connections per side${serverProcesses > 1 ? ` (per server process)` : ""}`,
+        MachineProbe.describe(probe),
         `server: ${serverProcesses === 1 ? "one process" : `${serverProcesses} processes (node:cluster workers on one port; CPU summed)`}`,
         line("over HTTP (bank server)", http),
         line("in process (Repository.execute)", local),

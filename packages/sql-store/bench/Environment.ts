@@ -11,6 +11,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import type pg from "pg"
+import * as MachineProbe from "./MachineProbe.js"
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url))
 
@@ -43,6 +44,11 @@ export interface Environment {
     readonly memoryGb: number
     readonly kernel: string
   }
+  /**
+   * The machine's speed on two fixed pieces of work (see `MachineProbe`),
+   * measured before the run. Absent in files written before 2026-11-28 16:00.
+   */
+  readonly probe?: MachineProbe.Probe
   readonly loadBefore: ReadonlyArray<number>
   /** The busiest processes other than this one, over one second before the run. */
   readonly busyBefore: ReadonlyArray<Busy>
@@ -120,7 +126,7 @@ const codeLabel: Readonly<Record<Code, string>> = {
   dist: "the library's compiled dist (tsc's output, as published)"
 }
 
-/** Collects the environment (takes about a second: it samples what else is running). */
+/** Collects the environment (takes about two seconds: it samples what else is running, then probes the machine's speed). */
 export const collect = async (admin: pg.Client, exclude: ReadonlySet<number>): Promise<Environment> => {
   const loadBefore = os.loadavg()
   const first = snapshot()
@@ -149,6 +155,7 @@ export const collect = async (admin: pg.Client, exclude: ReadonlySet<number>): P
       memoryGb: Math.round(os.totalmem() / 2 ** 30),
       kernel: os.release()
     },
+    probe: MachineProbe.run(),
     loadBefore,
     busyBefore
   }
@@ -316,6 +323,7 @@ export const describe = (env: Environment): ReadonlyArray<string> => {
     `date: ${env.date}`,
     `node ${env.node}, effect ${env.effect}; ${env.postgres.split(" on ")[0]} (synchronous_commit=${s.synchronous_commit ?? "?"}, fsync=${s.fsync ?? "?"}, shared_buffers=${s.shared_buffers ?? "?"}, jit=${s.jit ?? "?"})`,
     `machine: ${env.machine.cpus} × ${env.machine.model}, ${env.machine.memoryGb} GiB, Linux ${env.machine.kernel}`,
+    ...(env.probe === undefined ? [] : [MachineProbe.describe(env.probe)]),
     `load average before: ${env.loadBefore.map((l) => l.toFixed(2)).join(" ")}`,
     `busiest other processes over 1 s before the run: ${formatBusy(env.busyBefore)}`
   ]

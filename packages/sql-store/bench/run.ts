@@ -7,7 +7,8 @@
  * and size for the seeded stores of W6 and W7). Every run executes each
  * workload on both sides back to back, alternating which side goes first, so
  * that machine noise and table growth hit both alike. The report starts with
- * the commit and the environment, and gives for each workload the median,
+ * the commit and the environment (with a speed probe of the machine,
+ * `MachineProbe.ts`), and gives for each workload the median,
  * min and max over runs of each side's throughput and of the paired per-run
  * ratio Chronicle/raw, and per operation the client CPU (this process) and
  * the PostgreSQL CPU (the side's backends, see `PgCpu.ts`). A missed target
