@@ -9,7 +9,10 @@
  * repository in process), the server process's (HTTP only), and
  * PostgreSQL's (the backends of that side's database, found in
  * `pg_stat_activity`, their CPU read from `/proc`: PostgreSQL on this
- * machine, Linux), and the load average before and after.
+ * machine, Linux), the server's CPU beyond the deposit itself (server
+ * minus in-process CPU per deposit, also as a multiple of the in-process
+ * deposit's: the HTTP side's own cost, comparable across machines), the
+ * machine probe (`MachineProbe.ts`), and the load average before and after.
  *
  * - The server is the bank's (`BankServer`, the same handlers, middleware and
  *   repository as `pnpm bank serve`) in a child process of its own, as it is
@@ -636,6 +639,9 @@ const main = async () => {
         cpuLine("  over HTTP", http, true),
         cpuLine("  in process", local, false),
         `  HTTP total / in-process total: ${((http.client + http.server + http.postgres) / (local.client + local.postgres)).toFixed(2)}`,
+        // What serving a deposit over HTTP adds to the deposit itself (the server runs the same
+        // repository call as the in-process side): comparable across machines as a multiple.
+        `  the server beyond the deposit: ${(http.server - local.client).toFixed(3)} ms per deposit, ${((http.server - local.client) / local.client).toFixed(2)} × the in-process deposit's CPU`,
         ""
       ].join("\n")
     )
