@@ -15,6 +15,7 @@ import { Aggregate, EventStore, ExpectedVersion, Repository, SnapshotStore, type
 import { Chunk, DateTime, Effect, Either, Option, Random, Schema, Stream } from "effect"
 import * as Account from "./Account.js"
 import * as Money from "./Money.js"
+import * as TransferRequest from "./TransferRequest.js"
 
 /**
  * What a command did: the account, the events it recorded, and the state
@@ -626,11 +627,19 @@ const lastNames = [
  */
 export interface SeedReport {
   readonly accounts: number
-  /** Events recorded. */
+  /** Events recorded: the accounts' and the transfer requests'. */
   readonly events: number
   /** Commands the bank refused (withdrawals beyond the overdraft): part of a realistic mix, nothing was written. */
   readonly refused: number
   readonly closed: number
+  /**
+   * Transfers requested between the seeded accounts (one `TransferRequested`
+   * each). The seed does not move their money: the Transfer saga does,
+   * wherever it runs (`pnpm bank serve`, the CLI's transfer commands).
+   *
+   * @since 0.7.0
+   */
+  readonly transfers: number
 }
 
 /**
@@ -642,9 +651,19 @@ export interface SeedReport {
 export interface SeedOptions {
   /** Called after each account is done, with the accounts done so far. */
   readonly onProgress?: ((done: number, total: number) => Effect.Effect<void>) | undefined
-  /** Accounts seeded at once (default 4). */
+  /** Accounts seeded, and then transfers requested, at once (default 4). */
   readonly concurrency?: number | undefined
 }
+
+/** A seeded account as the account phase left it. */
+interface SeededAccount {
+  readonly accountId: string
+  readonly state: Account.AccountState
+}
+
+/** What the seed can move from an account: its balance and its overdraft. */
+const available = (state: Account.AccountState): number =>
+  state._tag === "Open" ? Math.max(0, state.balance + state.overdraftLimit) : 0
 
 /**
  * Fills the bank with `count` accounts and a realistic mix of events: owners
@@ -653,6 +672,18 @@ export interface SeedOptions {
  * emptied and closed. Account ids are `<first>-<last>-<random>`, so seeding
  * twice adds accounts rather than colliding. Every command goes through the
  * `Account` aggregate, like any other.
+ *
+ * Once the accounts exist, it requests about one transfer per two accounts
+ * (at least one from two accounts on), between accounts it opened, as
+ * `TransferSaga.request` does (`RequestTransfer` on the `Transfer`
+ * aggregate, ids `seed-<random>`): most small and covered by the source, a
+ * few above the default approval threshold (they will wait for an
+ * approval), a few the source cannot cover (they will fail), and now and
+ * then one to an account it closed (refunded, failed). It only records the
+ * requests: the Transfer saga moves the money when it runs (`pnpm bank
+ * serve`, a CLI transfer command). Each source sends one transfer and
+ * receives none, so each one's outcome is as its kind says, in whatever
+ * order the saga runs them.
  *
  * @example
  * ```ts
@@ -668,9 +699,11 @@ export interface SeedOptions {
 export const seed = Effect.fn("Bank.seed")(function* (count: number, options?: SeedOptions) {
   if (!Number.isSafeInteger(count) || count < 0) return yield* Effect.dieMessage(`seed: ${count} is not a count`)
   const repo = yield* Accounts
+  const concurrency = options?.concurrency ?? 4
   const pick = <A>(items: ReadonlyArray<A>) =>
     Effect.map(Random.nextIntBetween(0, items.length), (i) => items[i] ?? items[0])
   const between = (low: number, high: number) => Random.nextIntBetween(low, high + 1)
+  const seeded: Array<SeededAccount> = []
   let done = 0
   let events = 0
   let refused = 0
@@ -681,10 +714,12 @@ export const seed = Effect.fn("Bank.seed")(function* (count: number, options?: S
     const suffix = (yield* Random.nextIntBetween(0, 36 ** 5)).toString(36).padStart(5, "0")
     const accountId = `${first}-${last}-${suffix}`.toLowerCase()
     const overdraftLimit = (yield* pick([0, 0, 0, 5_000, 10_000, 50_000])) ?? 0
+    let state: Account.AccountState = Account.initialState
     const execute = (command: Account.AccountCommand) =>
       repo.execute(accountId, command).pipe(
         Effect.map((result) => {
           events += result.events.length
+          state = result.state
           return true
         }),
         Effect.catchIf(isAccountError, () =>
@@ -694,7 +729,8 @@ export const seed = Effect.fn("Bank.seed")(function* (count: number, options?: S
           })
         )
       )
-    yield* execute(new Account.OpenAccount({ owner: `${first} ${last}`, overdraftLimit }))
+    // an id taken already (by an earlier seed, say) is not this seed's account
+    const opened = yield* execute(new Account.OpenAccount({ owner: `${first} ${last}`, overdraftLimit }))
     const operations = yield* between(2, 14)
     for (let n = 0; n < operations; n++) {
       const kind = yield* between(1, 10)
@@ -703,19 +739,76 @@ export const seed = Effect.fn("Bank.seed")(function* (count: number, options?: S
       else yield* execute(new Account.Withdraw({ amount: yield* between(300, 90_000) }))
     }
     if ((yield* between(1, 20)) === 1) {
-      const { state } = yield* repo.load(accountId)
       const balance = Account.balanceOf(state)
       if (balance > 0) yield* execute(new Account.Withdraw({ amount: balance }))
       if (balance < 0) yield* execute(new Account.Deposit({ amount: -balance }))
       if (yield* execute(new Account.CloseAccount())) closed++
     }
+    if (opened) seeded.push({ accountId, state })
     done++
     if (options?.onProgress !== undefined) yield* options.onProgress(done, count)
   })
-  yield* Effect.forEach(Array.from({ length: count }), () => one, {
-    concurrency: options?.concurrency ?? 4,
-    discard: true
-  })
-  const report: SeedReport = { accounts: count, events, refused, closed }
+  yield* Effect.forEach(Array.from({ length: count }), () => one, { concurrency, discard: true })
+
+  // Transfers, between the accounts just seeded: each source sends one and receives none, so
+  // that what the saga will do with each is known now (the other transfers change no source).
+  // Sources are open accounts, leaving one open target at least unless every other one is
+  // closed; only when all are closed is the source a closed account (that transfer will fail).
+  const open = Chunk.toReadonlyArray(yield* Random.shuffle(seeded.filter((a) => a.state._tag === "Open")))
+  const closedOnes = seeded.filter((a) => a.state._tag === "Closed")
+  const wanted = seeded.length < 2 ? 0 : Math.max(1, Math.floor(seeded.length / 2))
+  const sources =
+    open.length >= 2
+      ? open.slice(0, Math.min(wanted, open.length - 1))
+      : open.length === 1
+        ? open.slice(0, Math.min(wanted, closedOnes.length))
+        : closedOnes.slice(0, Math.min(wanted, 1))
+  const targets = open.slice(sources.length)
+  const usedIds = new Set<string>()
+  const requestOne = (source: SeededAccount) =>
+    Effect.gen(function* () {
+      const kind = yield* between(1, 20)
+      const closedTargets = closedOnes.filter((a) => a !== source)
+      const toClosed = closedTargets.length > 0 && (kind === 1 || targets.length === 0)
+      const target = (yield* pick(toClosed ? closedTargets : targets)) ?? source
+      const covered = available(source.state)
+      const threshold = TransferRequest.defaultApprovalAbove
+      // small: covered by the source, unless it has less than 5.00 to spare
+      const small = between(500, Math.max(500, Math.min(covered, 50_000)))
+      // kind 1: to a closed account (when there is one); up to 3: more than the source can cover;
+      // up to 5: above the approval threshold (when the source covers that much); else small
+      const amount = toClosed
+        ? yield* small
+        : kind <= 3
+          ? covered + (yield* between(100, 50_000))
+          : kind <= 5 && covered > threshold
+            ? yield* between(threshold + 1, Math.min(covered, 3 * threshold))
+            : yield* small
+      for (;;) {
+        const transferId = `seed-${(yield* Random.nextIntBetween(0, 36 ** 8)).toString(36).padStart(8, "0")}`
+        if (usedIds.has(transferId)) continue
+        usedIds.add(transferId)
+        const result = yield* TransferRequest.request({
+          transferId,
+          from: source.accountId,
+          to: target.accountId,
+          amount
+        }).pipe(
+          Effect.catchTags({
+            TransferExists: () => Effect.succeed(undefined),
+            // a request of two seeded accounts, distinct by construction, is refused for nothing else
+            SameAccount: Effect.die,
+            TransferNotFound: Effect.die,
+            TransferSettled: Effect.die
+          })
+        )
+        // an id some earlier transfer took (a duplicate, or another transfer): draw another
+        if (result === undefined || result.duplicate || result.events.length === 0) continue
+        events += result.events.length
+        return
+      }
+    })
+  yield* Effect.forEach(sources, requestOne, { concurrency, discard: true })
+  const report: SeedReport = { accounts: count, events, refused, closed, transfers: sources.length }
   return report
 })

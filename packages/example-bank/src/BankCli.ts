@@ -99,7 +99,7 @@ export const usage = `Usage:
   pnpm bank rebuild <${Projections.names.join("|")}>
   pnpm bank demo
   pnpm bank serve [--port 3000] [--host 127.0.0.1]   (the HTTP API, its docs and the event explorer)
-  pnpm bank seed <accounts>          (fill the bank with a realistic mix of accounts and events)
+  pnpm bank seed <accounts>          (fill the bank with a realistic mix of accounts, events and transfer requests)
   pnpm bank transfer <from> <to> <cents> [--id <transferId>]
   pnpm bank transfers [--retry <transferId>] [--after <transferId>] [--limit <n>]
   pnpm bank approve <transferId>

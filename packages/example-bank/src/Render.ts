@@ -718,21 +718,25 @@ export const seedProgress = (done: number, total: number): string => {
 }
 
 /**
- * The summary printed when `seed` is done.
+ * The summary printed when `seed` is done: what the accounts got, and then
+ * the transfers requested, if any (their money moves once the saga runs).
  *
  * @example
  * ```ts
  * import { Render } from "@chronicle/example-bank"
  *
- * Render.seeded({ accounts: 100, events: 812, refused: 37, closed: 4 }, 2500)
- * // "Seeded 100 accounts: 812 events in 2.5 s (325 events/s); 37 commands refused by the bank's rules, 4 accounts closed."
+ * Render.seeded({ accounts: 100, events: 862, refused: 37, closed: 4, transfers: 50 }, 2500)
+ * // Seeded 100 accounts: 862 events in 2.5 s (345 events/s); 37 commands refused by the bank's rules, 4 accounts closed.
+ * // 50 transfers requested: the Transfer saga moves the money when `pnpm bank serve` or a transfer command runs.
  * ```
  * @since 0.5.0
  * @category seed
  */
 export const seeded = (report: Bank.SeedReport, millis: number): string => {
   const rate = millis > 0 ? ` (${Math.round((report.events * 1000) / millis).toLocaleString("en-US")} events/s)` : ""
-  return `Seeded ${count(report.accounts, "account", "accounts")}: ${count(report.events, "event", "events")} in ${millis < 1000 ? `${Math.round(millis)} ms` : `${(millis / 1000).toFixed(1)} s`}${rate}; ${count(report.refused, "command", "commands")} refused by the bank's rules, ${count(report.closed, "account", "accounts")} closed.`
+  const accounts = `Seeded ${count(report.accounts, "account", "accounts")}: ${count(report.events, "event", "events")} in ${millis < 1000 ? `${Math.round(millis)} ms` : `${(millis / 1000).toFixed(1)} s`}${rate}; ${count(report.refused, "command", "commands")} refused by the bank's rules, ${count(report.closed, "account", "accounts")} closed.`
+  if (report.transfers === 0) return accounts
+  return `${accounts}\n${count(report.transfers, "transfer", "transfers")} requested: the Transfer saga moves the money when \`pnpm bank serve\` or a transfer command runs.`
 }
 
 /**

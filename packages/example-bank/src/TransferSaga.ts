@@ -29,6 +29,7 @@ import { Config, Duration, Effect, Layer, Option, Schema } from "effect"
 import * as Account from "./Account.js"
 import type * as BankStore from "./BankStore.js"
 import * as Transfer from "./Transfer.js"
+import * as TransferRequest from "./TransferRequest.js"
 
 /**
  * How transfers are run.
@@ -49,7 +50,10 @@ export interface Options {
  * @since 0.5.0
  * @category constants
  */
-export const defaults: Options = { approvalAbove: 100_000, approvalDeadline: Duration.hours(24) }
+export const defaults: Options = {
+  approvalAbove: TransferRequest.defaultApprovalAbove,
+  approvalDeadline: Duration.hours(24)
+}
 
 /**
  * The options from the environment: `BANK_APPROVAL_ABOVE` (cents) and
@@ -200,7 +204,9 @@ const hostname = (): string => process.env.HOSTNAME ?? "localhost"
 /**
  * Requests a transfer (the saga then moves the money). Requesting the same
  * transfer again (same id, accounts and amount) is a no-op; another
- * transfer with the same id is refused (`TransferExists`).
+ * transfer with the same id is refused (`TransferExists`). Recording the
+ * request does not need the saga: `Bank.seed` requests its transfers the
+ * same way, without loading this module.
  *
  * @example
  * ```ts
@@ -211,17 +217,7 @@ const hostname = (): string => process.env.HOSTNAME ?? "localhost"
  * @since 0.5.0
  * @category use cases
  */
-export const request = Effect.fn("Bank.Transfer.request")(function* (transfer: {
-  readonly transferId: string
-  readonly from: string
-  readonly to: string
-  readonly amount: number
-}) {
-  const transfers = yield* Repository.make(Transfer.Transfer)
-  return yield* transfers.execute(transfer.transferId, new Transfer.RequestTransfer(transfer, true), {
-    commandId: `request:${transfer.transferId}`
-  })
-})
+export const request = TransferRequest.request
 
 /**
  * Approves a transfer waiting for its approval.

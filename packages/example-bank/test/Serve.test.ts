@@ -2,9 +2,11 @@
  * `pnpm bank serve` and `pnpm bank seed` as a user runs them: the bundled
  * CLI (`packages/example-bank/dist/bin/cli.js`, rebuilt first when a source
  * changed) in a real subprocess, on a temporary SQLite file. `seed` prints
- * its progress and fills the store; `serve` prints its URL, answers, serves
- * the explorer, and on SIGTERM ends the open live feeds and exits (rather than wait for them);
- * a port in use is one clear line and exit 1.
+ * its progress and fills the store, transfer requests included; `serve`
+ * prints its URL, answers, lists the seeded transfers (which its saga
+ * carries out), serves the explorer, and on SIGTERM ends the open live
+ * feeds and exits (rather than wait for them); a port in use is one clear
+ * line and exit 1.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
@@ -12,7 +14,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { ensureFresh, programs } from "../../../scripts/bundle.mjs"
-import { ApiModels } from "../src/http/index.js"
+import { ApiModels, TransferModels } from "../src/http/index.js"
 import * as Server from "./support/server.js"
 
 const root = join(import.meta.dirname, "..", "..", "..")
@@ -61,6 +63,12 @@ describe("pnpm bank seed and serve", () => {
     expect(seeded.code).toBe(0)
     expect(seeded.stdout).toContain("Seeding [####################] 100%  30 of 30 accounts")
     expect(seeded.stdout).toMatch(/Seeded 30 accounts: \d+ events/)
+    const requested = /\n(\d+) transfers? requested: the Transfer saga moves the money when `pnpm bank serve`/.exec(
+      seeded.stdout
+    )
+    const transfers = Number(requested?.[1])
+    expect(transfers).toBeGreaterThanOrEqual(1)
+    expect(transfers).toBeLessThanOrEqual(15)
 
     const server = bank("bank.db", "serve", "--port", "0")
     const done = finished(server)
@@ -72,6 +80,21 @@ describe("pnpm bank seed and serve", () => {
       return all.items.length === 30
     })
     expect(page.items.length).toBeGreaterThan(0)
+    // The seeded transfers are listed, and the saga running in the server picks every one up.
+    const listed = async () => {
+      const reply = await api.get("/api/transfers?limit=100")
+      return reply.status === 200 ? Server.bodyAs(TransferModels.TransfersPage)(reply).items : []
+    }
+    await Server.eventually(async () => {
+      const items = await listed()
+      return items.length === transfers && items.every((t) => t.status !== "requested" && t.status !== "running")
+    }, 30_000)
+    const items = await listed()
+    expect(items).toHaveLength(transfers)
+    for (const item of items) {
+      expect(item.transferId).toMatch(/^seed-/)
+      expect(["completed", "failed", "awaiting-approval"]).toContain(item.status)
+    }
     const explorer = await api.get("/")
     expect(explorer.status).toBe(200)
     expect(String(explorer.body)).toContain("/assets/explorer.js")

@@ -400,7 +400,7 @@ const seed = Command.make("seed", { accounts: seedAccounts }, ({ accounts }) =>
   ).pipe(Effect.flatMap(Output.print))
 ).pipe(
   Command.withDescription(
-    "Fill the bank with accounts and a realistic mix of events (salaries, small deposits, withdrawals, some refused, a few accounts closed), with a progress bar."
+    "Fill the bank with accounts and a realistic mix of events (salaries, small deposits, withdrawals, some refused, a few accounts closed), with a progress bar; then request transfers between them (some large, awaiting approval; a few that will fail), which the Transfer saga carries out when `serve` or a transfer command runs."
   )
 )
 
