@@ -649,11 +649,30 @@ export interface SeedReport {
  * @category seed
  */
 export interface SeedOptions {
-  /** Called after each account is done, with the accounts done so far. */
-  readonly onProgress?: ((done: number, total: number) => Effect.Effect<void>) | undefined
+  /**
+   * Called after each account is done (phase `accounts`), then after each
+   * transfer is requested (phase `transfers`), with what is done so far of
+   * that phase and its total.
+   */
+  readonly onProgress?: ((done: number, total: number, phase: SeedPhase) => Effect.Effect<void>) | undefined
   /** Accounts seeded, and then transfers requested, at once (default 4). */
   readonly concurrency?: number | undefined
 }
+
+/**
+ * The two phases of {@link seed}, as its progress reports them: the
+ * accounts with their events, then the transfer requests between them.
+ *
+ * @example
+ * ```ts
+ * import type { Bank } from "@chronicle/example-bank"
+ *
+ * const phase: Bank.SeedPhase = "transfers"
+ * ```
+ * @since 0.7.0
+ * @category seed
+ */
+export type SeedPhase = "accounts" | "transfers"
 
 /** A seeded account as the account phase left it. */
 interface SeededAccount {
@@ -746,7 +765,7 @@ export const seed = Effect.fn("Bank.seed")(function* (count: number, options?: S
     }
     if (opened) seeded.push({ accountId, state })
     done++
-    if (options?.onProgress !== undefined) yield* options.onProgress(done, count)
+    if (options?.onProgress !== undefined) yield* options.onProgress(done, count, "accounts")
   })
   yield* Effect.forEach(Array.from({ length: count }), () => one, { concurrency, discard: true })
 
@@ -765,6 +784,7 @@ export const seed = Effect.fn("Bank.seed")(function* (count: number, options?: S
         : closedOnes.slice(0, Math.min(wanted, 1))
   const targets = open.slice(sources.length)
   const usedIds = new Set<string>()
+  let requested = 0
   const requestOne = (source: SeededAccount) =>
     Effect.gen(function* () {
       const kind = yield* between(1, 20)
@@ -805,6 +825,8 @@ export const seed = Effect.fn("Bank.seed")(function* (count: number, options?: S
         // an id some earlier transfer took (a duplicate, or another transfer): draw another
         if (result === undefined || result.duplicate || result.events.length === 0) continue
         events += result.events.length
+        requested++
+        if (options?.onProgress !== undefined) yield* options.onProgress(requested, sources.length, "transfers")
         return
       }
     })

@@ -699,22 +699,25 @@ export const unknownOutcome = (failure: {
 // ---------------------------------------------------------------------------
 
 /**
- * One progress line of `seed`: a bar of the accounts done.
+ * One progress line of `seed`: a bar of the accounts done, or, in the
+ * second phase, of the transfers requested.
  *
  * @example
  * ```ts
  * import { Render } from "@chronicle/example-bank"
  *
  * Render.seedProgress(25, 100) // "Seeding [#####...............]  25%  25 of 100 accounts"
+ * Render.seedProgress(10, 50, "transfers") // "Seeding [####................]  20%  10 of 50 transfers"
  * ```
  * @since 0.5.0
  * @category seed
  */
-export const seedProgress = (done: number, total: number): string => {
+export const seedProgress = (done: number, total: number, phase: Bank.SeedPhase = "accounts"): string => {
   const share = total === 0 ? 1 : done / total
   const width = 20
   const filled = Math.round(share * width)
-  return `Seeding [${"#".repeat(filled)}${".".repeat(width - filled)}] ${`${Math.floor(share * 100)}%`.padStart(4)}  ${done.toLocaleString("en-US")} of ${count(total, "account", "accounts")}`
+  const what = phase === "accounts" ? count(total, "account", "accounts") : count(total, "transfer", "transfers")
+  return `Seeding [${"#".repeat(filled)}${".".repeat(width - filled)}] ${`${Math.floor(share * 100)}%`.padStart(4)}  ${done.toLocaleString("en-US")} of ${what}`
 }
 
 /**

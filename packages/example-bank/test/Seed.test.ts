@@ -45,15 +45,25 @@ const seededAccountIds = Effect.map(allEvents, (events) =>
 describe("Bank.seed", () => {
   it.effect("opens the accounts asked for, with events that obey every rule, and reports them truly", () =>
     Effect.gen(function* () {
-      const progress: Array<number> = []
-      const report = yield* Bank.seed(25, { onProgress: (done) => Effect.sync(() => progress.push(done)) })
+      const progress: Array<string> = []
+      const report = yield* Bank.seed(25, {
+        onProgress: (done, total, phase) => Effect.sync(() => progress.push(`${phase} ${done}/${total}`))
+      })
       const events = yield* allEvents
       const opened = events.filter((e) => e.type === "AccountOpened")
       expect(report.accounts).toBe(25)
       expect(opened).toHaveLength(25)
       expect(report.events).toBe(events.length)
       expect(events.length).toBeGreaterThan(25)
-      expect(progress).toEqual(Array.from({ length: 25 }, (_, i) => i + 1))
+      // each account, then each transfer request, in order, each phase with its own total
+      expect(report.transfers).toBeGreaterThan(0)
+      expect(progress).toEqual([
+        ...Array.from({ length: 25 }, (_, i) => `accounts ${i + 1}/25`),
+        ...Array.from({ length: report.transfers }, (_, i) => `transfers ${i + 1}/${report.transfers}`)
+      ])
+      expect(Render.seedProgress(report.transfers, report.transfers, "transfers")).toBe(
+        `Seeding [####################] 100%  ${report.transfers} of ${report.transfers} transfer${report.transfers === 1 ? "" : "s"}`
+      )
       const accounts = yield* Repository.make(Account.Account)
       let closed = 0
       for (const event of opened) {

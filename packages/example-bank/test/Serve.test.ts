@@ -69,6 +69,9 @@ describe("pnpm bank seed and serve", () => {
     const transfers = Number(requested?.[1])
     expect(transfers).toBeGreaterThanOrEqual(1)
     expect(transfers).toBeLessThanOrEqual(15)
+    expect(seeded.stdout).toContain(
+      `Seeding [####################] 100%  ${transfers} of ${transfers} transfer${transfers === 1 ? "" : "s"}`
+    )
 
     const server = bank("bank.db", "serve", "--port", "0")
     const done = finished(server)

@@ -387,12 +387,18 @@ const seed = Command.make("seed", { accounts: seedAccounts }, ({ accounts }) =>
   withStore(() =>
     Effect.gen(function* () {
       const output = yield* Output.Output
-      // On a terminal, one line redrawn in place; otherwise about 20 lines in all, and the last.
-      const every = output.interactive ? 1 : Math.max(1, Math.ceil(accounts / 20))
+      // On a terminal, one line per phase redrawn in place; otherwise about 20 lines per phase, and the last.
+      const every = (total: number) => (output.interactive ? 1 : Math.max(1, Math.ceil(total / 20)))
       const started = yield* Clock.currentTimeMillis
       const report = yield* Bank.seed(accounts, {
-        onProgress: (done, total) =>
-          done % every === 0 || done === total ? output.progress(Render.seedProgress(done, total)) : Effect.void
+        onProgress: (done, total, phase) =>
+          Effect.zipRight(
+            // the transfers' bar starts on a line of its own, below the accounts' finished one
+            phase === "transfers" && done === 1 ? output.endProgress : Effect.void,
+            done % every(total) === 0 || done === total
+              ? output.progress(Render.seedProgress(done, total, phase))
+              : Effect.void
+          )
       })
       yield* output.endProgress
       return Render.seeded(report, (yield* Clock.currentTimeMillis) - started)
