@@ -4,7 +4,8 @@
  * server on SQLite. It opens an account and deposits through the page, reads
  * the balance, drags the time-travel slider back and reads the balance of an
  * earlier version, sees a refusal in words, compares two versions, browses
- * the streams and one stream's events, watches the live feed receive an
+ * the streams and one stream's events, loads a second page of streams that
+ * the view's refresh keeps, watches the live feed receive an
  * event, sees the projections' lag return to 0 and a rebuild finish, and
  * starts a transfer through the page and sees it complete with its steps
  * (and a large one await approval, approved with its button, live).
@@ -173,6 +174,26 @@ describe.skipIf(!available)("the event explorer in Chromium", () => {
     expect(details).toContain('"amount": 10000')
     expect(details).toContain('"currency": "EUR"')
     await shot("stream")
+  })
+
+  it("loads more streams, and keeps them through the view's refresh (every 5 s)", async () => {
+    const api = Server.client(server.url)
+    // more Account streams than one page of the list (50)
+    for (let n = 0; n < 52; n++) {
+      expect((await api.post("/api/accounts", { accountId: `more-${n}`, owner: "More" })).status).toBe(201)
+    }
+    const total = Server.bodyAs(ApiModels.StreamsPage)(
+      await api.get("/api/streams?category=Account&limit=500&waitFor=1")
+    )
+    await page.goto(`${server.url}/#/streams/Account`)
+    const rows = page.getByTestId("streams").locator("tbody tr")
+    await Server.eventually(async () => (await rows.count()) === 50)
+    await page.getByTestId("streams-more").click()
+    await Server.eventually(async () => (await rows.count()) > 50)
+    // the list refreshes every 5 s: the second page is read again, not dropped
+    await new Promise((resolve) => setTimeout(resolve, 5_500))
+    expect(await rows.count()).toBeGreaterThanOrEqual(Math.min(100, total.items.length))
+    expect(await rows.count()).toBeGreaterThan(50)
   })
 
   it("receives new events on the live feed", async () => {

@@ -348,7 +348,7 @@ export class TransfersGroup extends HttpApiGroup.make("transfers")
       .annotate(OpenApi.Summary, "List transfers")
       .annotate(
         OpenApi.Description,
-        "Transfers in the order they were requested, optionally of one `status`, `limit` at a time (default 50); pass `next` as `after` for the next page. From the transfers read model, with the saga's run of each transfer on the page. With `waitFor=<position>` (the `position` a transfer command returned), waits until the read model has applied it (at most 5 s, then 503 ReadModelBehind): read-your-writes."
+        "Transfers in the order they were requested, optionally of one `status`, `limit` at a time (default 50); pass `next` as `after` for the next page. With a `status`, a page reads at most 500 candidate transfers (or `limit` + 1): it may then hold fewer than `limit`, even none, with a `next`; only a page whose `next` is null is the last. From the transfers read model, with the saga's run of each transfer on the page. With `waitFor=<position>` (the `position` a transfer command returned), waits until the read model has applied it (at most 5 s, then 503 ReadModelBehind): read-your-writes."
       )
   ) {}
 

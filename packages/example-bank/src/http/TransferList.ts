@@ -11,7 +11,11 @@
  * the rows first by the transfer's own status where the shown status
  * implies it ({@link candidates}); each candidate's saga is then read and
  * the rows whose shown status differs are skipped, reading on until the
- * page is full or the table ends.
+ * page is full, the table ends, or {@link scanLimit} candidates were read:
+ * then the page holds the matches found so far, possibly none, and `next`
+ * continues after the last row read. So a filter that matches few of many
+ * transfers costs a bounded amount per page, and a page can be short
+ * without being the last: a page is the last when `next` is none.
  *
  * @since 0.7.0
  */
@@ -121,6 +125,23 @@ export const summary = (listed: Listed): TransferModels.TransferSummary =>
 /** How many sagas a page reads at once. */
 const concurrency = 4
 
+/**
+ * The most candidate rows one filtered page reads (and joins with their
+ * sagas, one journal each) before it answers with what it found: a page of
+ * a rare status over a long history costs at most this many saga reads,
+ * and the client continues with `next`.
+ *
+ * @example
+ * ```ts
+ * import { TransferList } from "@chronicle/example-bank/http"
+ *
+ * TransferList.scanLimit // 500
+ * ```
+ * @since 0.7.0
+ * @category constants
+ */
+export const scanLimit = 500
+
 const withSagas = (rows: ReadonlyArray<Projections.TransferRow>) =>
   Effect.forEach(
     rows,
@@ -132,9 +153,14 @@ const withSagas = (rows: ReadonlyArray<Projections.TransferRow>) =>
  * A page of transfers in the order requested: at most `limit` transfers
  * requested after the transfer `after` (from the first when none), of one
  * shown `status` when given, each with its saga's status, and the transfer
- * to continue after when there are more. `after` must be a transfer of the
- * read model: check it with `Projections.transferRow` first (a page after an
- * unknown transfer is empty). It reads the read model as it is.
+ * to continue after when there are more. With a `status`, a page reads at
+ * most `scan` candidate rows (default {@link scanLimit}, and never fewer
+ * than `limit + 1`): past that it
+ * answers with the matches so far (fewer than `limit`, maybe none) and a
+ * `next`, so only a page without `next` says that nothing more matches.
+ * `after` must be a transfer of the read model: check it with
+ * `Projections.transferRow` first (a page after an unknown transfer is
+ * empty). It reads the read model as it is.
  *
  * @example
  * ```ts
@@ -149,8 +175,12 @@ export const page = Effect.fn("Bank.TransferList.page")(function* (options: {
   readonly after?: string | undefined
   readonly status?: TransferModels.TransferStatus | undefined
   readonly limit: number
+  /** With a `status`: the most candidate rows this page reads (default {@link scanLimit}, at least `limit + 1`). */
+  readonly scan?: number | undefined
 }) {
   const { limit, status } = options
+  // a page can always be filled from rows it reads: never fewer than the page's own lookahead
+  const scan = Math.max(limit + 1, options.scan ?? scanLimit)
   if (status === undefined) {
     // Every row is listed: the saga is read for the page's rows only.
     const rows = yield* Projections.transferRows({ after: options.after, limit: limit + 1 })
@@ -162,13 +192,22 @@ export const page = Effect.fn("Bank.TransferList.page")(function* (options: {
   const statuses = candidates(status)
   const matching: Array<Listed> = []
   let after = options.after
+  let read = 0
   for (;;) {
-    const rows = yield* Projections.transferRows({ after, statuses, limit: limit + 1 })
+    // Never more rows than the scan has left; one more than the page needs tells whether more follow.
+    const rows = yield* Projections.transferRows({ after, statuses, limit: Math.min(limit + 1, scan - read) })
+    read += rows.length
     for (const listed of yield* withSagas(rows)) {
       if (shownStatus(listed) === status) matching.push(listed)
     }
     const last = rows[rows.length - 1]
-    if (matching.length > limit || rows.length <= limit || last === undefined) break
+    if (matching.length > limit || last === undefined) break
+    if (rows.length <= limit && read < scan) break // the table ended
+    if (read >= scan) {
+      // The scan is spent: answer with what matched, and continue after the last row read,
+      // which may still be followed by matches (or by nothing: the next page then says so).
+      return { items: matching, next: Option.some(last.transferId) }
+    }
     after = last.transferId
   }
   const items: ReadonlyArray<Listed> = matching.slice(0, limit)

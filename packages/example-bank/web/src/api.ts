@@ -116,6 +116,27 @@ export const api = {
   }
 }
 
+/**
+ * The first `pages` pages of a list, following each page's `next`, as one
+ * page: their items in order, and the `next` of the last page read (null
+ * when the list ended). A view shows more by asking for one page more, and
+ * its periodic refresh reads them all again, so pages already shown stay.
+ */
+export const firstPages = async <T>(
+  fetchPage: (after: string | null) => Promise<{ readonly items: ReadonlyArray<T>; readonly next: string | null }>,
+  pages: number
+): Promise<{ readonly items: ReadonlyArray<T>; readonly next: string | null }> => {
+  const items: Array<T> = []
+  let after: string | null = null
+  for (let read = 0; read < pages; read++) {
+    const page = await fetchPage(after)
+    items.push(...page.items)
+    if (page.next === null) return { items, next: null }
+    after = page.next
+  }
+  return { items, next: after }
+}
+
 /** Every page of an account's history. */
 export const fullHistory = async (accountId: string): Promise<ReadonlyArray<HistoryEntry>> => {
   const entries: Array<HistoryEntry> = []

@@ -1,27 +1,21 @@
 /** What the store holds: categories with counts, the streams of one, and one stream's events as stored. */
 import { useState } from "preact/hooks"
-import { api, type StoredEvent, type StreamsPage } from "../api.js"
+import { api, firstPages, type StoredEvent } from "../api.js"
 import { Badge, ErrorNote, Json, useLoad } from "../components.js"
 import { time } from "../format.js"
 
 export const Streams = (props: { readonly category: string | null }) => {
   const categories = useLoad(() => api.categories(), [], 5000)
-  const [more, setMore] = useState<ReadonlyArray<StreamsPage>>([])
-  const first = useLoad(
-    () => {
-      setMore([])
-      return api.streams({ category: props.category })
-    },
-    [props.category],
+  // How many pages are shown: "Load more" asks for one more, and the refresh reads them all again.
+  const [pages, setPages] = useState({ category: props.category, count: 1 })
+  const count = pages.category === props.category ? pages.count : 1
+  const list = useLoad(
+    () => firstPages((after) => api.streams({ category: props.category, after }), count),
+    [props.category, count],
     5000
   )
-  const pages = first.data === undefined ? [] : [first.data, ...more]
-  const next = pages[pages.length - 1]?.next ?? null
-  const loadMore = async () => {
-    if (next === null) return
-    const page = await api.streams({ category: props.category, after: next })
-    setMore((loaded) => [...loaded, page])
-  }
+  const next = list.data?.next ?? null
+  const loadMore = () => setPages({ category: props.category, count: count + 1 })
   return (
     <div class="grid sidebar">
       <section class="card">
@@ -46,7 +40,7 @@ export const Streams = (props: { readonly category: string | null }) => {
           Streams{props.category === null ? "" : ` in ${props.category}`}{" "}
           <span class="muted small">from the stream catalog read model</span>
         </h2>
-        {first.error !== undefined && <ErrorNote error={first.error} />}
+        {list.error !== undefined && <ErrorNote error={list.error} />}
         <table data-testid="streams">
           <thead>
             <tr>
@@ -57,24 +51,22 @@ export const Streams = (props: { readonly category: string | null }) => {
             </tr>
           </thead>
           <tbody>
-            {pages
-              .flatMap((page) => page.items)
-              .map((s) => (
-                <tr key={s.streamId}>
-                  <td class="mono">
-                    <a href={`#/stream/${encodeURIComponent(s.streamId)}`}>{s.streamId}</a>
-                  </td>
-                  <td class="num">{s.version}</td>
-                  <td>
-                    <Badge tone="info">{s.lastType}</Badge>
-                  </td>
-                  <td class="small">{time(s.lastRecordedAt)}</td>
-                </tr>
-              ))}
+            {(list.data?.items ?? []).map((s) => (
+              <tr key={s.streamId}>
+                <td class="mono">
+                  <a href={`#/stream/${encodeURIComponent(s.streamId)}`}>{s.streamId}</a>
+                </td>
+                <td class="num">{s.version}</td>
+                <td>
+                  <Badge tone="info">{s.lastType}</Badge>
+                </td>
+                <td class="small">{time(s.lastRecordedAt)}</td>
+              </tr>
+            ))}
           </tbody>
         </table>
         {next !== null && (
-          <button type="button" class="secondary" onClick={loadMore}>
+          <button type="button" class="secondary" data-testid="streams-more" onClick={loadMore}>
             Load more
           </button>
         )}

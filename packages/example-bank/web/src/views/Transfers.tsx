@@ -7,7 +7,7 @@
  * read once the read model has applied the last transfer event brought.
  */
 import { useEffect, useRef, useState } from "preact/hooks"
-import { api, liveFeed, type TransferStatus, type TransferSummary } from "../api.js"
+import { api, firstPages, liveFeed, type TransferStatus, type TransferSummary } from "../api.js"
 import { Badge, ErrorNote, InputError, Money, useLoad } from "../components.js"
 import { parseAmount, time } from "../format.js"
 import { navigate } from "../route.js"
@@ -164,9 +164,15 @@ const ApproveButton = (props: { readonly transferId: string; readonly onDone: ()
 
 export const Transfers = () => {
   const [status, setStatus] = useState<TransferStatus | null>(null)
+  // How many pages are shown: "Load more" asks for one more, and the refresh reads them all again.
+  const [pages, setPages] = useState(1)
   // The position of the last transfer event the live feed brought: the list is read once its read model has it.
   const waitFor = useRef<string | null>(null)
-  const list = useLoad(() => api.transfers({ status, waitFor: waitFor.current }), [status], 5000)
+  const list = useLoad(
+    () => firstPages((after) => api.transfers({ status, after, waitFor: waitFor.current }), pages),
+    [status, pages],
+    5000
+  )
   useTransferEvents((transferEventAt) => {
     if (transferEventAt !== null) waitFor.current = transferEventAt
     list.reload()
@@ -187,6 +193,7 @@ export const Transfers = () => {
               onChange={(e) => {
                 const chosen = statuses.find((s) => s === e.currentTarget.value)
                 setStatus(chosen ?? null)
+                setPages(1)
               }}
             >
               <option value="">All</option>
@@ -200,7 +207,12 @@ export const Transfers = () => {
         </div>
         {list.error !== undefined && <ErrorNote error={list.error} />}
         {rows.length === 0 ? (
-          <p class="muted">No transfer{status === null ? " yet: start one" : ` ${status}`}.</p>
+          list.data?.next === null || list.data === undefined ? (
+            <p class="muted">No transfer{status === null ? " yet: start one" : ` ${status}`}.</p>
+          ) : (
+            // a filtered page reads a bounded number of transfers: none of those matched, later ones may
+            <p class="muted">No transfer {status} among the first transfers read.</p>
+          )
         ) : (
           <table data-testid="transfers">
             <thead>
@@ -248,6 +260,11 @@ export const Transfers = () => {
               ))}
             </tbody>
           </table>
+        )}
+        {list.data !== undefined && list.data.next !== null && (
+          <button type="button" class="secondary" data-testid="transfers-more" onClick={() => setPages((n) => n + 1)}>
+            Load more
+          </button>
         )}
       </section>
       <StartForm onStarted={list.reload} />
