@@ -176,7 +176,7 @@ describe.skipIf(!available)("the event explorer in Chromium", () => {
     await shot("stream")
   })
 
-  it("loads more streams, and keeps them through the view's refresh (every 5 s)", async () => {
+  it("loads more streams and accounts, and keeps them current through the views' refresh", async () => {
     const api = Server.client(server.url)
     // more Account streams than one page of the list (50)
     for (let n = 0; n < 52; n++) {
@@ -194,6 +194,18 @@ describe.skipIf(!available)("the event explorer in Chromium", () => {
     await new Promise((resolve) => setTimeout(resolve, 5_500))
     expect(await rows.count()).toBeGreaterThanOrEqual(Math.min(100, total.items.length))
     expect(await rows.count()).toBeGreaterThan(50)
+
+    // The accounts list, likewise: its second page stays, and its balances stay current.
+    await page.goto(`${server.url}/#/accounts`)
+    const accounts = page.getByTestId("accounts").locator("tbody tr")
+    await Server.eventually(async () => (await accounts.count()) === 50)
+    await page.getByTestId("accounts-more").click()
+    // `more-9` sorts last of them: on the second page
+    const last = page.getByTestId("account-more-9")
+    await textUntil(last, (text) => text.includes("0.00"))
+    expect((await api.post("/api/accounts/more-9/deposits", { amount: 4321 })).status).toBe(200)
+    await textUntil(last, (text) => text.includes("43.21"), 10_000)
+    expect(await accounts.count()).toBeGreaterThan(50)
   })
 
   it("receives new events on the live feed", async () => {

@@ -1,6 +1,6 @@
 /** Accounts: the list from the balances read model, and the form to open one. */
 import { useState } from "preact/hooks"
-import { type AccountsPage, api } from "../api.js"
+import { api, firstPages } from "../api.js"
 import { Badge, ErrorNote, InputError, Money, useLoad } from "../components.js"
 import { parseAmount } from "../format.js"
 import { navigate } from "../route.js"
@@ -69,16 +69,13 @@ const OpenForm = () => {
 }
 
 export const Accounts = () => {
-  const [pages, setPages] = useState<ReadonlyArray<AccountsPage>>([])
-  const first = useLoad(() => api.accounts({ limit: 50 }), [], 3000)
-  const all = first.data === undefined ? [] : [first.data, ...pages]
-  const rows = all.flatMap((page) => page.items)
-  const next = all[all.length - 1]?.next ?? null
-  const more = async () => {
-    if (next === null) return
-    const page = await api.accounts({ after: next, limit: 50 })
-    setPages((loaded) => [...loaded, page])
-  }
+  // How many pages are shown: "Load more" asks for one more, and the refresh reads them all again
+  // (so the balances of later pages stay current, and an account opened meanwhile shifts no page).
+  const [pages, setPages] = useState(1)
+  const first = useLoad(() => firstPages((after) => api.accounts({ after, limit: 50 }), pages), [pages], 3000)
+  const rows = first.data?.items ?? []
+  const next = first.data?.next ?? null
+  const more = () => setPages((n) => n + 1)
   return (
     <div class="grid two">
       <section class="card">
@@ -103,7 +100,12 @@ export const Accounts = () => {
             </thead>
             <tbody>
               {rows.map((row) => (
-                <tr key={row.accountId} class="clickable" onClick={() => navigate(`/accounts/${row.accountId}`)}>
+                <tr
+                  key={row.accountId}
+                  class="clickable"
+                  data-testid={`account-${row.accountId}`}
+                  onClick={() => navigate(`/accounts/${row.accountId}`)}
+                >
                   <td class="mono">
                     <a href={`#/accounts/${encodeURIComponent(row.accountId)}`}>{row.accountId}</a>
                   </td>
@@ -121,7 +123,7 @@ export const Accounts = () => {
           </table>
         )}
         {next !== null && (
-          <button type="button" class="secondary" onClick={more}>
+          <button type="button" class="secondary" data-testid="accounts-more" onClick={more}>
             Load more
           </button>
         )}
