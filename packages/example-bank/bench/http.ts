@@ -11,8 +11,10 @@
  * `pg_stat_activity`, their CPU read from `/proc`: PostgreSQL on this
  * machine, Linux), the server's CPU beyond the deposit itself (server
  * minus in-process CPU per deposit, also as a multiple of the in-process
- * deposit's: the HTTP side's own cost, comparable across machines), the
- * machine probe (`MachineProbe.ts`), and the load average before and after.
+ * deposit's: the HTTP side's own cost, comparable across machines), how
+ * busy each side kept a core (and, when the in-process side is CPU-bound,
+ * the ratio that implies), the machine probe (`MachineProbe.ts`), and the
+ * load average before and after.
  *
  * - The server is the bank's (`BankServer`, the same handlers, middleware and
  *   repository as `pnpm bank serve`) in a child process of its own, as it is
@@ -622,6 +624,8 @@ const main = async () => {
     const cpuLine = (name: string, s: ReturnType<typeof summary>, server: boolean) =>
       `${name.padEnd(32)} client ${s.client.toFixed(3)} ms${server ? `   server ${s.server.toFixed(3)} ms` : ""}   PostgreSQL ${s.postgres.toFixed(3)} ms`
     const load = (l: ReadonlyArray<number>) => l.map((n) => n.toFixed(2)).join(" ")
+    // CPU ms per deposit × deposits per second = ms of CPU per second: the share of one core kept busy.
+    const busy = (cpuMs: number, rate: number) => `${((cpuMs * rate) / 10).toFixed(0)} % of a core`
     process.stdout.write(
       [
         `H1: deposits, ${clients} concurrent clients, ${runs} run(s) × ${clients * deposits} deposits per side (PostgreSQL)${smoke ? " [smoke: not a measurement]" : ""}`,
@@ -642,6 +646,14 @@ const main = async () => {
         // What serving a deposit over HTTP adds to the deposit itself (the server runs the same
         // repository call as the in-process side): comparable across machines as a multiple.
         `  the server beyond the deposit: ${(http.server - local.client).toFixed(3)} ms per deposit, ${((http.server - local.client) / local.client).toFixed(2)} × the in-process deposit's CPU`,
+        // Which bound each side hit, read from its CPU per deposit × its throughput (V8's helper threads
+        // included, so a process can pass 100 %): a side whose main thread is (nearly) always busy is CPU-bound, and then the ratio is about in-process CPU /
+        // server CPU per deposit, whatever the pool or PostgreSQL do (BENCHMARKS.md, "A slower AMD machine").
+        `  busy: the server process ${busy(http.server, http.rate)}, the in-process side ${busy(local.client, local.rate)}${
+          local.client * local.rate >= 900
+            ? ` (CPU-bound: the ratio is then about ${(local.client / http.server).toFixed(2)}, in-process CPU / server CPU per deposit)`
+            : ""
+        }`,
         ""
       ].join("\n")
     )
