@@ -101,7 +101,7 @@ export const usage = `Usage:
   pnpm bank serve [--port 3000] [--host 127.0.0.1]   (the HTTP API, its docs and the event explorer)
   pnpm bank seed <accounts>          (fill the bank with a realistic mix of accounts, events and transfer requests)
   pnpm bank transfer <from> <to> <cents> [--id <transferId>]
-  pnpm bank transfers [--retry <transferId>] [--after <transferId>] [--limit <n>]
+  pnpm bank transfers [--retry <transferId>] [--status <status>] [--after <transferId>] [--limit <n>]
   pnpm bank approve <transferId>
 
 Amounts and the overdraft are whole cents, digits only (1250 = 12.50); accounts hold ${Money.defaultCurrency}.

@@ -22,6 +22,7 @@ import { DateTime, Either, Option } from "effect"
 import * as Account from "./Account.js"
 import type * as Bank from "./Bank.js"
 import type * as TransferList from "./http/TransferList.js"
+import type * as TransferModels from "./http/TransferModels.js"
 import * as Money from "./Money.js"
 import type * as Projections from "./Projections.js"
 import * as Table from "./Table.js"
@@ -831,14 +832,20 @@ const waitingUntil = (saga: SagaAdmin.Status): string =>
 /**
  * The table printed by `transfers`: each transfer of the page with its
  * state (its saga's, or `requested` while the saga has not picked it up)
- * and the steps its saga completed.
+ * and the steps its saga completed; with the `status` the page was
+ * filtered by, an empty page says which status it found none of.
  *
  * @since 0.5.0
  * @category transfers
  */
-export const transfers = (listed: ReadonlyArray<TransferList.Listed>): string =>
+export const transfers = (
+  listed: ReadonlyArray<TransferList.Listed>,
+  status?: TransferModels.TransferStatus
+): string =>
   listed.length === 0
-    ? "No transfers yet."
+    ? status === undefined
+      ? "No transfers yet."
+      : `No transfer ${status}.`
     : Table.render<TransferList.Listed>(
         [
           { header: "Transfer", cell: (l) => l.row.transferId },

@@ -12,6 +12,7 @@
 import { Args, Options } from "@effect/cli"
 import { DateTime, Option, ParseResult, Schema } from "effect"
 import * as Account from "../Account.js"
+import * as TransferModels from "../http/TransferModels.js"
 import * as Money from "../Money.js"
 import * as Projections from "../Projections.js"
 import * as Text from "../Text.js"
@@ -247,6 +248,21 @@ export const transfersAfter = Options.text("after").pipe(
   Options.withSchema(Transfer.TransferId),
   Options.optional,
   Options.withDescription("list the transfers requested after this one (the `next` a listing printed)")
+)
+
+export const transfersStatus = Options.text("status").pipe(
+  Options.withSchema(
+    TransferModels.TransferStatus.annotations({
+      message: (issue) => ({
+        message: `--status must be one of ${TransferModels.TransferStatus.literals.join(", ")} (got ${quoted(issue.actual)})`,
+        override: true
+      })
+    })
+  ),
+  Options.optional,
+  Options.withDescription(
+    "list only the transfers of this status (requested, running, awaiting-approval, compensating, completed, failed, compensation-failed)"
+  )
 )
 
 export const transfersLimit = Options.integer("limit").pipe(

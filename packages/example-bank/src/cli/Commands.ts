@@ -41,7 +41,8 @@ import {
   toAccount,
   transferIdArg,
   transfersAfter,
-  transfersLimit
+  transfersLimit,
+  transfersStatus
 } from "./Arguments.js"
 import { progressPrinter } from "./Progress.js"
 
@@ -473,8 +474,8 @@ const approve = Command.make("approve", { transferId: transferIdArg }, ({ transf
 
 const transfers = Command.make(
   "transfers",
-  { retry: retryTransfer, after: transfersAfter, limit: transfersLimit },
-  ({ retry, after, limit }) =>
+  { retry: retryTransfer, after: transfersAfter, status: transfersStatus, limit: transfersLimit },
+  ({ retry, after, status, limit }) =>
     withTransfers((saga) =>
       Effect.gen(function* () {
         if (Option.isSome(retry)) {
@@ -486,7 +487,7 @@ const transfers = Command.make(
         // Let the saga take what is due first: transfers not started yet, deadlines passed.
         const head = yield* Effect.flatMap(EventStore.EventStore, (store) => store.head)
         yield* Projection.waitFor(SagaAdmin.consumerName(saga.name), head, { timeout: "3 seconds" }).pipe(Effect.ignore)
-        const options = { after: Option.getOrUndefined(after), limit }
+        const options = { after: Option.getOrUndefined(after), status: Option.getOrUndefined(status), limit }
         const list = Effect.gen(function* () {
           const fresh = yield* Projections.refresh("transfers")
           if (options.after !== undefined && Option.isNone(yield* Projections.transferRow(options.after))) {
@@ -521,11 +522,12 @@ const transfers = Command.make(
         )
         const { fresh, page } = due.length === 0 ? first : yield* list
         yield* Output.print(
-          `${Render.freshness(Projections.Transfers, fresh)}\n\n${Render.transfers(page.items)}${Option.match(
+          `${Render.freshness(Projections.Transfers, fresh)}\n\n${Render.transfers(page.items, options.status)}${Option.match(
             page.next,
             {
               onNone: () => "",
-              onSome: (next) => `\n\nMore: pnpm bank transfers --after ${Text.printable(next)}`
+              onSome: (next) =>
+                `\n\nMore: pnpm bank transfers${options.status === undefined ? "" : ` --status ${options.status}`} --after ${Text.printable(next)}`
             }
           )}`
         )
