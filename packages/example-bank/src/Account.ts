@@ -58,6 +58,12 @@ export const AccountId = Schema.String.pipe(
  * The highest balance an account may hold: far above any real balance, and
  * low enough that every sum stays an exact integer.
  *
+ * @example
+ * ```ts
+ * import { Money, Account } from "@chronicle/example-bank"
+ *
+ * Money.format(Account.maxBalance) // "10,000,000,000,000.00"
+ * ```
  * @since 0.1.0
  * @category constants
  */
@@ -68,6 +74,12 @@ export const maxBalance = 1_000_000_000_000_000
  * rejected (`CurrencyMismatch`): the bank keeps one balance per account and
  * does no exchange.
  *
+ * @example
+ * ```ts
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * const deposit = new Account.Deposit({ amount: 500, currency: Account.accountCurrency }) // accepted: "EUR"
+ * ```
  * @since 0.2.0
  * @category constants
  */
@@ -76,6 +88,13 @@ export const accountCurrency: Money.Currency = Money.defaultCurrency
 /**
  * The longest owner name an account may be opened with, in characters.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * Schema.decodeUnknownEither(Account.Owner)("x".repeat(Account.ownerMaxLength + 1)) // Either.left(...): too long
+ * ```
  * @since 0.4.0
  * @category constants
  */
@@ -132,6 +151,12 @@ export const Owner = Schema.String.pipe(
 export const DepositReason = Schema.Literal("transfer", "refund")
 
 /**
+ * @example
+ * ```ts
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * const credit = (amount: number, reason: Account.DepositReason) => new Account.Deposit({ amount, reason })
+ * ```
  * @since 0.5.0
  * @category schemas
  */
@@ -141,12 +166,25 @@ export type DepositReason = typeof DepositReason.Type
  * Why money went out, when it is not a plain withdrawal: the debit of a
  * transfer.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * Schema.decodeUnknownSync(Account.WithdrawalReason)("transfer") // "transfer"
+ * ```
  * @since 0.5.0
  * @category schemas
  */
 export const WithdrawalReason = Schema.Literal("transfer")
 
 /**
+ * @example
+ * ```ts
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * const debit = (amount: number, reason: Account.WithdrawalReason) => new Account.Withdraw({ amount, reason })
+ * ```
  * @since 0.5.0
  * @category schemas
  */
@@ -245,6 +283,16 @@ export class CloseAccount extends Schema.TaggedClass<CloseAccount>()("CloseAccou
 export const AccountCommand = Schema.Union(OpenAccount, Deposit, Withdraw, CloseAccount)
 
 /**
+ * @example
+ * ```ts
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * const commands: ReadonlyArray<Account.AccountCommand> = [
+ *   new Account.OpenAccount({ owner: "Alice", overdraftLimit: 0 }),
+ *   new Account.Deposit({ amount: 500 })
+ * ]
+ * const run = (state: Account.AccountState, command: Account.AccountCommand) => Account.decide(command, state)
+ * ```
  * @since 0.1.0
  * @category commands
  */
@@ -342,6 +390,16 @@ export class AccountClosed extends Schema.TaggedClass<AccountClosed>()("AccountC
 export const AccountEvent = Schema.Union(AccountOpened, MoneyDeposited, MoneyWithdrawn, AccountClosed)
 
 /**
+ * @example
+ * ```ts
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * const events: ReadonlyArray<Account.AccountEvent> = [
+ *   new Account.AccountOpened({ owner: "Alice", overdraftLimit: 0 }),
+ *   new Account.MoneyDeposited({ amount: 500, currency: "EUR" })
+ * ]
+ * Account.balanceOf(events.reduce(Account.evolve, Account.initialState)) // 500
+ * ```
  * @since 0.1.0
  * @category events
  */
@@ -370,6 +428,13 @@ export const MoneyDepositedV1 = Schema.Struct({ amount: Money.Cents })
 /**
  * The stored payload of `MoneyDeposited` at schema version 2.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * Schema.decodeUnknownSync(Account.MoneyDepositedV2)({ amount: 500, currency: "EUR" }) // { amount: 500, currency: "EUR" }
+ * ```
  * @since 0.2.0
  * @category versioning
  */
@@ -582,6 +647,17 @@ export const AccountError = Schema.Union(
 )
 
 /**
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * const explain = (error: Account.AccountError): string => `${error._tag}: ${error.message}`
+ * Effect.runSync(
+ *   Account.decide(new Account.CloseAccount(), Account.initialState).pipe(Effect.catchAll((e) => Effect.succeed(explain(e))))
+ * )
+ * // "AccountNotOpen: no account has been opened with this id"
+ * ```
  * @since 0.1.0
  * @category errors
  */
@@ -680,6 +756,13 @@ export const AccountStateSchema: Schema.Schema<AccountState, typeof AccountState
 /**
  * The state of an account no event has touched.
  *
+ * @example
+ * ```ts
+ * import { Account } from "@chronicle/example-bank"
+ *
+ * Account.initialState._tag // "Unopened"
+ * Account.balanceOf(Account.initialState) // 0
+ * ```
  * @since 0.1.0
  * @category state
  */

@@ -21,6 +21,15 @@ import * as TransferRequest from "./TransferRequest.js"
  * What a command did: the account, the events it recorded, and the state
  * and stream version after it.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Bank } from "@chronicle/example-bank"
+ *
+ * const summary = (executed: Bank.Executed) =>
+ *   executed.duplicate ? `${executed.commandId}: already done` : `${executed.accountId} at version ${executed.version}`
+ * const program = Bank.deposit("alice", 500).pipe(Effect.map(summary))
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -39,6 +48,13 @@ export interface Executed {
  * Options of the commands that write (`open`, `deposit`, `withdraw`,
  * `close`).
  *
+ * @example
+ * ```ts
+ * import { Bank } from "@chronicle/example-bank"
+ *
+ * const options: Bank.CommandOptions = { commandId: "payroll-2025-06-alice" }
+ * const program = Bank.deposit("alice", 250_000, "EUR", options) // retried, it deposits once
+ * ```
  * @since 0.4.0
  * @category models
  */
@@ -57,6 +73,15 @@ export interface CommandOptions {
  * Renamed from `Snapshot` in 0.2.0, now that a snapshot is a Chronicle
  * concept.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Money, Bank } from "@chronicle/example-bank"
+ *
+ * const line = ({ accountId, state, version }: Bank.CurrentBalance) =>
+ *   `${accountId} (${state.owner}): ${Money.format(state.balance)} at version ${version}`
+ * const program = Bank.balance("alice").pipe(Effect.map(line))
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -71,6 +96,15 @@ export interface CurrentBalance {
  * repository (`Accounts.layer` builds it over the event store). A
  * `SnapshotStore` is used when provided, and optional.
  *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { EventStore } from "@chronicle/core"
+ * import { Bank } from "@chronicle/example-bank"
+ *
+ * const requirements: Layer.Layer<Bank.Requirements> = Bank.Accounts.layer.pipe(Layer.provideMerge(EventStore.layerMemory()))
+ * const report = Bank.demo.pipe(Effect.provide(requirements))
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -82,6 +116,12 @@ export type Requirements = EventStore.EventStore | Accounts
  * written inline, before the command returns, because a CLI process ends
  * right after its command and would cut a background write short.
  *
+ * @example
+ * ```ts
+ * import { Bank } from "@chronicle/example-bank"
+ *
+ * Bank.snapshotEvery // 5: a snapshot after every 5 events, when a SnapshotStore is provided
+ * ```
  * @since 0.2.0
  * @category constants
  */
@@ -269,6 +309,14 @@ export const events = Effect.fn("Bank.events")(function* (accountId: string) {
  * A point in an account's past: an instant (each event's `recordedAt`), or
  * a stream version (after its n-th event; 0 is before the first).
  *
+ * @example
+ * ```ts
+ * import { DateTime } from "effect"
+ * import { Bank } from "@chronicle/example-bank"
+ *
+ * const points: ReadonlyArray<Bank.PointInTime> = [{ at: DateTime.unsafeMake("2025-01-01T00:00:00Z") }, { version: 3 }]
+ * const balances = points.map((point) => Bank.balanceAt("alice", point))
+ * ```
  * @since 0.2.0
  * @category models
  */
@@ -278,6 +326,17 @@ export type PointInTime = { readonly at: DateTime.Utc } | { readonly version: nu
  * The answer of {@link balanceAt}: the account as it was then, or the fact
  * that it did not exist yet (with the time it was opened).
  *
+ * @example
+ * ```ts
+ * import { DateTime, Effect } from "effect"
+ * import { Money, Bank } from "@chronicle/example-bank"
+ *
+ * const describe = (past: Bank.PastBalance): string =>
+ *   past._tag === "Existed"
+ *     ? `${past.state.owner}: ${Money.format(past.state.balance)}`
+ *     : `not open yet (opened ${DateTime.formatIso(past.openedAt)})`
+ * const program = Bank.balanceAt("alice", { version: 3 }).pipe(Effect.map(describe))
+ * ```
  * @since 0.2.0
  * @category models
  */
@@ -331,6 +390,14 @@ export const balanceAt = Effect.fn("Bank.balanceAt")(function* (accountId: strin
  * schema version, time, correlation and causation ids) and the state after
  * it.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Account, Bank } from "@chronicle/example-bank"
+ *
+ * const line = (entry: Bank.HistoryEntry) => `v${entry.version} ${entry.event._tag}: ${Account.balanceOf(entry.stateAfter)}`
+ * const trail = Bank.history("alice").pipe(Effect.map((entries) => entries.map(line)))
+ * ```
  * @since 0.2.0
  * @category models
  */
@@ -429,6 +496,12 @@ export const appendLegacyDeposit = Effect.fn("Bank.appendLegacyDeposit")(functio
  * A step of the demo that is not a command: a deposit written the way
  * releases before 0.2.0 stored it (see {@link appendLegacyDeposit}).
  *
+ * @example
+ * ```ts
+ * import { Bank } from "@chronicle/example-bank"
+ *
+ * const legacy: Bank.LegacyDeposit = { _tag: "LegacyDeposit", amount: 10_000 }
+ * ```
  * @since 0.2.0
  * @category demo
  */
@@ -440,6 +513,16 @@ export interface LegacyDeposit {
 /**
  * One step of the demo's script: a command, or a legacy event.
  *
+ * @example
+ * ```ts
+ * import { Account, Bank } from "@chronicle/example-bank"
+ *
+ * const script: ReadonlyArray<Bank.DemoAction> = [
+ *   new Account.OpenAccount({ owner: "Alice", overdraftLimit: 0 }),
+ *   { _tag: "LegacyDeposit", amount: 10_000 },
+ *   new Account.Withdraw({ amount: 3_000 })
+ * ]
+ * ```
  * @since 0.2.0
  * @category demo
  */
@@ -450,6 +533,19 @@ export type DemoAction = Account.AccountCommand | LegacyDeposit
  * recorded or the domain error that rejected it, or a legacy event with the
  * stream version it was stored at.
  *
+ * @example
+ * ```ts
+ * import { Either } from "effect"
+ * import type { Bank } from "@chronicle/example-bank"
+ *
+ * const describe = (step: Bank.DemoStep): string =>
+ *   step._tag === "Legacy"
+ *     ? `legacy deposit stored at version ${step.version}`
+ *     : Either.match(step.outcome, {
+ *         onLeft: (error) => `${step.command._tag} rejected: ${error.message}`,
+ *         onRight: (events) => `${step.command._tag}: ${events.length} event(s)`
+ *       })
+ * ```
  * @since 0.1.0
  * @category demo
  */
@@ -465,6 +561,17 @@ export type DemoStep =
  * What the demo did: the account it used, each step, and the account's
  * history afterwards (every event with the state after it).
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Bank } from "@chronicle/example-bank"
+ *
+ * const rejected = Bank.demo.pipe(
+ *   Effect.map((report: Bank.DemoReport) =>
+ *     report.steps.filter((step) => step._tag === "Command" && step.outcome._tag === "Left").length
+ *   )
+ * ) // 1: the withdrawal beyond the overdraft
+ * ```
  * @since 0.1.0
  * @category demo
  */
@@ -480,6 +587,13 @@ export interface DemoReport {
  * many (rejected), use the overdraft, pay it back with a current (v2)
  * deposit, close.
  *
+ * @example
+ * ```ts
+ * import { Bank } from "@chronicle/example-bank"
+ *
+ * Bank.demoScript.map((action) => action._tag)
+ * // ["OpenAccount", "LegacyDeposit", "Withdraw", "Withdraw", "Withdraw", "Deposit", "CloseAccount"]
+ * ```
  * @since 0.1.0
  * @category demo
  */
@@ -622,6 +736,15 @@ const lastNames = [
 /**
  * What {@link seed} did.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Bank } from "@chronicle/example-bank"
+ *
+ * const summary = ({ accounts, events, refused, transfers }: Bank.SeedReport) =>
+ *   `${accounts} accounts, ${events} events (${refused} refused), ${transfers} transfers requested`
+ * const program = Bank.seed(20).pipe(Effect.map(summary))
+ * ```
  * @since 0.5.0
  * @category seed
  */
@@ -645,6 +768,17 @@ export interface SeedReport {
 /**
  * Options of {@link seed}.
  *
+ * @example
+ * ```ts
+ * import { Console } from "effect"
+ * import { Bank } from "@chronicle/example-bank"
+ *
+ * const options: Bank.SeedOptions = {
+ *   concurrency: 8,
+ *   onProgress: (done, total, phase) => Console.log(`${phase}: ${done}/${total}`)
+ * }
+ * const program = Bank.seed(1_000, options)
+ * ```
  * @since 0.5.0
  * @category seed
  */

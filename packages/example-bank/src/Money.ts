@@ -13,6 +13,12 @@ import { Schema } from "effect"
  * The largest single amount the bank accepts: 1,000,000,000,000 cents
  * (ten billion in major units).
  *
+ * @example
+ * ```ts
+ * import { Money } from "@chronicle/example-bank"
+ *
+ * Money.format(Money.maxAmount) // "10,000,000,000.00"
+ * ```
  * @since 0.1.0
  * @category constants
  */
@@ -76,6 +82,12 @@ export const Currency = Schema.Literal("EUR", "USD", "GBP", "CHF").annotations({
 })
 
 /**
+ * @example
+ * ```ts
+ * import { Account, Money } from "@chronicle/example-bank"
+ *
+ * const deposit = (amount: number, currency: Money.Currency) => new Account.Deposit({ amount, currency })
+ * ```
  * @since 0.2.0
  * @category schemas
  */
@@ -99,6 +111,12 @@ export const currencies: ReadonlyArray<Currency> = Currency.literals
  * The currency of a deposit that names none, and of every deposit recorded
  * before deposits carried a currency (`MoneyDeposited` v1).
  *
+ * @example
+ * ```ts
+ * import { Account, Money } from "@chronicle/example-bank"
+ *
+ * new Account.Deposit({ amount: 500 }).currency === Money.defaultCurrency // true: "EUR"
+ * ```
  * @since 0.2.0
  * @category constants
  */
