@@ -80,6 +80,12 @@ export const ExitCode = { ok: 0, rejected: 1, usage: 2, unknownOutcome: 3 } as c
 /**
  * The short usage printed after invalid input.
  *
+ * @example
+ * ```ts
+ * import { BankCli } from "@chronicle/example-bank"
+ *
+ * BankCli.usage.split("\n")[0] // "Usage:"
+ * ```
  * @since 0.1.0
  * @category constants
  */

@@ -71,6 +71,12 @@ export const defaultPostgresConnections = 4
 /**
  * The default SQLite file, relative to the directory the bank runs from.
  *
+ * @example
+ * ```ts
+ * import { BankStore } from "@chronicle/example-bank"
+ *
+ * const onDisk = BankStore.layer({ _tag: "Sqlite", filename: BankStore.defaultSqliteFile }) // ".chronicle/bank.db"
+ * ```
  * @since 0.1.0
  * @category constants
  */
@@ -165,6 +171,17 @@ export class BankStoreError extends Schema.TaggedError<BankStoreError>()("BankSt
  * and a projection store of the same kind, and the `SqlClient` they share
  * (which the read models write through).
  *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { EventStore } from "@chronicle/core"
+ * import { Bank, BankStore } from "@chronicle/example-bank"
+ *
+ * const stores: Layer.Layer<BankStore.Stores, BankStore.BankStoreError> = BankStore.layer({ _tag: "Memory" })
+ * const program = Bank.open("alice", { owner: "Alice", overdraftLimit: 0 }).pipe(
+ *   Effect.provide(Bank.Accounts.layer.pipe(Layer.provideMerge(stores)))
+ * )
+ * ```
  * @since 0.2.0
  * @category models
  */

@@ -21,6 +21,14 @@ import { Config, Console, Context, Effect, Layer, Option } from "effect"
 /**
  * What an {@link Output} writes to: text as it is, line breaks included.
  *
+ * @example
+ * ```ts
+ * import { Output } from "@chronicle/example-bank"
+ *
+ * const lines: Array<string> = []
+ * const captured: Output.Writer = { stdout: (text) => lines.push(text), stderr: (text) => lines.push(`! ${text}`) }
+ * const output = Output.make({ interactive: false, colour: false, writer: captured })
+ * ```
  * @since 0.5.0
  * @category models
  */
@@ -32,6 +40,15 @@ export interface Writer {
 /**
  * The output service.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Output } from "@chronicle/example-bank"
+ *
+ * const report = (output: Output.Service) =>
+ *   Effect.zipRight(output.progress("seeding 10/20"), output.colour ? output.line("\u001b[32mdone\u001b[0m") : output.line("done"))
+ * const program = Effect.flatMap(Output.Output, report)
+ * ```
  * @since 0.5.0
  * @category models
  */

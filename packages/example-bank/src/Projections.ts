@@ -75,6 +75,14 @@ export {
  * A bank projection: it reads some of the account (or transfer) events and writes SQL
  * tables; any of them, whatever events it reads (the registry's type).
  *
+ * @example
+ * ```ts
+ * import { Projections } from "@chronicle/example-bank"
+ *
+ * const versions = (projections: ReadonlyArray<Projections.BankProjection>) =>
+ *   projections.map((projection) => `${projection.name} v${projection.version}`)
+ * versions([Projections.Balances, Projections.Statements])
+ * ```
  * @since 0.3.0
  * @category models
  */
@@ -83,6 +91,12 @@ export type BankProjection = Projection.Any<HandlerError, SqlClient.SqlClient>
 /**
  * The names of the bank's projections, as `pnpm bank rebuild` takes them.
  *
+ * @example
+ * ```ts
+ * import { Projections } from "@chronicle/example-bank"
+ *
+ * Projections.names.join(", ") // "balances, statements, daily-totals, transfers"
+ * ```
  * @since 0.3.0
  * @category registry
  */
@@ -91,6 +105,13 @@ export const names = ["balances", "statements", "daily-totals", "transfers"] as 
 /**
  * The name of one of the bank's projections.
  *
+ * @example
+ * ```ts
+ * import { Projections } from "@chronicle/example-bank"
+ *
+ * const isName = (input: string): input is Projections.Name => Projections.names.some((name) => name === input)
+ * const caughtUp = isName("balances") ? Projections.catchUp("balances") : undefined
+ * ```
  * @since 0.3.0
  * @category registry
  */
@@ -153,6 +174,17 @@ export const catchUp = Effect.fn("Bank.Projections.catchUp")(function* (
  * date now, or being updated by another process and read as it is, with the
  * lag it had.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Projections } from "@chronicle/example-bank"
+ *
+ * const note = (freshness: Projections.Freshness): string =>
+ *   freshness._tag === "CaughtUp"
+ *     ? `caught up (${freshness.processed} events)`
+ *     : `updated by another process, ${freshness.lag} events behind`
+ * const program = Effect.map(Projections.refresh("balances"), note)
+ * ```
  * @since 0.4.0
  * @category running
  */
@@ -223,6 +255,15 @@ export const refresh = Effect.fn("Bank.Projections.refresh")(function* (name: Na
  * has run yet on this store, `never run` with the events it would have to
  * read as its lag.
  *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { Projections } from "@chronicle/example-bank"
+ *
+ * const line = (status: Projections.StatusLine) =>
+ *   `${status.name} v${status.version}: ${status.state}, lag ${status.lag}${Option.isSome(status.error) ? " (failing)" : ""}`
+ * const report = Effect.map(Projections.status, (lines) => lines.map(line))
+ * ```
  * @since 0.3.0
  * @category models
  */

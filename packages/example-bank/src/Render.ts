@@ -783,6 +783,16 @@ const transferHead = (view: TransferSaga.TransferView): string =>
  * completed, waits for its approval, or is still running; `failed` is
  * printed on stderr (see {@link transferFailed}).
  *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { Render, TransferSaga } from "@chronicle/example-bank"
+ *
+ * const printed = Effect.map(TransferSaga.outcome("t-1", "10 seconds"), (view) =>
+ *   Option.match(view, { onNone: () => Render.transferPending("t-1"), onSome: Render.transferOutcome })
+ * )
+ * // "Transfer t-1 of 25.00 from alice to bob: done." once it completed
+ * ```
  * @since 0.5.0
  * @category transfers
  */
@@ -804,6 +814,19 @@ export const transferOutcome = (view: TransferSaga.TransferView): string => {
 /**
  * The one line printed on stderr for a failed transfer.
  *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { Render, TransferSaga } from "@chronicle/example-bank"
+ *
+ * const failure = Effect.map(TransferSaga.outcome("t-1", "10 seconds", { toEnd: true }), (view) =>
+ *   Option.map(
+ *     Option.filter(view, ({ saga }) => saga.state === "failed"),
+ *     Render.transferFailed
+ *   )
+ * )
+ * // Option.some("Transfer t-1 of 25.00 from alice to bob failed: ... Nothing stays debited.")
+ * ```
  * @since 0.5.0
  * @category transfers
  */
@@ -817,6 +840,13 @@ export const transferFailed = (view: TransferSaga.TransferView): string => {
 /**
  * The line printed when a requested transfer's saga has not started yet.
  *
+ * @example
+ * ```ts
+ * import { Render } from "@chronicle/example-bank"
+ *
+ * Render.transferPending("t-1")
+ * // "Transfer t-1 is requested; its saga has not started it yet (another bank process may hold the saga's lease). See pnpm bank transfers."
+ * ```
  * @since 0.5.0
  * @category transfers
  */
@@ -835,6 +865,16 @@ const waitingUntil = (saga: SagaAdmin.Status): string =>
  * and the steps its saga completed; with the `status` the page was
  * filtered by, an empty page says which status it found none of.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Render } from "@chronicle/example-bank"
+ * import { TransferList } from "@chronicle/example-bank/http"
+ *
+ * Render.transfers([]) // "No transfers yet."
+ * Render.transfers([], "failed") // "No transfer failed."
+ * const table = Effect.map(TransferList.page({ limit: 20, status: "failed" }), (page) => Render.transfers(page.items, "failed"))
+ * ```
  * @since 0.5.0
  * @category transfers
  */

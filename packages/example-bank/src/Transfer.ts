@@ -66,6 +66,12 @@ export class RequestTransfer extends Schema.TaggedClass<RequestTransfer>()("Requ
 /**
  * Approves a pending transfer (one above the approval threshold waits for it).
  *
+ * @example
+ * ```ts
+ * import { Transfer } from "@chronicle/example-bank"
+ *
+ * const approve = new Transfer.ApproveTransfer({ transferId: "t-1" })
+ * ```
  * @since 0.5.0
  * @category commands
  */
@@ -76,6 +82,12 @@ export class ApproveTransfer extends Schema.TaggedClass<ApproveTransfer>()("Appr
 /**
  * Records that the money arrived (sent by the saga).
  *
+ * @example
+ * ```ts
+ * import { Transfer } from "@chronicle/example-bank"
+ *
+ * const complete = new Transfer.CompleteTransfer({ transferId: "t-1" })
+ * ```
  * @since 0.5.0
  * @category commands
  */
@@ -87,6 +99,12 @@ export class CompleteTransfer extends Schema.TaggedClass<CompleteTransfer>()("Co
  * Records that the transfer failed, and why (sent by the saga once the
  * withdrawal, if any, was refunded).
  *
+ * @example
+ * ```ts
+ * import { Transfer } from "@chronicle/example-bank"
+ *
+ * const fail = new Transfer.FailTransfer({ transferId: "t-1", reason: "the account is closed" })
+ * ```
  * @since 0.5.0
  * @category commands
  */
@@ -98,12 +116,29 @@ export class FailTransfer extends Schema.TaggedClass<FailTransfer>()("FailTransf
 /**
  * Every transfer command.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Transfer } from "@chronicle/example-bank"
+ *
+ * Schema.decodeUnknownSync(Transfer.TransferCommand)({ _tag: "ApproveTransfer", transferId: "t-1" })
+ * // ApproveTransfer { transferId: "t-1" }
+ * ```
  * @since 0.5.0
  * @category commands
  */
 export const TransferCommand = Schema.Union(RequestTransfer, ApproveTransfer, CompleteTransfer, FailTransfer)
 
 /**
+ * @example
+ * ```ts
+ * import { Transfer } from "@chronicle/example-bank"
+ *
+ * const commands: ReadonlyArray<Transfer.TransferCommand> = [
+ *   new Transfer.RequestTransfer({ transferId: "t-1", from: "alice", to: "bob", amount: 2500 }),
+ *   new Transfer.CompleteTransfer({ transferId: "t-1" })
+ * ]
+ * ```
  * @since 0.5.0
  * @category commands
  */
@@ -116,6 +151,12 @@ export type TransferCommand = typeof TransferCommand.Type
 /**
  * A transfer was requested: the trigger of the Transfer saga.
  *
+ * @example
+ * ```ts
+ * import { Transfer } from "@chronicle/example-bank"
+ *
+ * const requested = new Transfer.TransferRequested({ transferId: "t-1", from: "alice", to: "bob", amount: 2500 })
+ * ```
  * @since 0.5.0
  * @category events
  */
@@ -129,6 +170,12 @@ export class TransferRequested extends Schema.TaggedClass<TransferRequested>()("
 /**
  * A pending transfer was approved: the saga waiting for it goes on.
  *
+ * @example
+ * ```ts
+ * import { Transfer } from "@chronicle/example-bank"
+ *
+ * const approved = new Transfer.TransferApproved({ transferId: "t-1" })
+ * ```
  * @since 0.5.0
  * @category events
  */
@@ -139,6 +186,12 @@ export class TransferApproved extends Schema.TaggedClass<TransferApproved>()("Tr
 /**
  * The money arrived on the target account.
  *
+ * @example
+ * ```ts
+ * import { Transfer } from "@chronicle/example-bank"
+ *
+ * const completed = new Transfer.TransferCompleted({ transferId: "t-1" })
+ * ```
  * @since 0.5.0
  * @category events
  */
@@ -149,6 +202,12 @@ export class TransferCompleted extends Schema.TaggedClass<TransferCompleted>()("
 /**
  * The transfer failed; nothing stays debited.
  *
+ * @example
+ * ```ts
+ * import { Transfer } from "@chronicle/example-bank"
+ *
+ * const failed = new Transfer.TransferFailed({ transferId: "t-1", reason: "the account is closed" })
+ * ```
  * @since 0.5.0
  * @category events
  */
@@ -160,12 +219,30 @@ export class TransferFailed extends Schema.TaggedClass<TransferFailed>()("Transf
 /**
  * Every transfer event.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Transfer } from "@chronicle/example-bank"
+ *
+ * Schema.encodeSync(Transfer.TransferEvent)(new Transfer.TransferCompleted({ transferId: "t-1" }))
+ * // { _tag: "TransferCompleted", transferId: "t-1" }
+ * ```
  * @since 0.5.0
  * @category events
  */
 export const TransferEvent = Schema.Union(TransferRequested, TransferApproved, TransferCompleted, TransferFailed)
 
 /**
+ * @example
+ * ```ts
+ * import { Transfer } from "@chronicle/example-bank"
+ *
+ * const events: ReadonlyArray<Transfer.TransferEvent> = [
+ *   new Transfer.TransferRequested({ transferId: "t-1", from: "alice", to: "bob", amount: 2500 }),
+ *   new Transfer.TransferCompleted({ transferId: "t-1" })
+ * ]
+ * events.reduce(Transfer.evolve, Transfer.initialState).status // "completed"
+ * ```
  * @since 0.5.0
  * @category events
  */
@@ -178,6 +255,13 @@ export type TransferEvent = typeof TransferEvent.Type
 /**
  * A transfer from an account to itself.
  *
+ * @example
+ * ```ts
+ * import { Transfer } from "@chronicle/example-bank"
+ *
+ * new Transfer.SameAccount({ accountId: "alice" }).message
+ * // "a transfer needs two different accounts (got alice twice)"
+ * ```
  * @since 0.5.0
  * @category errors
  */
@@ -190,6 +274,13 @@ export class SameAccount extends Schema.TaggedError<SameAccount>()("SameAccount"
 /**
  * `RequestTransfer` with the id of another transfer.
  *
+ * @example
+ * ```ts
+ * import { Transfer } from "@chronicle/example-bank"
+ *
+ * new Transfer.TransferExists({ transferId: "t-1" }).message
+ * // "transfer t-1 exists already, with other details; choose another id"
+ * ```
  * @since 0.5.0
  * @category errors
  */
@@ -204,6 +295,12 @@ export class TransferExists extends Schema.TaggedError<TransferExists>()("Transf
 /**
  * A command on a transfer that was never requested.
  *
+ * @example
+ * ```ts
+ * import { Transfer } from "@chronicle/example-bank"
+ *
+ * new Transfer.TransferNotFound({ transferId: "t-1" }).message // "no transfer t-1 was requested"
+ * ```
  * @since 0.5.0
  * @category errors
  */
@@ -218,6 +315,13 @@ export class TransferNotFound extends Schema.TaggedError<TransferNotFound>()("Tr
 /**
  * `ApproveTransfer` on a transfer that already ended.
  *
+ * @example
+ * ```ts
+ * import { Transfer } from "@chronicle/example-bank"
+ *
+ * new Transfer.TransferSettled({ transferId: "t-1", outcome: "completed" }).message
+ * // "transfer t-1 has completed already"
+ * ```
  * @since 0.5.0
  * @category errors
  */
@@ -233,12 +337,32 @@ export class TransferSettled extends Schema.TaggedError<TransferSettled>()("Tran
 /**
  * Every domain error of a transfer command.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Transfer } from "@chronicle/example-bank"
+ *
+ * Schema.is(Transfer.TransferError)(new Transfer.TransferNotFound({ transferId: "t-1" })) // true
+ * ```
  * @since 0.5.0
  * @category errors
  */
 export const TransferError = Schema.Union(SameAccount, TransferExists, TransferNotFound, TransferSettled)
 
 /**
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Transfer } from "@chronicle/example-bank"
+ *
+ * const explain = (error: Transfer.TransferError): string => `${error._tag}: ${error.message}`
+ * Effect.runSync(
+ *   Transfer.decide(new Transfer.ApproveTransfer({ transferId: "t-1" }), Transfer.initialState).pipe(
+ *     Effect.catchAll((error) => Effect.succeed(explain(error)))
+ *   )
+ * )
+ * // "TransferNotFound: no transfer t-1 was requested"
+ * ```
  * @since 0.5.0
  * @category errors
  */
@@ -251,6 +375,15 @@ export type TransferError = typeof TransferError.Type
 /**
  * What a transfer is: never requested, or its details and where it stands.
  *
+ * @example
+ * ```ts
+ * import { Money, Transfer } from "@chronicle/example-bank"
+ *
+ * const describe = (state: Transfer.TransferState): string =>
+ *   state.status === "none"
+ *     ? "never requested"
+ *     : `${state.from} -> ${state.to}, ${Money.format(state.amount)}: ${state.status}${state.reason === undefined ? "" : ` (${state.reason})`}`
+ * ```
  * @since 0.5.0
  * @category state
  */
@@ -265,6 +398,12 @@ export type TransferState =
     }
 
 /**
+ * @example
+ * ```ts
+ * import { Transfer } from "@chronicle/example-bank"
+ *
+ * Transfer.initialState.status // "none"
+ * ```
  * @since 0.5.0
  * @category state
  */

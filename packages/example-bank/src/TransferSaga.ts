@@ -34,6 +34,13 @@ import * as TransferRequest from "./TransferRequest.js"
 /**
  * How transfers are run.
  *
+ * @example
+ * ```ts
+ * import { TransferSaga } from "@chronicle/example-bank"
+ *
+ * const strict: TransferSaga.Options = { approvalAbove: 10_000, approvalDeadline: "30 minutes" }
+ * const saga = TransferSaga.make(strict)
+ * ```
  * @since 0.5.0
  * @category models
  */
@@ -47,6 +54,14 @@ export interface Options {
 /**
  * The defaults: approval above 1,000.00, within 24 hours.
  *
+ * @example
+ * ```ts
+ * import { Duration } from "effect"
+ * import { TransferSaga } from "@chronicle/example-bank"
+ *
+ * TransferSaga.defaults.approvalAbove // 100000: above 1,000.00
+ * const patient = TransferSaga.make({ ...TransferSaga.defaults, approvalDeadline: Duration.days(3) })
+ * ```
  * @since 0.5.0
  * @category constants
  */
@@ -80,6 +95,14 @@ export const config: Config.Config<Options> = Config.all({
 /**
  * The approval a large transfer waits for.
  *
+ * @example
+ * ```ts
+ * import { Saga } from "@chronicle/core"
+ * import { TransferSaga } from "@chronicle/example-bank"
+ *
+ * TransferSaga.Approved.types // ["TransferApproved"]
+ * const waitForApproval = Saga.awaitEvent(TransferSaga.Approved, { timeout: "24 hours" })
+ * ```
  * @since 0.5.0
  * @category saga
  */
@@ -150,6 +173,13 @@ export const make = (options: Options) =>
 /**
  * The name of the saga and of its journal.
  *
+ * @example
+ * ```ts
+ * import { SagaAdmin } from "@chronicle/core"
+ * import { TransferSaga } from "@chronicle/example-bank"
+ *
+ * const status = SagaAdmin.status(TransferSaga.name, "t-1")
+ * ```
  * @since 0.5.0
  * @category saga
  */
@@ -242,6 +272,15 @@ export const approve = Effect.fn("Bank.Transfer.approve")(function* (transferId:
  * A transfer as `outcome` gives it: its details, and its saga's state and
  * steps.
  *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { Money, TransferSaga } from "@chronicle/example-bank"
+ *
+ * const line = (view: TransferSaga.TransferView) =>
+ *   `${view.transferId}: ${view.from} -> ${view.to}, ${Money.format(view.amount)}, ${view.saga.state}`
+ * const program = Effect.map(TransferSaga.outcome("t-1", "10 seconds"), Option.map(line))
+ * ```
  * @since 0.5.0
  * @category models
  */

@@ -14,6 +14,15 @@ import { accountIdOf, category, type HandlerError, Integer, readModelTables, tab
 /**
  * One row of the balances read model.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Money, Projections } from "@chronicle/example-bank"
+ *
+ * const overdrawn = Effect.map(Projections.accounts, (rows: ReadonlyArray<Projections.AccountBalance>) =>
+ *   rows.filter((row) => row.status === "open" && row.balance < 0).map((row) => `${row.owner}: ${Money.format(row.balance)}`)
+ * )
+ * ```
  * @since 0.3.0
  * @category models
  */

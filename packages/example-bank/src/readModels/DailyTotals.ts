@@ -14,6 +14,14 @@ import { category, type HandlerError, Integer, readModelTables, tableName } from
 /**
  * One row of the bank-wide daily totals (days in UTC).
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Money, Projections } from "@chronicle/example-bank"
+ *
+ * const line = (total: Projections.DailyTotal) => `${total.day}: net ${Money.formatSigned(total.net)} in ${total.transactions} transactions`
+ * const report = Effect.map(Projections.dailyTotals, (days) => days.map(line))
+ * ```
  * @since 0.3.0
  * @category models
  */

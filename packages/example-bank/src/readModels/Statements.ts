@@ -14,6 +14,15 @@ import { accountIdOf, category, type HandlerError, Integer, readModelTables, tab
  * One row of an account statement: one per account event, like a row of
  * `pnpm bank history`.
  *
+ * @example
+ * ```ts
+ * import { DateTime, Effect } from "effect"
+ * import { Money, Projections } from "@chronicle/example-bank"
+ *
+ * const line = (entry: Projections.StatementLine) =>
+ *   `${DateTime.formatIso(entry.recordedAt)} ${entry.type} ${Money.formatSigned(entry.amount)}${entry.reason === undefined ? "" : ` (${entry.reason})`}`
+ * const lines = Effect.map(Projections.statement("alice"), (entries) => entries.map(line))
+ * ```
  * @since 0.3.0
  * @category models
  */

@@ -16,6 +16,17 @@ import * as Account from "../Account.js"
  * What a bank projection's handler may fail with: a SQL error, or a row of
  * its own table that does not decode.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Projections } from "@chronicle/example-bank"
+ *
+ * const rows = Projections.accounts.pipe(
+ *   Effect.catchAll((error: Projections.HandlerError) =>
+ *     Effect.as(Effect.logWarning(`balances unreadable: ${error._tag}`), [])
+ *   )
+ * )
+ * ```
  * @since 0.3.0
  * @category models
  */

@@ -20,6 +20,13 @@ import { type HandlerError, Integer, readModelTables, tableName } from "./Tables
 /**
  * A transfer's own status, as its events leave it.
  *
+ * @example
+ * ```ts
+ * import { Projections } from "@chronicle/example-bank"
+ *
+ * const open: ReadonlyArray<Projections.TransferRowStatus> = ["pending", "approved"]
+ * const unsettled = Projections.transferRows({ statuses: open, limit: 50 })
+ * ```
  * @since 0.7.0
  * @category models
  */
@@ -28,6 +35,15 @@ export type TransferRowStatus = "pending" | "approved" | "completed" | "failed"
 /**
  * One row of the transfers read model.
  *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { Money, Projections } from "@chronicle/example-bank"
+ *
+ * const line = (row: Projections.TransferRow) =>
+ *   `${row.transferId}: ${row.from} -> ${row.to}, ${Money.format(row.amount)}, ${row.status}${Option.match(row.reason, { onNone: () => "", onSome: (reason) => ` (${reason})` })}`
+ * const page = Effect.map(Projections.transferRows({ limit: 20 }), (rows) => rows.map(line))
+ * ```
  * @since 0.7.0
  * @category models
  */
