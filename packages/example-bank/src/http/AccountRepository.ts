@@ -19,6 +19,15 @@ import * as Bank from "../Bank.js"
  * How many accounts the server keeps in memory (least recently used ones
  * are dropped first).
  *
+ * @example
+ * ```ts
+ * import { Repository } from "@chronicle/core"
+ * import { Account } from "@chronicle/example-bank"
+ * import { AccountRepository } from "@chronicle/example-bank/http"
+ *
+ * AccountRepository.cacheCapacity // 10000
+ * const accounts = Repository.make(Account.Account, { cache: { capacity: AccountRepository.cacheCapacity } })
+ * ```
  * @since 0.5.0
  * @category constants
  */

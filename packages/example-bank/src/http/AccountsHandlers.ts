@@ -23,6 +23,13 @@ import * as ResponseHeaders from "./ResponseHeaders.js"
 /**
  * The longest a query waits for its read model to reach `waitFor`.
  *
+ * @example
+ * ```ts
+ * import { Duration } from "effect"
+ * import { AccountsHandlers } from "@chronicle/example-bank/http"
+ *
+ * Duration.format(AccountsHandlers.waitForTimeout) // "5s"
+ * ```
  * @since 0.5.0
  * @category constants
  */
@@ -31,6 +38,12 @@ export const waitForTimeout = Duration.seconds(5)
 /**
  * The page size when a list names none.
  *
+ * @example
+ * ```ts
+ * import { AccountList, AccountsHandlers } from "@chronicle/example-bank/http"
+ *
+ * const firstPage = AccountList.page({ limit: AccountsHandlers.defaultLimit }) // 50 accounts at most
+ * ```
  * @since 0.5.0
  * @category constants
  */

@@ -269,6 +269,16 @@ export const badRequest = (message: string): HttpApiError.HttpApiDecodeError =>
 /**
  * The errors every store-reading endpoint may answer with.
  *
+ * @example
+ * ```ts
+ * import { StoreError } from "@chronicle/core"
+ * import { ApiErrors } from "@chronicle/example-bank/http"
+ *
+ * const failure: ApiErrors.StoreFailure = ApiErrors.fromStoreError(
+ *   StoreError.make({ operation: "read", reason: "timeout", detail: "no answer within 3s" })
+ * )
+ * failure.operation // "read"
+ * ```
  * @since 0.5.0
  * @category errors
  */

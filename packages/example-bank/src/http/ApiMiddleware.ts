@@ -26,6 +26,15 @@ import * as ResponseHeaders from "./ResponseHeaders.js"
 /**
  * The header of the correlation id, in requests and responses.
  *
+ * @example
+ * ```ts
+ * import { HttpClientRequest } from "@effect/platform"
+ * import { ApiMiddleware } from "@chronicle/example-bank/http"
+ *
+ * const request = HttpClientRequest.get("http://127.0.0.1:3000/api/accounts").pipe(
+ *   HttpClientRequest.setHeader(ApiMiddleware.correlationHeader, "checkout-42") // echoed on the response
+ * )
+ * ```
  * @since 0.5.0
  * @category constants
  */

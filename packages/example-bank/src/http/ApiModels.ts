@@ -104,6 +104,14 @@ const intParam = (name: string, min: number, max: number) =>
 /**
  * The largest page the list endpoints return.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * Schema.decodeUnknownSync(ApiModels.Limit)(String(ApiModels.maxPageSize)) // 500
+ * Schema.decodeUnknownEither(ApiModels.Limit)("501") // Either.left: more than maxPageSize
+ * ```
  * @since 0.5.0
  * @category pagination
  */
@@ -376,6 +384,14 @@ export const AccountStateView = Schema.Union(
 ).annotations({ identifier: "AccountState" })
 
 /**
+ * @example
+ * ```ts
+ * import { Account } from "@chronicle/example-bank"
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * const balanceOf = (view: ApiModels.AccountStateView): number => (view._tag === "Unopened" ? 0 : view.balance)
+ * balanceOf(ApiModels.stateView(Account.AccountState.Open({ owner: "Ada", overdraftLimit: 0, balance: 5 }))) // 5
+ * ```
  * @since 0.5.0
  * @category accounts
  */
@@ -1030,6 +1046,15 @@ export const RebuildView = Schema.Struct({
 }).annotations({ identifier: "Rebuild" })
 
 /**
+ * @example
+ * ```ts
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * const progress = (rebuild: ApiModels.RebuildView): string =>
+ *   rebuild.status === "failed"
+ *     ? `${rebuild.projection} failed: ${rebuild.error ?? "unknown"}`
+ *     : `${rebuild.projection}: ${rebuild.processed} processed, ${rebuild.lag}${rebuild.lagExact ? "" : "+"} to go`
+ * ```
  * @since 0.5.0
  * @category projections
  */
@@ -1163,6 +1188,15 @@ export const HealthView = Schema.Struct({
 }).annotations({ identifier: "Health" })
 
 /**
+ * @example
+ * ```ts
+ * import { ApiModels } from "@chronicle/example-bank/http"
+ *
+ * const alert = (health: ApiModels.HealthView): string | undefined =>
+ *   health.status === "ok"
+ *     ? undefined
+ *     : `${health.status}: ${health.projections.filter((p) => p.lag > 0).map((p) => p.name).join(", ") || "store or feed"}`
+ * ```
  * @since 0.5.0
  * @category health
  */

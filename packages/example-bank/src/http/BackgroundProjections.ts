@@ -51,6 +51,15 @@ import * as StreamCatalog from "./StreamCatalog.js"
  * What the server's projections need: the stores and the SQL client their
  * read models write through.
  *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { BankStore } from "@chronicle/example-bank"
+ * import { BackgroundProjections } from "@chronicle/example-bank/http"
+ *
+ * const stores: Layer.Layer<BackgroundProjections.Requirements, BankStore.BankStoreError> = BankStore.layer({ _tag: "Memory" })
+ * const running = BackgroundProjections.layer(BackgroundProjections.bank).pipe(Layer.provide(stores))
+ * ```
  * @since 0.5.0
  * @category models
  */
@@ -60,6 +69,13 @@ export type Requirements = EventStore.EventStore | ProjectionStore.ProjectionSto
  * A projection the server runs, with its run options, its types erased so
  * that projections of different events sit in one list.
  *
+ * @example
+ * ```ts
+ * import { BackgroundProjections } from "@chronicle/example-bank/http"
+ *
+ * const label = (definition: BackgroundProjections.Definition) => `${definition.name} v${definition.version}`
+ * BackgroundProjections.bank.map(label) // ["balances v1", ...]
+ * ```
  * @since 0.5.0
  * @category models
  */

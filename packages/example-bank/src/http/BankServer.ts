@@ -42,6 +42,15 @@ import * as TransfersHandlers from "./TransfersHandlers.js"
 /**
  * How to serve the bank.
  *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { BankStore } from "@chronicle/example-bank"
+ * import { BankServer } from "@chronicle/example-bank/http"
+ *
+ * const options: BankServer.Options = { port: 8080, host: "0.0.0.0", transfers: false }
+ * const server = BankServer.layer(options).pipe(Layer.provide(BankStore.layer({ _tag: "Memory" })))
+ * ```
  * @since 0.5.0
  * @category models
  */

@@ -22,6 +22,13 @@ import * as LiveFeed from "./LiveFeed.js"
 /**
  * How long the health check waits for the store.
  *
+ * @example
+ * ```ts
+ * import { Duration } from "effect"
+ * import { HealthHandlers } from "@chronicle/example-bank/http"
+ *
+ * Duration.format(HealthHandlers.storeTimeout) // "3s"
+ * ```
  * @since 0.5.0
  * @category constants
  */

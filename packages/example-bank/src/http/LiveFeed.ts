@@ -25,6 +25,13 @@ import * as ApiModels from "./ApiModels.js"
 /**
  * How often an idle feed sends a comment line.
  *
+ * @example
+ * ```ts
+ * import { Duration } from "effect"
+ * import { LiveFeed } from "@chronicle/example-bank/http"
+ *
+ * Duration.toMillis(LiveFeed.heartbeat) // 15000
+ * ```
  * @since 0.5.0
  * @category constants
  */

@@ -20,6 +20,12 @@ import { Effect, type Layer, Option } from "effect"
  * this module (the same from `src/http/` and from the bundled CLI in
  * `dist/bin/`).
  *
+ * @example
+ * ```ts
+ * import { StaticAssets } from "@chronicle/example-bank/http"
+ *
+ * const explorer = StaticAssets.layer(StaticAssets.defaultRoot) // the same as StaticAssets.layer()
+ * ```
  * @since 0.5.0
  * @category constants
  */

@@ -23,6 +23,14 @@ import { Integer } from "../readModels/Tables.js"
 /**
  * An event of any type, as the catalog sees it: its type name only.
  *
+ * @example
+ * ```ts
+ * import { Either } from "effect"
+ * import { StreamCatalog } from "@chronicle/example-bank/http"
+ *
+ * const typeName = (event: StreamCatalog.AnyEvent) => event._tag
+ * Either.map(StreamCatalog.anyEvent.decodePayload("MoneyDeposited", { amount: 500 }), typeName) // Either.right("MoneyDeposited")
+ * ```
  * @since 0.5.0
  * @category models
  */
@@ -138,6 +146,15 @@ export const StreamCatalog: Projection.Projection<AnyEvent, Projections.HandlerE
 /**
  * One stream in the catalog.
  *
+ * @example
+ * ```ts
+ * import { DateTime, Effect } from "effect"
+ * import { StreamCatalog } from "@chronicle/example-bank/http"
+ *
+ * const line = (entry: StreamCatalog.StreamEntry) =>
+ *   `${entry.streamId} v${entry.version}: ${entry.lastType} at ${DateTime.formatIso(entry.lastRecordedAt)}`
+ * const lines = Effect.map(StreamCatalog.streams({ category: "Account", limit: 20 }), (page) => page.items.map(line))
+ * ```
  * @since 0.5.0
  * @category models
  */
@@ -153,6 +170,14 @@ export interface StreamEntry {
 /**
  * One category: how many streams and events.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { StreamCatalog } from "@chronicle/example-bank/http"
+ *
+ * const line = ({ category, streams, events }: StreamCatalog.CategoryCount) => `${category}: ${streams} streams, ${events} events`
+ * const lines = Effect.map(StreamCatalog.categories, (counts) => counts.map(line))
+ * ```
  * @since 0.5.0
  * @category models
  */

@@ -28,6 +28,13 @@ import * as TransferModels from "./TransferModels.js"
  * The name of the Transfer saga (`TransferSaga.name`), spelled here so that
  * listing transfers does not load the saga's module and its workflow engine.
  *
+ * @example
+ * ```ts
+ * import { SagaAdmin } from "@chronicle/core"
+ * import { TransferList } from "@chronicle/example-bank/http"
+ *
+ * const status = SagaAdmin.status(TransferList.sagaName, "t-1") // the saga of transfer t-1
+ * ```
  * @since 0.7.0
  * @category constants
  */
@@ -37,6 +44,15 @@ export const sagaName = "Transfer"
  * A transfer as a page lists it: its row in the read model and its saga's
  * status (none while the saga has not picked it up).
  *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { TransferList } from "@chronicle/example-bank/http"
+ *
+ * const line = ({ row, saga }: TransferList.Listed) =>
+ *   `${row.transferId}: ${Option.match(saga, { onNone: () => "not picked up yet", onSome: (status) => status.state })}`
+ * const lines = Effect.map(TransferList.page({ limit: 20 }), (page) => page.items.map(line))
+ * ```
  * @since 0.7.0
  * @category models
  */

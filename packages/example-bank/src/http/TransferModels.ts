@@ -85,6 +85,14 @@ export const TransferStatus = Schema.Literal(
 ).annotations({ identifier: "TransferStatus" })
 
 /**
+ * @example
+ * ```ts
+ * import { Option } from "effect"
+ * import { TransferModels } from "@chronicle/example-bank/http"
+ *
+ * const settled = (status: TransferModels.TransferStatus): boolean => status === "completed" || status === "failed"
+ * settled(TransferModels.statusOf("completed", Option.none())) // true
+ * ```
  * @since 0.5.0
  * @category transfers
  */
@@ -150,6 +158,16 @@ export const commandResult = (
 /**
  * The Transfer saga's run of one transfer, from its journal.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { TransferModels } from "@chronicle/example-bank/http"
+ *
+ * Schema.decodeUnknownSync(TransferModels.SagaView)({
+ *   state: "waiting", run: 1, attempt: 1, steps: ["assess", "withdraw"], compensated: [],
+ *   waitingFor: { for: "event:approved", until: null }, error: null, startedAt: null, updatedAt: null
+ * })
+ * ```
  * @since 0.5.0
  * @category transfers
  */
@@ -195,6 +213,17 @@ export const TransferSummary = Schema.Struct({
 }).annotations({ identifier: "TransferSummary" })
 
 /**
+ * @example
+ * ```ts
+ * import { Option } from "effect"
+ * import { Money } from "@chronicle/example-bank"
+ * import { TransferModels } from "@chronicle/example-bank/http"
+ *
+ * const line = (transfer: TransferModels.TransferSummary) =>
+ *   `${transfer.transferId}: ${Money.format(transfer.amount)} ${transfer.from} -> ${transfer.to}, ${transfer.status}`
+ * line(TransferModels.summary("t-1", { status: "pending", from: "alice", to: "bob", amount: 2500 }, Option.none()))
+ * // "t-1: 25.00 alice -> bob, requested"
+ * ```
  * @since 0.5.0
  * @category transfers
  */
@@ -204,6 +233,16 @@ export type TransferSummary = typeof TransferSummary.Type
  * A transfer with its steps: the saga's journal (`saga:Transfer-<id>`) and
  * the transfer's events (`Transfer-<id>`), as stored.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { TransferModels } from "@chronicle/example-bank/http"
+ *
+ * Schema.decodeUnknownSync(TransferModels.TransferView)({
+ *   transferId: "t-1", from: "alice", to: "bob", amount: 2500, status: "requested", reason: null, saga: null,
+ *   version: 1, journal: [], events: []
+ * })
+ * ```
  * @since 0.5.0
  * @category transfers
  */
@@ -215,6 +254,13 @@ export const TransferView = Schema.Struct({
 }).annotations({ identifier: "TransferView" })
 
 /**
+ * @example
+ * ```ts
+ * import { TransferModels } from "@chronicle/example-bank/http"
+ *
+ * const stepsDone = (view: TransferModels.TransferView): ReadonlyArray<string> => view.saga?.steps ?? []
+ * const eventTypes = (view: TransferModels.TransferView) => view.events.map((event) => event.type)
+ * ```
  * @since 0.5.0
  * @category transfers
  */

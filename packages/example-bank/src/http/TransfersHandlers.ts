@@ -26,6 +26,13 @@ import * as TransferModels from "./TransferModels.js"
  * `TransferList` so that reading transfers does not load the saga's module
  * and its workflow engine.
  *
+ * @example
+ * ```ts
+ * import { TransferSaga } from "@chronicle/example-bank"
+ * import { TransfersHandlers } from "@chronicle/example-bank/http"
+ *
+ * TransfersHandlers.sagaName === TransferSaga.name // true: "Transfer"
+ * ```
  * @since 0.5.0
  * @category constants
  */
