@@ -82,9 +82,10 @@ export const ExitCode = { ok: 0, rejected: 1, usage: 2, unknownOutcome: 3 } as c
  *
  * @example
  * ```ts
- * import { BankCli } from "@chronicle/example-bank"
+ * import { Effect } from "effect"
+ * import { BankCli, Output } from "@chronicle/example-bank"
  *
- * BankCli.usage.split("\n")[0] // "Usage:"
+ * const missing = Effect.as(Output.printError(`Missing command.\n\n${BankCli.usage}`), BankCli.ExitCode.usage)
  * ```
  * @since 0.1.0
  * @category constants
