@@ -109,8 +109,9 @@ export interface ReadAllOptions extends EventFilter {
  * import { EventStore, Position } from "@chronicle/core"
  *
  * const options: EventStore.CountOptions = { from: Position.start, types: ["Deposited"], limit: 10_000 }
+ * // none when the store cannot count without reading the events
  * const deposits = Effect.flatMap(EventStore.EventStore, (store) =>
- *   store.count === undefined ? Effect.succeed(Number.NaN) : store.count(options)
+ *   store.count === undefined ? Effect.succeedNone : Effect.asSome(store.count(options))
  * )
  * ```
  * @since 0.9.0
