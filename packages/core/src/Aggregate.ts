@@ -21,6 +21,15 @@ import * as StreamId from "./StreamId.js"
  * What `decide` may return: one event or a list of events (possibly empty,
  * when the command changes nothing).
  *
+ * @example
+ * ```ts
+ * import { type Aggregate } from "@chronicle/core"
+ * import { Schema } from "effect"
+ *
+ * class Deposited extends Schema.TaggedClass<Deposited>()("Deposited", { amount: Schema.Int }) {}
+ * const one: Aggregate.Decision<Deposited> = new Deposited({ amount: 10 })
+ * const none: Aggregate.Decision<Deposited> = []
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -29,6 +38,24 @@ export type Decision<E> = E | ReadonlyArray<E>
 /**
  * An aggregate definition.
  *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Aggregate } from "@chronicle/core"
+ *
+ * class Incremented extends Schema.TaggedClass<Incremented>()("Incremented", { by: Schema.Int }) {}
+ * class Increment extends Schema.TaggedClass<Increment>()("Increment", { by: Schema.Int }) {}
+ * const Counter = Aggregate.make({
+ *   name: "Counter",
+ *   events: Incremented,
+ *   commands: Increment,
+ *   initialState: 0,
+ *   evolve: (count: number, event) => count + event.by,
+ *   decide: (command) => Effect.succeed(new Incremented({ by: command.by }))
+ * })
+ * // replaying events is a fold of `evolve` from `initialState`
+ * const replayed = [new Incremented({ by: 2 }), new Incremented({ by: 3 })].reduce(Counter.evolve, Counter.initialState)
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -87,6 +114,26 @@ export interface Any {
 /**
  * The state type of an aggregate.
  *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Aggregate } from "@chronicle/core"
+ *
+ * class Incremented extends Schema.TaggedClass<Incremented>()("Incremented", { by: Schema.Int }) {}
+ * class Increment extends Schema.TaggedClass<Increment>()("Increment", { by: Schema.Int }) {}
+ * class TooBig extends Schema.TaggedError<TooBig>()("TooBig", { limit: Schema.Int }) {}
+ * const Counter = Aggregate.make({
+ *   name: "Counter",
+ *   events: Incremented,
+ *   commands: Increment,
+ *   initialState: 0,
+ *   evolve: (count: number, event) => count + event.by,
+ *   decide: (command, count) =>
+ *     count + command.by > 100 ? Effect.fail(new TooBig({ limit: 100 })) : Effect.succeed(new Incremented({ by: command.by }))
+ * })
+ *
+ * const state: Aggregate.StateOf<typeof Counter> = Counter.initialState
+ * ```
  * @since 0.1.0
  * @category type-level
  */
@@ -95,6 +142,26 @@ export type StateOf<A> =
 /**
  * The event type of an aggregate.
  *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Aggregate } from "@chronicle/core"
+ *
+ * class Incremented extends Schema.TaggedClass<Incremented>()("Incremented", { by: Schema.Int }) {}
+ * class Increment extends Schema.TaggedClass<Increment>()("Increment", { by: Schema.Int }) {}
+ * class TooBig extends Schema.TaggedError<TooBig>()("TooBig", { limit: Schema.Int }) {}
+ * const Counter = Aggregate.make({
+ *   name: "Counter",
+ *   events: Incremented,
+ *   commands: Increment,
+ *   initialState: 0,
+ *   evolve: (count: number, event) => count + event.by,
+ *   decide: (command, count) =>
+ *     count + command.by > 100 ? Effect.fail(new TooBig({ limit: 100 })) : Effect.succeed(new Incremented({ by: command.by }))
+ * })
+ *
+ * const event: Aggregate.EventOf<typeof Counter> = new Incremented({ by: 1 })
+ * ```
  * @since 0.1.0
  * @category type-level
  */
@@ -103,6 +170,26 @@ export type EventOf<A> =
 /**
  * The command type of an aggregate.
  *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Aggregate } from "@chronicle/core"
+ *
+ * class Incremented extends Schema.TaggedClass<Incremented>()("Incremented", { by: Schema.Int }) {}
+ * class Increment extends Schema.TaggedClass<Increment>()("Increment", { by: Schema.Int }) {}
+ * class TooBig extends Schema.TaggedError<TooBig>()("TooBig", { limit: Schema.Int }) {}
+ * const Counter = Aggregate.make({
+ *   name: "Counter",
+ *   events: Incremented,
+ *   commands: Increment,
+ *   initialState: 0,
+ *   evolve: (count: number, event) => count + event.by,
+ *   decide: (command, count) =>
+ *     count + command.by > 100 ? Effect.fail(new TooBig({ limit: 100 })) : Effect.succeed(new Incremented({ by: command.by }))
+ * })
+ *
+ * const command: Aggregate.CommandOf<typeof Counter> = new Increment({ by: 1 })
+ * ```
  * @since 0.1.0
  * @category type-level
  */
@@ -111,6 +198,26 @@ export type CommandOf<A> =
 /**
  * The domain error type of an aggregate.
  *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Aggregate } from "@chronicle/core"
+ *
+ * class Incremented extends Schema.TaggedClass<Incremented>()("Incremented", { by: Schema.Int }) {}
+ * class Increment extends Schema.TaggedClass<Increment>()("Increment", { by: Schema.Int }) {}
+ * class TooBig extends Schema.TaggedError<TooBig>()("TooBig", { limit: Schema.Int }) {}
+ * const Counter = Aggregate.make({
+ *   name: "Counter",
+ *   events: Incremented,
+ *   commands: Increment,
+ *   initialState: 0,
+ *   evolve: (count: number, event) => count + event.by,
+ *   decide: (command, count) =>
+ *     count + command.by > 100 ? Effect.fail(new TooBig({ limit: 100 })) : Effect.succeed(new Incremented({ by: command.by }))
+ * })
+ *
+ * const describe = (error: Aggregate.ErrorOf<typeof Counter>): string => `over the limit of ${error.limit}`
+ * ```
  * @since 0.1.0
  * @category type-level
  */

@@ -148,6 +148,14 @@ export const isUnknownOutcomeError = (u: unknown): u is UnknownOutcomeError => u
 /**
  * The errors an append can fail with.
  *
+ * @example
+ * ```ts
+ * import { AppendError } from "@chronicle/core"
+ *
+ * // a conflict or an unknown outcome is worth retrying (with the same event ids); the rest is not
+ * const retryable = (error: AppendError.AppendError): boolean =>
+ *   error._tag === "ConcurrencyError" || error._tag === "UnknownOutcomeError"
+ * ```
  * @since 0.1.0
  * @category errors
  */

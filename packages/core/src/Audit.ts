@@ -25,6 +25,15 @@ import type * as TimeTravel from "./TimeTravel.js"
  * - `unchecked`: it could not be compared (an event before it does not
  *   decode, or the aggregate declares no state Schema).
  *
+ * @example
+ * ```ts
+ * import { Audit } from "@chronicle/core"
+ *
+ * const describe = (check: Audit.SnapshotCheck): string =>
+ *   check.outcome === "matches"
+ *     ? `snapshot at v${check.version} matches`
+ *     : `snapshot at v${check.version} ${check.outcome}: ${check.reason} (${check.differences.length} differences)`
+ * ```
  * @since 0.2.0
  * @category models
  */
@@ -42,6 +51,22 @@ export interface SnapshotCheck {
 /**
  * One inconsistency `Repository.verify` found in a stream.
  *
+ * @example
+ * ```ts
+ * import { Audit } from "@chronicle/core"
+ *
+ * const describe = (issue: Audit.VerifyIssue): string => {
+ *   switch (issue._tag) {
+ *     case "StreamVersionMismatch":
+ *       return `stream says v${issue.streamVersion}, events end at v${issue.eventsVersion}`
+ *     case "VersionGap":
+ *       return `expected v${issue.expected}, found v${issue.found}`
+ *     case "UndecodableEvent":
+ *     case "SnapshotMismatch":
+ *       return `v${issue.version}: ${issue.reason}`
+ *   }
+ * }
+ * ```
  * @since 0.2.0
  * @category models
  */

@@ -90,6 +90,17 @@ export const maxJsonDepth = 256
 /**
  * An append batch whose payloads have been serialised to JSON text.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { StreamId } from "@chronicle/core"
+ * import * as Backend from "@chronicle/core/Backend"
+ *
+ * const event = { eventId: "0b6e1f4c-2c8e-4d8a-9b7e-3f1a2b3c4d5e", type: "Deposited", schemaVersion: 1, data: { amount: 10 } }
+ * const bytes = Effect.map(Backend.prepareAppend(StreamId.forAggregate("Account", "1"), [event]), (prepared) =>
+ *   prepared.reduce((total, e: Backend.PreparedEvent) => total + e.json.length, 0)
+ * )
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -219,6 +230,23 @@ export const prepareMetadata = (
 /**
  * A stored event, as found when looking up an append's event ids.
  *
+ * @example
+ * ```ts
+ * import type { Event } from "@chronicle/core"
+ * import type * as Backend from "@chronicle/core/Backend"
+ *
+ * // what a backend hands `idempotentResult` for a stored event whose id an append reuses
+ * const existing = (event: Event.StoredEvent): Backend.ExistingEvent => ({
+ *   eventId: event.eventId,
+ *   streamId: event.streamId,
+ *   version: event.version,
+ *   position: event.position,
+ *   recordedAt: event.recordedAt,
+ *   type: event.type,
+ *   schemaVersion: event.schemaVersion,
+ *   data: event.data
+ * })
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -310,6 +338,17 @@ export const matches = (filter: EventFilter): ((event: StoredEvent) => boolean) 
  * `from`, at most `limit`, in global order, only those a reader may safely
  * see now.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { type Event, Position } from "@chronicle/core"
+ * import * as Backend from "@chronicle/core/Backend"
+ *
+ * const log: Array<Event.StoredEvent> = []
+ * const readBatch: Backend.ReadBatch = (from, limit) =>
+ *   Effect.succeed(log.filter((event) => Position.isAfter(event.position, from)).slice(0, limit))
+ * const everything = Backend.readAllBatched(readBatch, { from: Position.start, batchSize: 500 })
+ * ```
  * @since 0.1.0
  * @category subscriptions
  */
@@ -357,6 +396,15 @@ export const readAllBatched = (
  * wake-up before reading again, and the wake-ups (hints that something was
  * appended; if their source fails, polling carries on).
  *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { Position } from "@chronicle/core"
+ * import * as Backend from "@chronicle/core/Backend"
+ *
+ * const options: Backend.FollowOptions = { from: Position.start, batchSize: 500, pollInterval: "1 second", wakeups: Stream.never }
+ * const feed = Backend.followFeed(() => Effect.succeed([]), options)
+ * ```
  * @since 0.7.0
  * @category subscriptions
  */
@@ -402,6 +450,14 @@ export const followFeed = (readBatch: ReadBatch, options: FollowOptions): Stream
  * after `scannedTo`. An empty batch reports progress over events that did
  * not match.
  *
+ * @example
+ * ```ts
+ * import { Position } from "@chronicle/core"
+ * import type * as Backend from "@chronicle/core/Backend"
+ *
+ * const describe = (batch: Backend.ScannedBatch): string =>
+ *   `${batch.events.length} matching events, scanned up to ${Position.format(batch.scannedTo)}`
+ * ```
  * @since 0.7.0
  * @category subscriptions
  */
@@ -414,6 +470,15 @@ export interface ScannedBatch {
  * How a backend reads one batch of the global feed and says how far it
  * looked (see {@link ScannedBatch}).
  *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { Position } from "@chronicle/core"
+ * import * as Backend from "@chronicle/core/Backend"
+ *
+ * const scan: Backend.ScanBatch = Backend.scanUpToHead(() => Effect.succeed([]), Effect.succeed(Position.start))
+ * const batches = Backend.followScanned(scan, { from: Position.start, batchSize: 500, pollInterval: "1 second", wakeups: Stream.never })
+ * ```
  * @since 0.7.0
  * @category subscriptions
  */

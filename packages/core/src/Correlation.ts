@@ -17,6 +17,15 @@ import { uuidV5 } from "./internal/uuid.js"
 /**
  * The ambient message context.
  *
+ * @example
+ * ```ts
+ * import { Effect, FiberRef, Option } from "effect"
+ * import { Correlation } from "@chronicle/core"
+ *
+ * const describe = (context: Correlation.MessageContext): string =>
+ *   `correlation ${Option.getOrElse(context.correlationId, () => "none")}, caused by ${Option.getOrElse(context.causationId, () => "none")}`
+ * const logContext = Effect.flatMap(FiberRef.get(Correlation.currentContext), (context) => Effect.log(describe(context)))
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -29,6 +38,14 @@ export interface MessageContext {
  * The fiber-local message context. Prefer {@link withCorrelationId} and
  * {@link withContext} to setting it directly.
  *
+ * @example
+ * ```ts
+ * import { Effect, FiberRef } from "effect"
+ * import { Correlation } from "@chronicle/core"
+ *
+ * const correlationId = Effect.map(FiberRef.get(Correlation.currentContext), (context) => context.correlationId)
+ * const inRequest = correlationId.pipe(Correlation.withCorrelationId("req-1")) // Option.some("req-1")
+ * ```
  * @since 0.1.0
  * @category fiber refs
  */

@@ -61,6 +61,18 @@ import * as SagaError from "./SagaError.js"
  * Options of {@link layer}: those of the trigger consumer (see
  * `Saga.RunOptions`), and of the engine's clocks.
  *
+ * @example
+ * ```ts
+ * import * as DurableSaga from "@chronicle/core/DurableSaga"
+ * import { Saga } from "@chronicle/core"
+ * import { Effect, Schema } from "effect"
+ *
+ * class Pinged extends Schema.TaggedClass<Pinged>()("Pinged", { id: Schema.String }) {}
+ * const Pong = Saga.make({ name: "Pong", trigger: Pinged, id: (e) => e.id, run: () => Effect.log("pong") })
+ *
+ * const options: DurableSaga.Options = { inMemoryThreshold: "5 minutes", onFailure: "park", batchSize: 100 }
+ * const durable = DurableSaga.layer(Pong, options)
+ * ```
  * @since 0.5.0
  * @category models
  */
@@ -78,6 +90,18 @@ export interface Options extends Saga.RunOptions {
  * The payload of a saga's workflow: the instance, the run, and the trigger
  * event as stored.
  *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import * as DurableSaga from "@chronicle/core/DurableSaga"
+ *
+ * // what a saga's workflow was started with, from its stored payload
+ * const describe = (payload: unknown) =>
+ *   Effect.map(
+ *     Schema.decodeUnknown(DurableSaga.Payload)(payload),
+ *     (p) => `instance ${p.instanceId}, run ${p.run}, attempt ${p.attempt}`
+ *   )
+ * ```
  * @since 0.5.0
  * @category models
  */

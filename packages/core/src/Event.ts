@@ -20,6 +20,13 @@ import type { StreamId } from "./StreamId.js"
 /**
  * Free user metadata: any JSON object (tenant, user id, request id…).
  *
+ * @example
+ * ```ts
+ * import type { Event } from "@chronicle/core"
+ *
+ * const user: Event.UserMetadata = { tenant: "acme", userId: "u-42" }
+ * const tenantOf = (event: Event.StoredEvent): unknown => event.metadata.user["tenant"]
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -103,6 +110,15 @@ export interface EventData {
 /**
  * An encoded event as the store returns it.
  *
+ * @example
+ * ```ts
+ * import { Position, type Event } from "@chronicle/core"
+ *
+ * const describe = (stored: Event.StoredEvent): string =>
+ *   stored.corrupt !== undefined
+ *     ? `${stored.streamId}@${stored.version} is corrupt: ${stored.corrupt}`
+ *     : `${stored.streamId}@${stored.version} ${stored.type} v${stored.schemaVersion} at ${Position.format(stored.position)}`
+ * ```
  * @since 0.1.0
  * @category models
  */

@@ -24,6 +24,12 @@ import * as Upcaster from "./Upcaster.js"
 /**
  * Any event type: an object with a string `_tag`.
  *
+ * @example
+ * ```ts
+ * import type { EventCodec } from "@chronicle/core"
+ *
+ * const typeNames = (events: ReadonlyArray<EventCodec.Tagged>): ReadonlyArray<string> => events.map((event) => event._tag)
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -34,6 +40,15 @@ export interface Tagged {
 /**
  * The encoded form of one event, without its id.
  *
+ * @example
+ * ```ts
+ * import { Either, Schema } from "effect"
+ * import { EventCodec } from "@chronicle/core"
+ *
+ * class Reset extends Schema.TaggedClass<Reset>()("Reset", {}) {}
+ * const encoded: Either.Either<EventCodec.EncodedEvent, unknown> = EventCodec.make(Reset).encode(new Reset())
+ * const label = Either.map(encoded, (e) => `${e.type} v${e.schemaVersion}`)
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -46,6 +61,16 @@ export interface EncodedEvent {
 /**
  * Encodes and decodes the events of one Schema union.
  *
+ * @example
+ * ```ts
+ * import { Either, Schema } from "effect"
+ * import { type Event, EventCodec } from "@chronicle/core"
+ *
+ * class Incremented extends Schema.TaggedClass<Incremented>()("Incremented", { by: Schema.Int }) {}
+ * const codec: EventCodec.EventCodec<Incremented> = EventCodec.make(Incremented)
+ * const amount = (stored: Event.StoredEvent): number =>
+ *   Either.match(codec.decode(stored), { onLeft: () => 0, onRight: (recorded) => recorded.event.by })
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -75,6 +100,18 @@ export interface EventCodec<E extends Tagged> {
 /**
  * Options of {@link make}.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { EventCodec, Upcaster } from "@chronicle/core"
+ *
+ * class Deposited extends Schema.TaggedClass<Deposited>()("Deposited", { amount: Schema.Number, currency: Schema.String }) {}
+ * const options: EventCodec.Options<Deposited> = {
+ *   versions: { Deposited: 1 },
+ *   upcasters: [Upcaster.rename({ from: "MoneyDeposited", to: "Deposited", version: 1 })]
+ * }
+ * const codec = EventCodec.make(Deposited, options)
+ * ```
  * @since 0.1.0
  * @category models
  */

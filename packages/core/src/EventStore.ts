@@ -41,6 +41,14 @@ import type { StreamId } from "./StreamId.js"
  * Options of `read`. Versions are inclusive bounds; `backward` reads from the
  * newest event down.
  *
+ * @example
+ * ```ts
+ * import { EventStore, StreamId } from "@chronicle/core"
+ *
+ * // the ten newest events of one account
+ * const options: EventStore.ReadStreamOptions = { direction: "backward", limit: 10 }
+ * const latest = EventStore.read(StreamId.forAggregate("Account", "a-1"), options)
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -56,6 +64,13 @@ export interface ReadStreamOptions {
  * id before its first `-`) and by event type. An empty or missing list means
  * no filter.
  *
+ * @example
+ * ```ts
+ * import { EventStore } from "@chronicle/core"
+ *
+ * const deposits: EventStore.EventFilter = { categories: ["Account"], types: ["Deposited", "Withdrawn"] }
+ * const feed = EventStore.subscribe({ ...deposits, batchSize: 100 })
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -67,6 +82,13 @@ export interface EventFilter {
 /**
  * Options of `readAll`: events strictly after `from`, in global order.
  *
+ * @example
+ * ```ts
+ * import { EventStore, Position } from "@chronicle/core"
+ *
+ * const options: EventStore.ReadAllOptions = { from: Position.start, categories: ["Account"], limit: 1000 }
+ * const firstThousand = EventStore.readAll(options)
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -81,6 +103,17 @@ export interface ReadAllOptions extends EventFilter {
  * Options of `count`: the events `readAll` with the same `from` and filter
  * would deliver, up to and including `upTo` when given, counted up to `limit`.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { EventStore, Position } from "@chronicle/core"
+ *
+ * const options: EventStore.CountOptions = { from: Position.start, types: ["Deposited"], limit: 10_000 }
+ * // none when the store cannot count without reading the events
+ * const deposits = Effect.flatMap(EventStore.EventStore, (store) =>
+ *   store.count === undefined ? Effect.succeedNone : Effect.asSome(store.count(options))
+ * )
+ * ```
  * @since 0.9.0
  * @category models
  */
@@ -95,6 +128,14 @@ export interface CountOptions extends EventFilter {
 /**
  * Options of `subscribe`: catch up from `from`, then follow live appends.
  *
+ * @example
+ * ```ts
+ * import { Stream } from "effect"
+ * import { EventStore, Position } from "@chronicle/core"
+ *
+ * const options: EventStore.SubscribeOptions = { from: Position.start, categories: ["Account"], pollInterval: "250 millis" }
+ * const live = EventStore.subscribe(options).pipe(Stream.map((event) => event.type))
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -130,6 +171,20 @@ export interface AppendRequest {
  * Several appends at once (see {@link withAppendMany}): a result or an error
  * per append, in the order given.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { EventStore } from "@chronicle/core"
+ *
+ * // several appends in fewer round trips when the store can, one by one otherwise
+ * const appendAll = (requests: ReadonlyArray<EventStore.AppendRequest>) =>
+ *   Effect.flatMap(EventStore.EventStore, (store) => {
+ *     const appendMany: EventStore.AppendMany =
+ *       EventStore.appendManyOf(store) ??
+ *       ((appends) => Effect.forEach(appends, (a) => Effect.either(store.append(a.streamId, a.events, a.options))))
+ *     return appendMany(requests)
+ *   })
+ * ```
  * @since 0.5.0
  * @category models
  */
@@ -356,6 +411,17 @@ export const subscribe = (options?: SubscribeOptions): Stream.Stream<StoredEvent
 /**
  * Options of the in-memory store.
  *
+ * @example
+ * ```ts
+ * import { Effect, Ref } from "effect"
+ * import { EventStore } from "@chronicle/core"
+ *
+ * const appended = Ref.unsafeMake(0)
+ * const options: EventStore.MemoryOptions = {
+ *   onAppend: { names: ["count"], setup: Effect.void, apply: (events) => Ref.update(appended, (n) => n + events.length) }
+ * }
+ * const Store = EventStore.layerMemory(options)
+ * ```
  * @since 0.6.0
  * @category models
  */
@@ -466,6 +532,18 @@ export const head: Effect.Effect<Position, StoreError, EventStore> = Effect.flat
  * What a backend must implement for {@link make}: `append`, `readAll`, and one
  * of `read` or `readEvents`. Everything else is derived when missing.
  *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { AppendError, EventStore } from "@chronicle/core"
+ *
+ * const readOnly: EventStore.Implementation = {
+ *   append: (streamId) => Effect.fail(new AppendError.InvalidAppendError({ streamId, reason: "read-only store" })),
+ *   readAll: () => Stream.empty,
+ *   readEvents: () => Effect.succeed([])
+ * }
+ * const store = EventStore.make(readOnly)
+ * ```
  * @since 0.6.0
  * @category models
  */

@@ -55,6 +55,16 @@ import type { StoreError } from "./StoreError.js"
  * events is also a {@link Any} (a list of projections over different events
  * type-checks); `decode` only ever yields events `handleBatch` accepts.
  *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Projection } from "@chronicle/core"
+ *
+ * class Pinged extends Schema.TaggedClass<Pinged>()("Pinged", {}) {}
+ * const Pings: Projection.Projection<Pinged, never, never> = Projection.make({ name: "pings", events: Pinged, handle: () => Effect.void })
+ * const describe = (projection: Projection.Any) =>
+ *   `${projection.name} v${projection.version} reads ${(projection.filter.types ?? []).join(", ")}`
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -108,6 +118,20 @@ export type Any<Err = unknown, R = unknown> = Projection<EventCodec.Tagged, Err,
 /**
  * The handler error type of a projection type.
  *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Projection } from "@chronicle/core"
+ *
+ * class Deposited extends Schema.TaggedClass<Deposited>()("Deposited", { amount: Schema.Int }) {}
+ * class Negative extends Schema.TaggedError<Negative>()("Negative", {}) {}
+ * const Totals = Projection.make({
+ *   name: "totals",
+ *   events: Deposited,
+ *   handle: (recorded) => (recorded.event.amount < 0 ? Effect.fail(new Negative()) : Effect.void)
+ * })
+ * const isBadData = (error: Projection.ErrorOf<typeof Totals>): boolean => error._tag === "Negative"
+ * ```
  * @since 0.6.0
  * @category type-level
  */
@@ -116,6 +140,20 @@ export type ErrorOf<P> = P extends Projection<infer _E, infer Err, infer _R> ? E
 /**
  * The requirements (services) of a projection type's handlers.
  *
+ * @example
+ * ```ts
+ * import { Context, Effect, Layer, Schema } from "effect"
+ * import { Projection } from "@chronicle/core"
+ *
+ * class Mailer extends Context.Tag("Mailer")<Mailer, { readonly send: (to: string) => Effect.Effect<void> }>() {}
+ * class Registered extends Schema.TaggedClass<Registered>()("Registered", { email: Schema.String }) {}
+ * const Welcome = Projection.make({
+ *   name: "welcome",
+ *   events: Registered,
+ *   handle: (recorded) => Effect.flatMap(Mailer, (mailer) => mailer.send(recorded.event.email))
+ * })
+ * const needs: Layer.Layer<Projection.RequirementsOf<typeof Welcome>> = Layer.succeed(Mailer, { send: () => Effect.void })
+ * ```
  * @since 0.6.0
  * @category type-level
  */
@@ -124,6 +162,20 @@ export type RequirementsOf<P> = P extends Projection<infer _E, infer _Err, infer
 /**
  * The parts of a definition every form of {@link make} shares.
  *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Projection } from "@chronicle/core"
+ *
+ * class Deposited extends Schema.TaggedClass<Deposited>()("Deposited", { amount: Schema.Int }) {}
+ * const common: Projection.Definition<never, never> = {
+ *   name: "totals",
+ *   version: 2,
+ *   categories: ["Wallet"],
+ *   setup: (key) => Effect.log(`preparing ${key.name} v${key.version}`)
+ * }
+ * const Totals = Projection.make({ ...common, events: Deposited, handle: () => Effect.void })
+ * ```
  * @since 0.6.0
  * @category models
  */
@@ -144,6 +196,19 @@ export interface Definition<Err, R> {
  * The handler of a definition: `handle` for one event at a time, or
  * `handleBatch` for a batch (to write many rows at once), and `isBadData`.
  *
+ * @example
+ * ```ts
+ * import { Effect, Ref, Schema } from "effect"
+ * import { Projection } from "@chronicle/core"
+ *
+ * class Deposited extends Schema.TaggedClass<Deposited>()("Deposited", { amount: Schema.Int }) {}
+ * const total = Ref.unsafeMake(0)
+ * // one update per batch rather than per event
+ * const handlers: Projection.Handlers<Deposited, never, never> = {
+ *   handleBatch: (events) => Ref.update(total, (t) => events.reduce((sum, recorded) => sum + recorded.event.amount, t))
+ * }
+ * const Totals = Projection.make({ name: "totals", events: Deposited, ...handlers })
+ * ```
  * @since 0.6.0
  * @category models
  */
@@ -170,6 +235,17 @@ export type Handlers<E extends EventCodec.Tagged, Err, R> = (
  * Where a projection reads its events: an aggregate (its codec, with its
  * upcasters, and its stream category) or an `EventCodec`.
  *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { EventCodec, Projection, Upcaster } from "@chronicle/core"
+ *
+ * class Deposited extends Schema.TaggedClass<Deposited>()("Deposited", { amount: Schema.Int }) {}
+ * const source: Projection.Source<Deposited> = EventCodec.make(Deposited, {
+ *   upcasters: [Upcaster.rename({ from: "MoneyDeposited", to: "Deposited", version: 1 })]
+ * })
+ * const Deposits = Projection.make({ name: "deposits", from: source, handle: () => Effect.void })
+ * ```
  * @since 0.6.0
  * @category models
  */
@@ -179,6 +255,15 @@ export type Source<E extends EventCodec.Tagged> = Decoder<E> | { readonly name: 
  * What a projection needs of a codec: the types it knows and reads, its
  * upcasters, and `decode` (an `EventCodec` is one).
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { EventCodec, Projection } from "@chronicle/core"
+ *
+ * class Deposited extends Schema.TaggedClass<Deposited>()("Deposited", { amount: Schema.Int }) {}
+ * const decoder: Projection.Decoder<Deposited> = EventCodec.make(Deposited)
+ * const reads = decoder.storedTypes // ["Deposited"]
+ * ```
  * @since 0.6.0
  * @category models
  */
@@ -273,6 +358,17 @@ export function make<E extends EventCodec.Tagged, I, Err, R>(
 /**
  * How a runner behaves.
  *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Projection } from "@chronicle/core"
+ *
+ * class Pinged extends Schema.TaggedClass<Pinged>()("Pinged", {}) {}
+ * const Pings = Projection.make({ name: "pings", events: Pinged, handle: () => Effect.void })
+ *
+ * const options: Projection.RunOptions = { batchSize: 100, onFailure: "park", leaseTtl: "30 seconds" }
+ * const running = Projection.layer(Pings, options)
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -374,6 +470,13 @@ export const run = <E extends EventCodec.Tagged, Err, R>(
 /**
  * Options of {@link waitFor}.
  *
+ * @example
+ * ```ts
+ * import { Position, Projection } from "@chronicle/core"
+ *
+ * const options: Projection.WaitForOptions = { timeout: "5 seconds", interval: "50 millis" }
+ * const readYourWrites = (position: Position.Position) => Projection.waitFor("balances", position, options)
+ * ```
  * @since 0.6.0
  * @category consistency
  */

@@ -23,6 +23,14 @@ import type { StoreError } from "./StoreError.js"
 /**
  * Progress of a catch-up or rebuild.
  *
+ * @example
+ * ```ts
+ * import { Position, type ProjectionAdmin } from "@chronicle/core"
+ *
+ * const describe = (progress: ProjectionAdmin.Progress): string =>
+ *   `${progress.name} v${progress.version}: ${progress.processed} done, ` +
+ *   `${progress.lagExact === false ? "over " : ""}${progress.lag} to go (at ${Position.format(progress.checkpoint)})`
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -44,6 +52,15 @@ export interface Progress {
 /**
  * The status of one projection version.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { ProjectionAdmin } from "@chronicle/core"
+ *
+ * const unhealthy = (status: ProjectionAdmin.Status): boolean =>
+ *   status.state === "failed" || status.state === "stale" || status.parked > 0
+ * const alerts = Effect.map(ProjectionAdmin.status(), (statuses) => statuses.filter(unhealthy).map((s) => s.name))
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -81,6 +98,17 @@ export interface Status {
 /**
  * Options of {@link catchUp} and {@link rebuild}.
  *
+ * @example
+ * ```ts
+ * import { Effect, Schema, Stream } from "effect"
+ * import { Projection, ProjectionAdmin } from "@chronicle/core"
+ *
+ * class Pinged extends Schema.TaggedClass<Pinged>()("Pinged", {}) {}
+ * const Pings = Projection.make({ name: "pings", events: Pinged, handle: () => Effect.void })
+ *
+ * const options: ProjectionAdmin.CatchUpOptions = { waitForLease: "30 seconds", batchSize: 1000 }
+ * const job = Stream.runDrain(ProjectionAdmin.catchUp(Pings, options))
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -92,6 +120,18 @@ export interface CatchUpOptions extends RunOptions {
 /**
  * The progress stream of {@link catchUp} and {@link rebuild}.
  *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import type { ProjectionAdmin } from "@chronicle/core"
+ *
+ * // log every batch's progress, and return the last one
+ * const report = <Err, R>(progress: ProjectionAdmin.ProgressStream<Err, R>) =>
+ *   progress.pipe(
+ *     Stream.tap((p) => Effect.log(`${p.name}: ${p.processed} processed, ${p.lag} to go`)),
+ *     Stream.runLast
+ *   )
+ * ```
  * @since 0.1.0
  * @category models
  */

@@ -24,6 +24,14 @@ import type { StoreError } from "./StoreError.js"
 /**
  * Identifies one version of a projection.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { ProjectionStore } from "@chronicle/core"
+ *
+ * const key: ProjectionStore.Key = { name: "balances", version: 2 }
+ * const record = Effect.flatMap(ProjectionStore.ProjectionStore, (store) => store.get(key))
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -47,6 +55,12 @@ export interface Key {
  * A stored state is what a runner wrote; `ProjectionAdmin.status` tells whether a
  * runner is still alive behind it.
  *
+ * @example
+ * ```ts
+ * import type { ProjectionStore } from "@chronicle/core"
+ *
+ * const needsAttention = (state: ProjectionStore.State): boolean => state === "failed" || state === "retrying"
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -56,6 +70,14 @@ export type State = "starting" | "running" | "caught-up" | "rebuilding" | "retry
  * A lease that is live now (by the store's clock): who holds it, and until
  * when unless renewed.
  *
+ * @example
+ * ```ts
+ * import { DateTime } from "effect"
+ * import type { ProjectionStore } from "@chronicle/core"
+ *
+ * const describe = (lease: ProjectionStore.Lease): string =>
+ *   `held by ${lease.owner} until ${DateTime.formatIso(lease.expiresAt)}`
+ * ```
  * @since 0.2.0
  * @category models
  */
@@ -67,6 +89,16 @@ export interface Lease {
 /**
  * The stored record of one projection version.
  *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { Position, ProjectionStore } from "@chronicle/core"
+ *
+ * const describe = (record: ProjectionStore.Record): string =>
+ *   `${record.name} v${record.version}${record.active ? " (active)" : ""}: ${record.state} at ` +
+ *   Option.match(record.checkpoint, { onNone: () => "the start", onSome: Position.format })
+ * const report = Effect.map(Effect.flatMap(ProjectionStore.ProjectionStore, (store) => store.list), (records) => records.map(describe))
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -92,6 +124,15 @@ export interface Record {
 /**
  * An event set aside after its handler kept failing.
  *
+ * @example
+ * ```ts
+ * import { DateTime, Effect } from "effect"
+ * import { ProjectionStore } from "@chronicle/core"
+ *
+ * const describe = (parked: ProjectionStore.ParkedEvent): string =>
+ *   `${parked.event.streamId}@${parked.event.version} parked ${DateTime.formatIso(parked.parkedAt)}: ${parked.reason}`
+ * const parkedOfBalances = Effect.flatMap(ProjectionStore.ProjectionStore, (store) => store.parked({ name: "balances", version: 1 }))
+ * ```
  * @since 0.1.0
  * @category models
  */

@@ -115,6 +115,18 @@ export class RepositoryOptionsError extends Schema.TaggedError<RepositoryOptions
  * `cache` capacity (the cache off, or left to its default). Given such
  * options (or none), {@link make} and {@link Tag} cannot fail.
  *
+ * @example
+ * ```ts
+ * import { Effect, Schedule, Schema } from "effect"
+ * import { Aggregate, Repository } from "@chronicle/core"
+ *
+ * class Incremented extends Schema.TaggedClass<Incremented>()("Incremented", { by: Schema.Int }) {}
+ * const Counter = Aggregate.make({ name: "Counter", events: Incremented, commands: Incremented, initialState: 0,
+ *   evolve: (n: number, e) => n + e.by, decide: (c) => Effect.succeed(c) })
+ *
+ * const options: Repository.CheckedOptions<number> = { retry: Schedule.recurs(3), cache: false }
+ * const counters = Repository.make(Counter, options) // cannot fail: no RepositoryOptionsError in its type
+ * ```
  * @since 0.7.0
  * @category models
  */
@@ -126,6 +138,22 @@ export type CheckedOptions<S = unknown> = Options<S> & {
 /**
  * Everything `execute` can fail with, besides the aggregate's domain errors.
  *
+ * @example
+ * ```ts
+ * import type { Repository } from "@chronicle/core"
+ *
+ * const httpStatus = (error: Repository.ExecuteError): number => {
+ *   switch (error._tag) {
+ *     case "InvalidCommandError":
+ *     case "InvalidAppendError":
+ *       return 400
+ *     case "ConcurrencyError":
+ *       return 409
+ *     default:
+ *       return 500
+ *   }
+ * }
+ * ```
  * @since 0.1.0
  * @category errors
  */
@@ -141,6 +169,12 @@ export type ExecuteError =
 /**
  * Everything `load` can fail with.
  *
+ * @example
+ * ```ts
+ * import type { Repository } from "@chronicle/core"
+ *
+ * const httpStatus = (error: Repository.LoadError): number => (error._tag === "InvalidCommandError" ? 400 : 500)
+ * ```
  * @since 0.1.0
  * @category errors
  */
@@ -149,6 +183,13 @@ export type LoadError = InvalidCommandError | StoreError | EventDecodeError
 /**
  * Options of `execute`.
  *
+ * @example
+ * ```ts
+ * import type { Repository } from "@chronicle/core"
+ *
+ * // the form showed version 3: refuse the command if the account changed since
+ * const options: Repository.ExecuteOptions = { commandId: "req-42", expectedVersion: 3, metadata: { userId: "u-1" } }
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -182,6 +223,17 @@ export interface ExecuteOptions {
 /**
  * What `execute` returns.
  *
+ * @example
+ * ```ts
+ * import { Option } from "effect"
+ * import { type EventCodec, Position, type Repository } from "@chronicle/core"
+ *
+ * const describe = (result: Repository.ExecuteResult<number, EventCodec.Tagged>): string =>
+ *   result.duplicate
+ *     ? `command ${result.commandId} was already applied`
+ *     : `${result.events.length} events, now v${result.version}` +
+ *       Option.match(result.position, { onNone: () => "", onSome: (p) => ` at ${Position.format(p)}` })
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -203,6 +255,13 @@ export interface ExecuteResult<S, E> {
 /**
  * What `load` returns.
  *
+ * @example
+ * ```ts
+ * import type { Repository } from "@chronicle/core"
+ *
+ * const describe = (result: Repository.LoadResult<number>): string =>
+ *   result.version === 0 ? "no such counter" : `count ${result.state} at v${result.version}`
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -217,6 +276,16 @@ export interface LoadResult<S> {
 /**
  * Options of {@link make}.
  *
+ * @example
+ * ```ts
+ * import { Repository, SnapshotStore } from "@chronicle/core"
+ *
+ * const options: Repository.Options<number> = {
+ *   cache: { capacity: 10 * Repository.defaultCacheCapacity },
+ *   pageSize: 500,
+ *   snapshots: { strategy: SnapshotStore.every(100), mode: "inline" }
+ * }
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -330,6 +399,15 @@ export const defaultPageSize = 1_000
 /**
  * A repository for one aggregate.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { EventCodec, Repository } from "@chronicle/core"
+ *
+ * // works with any repository whose state is a number
+ * const current = <E extends EventCodec.Tagged, C, Err>(counters: Repository.Repository<number, E, C, Err>, id: string) =>
+ *   Effect.map(counters.load(id), (loaded) => loaded.state)
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -483,6 +561,14 @@ export const Tag = <Self>() => {
  * What {@link Tag} returns: a `Context.Tag` class of a repository, with the
  * layer that builds it and the aggregate it serves.
  *
+ * @example
+ * ```ts
+ * import type { EventCodec, Repository } from "@chronicle/core"
+ *
+ * const describe = <Self, Id extends string, S, E extends EventCodec.Tagged, C, Err>(
+ *   repository: Repository.TagClass<Self, Id, S, E, C, Err>
+ * ): string => `${repository.key} serves ${repository.aggregate.name}`
+ * ```
  * @since 0.6.0
  * @category services
  */

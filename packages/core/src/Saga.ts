@@ -50,6 +50,19 @@ import type { CompensationContext, StepContext, StepOptions } from "./SagaStep.j
  * A signal, erased: what the trigger consumer needs to route an event to
  * the instance waiting for it.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Saga } from "@chronicle/core"
+ *
+ * class Approved extends Schema.TaggedClass<Approved>()("Approved", { transferId: Schema.String }) {}
+ * class Rejected extends Schema.TaggedClass<Rejected>()("Rejected", { transferId: Schema.String }) {}
+ * const signals: ReadonlyArray<Saga.AnySignal> = [
+ *   Saga.signal("approved", { event: Approved, id: (e) => e.transferId }),
+ *   Saga.signal("rejected", { event: Rejected, id: (e) => e.transferId })
+ * ]
+ * const reads = signals.flatMap((signal) => signal.types) // ["Approved", "Rejected"]
+ * ```
  * @since 0.5.0
  * @category signals
  */
@@ -72,6 +85,16 @@ export interface AnySignal {
  * A later event an instance can wait for, and how such an event names its
  * instance (the correlation function).
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Saga } from "@chronicle/core"
+ *
+ * class Approved extends Schema.TaggedClass<Approved>()("Approved", { transferId: Schema.String }) {}
+ * const WasApproved: Saga.Signal<Approved> = Saga.signal("approved", { event: Approved, categories: ["Transfer"], id: (e) => e.transferId })
+ * // inside a saga's run: the approval of this instance, or an EventTimeout after a day
+ * const approval = Saga.awaitEvent(WasApproved, { timeout: "1 day" })
+ * ```
  * @since 0.5.0
  * @category signals
  */
@@ -116,6 +139,22 @@ export const signal = <S extends EventCodec.Tagged, I>(
 /**
  * A saga definition. Build it with {@link make}.
  *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { type EventCodec, Saga } from "@chronicle/core"
+ *
+ * class Pinged extends Schema.TaggedClass<Pinged>()("Pinged", { id: Schema.String }) {}
+ * const Pong = Saga.make({
+ *   name: "Pong",
+ *   trigger: Pinged,
+ *   id: (e) => e.id,
+ *   run: () => Saga.step("pong", { run: () => Effect.log("pong") })
+ * })
+ * const describe = <T extends EventCodec.Tagged, A, E, R>(saga: Saga.Saga<T, A, E, R>): string =>
+ *   `${saga.name} starts on ${saga.trigger.types.join(", ")} and waits for ${saga.signals.length} signals`
+ * const line = describe(Pong)
+ * ```
  * @since 0.5.0
  * @category models
  */
@@ -152,6 +191,20 @@ export type Any = Saga<EventCodec.Tagged, unknown, unknown, unknown>
 /**
  * What {@link make} takes besides `run` and `success`.
  *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Saga } from "@chronicle/core"
+ *
+ * class OrderPlaced extends Schema.TaggedClass<OrderPlaced>()("OrderPlaced", { orderId: Schema.String }) {}
+ * const definition: Saga.Definition<OrderPlaced, Schema.Schema.Encoded<typeof OrderPlaced>, never, never> = {
+ *   name: "Fulfilment",
+ *   trigger: OrderPlaced,
+ *   categories: ["Order"],
+ *   id: (e) => e.orderId
+ * }
+ * const Fulfilment = Saga.make({ ...definition, run: (e) => Effect.log(`fulfilling ${e.orderId}`) })
+ * ```
  * @since 0.5.0
  * @category models
  */
@@ -339,6 +392,17 @@ export const sleep = (name: string, duration: Duration.DurationInput): Effect.Ef
  * which `onFailure` defaults to `park` for sagas (a bad trigger is set
  * aside, the feed goes on).
  *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Saga } from "@chronicle/core"
+ *
+ * class Pinged extends Schema.TaggedClass<Pinged>()("Pinged", { id: Schema.String }) {}
+ * const Pong = Saga.make({ name: "Pong", trigger: Pinged, id: (e) => e.id, run: () => Effect.log("pong") })
+ *
+ * const options: Saga.RunOptions = { onFailure: "stop", batchSize: 50, leaseTtl: "30 seconds" }
+ * const running = Saga.layer(Pong, options)
+ * ```
  * @since 0.5.0
  * @category running
  */

@@ -26,6 +26,13 @@ import type { StoreError } from "./StoreError.js"
  *   something stays done that should have been undone. `error` says what;
  *   fix the cause, then `SagaAdmin.retry`.
  *
+ * @example
+ * ```ts
+ * import { SagaAdmin } from "@chronicle/core"
+ *
+ * const stuck: ReadonlyArray<SagaAdmin.State> = ["compensation-failed", "failed"]
+ * const needingAttention = SagaAdmin.list("Fulfilment", { states: stuck })
+ * ```
  * @since 0.5.0
  * @category status
  */
@@ -34,6 +41,16 @@ export type State = "running" | "waiting" | "completed" | "failed" | "compensati
 /**
  * The status of one instance, from its journal.
  *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { SagaAdmin } from "@chronicle/core"
+ *
+ * const describe = (status: SagaAdmin.Status): string =>
+ *   `${status.saga}/${status.instanceId} run ${status.run}: ${status.state}` +
+ *   Option.match(status.waitingFor, { onNone: () => "", onSome: (w) => ` (waiting for ${w.for})` })
+ * const report = Effect.map(SagaAdmin.list("Fulfilment"), (statuses) => statuses.map(describe))
+ * ```
  * @since 0.5.0
  * @category status
  */

@@ -22,6 +22,17 @@ import type { StreamId } from "./StreamId.js"
 /**
  * A stored snapshot.
  *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { SnapshotStore, StreamId } from "@chronicle/core"
+ *
+ * const describe = (snapshot: SnapshotStore.Snapshot): string =>
+ *   `${snapshot.streamId} at v${snapshot.version} (state schema v${snapshot.stateVersion})`
+ * const newest = Effect.flatMap(SnapshotStore.SnapshotStore, (store) =>
+ *   Effect.map(store.load(StreamId.forAggregate("Account", "a-1")), Option.map(describe))
+ * )
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -42,6 +53,15 @@ export interface Snapshot {
 /**
  * Bounds for choosing a snapshot: the newest one at or before all of them.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { SnapshotStore, StreamId } from "@chronicle/core"
+ *
+ * // the newest snapshot that includes at most the stream's first 100 events
+ * const bounds: SnapshotStore.Bounds = { maxVersion: 100 }
+ * const early = Effect.flatMap(SnapshotStore.SnapshotStore, (store) => store.load(StreamId.forAggregate("Account", "a-1"), bounds))
+ * ```
  * @since 0.1.0
  * @category models
  */

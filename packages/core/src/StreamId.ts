@@ -10,6 +10,13 @@ import { type Brand, Either, Schema } from "effect"
 /**
  * A non-empty stream name of at most 1,000 characters.
  *
+ * @example
+ * ```ts
+ * import { StreamId } from "@chronicle/core"
+ *
+ * const id: StreamId.StreamId = StreamId.forAggregate("Account", "42") // "Account-42"
+ * const owner = (streamId: StreamId.StreamId): string => StreamId.aggregateId(streamId) // "42"
+ * ```
  * @since 0.1.0
  * @category models
  */

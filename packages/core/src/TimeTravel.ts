@@ -16,6 +16,14 @@ import type { LoadResult } from "./Repository.js"
  * A point in a stream's past: after its `version`-th event, at a global
  * `position`, or at an instant (`recordedAt` of each event).
  *
+ * @example
+ * ```ts
+ * import { DateTime } from "effect"
+ * import type { TimeTravel } from "@chronicle/core"
+ *
+ * const atVersion: TimeTravel.Target = { version: 10 }
+ * const atInstant: TimeTravel.Target = { at: DateTime.unsafeMake("2026-01-01T00:00:00Z") }
+ * ```
  * @since 0.1.0
  * @category temporal queries
  */
@@ -48,6 +56,13 @@ export class TemporalQueryError extends Schema.TaggedError<TemporalQueryError>()
  * One step of a stream's history: the event, with its context and the state
  * right after it.
  *
+ * @example
+ * ```ts
+ * import type { TimeTravel } from "@chronicle/core"
+ *
+ * const describe = (entry: TimeTravel.HistoryEntry<number, { readonly _tag: string }>): string =>
+ *   `v${entry.version} ${entry.event._tag}: balance ${entry.stateAfter}`
+ * ```
  * @since 0.1.0
  * @category temporal queries
  */
@@ -109,6 +124,14 @@ export const history = <S, E, Err>(
  * One difference between two states: the path of the value, and its value
  * before and after (`undefined` where it did not exist).
  *
+ * @example
+ * ```ts
+ * import { TimeTravel } from "@chronicle/core"
+ *
+ * const describe = (change: TimeTravel.Change): string =>
+ *   `${change.path}: ${JSON.stringify(change.before)} → ${JSON.stringify(change.after)}`
+ * const lines = TimeTravel.diff({ balance: 10, owner: "ann" }, { balance: 15, owner: "ann" }).map(describe)
+ * ```
  * @since 0.1.0
  * @category models
  */

@@ -20,6 +20,14 @@ import { Either, ParseResult, Schema } from "effect"
 /**
  * A stored event on its way up the chain.
  *
+ * @example
+ * ```ts
+ * import { Upcaster } from "@chronicle/core"
+ *
+ * const stored: Upcaster.Stored = { type: "MoneyDeposited", schemaVersion: 1, data: { amount: 10 } }
+ * const renamed = Upcaster.rename({ from: "MoneyDeposited", to: "Deposited", version: 1 }).apply(stored.data)
+ * // Either.right([{ type: "Deposited", schemaVersion: 1, data: { amount: 10 } }])
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -33,6 +41,23 @@ export interface Stored {
  * One step of a chain: it applies to stored events of `type` at version
  * `fromVersion`.
  *
+ * @example
+ * ```ts
+ * import { Either } from "effect"
+ * import type { Upcaster } from "@chronicle/core"
+ *
+ * // a hand-written step: v1 { amount } → v2 { amount, currency }
+ * const addCurrency: Upcaster.Upcaster = {
+ *   type: "Deposited",
+ *   fromVersion: 1,
+ *   toType: "Deposited",
+ *   toVersion: 2,
+ *   apply: (data) =>
+ *     typeof data === "object" && data !== null
+ *       ? Either.right([{ type: "Deposited", schemaVersion: 2, data: { ...data, currency: "EUR" } }])
+ *       : Either.left("the payload is not an object")
+ * }
+ * ```
  * @since 0.1.0
  * @category models
  */

@@ -166,6 +166,18 @@ export interface Options {
  * `Append.AppendHook`, `InlineProjection.hook`): the store's layer then
  * requires what the hook requires, and runs the hook's setup when it builds.
  *
+ * @example
+ * ```ts
+ * import { EventStore, InlineProjection, Projection } from "@chronicle/core"
+ * import { SqlEventStore } from "@chronicle/sql-store"
+ * import { Effect, Schema } from "effect"
+ *
+ * class Opened extends Schema.TaggedClass<Opened>()("Opened", { owner: Schema.String }) {}
+ * const Owners = Projection.make({ name: "owners", events: Opened, handle: () => Effect.void })
+ *
+ * const options: SqlEventStore.StoreOptions = { tablePrefix: "bank_", onAppend: InlineProjection.hook([Owners]) }
+ * const store = SqlEventStore.layer(options)
+ * ```
  * @since 0.6.0
  * @category models
  */

@@ -19,6 +19,13 @@ import * as SqlSnapshotStore from "./SqlSnapshotStore.js"
  * Options of {@link layer}: the event store's options (its `tablePrefix`
  * and `migrate` apply to all three stores).
  *
+ * @example
+ * ```ts
+ * import { SqlStores } from "@chronicle/sql-store"
+ *
+ * const options: SqlStores.Options = { tablePrefix: "bank_", pollInterval: "200 millis" }
+ * const stores = SqlStores.layer(options)
+ * ```
  * @since 0.6.0
  * @category models
  */
@@ -28,6 +35,20 @@ export type Options = SqlEventStore.Options
  * {@link Options}, plus the append hook of the event store (inline
  * projections: `InlineProjection.hook([...])`).
  *
+ * @example
+ * ```ts
+ * import type { Append } from "@chronicle/core"
+ * import { SqlStores } from "@chronicle/sql-store"
+ * import { Effect } from "effect"
+ *
+ * const logAppends: Append.AppendHook = {
+ *   names: ["log appends"],
+ *   setup: Effect.void,
+ *   apply: (events) => Effect.logDebug(`appended ${events.length} events`)
+ * }
+ * const options: SqlStores.StoresOptions = { tablePrefix: "bank_", onAppend: logAppends }
+ * const stores = SqlStores.layer(options)
+ * ```
  * @since 0.6.0
  * @category models
  */
@@ -36,6 +57,19 @@ export type StoresOptions<R = never> = SqlEventStore.StoreOptions<R>
 /**
  * The three stores one layer provides.
  *
+ * @example
+ * ```ts
+ * import { EventStore, SnapshotStore } from "@chronicle/core"
+ * import { SqlStores } from "@chronicle/sql-store"
+ * import { Effect } from "effect"
+ *
+ * // a program that needs all three stores runs on one SqlStores.layer
+ * const program: Effect.Effect<void, never, SqlStores.Stores> = Effect.gen(function* () {
+ *   const events = yield* EventStore.EventStore
+ *   const snapshots = yield* SnapshotStore.SnapshotStore
+ *   yield* Effect.log(typeof events.append, typeof snapshots)
+ * })
+ * ```
  * @since 0.6.0
  * @category models
  */

@@ -44,6 +44,13 @@ import { Context, Duration, Effect, Layer, Option } from "effect"
 /**
  * Options of {@link layer}.
  *
+ * @example
+ * ```ts
+ * import * as SqlWorkflowEngine from "@chronicle/sql-store/SqlWorkflowEngine"
+ *
+ * const options: SqlWorkflowEngine.Options = { tablePrefix: "bank_", mode: "socket", address: { host: "10.0.0.5", port: 34431 } }
+ * const engine = SqlWorkflowEngine.layer(options)
+ * ```
  * @since 0.5.0
  * @category models
  */

@@ -19,6 +19,14 @@ import type { Tagged } from "../EventCodec.js"
 /**
  * An invariant: `true` when the state (reached through `history`) is valid.
  *
+ * @example
+ * ```ts
+ * import type { AggregateLaws } from "@chronicle/core/testing"
+ *
+ * // a counter that only ever grows: its value is the sum of its increments
+ * const sumOfIncrements: AggregateLaws.Invariant<number, { readonly by: number }> = (n, history) =>
+ *   n === history.reduce((sum, e) => sum + e.by, 0)
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -27,6 +35,22 @@ export type Invariant<S, E> = (state: S, history: ReadonlyArray<E>) => boolean
 /**
  * Options of {@link describe}.
  *
+ * @example
+ * ```ts
+ * import { FastCheck } from "effect"
+ * import type { AggregateLaws } from "@chronicle/core/testing"
+ *
+ * class Increment {
+ *   readonly _tag = "Increment"
+ *   constructor(readonly by: number) {}
+ * }
+ * const options: AggregateLaws.Options<number, { readonly by: number }, Increment> = {
+ *   invariants: { "never negative": (n) => n >= 0 },
+ *   commands: FastCheck.integer({ min: 1, max: 5 }).map((by) => new Increment(by)),
+ *   maxCommands: 20,
+ *   numRuns: 50
+ * }
+ * ```
  * @since 0.1.0
  * @category models
  */

@@ -15,6 +15,14 @@ import type { StoreError } from "../StoreError.js"
  * A projection to wait for: its definition (that version), or its name (the
  * active version).
  *
+ * @example
+ * ```ts
+ * import { AwaitProjections } from "@chronicle/core/testing"
+ *
+ * // the active version of "balances", and version 2 of "statements" (say, while it is rebuilt)
+ * const targets: ReadonlyArray<AwaitProjections.Target> = ["balances", { name: "statements", version: 2 }]
+ * const settled = AwaitProjections.caughtUp({ projections: targets, timeout: "5 seconds" })
+ * ```
  * @since 0.2.0
  * @category models
  */

@@ -16,6 +16,15 @@ import type { Tagged } from "../EventCodec.js"
 /**
  * The tags of an error union.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import type { DeciderSpec } from "@chronicle/core/testing"
+ *
+ * class TooBig extends Schema.TaggedError<TooBig>()("TooBig", {}) {}
+ * class Frozen extends Schema.TaggedError<Frozen>()("Frozen", {}) {}
+ * const expected: ReadonlyArray<DeciderSpec.TagOf<TooBig | Frozen>> = ["TooBig", "Frozen"]
+ * ```
  * @since 0.1.0
  * @category type-level
  */
@@ -24,6 +33,15 @@ export type TagOf<Err> = Err extends { readonly _tag: infer T extends string } ?
 /**
  * The outcome checks of a spec, once the command is known.
  *
+ * @example
+ * ```ts
+ * import { expect } from "@effect/vitest"
+ * import type { DeciderSpec } from "@chronicle/core/testing"
+ *
+ * // a reusable check: the command leads to exactly this state
+ * const leadsTo = <S, E, Err>(when: DeciderSpec.When<S, E, Err>, expected: S) =>
+ *   when.thenState((state) => expect(state).toEqual(expected))
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -44,6 +62,14 @@ export interface When<S, E, Err> {
 /**
  * A spec with its history given.
  *
+ * @example
+ * ```ts
+ * import type { DeciderSpec } from "@chronicle/core/testing"
+ *
+ * // a reusable check: after the given events, each of these commands changes nothing
+ * const allIgnored = <S, E, C, Err>(given: DeciderSpec.Given<S, E, C, Err>, commands: ReadonlyArray<C>) =>
+ *   commands.map((command) => given.when(command).thenNothing())
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -55,6 +81,14 @@ export interface Given<S, E, C, Err> {
 /**
  * A given / when / then spec for one aggregate.
  *
+ * @example
+ * ```ts
+ * import type { DeciderSpec } from "@chronicle/core/testing"
+ *
+ * // a reusable check: on a new stream, the command emits exactly these events
+ * const onNewStream = <S, E, C, Err>(spec: DeciderSpec.DeciderSpec<S, E, C, Err>, command: C, ...events: ReadonlyArray<E>) =>
+ *   spec.given().when(command).thenEmits(...events)
+ * ```
  * @since 0.1.0
  * @category models
  */

@@ -22,6 +22,15 @@ import * as StreamId from "../StreamId.js"
 /**
  * Options of {@link suite}.
  *
+ * @example
+ * ```ts
+ * import { EventStore } from "@chronicle/core"
+ * import { EventStoreConformance } from "@chronicle/core/testing"
+ *
+ * // a lighter run, for a slow CI machine
+ * const options: EventStoreConformance.Options = { writers: 4, eventsPerWriter: 5, subscriptionTimeout: 60_000 }
+ * EventStoreConformance.suite("EventStore.layerMemory", EventStore.layerMemory(), options)
+ * ```
  * @since 0.1.0
  * @category models
  */
@@ -34,14 +43,53 @@ export interface Options {
   readonly subscriptionTimeout?: number | undefined
 }
 
-/** A category nobody else uses: letters and digits only, no `-`. */
+/**
+ * A category nobody else uses: letters and digits only, no `-`.
+ *
+ * @example
+ * ```ts
+ * import { EventStore } from "@chronicle/core"
+ * import { EventStoreConformance } from "@chronicle/core/testing"
+ *
+ * const category = EventStoreConformance.uniqueCategory("Wallet") // "Wallet3f9c…"
+ * const onlyMine = EventStore.readAll({ categories: [category] })
+ * ```
+ * @since 0.1.0
+ * @category helpers
+ */
 export const uniqueCategory = (label: string): string =>
   `${label}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`
 
-/** A fresh stream in a fresh category. */
+/**
+ * A fresh stream in a fresh category.
+ *
+ * @example
+ * ```ts
+ * import { EventStore } from "@chronicle/core"
+ * import { EventStoreConformance } from "@chronicle/core/testing"
+ *
+ * const streamId = EventStoreConformance.uniqueStream("Wallet")
+ * const appended = EventStore.append(streamId, [EventStoreConformance.eventData("Opened")])
+ * ```
+ * @since 0.1.0
+ * @category helpers
+ */
 export const uniqueStream = (label = "Conf"): StreamId.StreamId => StreamId.forAggregate(uniqueCategory(label), "1")
 
-/** An encoded event with a fresh id. */
+/**
+ * An encoded event with a fresh id.
+ *
+ * @example
+ * ```ts
+ * import { EventStore } from "@chronicle/core"
+ * import { EventStoreConformance } from "@chronicle/core/testing"
+ *
+ * const events = [EventStoreConformance.eventData("Deposited", { amount: 10 }), EventStoreConformance.eventData("Closed")]
+ * const appended = EventStore.append(EventStoreConformance.uniqueStream(), events)
+ * ```
+ * @since 0.1.0
+ * @category helpers
+ */
 export const eventData = (type: string, data: unknown = {}, schemaVersion = 1): EventData => ({
   eventId: crypto.randomUUID(),
   type,

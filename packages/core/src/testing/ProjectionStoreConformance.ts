@@ -46,6 +46,19 @@ import * as AwaitProjections from "./AwaitProjections.js"
  * name, written inside the projection store's transaction (so a rolled-back
  * batch leaves no entry), with no unique key (so a double application shows).
  *
+ * @example
+ * ```ts
+ * import { Effect, Ref } from "effect"
+ * import type { ProjectionStoreConformance } from "@chronicle/core/testing"
+ *
+ * // journals in a Ref, for a store whose transactions are in memory too
+ * const journals = Ref.unsafeMake<ReadonlyMap<string, ReadonlyArray<string>>>(new Map())
+ * const journal: ProjectionStoreConformance.Journal<never> = {
+ *   create: (name) => Ref.update(journals, (m) => (m.has(name) ? m : new Map([...m, [name, []]]))),
+ *   record: (name, eventId) => Ref.update(journals, (m) => new Map([...m, [name, [...(m.get(name) ?? []), eventId]]])),
+ *   read: (name) => Effect.map(Ref.get(journals), (m) => m.get(name) ?? [])
+ * }
+ * ```
  * @since 0.2.0
  * @category models
  */
@@ -95,6 +108,15 @@ export const memoryJournal: Journal<never> = {
 /**
  * Options of {@link suite}.
  *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { EventStore, ProjectionStore } from "@chronicle/core"
+ * import { ProjectionStoreConformance } from "@chronicle/core/testing"
+ *
+ * const options: ProjectionStoreConformance.Options<never> = { journal: ProjectionStoreConformance.memoryJournal }
+ * ProjectionStoreConformance.suite("in memory", Layer.merge(EventStore.layerMemory(), ProjectionStore.layerMemory), options)
+ * ```
  * @since 0.2.0
  * @category models
  */
