@@ -108,10 +108,11 @@ export const candidates = (status: TransferModels.TransferStatus): ReadonlyArray
  * ```ts
  * import { Position } from "@chronicle/core"
  * import { Option } from "effect"
+ * import type { Projections } from "@chronicle/example-bank"
  * import { TransferList } from "@chronicle/example-bank/http"
  *
- * const row = {
- *   transferId: "t-1", from: "a", to: "b", amount: 5, status: "pending" as const, reason: Option.none(),
+ * const row: Projections.TransferRow = {
+ *   transferId: "t-1", from: "a", to: "b", amount: 5, status: "pending", reason: Option.none(),
  *   requestedAt: Position.make(0n, 1n), lastVersion: 1, lastPosition: Position.make(0n, 1n)
  * }
  * TransferList.shownStatus({ row, saga: Option.none() }) // "requested"
