@@ -84,8 +84,12 @@ export interface EventCodec<E extends Tagged> {
   readonly storedTypes: ReadonlyArray<string>
   /** The current schema version of each type. */
   readonly versionOf: (type: string) => number
-  /** Encodes a domain event into its stored type, current schema version and payload. */
-  readonly encode: (event: E) => Either.Either<EncodedEvent, EventEncodeError>
+  /**
+   * Encodes a domain event into its stored type, current schema version and
+   * payload. (A method, so that a codec of some events is also a codec of
+   * `Tagged` where only its reading side is used, as in `Saga.Any`.)
+   */
+  encode(event: E): Either.Either<EncodedEvent, EventEncodeError>
   /**
    * Decodes a stored event, upcasting it first. A row the store marked
    * `corrupt` is always an `EventDecodeError` naming it.

@@ -165,24 +165,50 @@ export interface Saga<T extends EventCodec.Tagged, A, E, R> {
   /** Only trigger events of streams in these categories (all when undefined). */
   readonly categories: ReadonlyArray<string> | undefined
   /** The instance a trigger event starts. */
-  readonly instanceId: (event: T, recorded: RecordedEvent<T>) => string
+  instanceId(event: T, recorded: RecordedEvent<T>): string
   readonly signals: ReadonlyArray<AnySignal>
   /** What an instance does: steps, waits and sleeps. */
-  readonly run: (event: T, context: RunContext<T>) => Effect.Effect<A, E, R | Instance>
+  run(event: T, context: RunContext<T>): Effect.Effect<A, E, R | Instance>
   /** Encodes the run's result for the journal (none when the saga declares no `success` Schema). */
-  readonly encodeResult: (result: A) => Either.Either<unknown, ParseResult.ParseError>
+  encodeResult(result: A): Either.Either<unknown, ParseResult.ParseError>
   /**
    * Runs once a failed run is fully compensated (retried like a step, with
    * the command id of the step `on-failure`). It cannot use `Saga.step`.
    */
-  readonly onFailure: Option.Option<
-    (event: T, failure: FailureContext) => Effect.Effect<unknown, unknown, R | Instance>
-  >
+  readonly onFailure: Option.Option<OnFailure<T, R>>
 }
 
 /**
- * Any saga.
+ * What runs once a failed run is fully compensated. Checked bivariantly in
+ * its event, as a method would be, so that any saga is a {@link Any}.
+ */
+type OnFailure<T, R> = {
+  bivariant(event: T, failure: FailureContext): Effect.Effect<unknown, unknown, R | Instance>
+}["bivariant"]
+
+/**
+ * Any saga: a list of sagas of different triggers, results, errors and
+ * requirements type-checks as `ReadonlyArray<Saga.Any>` (its functions are
+ * methods, checked bivariantly, so a concrete saga is assignable to it).
  *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Saga } from "@chronicle/core"
+ *
+ * class Pinged extends Schema.TaggedClass<Pinged>()("Pinged", { id: Schema.String }) {}
+ * class OrderPlaced extends Schema.TaggedClass<OrderPlaced>()("OrderPlaced", { orderId: Schema.String }) {}
+ * const Pong = Saga.make({ name: "Pong", trigger: Pinged, id: (e) => e.id, run: () => Effect.void })
+ * const Fulfil = Saga.make({
+ *   name: "Fulfil",
+ *   trigger: OrderPlaced,
+ *   id: (e) => e.orderId,
+ *   success: Schema.Number,
+ *   run: () => Effect.succeed(1)
+ * })
+ * const sagas: ReadonlyArray<Saga.Any> = [Pong, Fulfil]
+ * const names = sagas.map((saga) => saga.name) // ["Pong", "Fulfil"]
+ * ```
  * @since 0.5.0
  * @category models
  */

@@ -507,3 +507,25 @@ const eventually = <A, E, R>(effect: Effect.Effect<Option.Option<A>, E, R>, unti
     }
     return yield* Effect.dieMessage("the condition never held")
   })
+
+describe("Saga.Any", () => {
+  it("holds sagas of different triggers, results and onFailure, and reads them", () => {
+    class Pinged extends Schema.TaggedClass<Pinged>()("Pinged", { id: Schema.String }) {}
+    const pong = Saga.make({
+      name: "Pong",
+      trigger: Pinged,
+      id: (event) => event.id,
+      success: Schema.Number,
+      run: () => Effect.succeed(1)
+    })
+    // the Move saga has another trigger, a result Schema, errors, requirements, signals and an onFailure
+    const move = moveSaga()
+    const sagas: ReadonlyArray<Saga.Any> = [pong, move]
+    expect(sagas.map((saga) => `${saga.name}: ${saga.trigger.types.join(", ")}`)).toEqual([
+      "Pong: Pinged",
+      "Move: MoveRequested"
+    ])
+    expect(sagas.map((saga) => Option.isSome(saga.onFailure))).toEqual([false, true])
+    expect(sagas.map((saga) => saga.signals.length)).toEqual([0, 1])
+  })
+})
