@@ -40,12 +40,30 @@ import * as ResponseHeaders from "./ResponseHeaders.js"
  */
 export const correlationHeader = "x-correlation-id"
 
+/**
+ * The `Retry-After` every 503 of the server carries, in seconds: the API's
+ * (a store failure, a read model behind) and `ReadinessGuard`'s (starting,
+ * stopping).
+ *
+ * @example
+ * ```ts
+ * import { ApiMiddleware } from "@chronicle/example-bank/http"
+ *
+ * const headers = { "retry-after": ApiMiddleware.retryAfterSeconds } // { "retry-after": "1" }
+ * ```
+ * @since 0.7.0
+ * @category constants
+ */
+export const retryAfterSeconds = "1"
+
 const decodeCorrelationId = Schema.decodeUnknownEither(ApiModels.CorrelationId)
 
 /** The correlation id on the response (and `Retry-After` on a 503), with the headers the handler sets, in one hook. */
 const echo = (request: HttpServerRequest.HttpServerRequest, id: string) =>
   ResponseHeaders.collectOn(request, (response) =>
-    response.status === 503 ? { [correlationHeader]: id, "retry-after": "1" } : { [correlationHeader]: id }
+    response.status === 503
+      ? { [correlationHeader]: id, "retry-after": retryAfterSeconds }
+      : { [correlationHeader]: id }
   )
 
 const withId =

@@ -29,7 +29,7 @@
 import * as Http from "node:http"
 import { Either, Schema } from "effect"
 import * as ApiErrors from "./ApiErrors.js"
-import { correlationHeader } from "./ApiMiddleware.js"
+import { correlationHeader, retryAfterSeconds } from "./ApiMiddleware.js"
 import * as ApiModels from "./ApiModels.js"
 
 /** The API's `Unavailable` error, as its JSON body. */
@@ -85,7 +85,7 @@ const unavailable =
     response.writeHead(503, {
       "content-type": "application/json",
       "content-length": Buffer.byteLength(body),
-      "retry-after": "1",
+      "retry-after": retryAfterSeconds,
       [correlationHeader]: correlationIdOf(request),
       ...(close ? { connection: "close" } : {})
     })
