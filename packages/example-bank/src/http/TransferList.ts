@@ -196,8 +196,6 @@ export const page = Effect.fn("Bank.TransferList.page")(function* (options: {
   readonly scan?: number | undefined
 }) {
   const { limit, status } = options
-  // a page can always be filled from rows it reads: never fewer than the page's own lookahead
-  const scan = Math.max(limit + 1, options.scan ?? scanLimit)
   if (status === undefined) {
     // Every row is listed: the saga is read for the page's rows only.
     const rows = yield* Projections.transferRows({ after: options.after, limit: limit + 1 })
@@ -207,19 +205,22 @@ export const page = Effect.fn("Bank.TransferList.page")(function* (options: {
     return { items, next }
   }
   const statuses = candidates(status)
+  // a page can always be filled from rows it reads: never fewer than the page's own lookahead
+  const scan = Math.max(limit + 1, options.scan ?? scanLimit)
   const matching: Array<Listed> = []
   let after = options.after
   let read = 0
   for (;;) {
     // Never more rows than the scan has left; one more than the page needs tells whether more follow.
-    const rows = yield* Projections.transferRows({ after, statuses, limit: Math.min(limit + 1, scan - read) })
+    const wanted = Math.min(limit + 1, scan - read)
+    const rows = yield* Projections.transferRows({ after, statuses, limit: wanted })
     read += rows.length
     for (const listed of yield* withSagas(rows)) {
       if (shownStatus(listed) === status) matching.push(listed)
     }
     const last = rows[rows.length - 1]
-    if (matching.length > limit || last === undefined) break
-    if (rows.length <= limit && read < scan) break // the table ended
+    // a page more than full, or the table ended (fewer rows than asked for)
+    if (matching.length > limit || last === undefined || rows.length < wanted) break
     if (read >= scan) {
       // The scan is spent: answer with what matched, and continue after the last row read,
       // which may still be followed by matches (or by nothing: the next page then says so).
