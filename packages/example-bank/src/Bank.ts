@@ -917,7 +917,6 @@ export const seed = Effect.fn("Bank.seed")(function* (count: number, options?: S
         ? open.slice(0, Math.min(wanted, closedOnes.length))
         : closedOnes.slice(0, Math.min(wanted, 1))
   const targets = open.slice(sources.length)
-  const usedIds = new Set<string>()
   let requested = 0
   const requestOne = (source: SeededAccount) =>
     Effect.gen(function* () {
@@ -940,8 +939,6 @@ export const seed = Effect.fn("Bank.seed")(function* (count: number, options?: S
             : yield* small
       for (;;) {
         const transferId = `seed-${(yield* Random.nextIntBetween(0, 36 ** 8)).toString(36).padStart(8, "0")}`
-        if (usedIds.has(transferId)) continue
-        usedIds.add(transferId)
         const result = yield* TransferRequest.request({
           transferId,
           from: source.accountId,
@@ -956,7 +953,7 @@ export const seed = Effect.fn("Bank.seed")(function* (count: number, options?: S
             TransferSettled: Effect.die
           })
         )
-        // an id some earlier transfer took (a duplicate, or another transfer): draw another
+        // an id some other transfer took (of this seed or an earlier one): draw another
         if (result === undefined || result.duplicate || result.events.length === 0) continue
         events += result.events.length
         requested++
