@@ -138,16 +138,9 @@ export const firstPages = async <T>(
 }
 
 /** Every page of an account's history. */
-export const fullHistory = async (accountId: string): Promise<ReadonlyArray<HistoryEntry>> => {
-  const entries: Array<HistoryEntry> = []
-  let after = 0
-  for (;;) {
-    const page = await api.history(accountId, after)
-    entries.push(...page.items)
-    if (page.next === null) return entries
-    after = Number(page.next)
-  }
-}
+export const fullHistory = async (accountId: string): Promise<ReadonlyArray<HistoryEntry>> =>
+  (await firstPages((after) => api.history(accountId, after === null ? 0 : Number(after)), Number.POSITIVE_INFINITY))
+    .items
 
 /** The live feed from the head (or `from`), optionally of one category. */
 export const liveFeed = (options: {
