@@ -103,7 +103,10 @@ describe.skipIf(!Postgres.available)("SQL errors on PostgreSQL", () => {
     })
   )
 
-  it.scoped("on PostgreSQL, LISTEN needs the PgClient: without it the store fails, unless told to poll", () =>
+  // Live clock: the polling subscription must poll. Under the test clock it
+  // read once, and when another test's open transaction held the feed back at
+  // that moment, it waited for a poll that never came.
+  it.scopedLive("on PostgreSQL, LISTEN needs the PgClient: without it the store fails, unless told to poll", () =>
     Effect.gen(function* () {
       const schema = yield* Postgres.schema
       const client = yield* Layer.build(Postgres.layerOn(schema))
