@@ -138,7 +138,7 @@ export interface Driver {
   readonly notify: Option.Option<(payload: string) => Effect.Effect<void, DriverError>>
   /**
    * PostgreSQL with a `PgClient`: the notifications of the store's channel
-   * (one LISTEN connection, shared) and how to send one, for the listener.
+   * (on a LISTEN connection of the store's own, `pgListen.ts`) and how to send one, for the listener.
    */
   readonly notifications: Option.Option<{
     readonly channel: string

@@ -1,10 +1,11 @@
 /**
  * Wake-ups from PostgreSQL `LISTEN` that come back by themselves.
  *
- * `PgClient.listen` keeps one LISTEN connection per client and gives no
- * sign when that connection dies (a server restart, a terminated backend, a
- * network cut): notifications simply stop, and subscribers would fall back
- * to polling for good. So the listener checks its own channel: it sends a
+ * The LISTEN connection (`pgListen.ts`) ends its stream when it errors or
+ * closes, and the listener listens again. But a network cut can leave a
+ * connection that looks open and delivers nothing: notifications simply
+ * stop, and subscribers would fall back to polling for good. So the
+ * listener also checks its own channel: it sends a
  * probe notification through the pool right after it starts listening and
  * then every `checkInterval`, and a probe that does not come back in time
  * means the LISTEN connection is gone. It then stops listening (releasing

@@ -35,6 +35,7 @@ import type { PgClient } from "@effect/sql-pg/PgClient"
 import { Clock, DateTime, Duration, Effect, Option, Schema } from "effect"
 import { type AppendInput, activeFilter, type Driver, type DriverError, type WriteOutcome } from "./driver.js"
 import { constraintName, inconsistent, isOutcomeUnknown, sqlState } from "./errors.js"
+import * as PgListen from "./pgListen.js"
 import * as Rows from "./rows.js"
 
 const liveClock = Clock.make()
@@ -518,6 +519,6 @@ export const make = (options: {
       sqlState(error) === "23505" && constraintName(error) === `${tables.eventsName}_stream_version_key`,
     isOutcomeUnknown,
     notify: Option.some(notify),
-    notifications: Option.map(options.pg, (pg) => ({ channel, listen: pg.listen(channel), notify }))
+    notifications: Option.map(options.pg, (pg) => ({ channel, listen: PgListen.listen(pg.config, channel), notify }))
   }
 }

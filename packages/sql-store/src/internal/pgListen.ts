@@ -1,0 +1,85 @@
+/**
+ * The store's own PostgreSQL `LISTEN` connection, which never leaves an
+ * error unheard.
+ *
+ * `PgClient.listen` of `@effect/sql-pg` (0.53) opens its shared LISTEN
+ * connection and attaches its `error` handler only once `connect()` has
+ * resolved, a microtask later. A fatal message that arrives in the same read
+ * as the end of the handshake (a backend terminated as it starts: a
+ * failover, `pg_terminate_backend`, a restart) is emitted with no handler,
+ * and Node ends the process with an uncaught exception. It also says nothing
+ * when the connection dies: notifications just stop.
+ *
+ * This connection has its `error` handler from before it connects until it
+ * is garbage, and its stream fails as soon as the connection errors or
+ * closes, so the listener (`listener.ts`) listens again at once instead of
+ * waiting for a probe to time out. One connection per store listener, opened
+ * with the `PgClient`'s settings. The `pg` driver is loaded when the first
+ * connection opens, so an app on SQLite never loads it.
+ *
+ * @internal
+ */
+import { SqlError } from "@effect/sql/SqlError"
+import type { PgClientConfig } from "@effect/sql-pg/PgClient"
+import { Duration, Effect, Redacted, Stream } from "effect"
+import type { ClientConfig } from "pg"
+
+/** The `pg` client settings for a LISTEN connection of this `PgClient` (as its pool's). @internal */
+export const clientConfig = (config: PgClientConfig): ClientConfig => ({
+  connectionString: config.url === undefined ? undefined : Redacted.value(config.url),
+  host: config.host,
+  port: config.port,
+  database: config.database,
+  user: config.username,
+  password: config.password === undefined ? undefined : Redacted.value(config.password),
+  ssl: config.ssl,
+  ...(config.stream === undefined ? {} : { stream: config.stream }),
+  connectionTimeoutMillis: config.connectTimeout === undefined ? undefined : Duration.toMillis(config.connectTimeout),
+  application_name: config.applicationName ?? "@effect/sql-pg",
+  types: config.types,
+  // an idle LISTEN connection finds out about a dead peer from TCP keepalive
+  keepAlive: true
+})
+
+const failure = (message: string) => (cause: unknown) => new SqlError({ cause, message })
+
+/**
+ * The payloads of the notifications on `channel`, on a connection of its
+ * own for as long as the stream runs. Fails when the connection cannot be
+ * opened, errors or closes.
+ *
+ * @internal
+ */
+export const listen = (config: PgClientConfig, channel: string): Stream.Stream<string, SqlError> =>
+  Stream.asyncPush<string, SqlError>((emit) =>
+    Effect.gen(function* () {
+      const { default: pg } = yield* Effect.tryPromise({
+        try: () => import("pg"),
+        catch: failure("LISTEN needs the pg package (the driver of @effect/sql-pg): install it, or pass listen: false")
+      })
+      const client = yield* Effect.acquireRelease(
+        Effect.sync(() => {
+          const client = new pg.Client(clientConfig(config))
+          // attached before connecting and never removed: no error of this
+          // connection is ever emitted without a handler
+          client.on("error", (cause) => emit.fail(failure("the LISTEN connection failed")(cause)))
+          client.on("end", () => emit.fail(failure("the LISTEN connection closed")(undefined)))
+          return client
+        }),
+        (client) =>
+          Effect.tryPromise(() => client.end()).pipe(
+            Effect.ignore,
+            Effect.interruptible,
+            Effect.timeoutOption(Duration.seconds(1))
+          )
+      )
+      yield* Effect.tryPromise({ try: () => client.connect(), catch: failure("LISTEN could not connect") })
+      client.on("notification", (message) => {
+        if (message.channel === channel && message.payload !== undefined) emit.single(message.payload)
+      })
+      yield* Effect.tryPromise({
+        try: () => client.query(`LISTEN ${pg.escapeIdentifier(channel)}`),
+        catch: failure("LISTEN failed")
+      })
+    })
+  )
