@@ -156,6 +156,9 @@ export interface Options {
    * needs the `PgClient` of `@effect/sql-pg` in the context (its
    * `PgClient.layer` provides it with the `SqlClient`): without one, the
    * store's layer fails (`misconfigured`) rather than silently polling.
+   * The store listens on a connection of its own (outside the pool, opened
+   * with the `PgClient`'s settings through the `pg` driver, a peer of this
+   * package), and listens again on a new one as soon as it breaks.
    * `false` makes subscribers poll every `pollInterval`. Defaults to `true`.
    */
   readonly listen?: boolean | undefined
