@@ -6,13 +6,33 @@
  */
 import { type Event, EventStore, StreamId } from "@chronicle/core"
 import { EventStoreConformance } from "@chronicle/core/testing"
+import { PgClient } from "@effect/sql-pg"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Exit, Layer, Queue, Schedule, Scope, Stream } from "effect"
+import { Context, Effect, Exit, Layer, Queue, Redacted, Schedule, Scope, Stream } from "effect"
 import { SqlEventStore } from "../src/index.js"
 import * as Logs from "./support/logs.js"
 import * as Postgres from "./support/postgres.js"
+import * as TcpProxy from "./support/proxy.js"
 
 const { eventData, uniqueCategory } = EventStoreConformance
+
+/**
+ * Appends with `writer` (another process's store) until a notification
+ * wakes the subscriber feeding `received`, long before its hourly poll
+ * (LISTEN takes effect a moment after a subscription starts), then drains
+ * `received`.
+ */
+const appendUntilWoken = (
+  writer: EventStore.EventStore["Type"],
+  stream: StreamId.StreamId,
+  received: Queue.Queue<Event.StoredEvent>
+) =>
+  Effect.gen(function* () {
+    yield* writer.append(stream, [eventData("Ping")])
+    return yield* Queue.take(received).pipe(
+      Effect.timeoutFail({ duration: "500 millis", onTimeout: () => "not woken" })
+    )
+  }).pipe(Effect.retry({ times: 40 }), Effect.zipRight(Queue.takeAll(received)))
 
 describe.skipIf(!Postgres.available)("SqlEventStore LISTEN (PostgreSQL)", () => {
   it.live(
@@ -42,16 +62,7 @@ describe.skipIf(!Postgres.available)("SqlEventStore LISTEN (PostgreSQL)", () => 
           Effect.provide(logger),
           Effect.forkScoped
         )
-        // Another process appends until a notification wakes the subscriber
-        // (LISTEN takes effect a moment after the subscription starts).
-        const appendUntilWoken = Effect.gen(function* () {
-          yield* writer.append(stream, [eventData("Ping")])
-          return yield* Queue.take(received).pipe(
-            Effect.timeoutFail({ duration: "500 millis", onTimeout: () => "not woken" })
-          )
-        }).pipe(Effect.retry({ times: 40 }))
-        yield* appendUntilWoken
-        yield* Queue.takeAll(received)
+        yield* appendUntilWoken(writer, stream, received)
 
         const admin = yield* Postgres.raw(schema)
         // Every backend of this store whose last statement was a LISTEN (one,
@@ -169,13 +180,60 @@ describe.skipIf(!Postgres.available)("SqlEventStore LISTEN (PostgreSQL)", () => 
         expect(terminated).toBeGreaterThanOrEqual(3)
         expect(lines.some((l) => l.message.includes("subscribers poll until it is back"))).toBe(true)
         // LISTEN comes back: another process's append wakes the subscriber
-        // long before its hourly poll.
-        yield* Effect.gen(function* () {
-          yield* writer.append(stream, [eventData("Ping")])
-          return yield* Queue.take(received).pipe(
-            Effect.timeoutFail({ duration: "500 millis", onTimeout: () => "not woken" })
+        yield* appendUntilWoken(writer, stream, received)
+      }).pipe(Effect.scoped),
+    60_000
+  )
+
+  // A connection can die without a sign: a NAT or firewall drops its state,
+  // and LISTEN just stops delivering. Only the listener's probe finds out.
+  it.live(
+    "a LISTEN connection gone silent (no error, no close) is found out by a probe and replaced",
+    () =>
+      Effect.gen(function* () {
+        const { lines, layer: logger } = yield* Logs.capture
+        const schema = yield* Postgres.schema
+        const proxy = yield* TcpProxy.make
+        const other = yield* Layer.build(SqlEventStore.layer().pipe(Layer.provide(Postgres.layerOn(schema))))
+        const listening = yield* Layer.build(
+          SqlEventStore.layer({ migrate: false, healthCheckInterval: "200 millis" }).pipe(
+            Layer.provide(PgClient.layer({ url: Redacted.make(proxy.url(schema)), maxConnections: 2 }))
           )
-        }).pipe(Effect.retry({ times: 40 }))
+        )
+        const subscriber = Context.get(listening, EventStore.EventStore)
+        const writer = Context.get(other, EventStore.EventStore)
+        const category = uniqueCategory("Silent")
+        const stream = StreamId.forAggregate(category, "1")
+        const received = yield* Queue.unbounded<Event.StoredEvent>()
+        yield* subscriber.subscribe({ categories: [category], pollInterval: "1 hour" }).pipe(
+          Stream.runForEach((event) => Queue.offer(received, event)),
+          Effect.provide(logger),
+          Effect.forkScoped
+        )
+        // twice: the first wake-up can come from the subscription's first read
+        yield* appendUntilWoken(writer, stream, received)
+        yield* appendUntilWoken(writer, stream, received)
+        const mark = lines.length
+        const logged = (l: Logs.Line) => lines.indexOf(l) >= mark
+        expect(yield* proxy.silence('LISTEN "')).toBe(1)
+        // (or, if the listener was still confirming LISTEN, "never delivered")
+        const lost = yield* Logs.waitFor(
+          lines,
+          (l) =>
+            logged(l) &&
+            (l.message.includes("no notification came back") || l.message.includes("LISTEN never delivered")),
+          "about the probe lost"
+        )
+        expect(lost.level).toBe("INFO")
+        yield* Logs.waitFor(lines, (l) => logged(l) && l.message.includes("re-established"), "about LISTEN back")
+        // wake-ups reach the subscriber again, on the new connection
+        const event = eventData("AfterSilence")
+        yield* writer.append(stream, [event])
+        const woken = yield* Queue.take(received).pipe(
+          Effect.repeat({ until: (e) => e.eventId === event.eventId }),
+          Effect.timeout("20 seconds")
+        )
+        expect(woken.eventId).toBe(event.eventId)
       }).pipe(Effect.scoped),
     60_000
   )

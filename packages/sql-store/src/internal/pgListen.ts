@@ -37,8 +37,11 @@ export const clientConfig = (config: PgClientConfig): ClientConfig => ({
   connectionTimeoutMillis: config.connectTimeout === undefined ? undefined : Duration.toMillis(config.connectTimeout),
   application_name: config.applicationName ?? "@effect/sql-pg",
   types: config.types,
-  // an idle LISTEN connection finds out about a dead peer from TCP keepalive
-  keepAlive: true
+  // TCP keepalive from 10 s of silence: a connection whose peer vanished
+  // without a word is closed by the system in the end, not kept for good
+  // (the listener's probes find it out much sooner, and stop using it)
+  keepAlive: true,
+  keepAliveInitialDelayMillis: 10_000
 })
 
 const failure = (message: string) => (cause: unknown) => new SqlError({ cause, message })

@@ -8,7 +8,10 @@
  *   flushes an implicit transaction's answer only after its COMMIT, so the
  *   request has taken effect). The returned Deferred completes then.
  * - `refuse(true)`: new connections are cut at once (a server that is down);
- * - `cutAll()`: every open connection is cut (a network failure).
+ * - `cutAll()`: every open connection is cut (a network failure);
+ * - `silence(text)`: every open connection whose client has sent `text`
+ *   goes silent: nothing more is forwarded either way, and neither end is
+ *   told (a NAT or firewall that dropped the connection's state).
  *
  * `url(schema)` is a connection string through the proxy, on a schema.
  * (Imported as `TcpProxy`: `Proxy` is a global.)
@@ -26,6 +29,8 @@ export interface Proxy {
   ) => Effect.Effect<Deferred.Deferred<void>>
   readonly refuse: (refusing: boolean) => Effect.Effect<void>
   readonly cutAll: Effect.Effect<number>
+  /** Silences the open connections whose client sent `text`; returns how many. */
+  readonly silence: (text: string) => Effect.Effect<number>
   /** Client connections open through the proxy. */
   readonly open: Effect.Effect<number>
 }
@@ -41,6 +46,8 @@ export const make = Effect.acquireRelease(
   Effect.async<{ readonly server: Net.Server; readonly proxy: Proxy }>((resume) => {
     const upstream = new URL(databaseUrl)
     const sockets = new Set<Net.Socket>()
+    // each open connection: what its client sent (its first 64 KiB), and whether it is silenced
+    const connections = new Set<{ sent: string; silent: boolean }>()
     let refusing = false
     let armed: Armed | undefined
 
@@ -52,6 +59,8 @@ export const make = Effect.acquireRelease(
       const backend = Net.connect({ host: upstream.hostname, port: Number(upstream.port || 5432) })
       sockets.add(client)
       sockets.add(backend)
+      const connection = { sent: "", silent: false }
+      connections.add(connection)
       let doomed: Armed | undefined
       let tail = ""
       const close = () => {
@@ -59,12 +68,15 @@ export const make = Effect.acquireRelease(
         backend.destroy()
         sockets.delete(client)
         sockets.delete(backend)
+        connections.delete(connection)
       }
       client.on("error", close)
       backend.on("error", close)
       client.on("close", close)
       backend.on("close", close)
       client.on("data", (chunk: Buffer) => {
+        if (connection.silent) return
+        if (connection.sent.length < 65_536) connection.sent += chunk.toString("latin1")
         const text = tail + chunk.toString("latin1")
         tail = text.slice(-256)
         if (armed !== undefined && doomed === undefined && text.includes(armed.text)) {
@@ -74,6 +86,7 @@ export const make = Effect.acquireRelease(
         backend.write(chunk)
       })
       backend.on("data", (chunk: Buffer) => {
+        if (connection.silent) return
         if (doomed !== undefined) {
           const fired = doomed
           close()
@@ -113,6 +126,17 @@ export const make = Effect.acquireRelease(
             refusing = value
           }),
         open: Effect.sync(() => sockets.size / 2),
+        silence: (text) =>
+          Effect.sync(() => {
+            let count = 0
+            for (const connection of connections) {
+              if (!connection.silent && connection.sent.includes(text)) {
+                connection.silent = true
+                count++
+              }
+            }
+            return count
+          }),
         cutAll: Effect.sync(() => {
           const count = sockets.size
           for (const socket of sockets) socket.destroy()
