@@ -34,33 +34,45 @@ const appendUntilWoken = (
     )
   }).pipe(Effect.retry({ times: 40 }), Effect.zipRight(Queue.takeAll(received)))
 
+/**
+ * A subscriber on the store of `listening`, polling once an hour (so that
+ * only a notification delivers in time), with its logs captured; a writer
+ * on the store of `other` (another process); and the stream to write to.
+ */
+const subscribed = <E1, E2>(
+  listening: Layer.Layer<EventStore.EventStore, E1>,
+  other: Layer.Layer<EventStore.EventStore, E2>,
+  name: string
+) =>
+  Effect.gen(function* () {
+    const { lines, layer: logger } = yield* Logs.capture
+    const subscriber = Context.get(yield* Layer.build(listening), EventStore.EventStore)
+    const writer = Context.get(yield* Layer.build(other), EventStore.EventStore)
+    const category = uniqueCategory(name)
+    const received = yield* Queue.unbounded<Event.StoredEvent>()
+    yield* subscriber.subscribe({ categories: [category], pollInterval: "1 hour" }).pipe(
+      Stream.runForEach((event) => Queue.offer(received, event)),
+      Effect.provide(logger),
+      Effect.forkScoped
+    )
+    return { lines, writer, received, stream: StreamId.forAggregate(category, "1") }
+  })
+
 describe.skipIf(!Postgres.available)("SqlEventStore LISTEN (PostgreSQL)", () => {
   it.live(
     "a terminated LISTEN connection is replaced, with info logs, and other processes' appends wake subscribers again",
     () =>
       Effect.gen(function* () {
-        const { lines, layer: logger } = yield* Logs.capture
         const schema = yield* Postgres.schema
         const app = `chronicle-listen-${crypto.randomUUID().slice(0, 8)}`
-        const listening = yield* Layer.build(
+        const { lines, writer, received, stream } = yield* subscribed(
           SqlEventStore.layer({ healthCheckInterval: "200 millis" }).pipe(
             Layer.provide(Postgres.layerOn(schema, { applicationName: app, maxConnections: 4 }))
-          )
-        )
-        const other = yield* Layer.build(
-          SqlEventStore.layer({ migrate: false }).pipe(
+          ),
+          SqlEventStore.layer().pipe(
             Layer.provide(Postgres.layerOn(schema, { applicationName: `${app}-other`, maxConnections: 2 }))
-          )
-        )
-        const subscriber = Context.get(listening, EventStore.EventStore)
-        const writer = Context.get(other, EventStore.EventStore)
-        const category = uniqueCategory("Listen")
-        const stream = StreamId.forAggregate(category, "1")
-        const received = yield* Queue.unbounded<Event.StoredEvent>()
-        yield* subscriber.subscribe({ categories: [category], pollInterval: "1 hour" }).pipe(
-          Stream.runForEach((event) => Queue.offer(received, event)),
-          Effect.provide(logger),
-          Effect.forkScoped
+          ),
+          "Listen"
         )
         yield* appendUntilWoken(writer, stream, received)
 
@@ -140,28 +152,16 @@ describe.skipIf(!Postgres.available)("SqlEventStore LISTEN (PostgreSQL)", () => 
     "LISTEN connections terminated as they start, again and again: no uncaught error, and LISTEN comes back",
     () =>
       Effect.gen(function* () {
-        const { lines, layer: logger } = yield* Logs.capture
         const schema = yield* Postgres.schema
         const app = `chronicle-storm-${crypto.randomUUID().slice(0, 8)}`
-        const listening = yield* Layer.build(
+        const { lines, writer, received, stream } = yield* subscribed(
           SqlEventStore.layer({ healthCheckInterval: "200 millis" }).pipe(
             Layer.provide(Postgres.layerOn(schema, { applicationName: app, maxConnections: 2 }))
-          )
-        )
-        const other = yield* Layer.build(
-          SqlEventStore.layer({ migrate: false }).pipe(
+          ),
+          SqlEventStore.layer().pipe(
             Layer.provide(Postgres.layerOn(schema, { applicationName: `${app}-other`, maxConnections: 2 }))
-          )
-        )
-        const subscriber = Context.get(listening, EventStore.EventStore)
-        const writer = Context.get(other, EventStore.EventStore)
-        const category = uniqueCategory("Storm")
-        const stream = StreamId.forAggregate(category, "1")
-        const received = yield* Queue.unbounded<Event.StoredEvent>()
-        yield* subscriber.subscribe({ categories: [category], pollInterval: "1 hour" }).pipe(
-          Stream.runForEach((event) => Queue.offer(received, event)),
-          Effect.provide(logger),
-          Effect.forkScoped
+          ),
+          "Storm"
         )
         const admin = yield* Postgres.raw(schema)
         const terminated = yield* Effect.promise(async () => {
@@ -191,24 +191,14 @@ describe.skipIf(!Postgres.available)("SqlEventStore LISTEN (PostgreSQL)", () => 
     "a LISTEN connection gone silent (no error, no close) is found out by a probe and replaced",
     () =>
       Effect.gen(function* () {
-        const { lines, layer: logger } = yield* Logs.capture
         const schema = yield* Postgres.schema
         const proxy = yield* TcpProxy.make
-        const other = yield* Layer.build(SqlEventStore.layer().pipe(Layer.provide(Postgres.layerOn(schema))))
-        const listening = yield* Layer.build(
-          SqlEventStore.layer({ migrate: false, healthCheckInterval: "200 millis" }).pipe(
+        const { lines, writer, received, stream } = yield* subscribed(
+          SqlEventStore.layer({ healthCheckInterval: "200 millis" }).pipe(
             Layer.provide(PgClient.layer({ url: Redacted.make(proxy.url(schema)), maxConnections: 2 }))
-          )
-        )
-        const subscriber = Context.get(listening, EventStore.EventStore)
-        const writer = Context.get(other, EventStore.EventStore)
-        const category = uniqueCategory("Silent")
-        const stream = StreamId.forAggregate(category, "1")
-        const received = yield* Queue.unbounded<Event.StoredEvent>()
-        yield* subscriber.subscribe({ categories: [category], pollInterval: "1 hour" }).pipe(
-          Stream.runForEach((event) => Queue.offer(received, event)),
-          Effect.provide(logger),
-          Effect.forkScoped
+          ),
+          SqlEventStore.layer().pipe(Layer.provide(Postgres.layerOn(schema))),
+          "Silent"
         )
         // twice: the first wake-up can come from the subscription's first read
         yield* appendUntilWoken(writer, stream, received)
