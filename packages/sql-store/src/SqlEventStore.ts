@@ -87,6 +87,7 @@ import {
 import * as Listener from "./internal/listener.js"
 import * as Pg from "./internal/pg.js"
 import { PgClient } from "./internal/pgClient.js"
+import * as PgListen from "./internal/pgListen.js"
 import { configError, prepare } from "./internal/setup.js"
 import * as Sqlite from "./internal/sqlite.js"
 import type * as Tables from "./internal/tables.js"
@@ -298,10 +299,25 @@ const makeDriver = Effect.fn("Chronicle.SqlEventStore.makeDriver")(
               "subscribers wake on LISTEN, which needs the PgClient of @effect/sql-pg in the context (PgClient.layer provides it); provide it, or pass listen: false to poll"
             )
           }
+          // its own LISTEN connection needs the pg driver, resolved from this package
+          const pgDriver = Option.isSome(pg)
+            ? Option.some(
+                yield* Effect.mapError(PgListen.load, (cause) =>
+                  StoreError.make({
+                    operation: "configure",
+                    reason: "misconfigured",
+                    detail:
+                      "subscribers wake on LISTEN, which needs the pg package (the driver of @effect/sql-pg, an optional peer of @chronicle/sql-store); install it, or pass listen: false to poll",
+                    cause
+                  })
+                )
+              )
+            : Option.none()
           yield* Effect.logDebug(
             Option.isSome(pg) ? `subscribers wake on LISTEN ${channel}` : "subscribers poll (listen: false)"
           )
-          const driver: Driver = Pg.make({ sql, tables, channel, pg })
+          const listenWith = Option.zipWith(pg, pgDriver, (client, driver) => ({ client, driver }))
+          const driver: Driver = Pg.make({ sql, tables, channel, listen: listenWith })
           return driver
         }),
       sqlite: () => Effect.succeed(Sqlite.make({ sql, tables })),

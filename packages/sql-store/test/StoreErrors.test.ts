@@ -10,7 +10,7 @@ import { EventStoreConformance } from "@chronicle/core/testing"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { SqliteClient } from "@effect/sql-sqlite-node"
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, it, vi } from "@effect/vitest"
 import { Context, Effect, Layer, Redacted, Stream } from "effect"
 import { SqlEventStore } from "../src/index.js"
 import { isTransient, toStoreError } from "../src/internal/errors.js"
@@ -121,6 +121,36 @@ describe.skipIf(!Postgres.available)("SQL errors on PostgreSQL", () => {
       const seen = yield* store.subscribe({ pollInterval: "50 millis" }).pipe(Stream.take(1), Stream.runCollect)
       expect(seen.length).toBe(1)
     })
+  )
+
+  it.scopedLive(
+    "on PostgreSQL, LISTEN without the pg driver resolvable: the store fails at start, unless told to poll",
+    () =>
+      Effect.gen(function* () {
+        const schema = yield* Postgres.schema
+        const client = yield* Layer.build(Postgres.layerOn(schema))
+        // the PgClient above is up; from here on, an import of pg fails as in an app without it
+        yield* Effect.acquireRelease(
+          Effect.sync(() =>
+            vi.doMock("pg", () => {
+              throw new Error("Cannot find package 'pg'")
+            })
+          ),
+          () => Effect.sync(() => vi.doUnmock("pg"))
+        )
+        const refused = yield* Effect.flip(
+          Layer.build(SqlEventStore.layer().pipe(Layer.provide(Layer.succeedContext(client))))
+        )
+        expect(refused).toMatchObject({ _tag: "StoreError", reason: "misconfigured", operation: "configure" })
+        expect(refused.detail).toMatch(/needs the pg package/)
+        // the import's error is kept (here vitest's, wrapping the one thrown above)
+        expect(refused.cause).toBeInstanceOf(Error)
+        const polling = yield* Layer.build(
+          SqlEventStore.layer({ listen: false }).pipe(Layer.provide(Layer.succeedContext(client)))
+        )
+        const store = Context.get(polling, EventStore.EventStore)
+        yield* store.append(StreamId.forAggregate("Poll", "1"), [eventData("Noted")])
+      })
   )
 
   it.scoped("a store whose events table is gone fails reads as misconfigured", () =>

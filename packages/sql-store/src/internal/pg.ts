@@ -117,7 +117,8 @@ export const make = (options: {
   readonly sql: SqlClient
   readonly tables: Tables
   readonly channel: string
-  readonly pg: Option.Option<PgClient>
+  /** The `PgClient` and the `pg` driver to LISTEN with; none: subscribers poll. */
+  readonly listen: Option.Option<{ readonly client: PgClient; readonly driver: PgListen.Driver }>
 }): Driver => {
   const { channel, sql, tables } = options
   const events = sql.literal(tables.events)
@@ -519,6 +520,10 @@ export const make = (options: {
       sqlState(error) === "23505" && constraintName(error) === `${tables.eventsName}_stream_version_key`,
     isOutcomeUnknown,
     notify: Option.some(notify),
-    notifications: Option.map(options.pg, (pg) => ({ channel, listen: PgListen.listen(pg.config, channel), notify }))
+    notifications: Option.map(options.listen, ({ client, driver }) => ({
+      channel,
+      listen: PgListen.listen(driver, client.config, channel),
+      notify
+    }))
   }
 }

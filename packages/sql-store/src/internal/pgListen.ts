@@ -14,8 +14,9 @@
  * is garbage, and its stream fails as soon as the connection errors or
  * closes, so the listener (`listener.ts`) listens again at once instead of
  * waiting for a probe to time out. One connection per store listener, opened
- * with the `PgClient`'s settings. The `pg` driver is loaded when the first
- * connection opens, so an app on SQLite never loads it.
+ * with the `PgClient`'s settings. The `pg` driver is loaded by the store's
+ * layer on PostgreSQL only ({@link load}), so an app on SQLite never loads
+ * it, and a PostgreSQL app that cannot resolve it is told at start-up.
  *
  * @internal
  */
@@ -46,6 +47,17 @@ export const clientConfig = (config: PgClientConfig): ClientConfig => ({
 
 const failure = (message: string) => (cause: unknown) => new SqlError({ cause, message })
 
+const importDriver = () => import("pg")
+
+/** The `pg` driver (its default export). @internal */
+export type Driver = Awaited<ReturnType<typeof importDriver>>["default"]
+
+/** Loads the `pg` driver; fails with the import's error when it cannot be resolved. @internal */
+export const load: Effect.Effect<Driver, unknown> = Effect.map(
+  Effect.tryPromise({ try: importDriver, catch: (cause) => cause }),
+  (module) => module.default
+)
+
 /**
  * The payloads of the notifications on `channel`, on a connection of its
  * own for as long as the stream runs. Fails when the connection cannot be
@@ -53,13 +65,9 @@ const failure = (message: string) => (cause: unknown) => new SqlError({ cause, m
  *
  * @internal
  */
-export const listen = (config: PgClientConfig, channel: string): Stream.Stream<string, SqlError> =>
+export const listen = (pg: Driver, config: PgClientConfig, channel: string): Stream.Stream<string, SqlError> =>
   Stream.asyncPush<string, SqlError>((emit) =>
     Effect.gen(function* () {
-      const { default: pg } = yield* Effect.tryPromise({
-        try: () => import("pg"),
-        catch: failure("LISTEN needs the pg package (the driver of @effect/sql-pg): install it, or pass listen: false")
-      })
       const client = yield* Effect.acquireRelease(
         Effect.sync(() => {
           const client = new pg.Client(clientConfig(config))
