@@ -229,6 +229,28 @@ export const hiddenEventsMetric = Metric.gauge("chronicle_feed_hidden_events", {
 })
 
 /**
+ * PostgreSQL: 1 while the store's LISTEN connection delivers (its probe came
+ * back), 0 while it does not: lost and being listened to again, or not
+ * started because nobody subscribes (or the layer is closed). While it is 0,
+ * subscribers wake only on this process's appends and on their poll
+ * interval, so other processes' events reach them later. Tagged with the
+ * store's `table_prefix`.
+ *
+ * @example
+ * ```ts
+ * import { Metric } from "effect"
+ * import { SqlEventStore } from "@chronicle/sql-store"
+ *
+ * const up = Metric.value(SqlEventStore.listeningMetric.pipe(Metric.tagged("table_prefix", "chronicle_")))
+ * ```
+ * @since 0.10.0
+ * @category metrics
+ */
+export const listeningMetric = Metric.gauge("chronicle_listen_up", {
+  description: "1 while the store's PostgreSQL LISTEN delivers, 0 while subscribers only poll"
+})
+
+/**
  * What one try at an append did: a driver outcome, or an answer lost with
  * the connection (`Unknown`), or a stream version found taken because the
  * streams row is behind its events (`VersionTaken`).
@@ -452,6 +474,7 @@ const makeWith = Effect.fn("Chronicle.SqlEventStore.make")(function* (
   // the feed is held back longer than `heldBackWarning`.
   const heldBackGauge = heldBackMetric.pipe(Metric.tagged("table_prefix", tables.prefix))
   const hiddenGauge = hiddenEventsMetric.pipe(Metric.tagged("table_prefix", tables.prefix))
+  const listeningGauge = listeningMetric.pipe(Metric.tagged("table_prefix", tables.prefix))
   let warnedAt: number | undefined
   const observe = (status: FeedStatus.FeedStatus) =>
     Effect.gen(function* () {
@@ -503,7 +526,7 @@ const makeWith = Effect.fn("Chronicle.SqlEventStore.make")(function* (
             notify: notifications.notify,
             ownWakeup,
             checkInterval: healthCheckInterval,
-            onHealth: () => {}
+            onHealth: (listening) => Metric.set(listeningGauge, listening ? 1 : 0)
           })
         }),
         Option.some

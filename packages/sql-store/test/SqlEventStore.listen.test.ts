@@ -8,7 +8,7 @@ import { type Event, EventStore, StreamId } from "@chronicle/core"
 import { EventStoreConformance } from "@chronicle/core/testing"
 import { PgClient } from "@effect/sql-pg"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Exit, Layer, Queue, Redacted, Schedule, Scope, Stream } from "effect"
+import { Context, Effect, Exit, Layer, Metric, Queue, Redacted, Schedule, Scope, Stream } from "effect"
 import { SqlEventStore } from "../src/index.js"
 import * as Logs from "./support/logs.js"
 import * as Postgres from "./support/postgres.js"
@@ -188,42 +188,59 @@ describe.skipIf(!Postgres.available)("SqlEventStore LISTEN (PostgreSQL)", () => 
   // A connection can die without a sign: a NAT or firewall drops its state,
   // and LISTEN just stops delivering. Only the listener's probe finds out.
   it.live(
-    "a LISTEN connection gone silent (no error, no close) is found out by a probe and replaced",
+    "a LISTEN connection gone silent (no error, no close) is found out by a probe and replaced; chronicle_listen_up says so",
     () =>
       Effect.gen(function* () {
         const schema = yield* Postgres.schema
         const proxy = yield* TcpProxy.make
-        const { lines, writer, received, stream } = yield* subscribed(
-          SqlEventStore.layer({ healthCheckInterval: "200 millis" }).pipe(
-            Layer.provide(PgClient.layer({ url: Redacted.make(proxy.url(schema)), maxConnections: 2 }))
-          ),
-          SqlEventStore.layer().pipe(Layer.provide(Postgres.layerOn(schema))),
-          "Silent"
+        const up = Effect.map(
+          Metric.value(SqlEventStore.listeningMetric.pipe(Metric.tagged("table_prefix", "silent_"))),
+          (gauge) => gauge.value
         )
-        // twice: the first wake-up can come from the subscription's first read
-        yield* appendUntilWoken(writer, stream, received)
-        yield* appendUntilWoken(writer, stream, received)
-        const mark = lines.length
-        const logged = (l: Logs.Line) => lines.indexOf(l) >= mark
-        expect(yield* proxy.silence('LISTEN "')).toBe(1)
-        // (or, if the listener was still confirming LISTEN, "never delivered")
-        const lost = yield* Logs.waitFor(
-          lines,
-          (l) =>
-            logged(l) &&
-            (l.message.includes("no notification came back") || l.message.includes("LISTEN never delivered")),
-          "about the probe lost"
-        )
-        expect(lost.level).toBe("INFO")
-        yield* Logs.waitFor(lines, (l) => logged(l) && l.message.includes("re-established"), "about LISTEN back")
-        // wake-ups reach the subscriber again, on the new connection
-        const event = eventData("AfterSilence")
-        yield* writer.append(stream, [event])
-        const woken = yield* Queue.take(received).pipe(
-          Effect.repeat({ until: (e) => e.eventId === event.eventId }),
-          Effect.timeout("20 seconds")
-        )
-        expect(woken.eventId).toBe(event.eventId)
+        yield* Effect.gen(function* () {
+          const { lines, writer, received, stream } = yield* subscribed(
+            SqlEventStore.layer({ tablePrefix: "silent_", healthCheckInterval: "200 millis" }).pipe(
+              Layer.provide(PgClient.layer({ url: Redacted.make(proxy.url(schema)), maxConnections: 2 }))
+            ),
+            SqlEventStore.layer({ tablePrefix: "silent_" }).pipe(Layer.provide(Postgres.layerOn(schema))),
+            "Silent"
+          )
+          yield* appendUntilWoken(writer, stream, received)
+          // the gauge turns 1 once a probe came back: LISTEN delivers
+          yield* Effect.repeat(up, { until: (value) => value === 1, schedule: Schedule.spaced("20 millis") }).pipe(
+            Effect.timeout("10 seconds")
+          )
+          const values: Array<number> = []
+          yield* up.pipe(
+            Effect.tap((value) => {
+              if (values.at(-1) !== value) values.push(value)
+            }),
+            Effect.repeat(Schedule.spaced("5 millis")),
+            Effect.forkScoped
+          )
+          const mark = lines.length
+          const logged = (l: Logs.Line) => lines.indexOf(l) >= mark
+          expect(yield* proxy.silence('LISTEN "')).toBe(1)
+          const lost = yield* Logs.waitFor(
+            lines,
+            (l) => logged(l) && l.message.includes("no notification came back"),
+            "about the probe lost"
+          )
+          expect(lost.level).toBe("INFO")
+          yield* Logs.waitFor(lines, (l) => logged(l) && l.message.includes("re-established"), "about LISTEN back")
+          // wake-ups reach the subscriber again, on the new connection
+          const event = eventData("AfterSilence")
+          yield* writer.append(stream, [event])
+          const woken = yield* Queue.take(received).pipe(
+            Effect.repeat({ until: (e) => e.eventId === event.eventId }),
+            Effect.timeout("20 seconds")
+          )
+          expect(woken.eventId).toBe(event.eventId)
+          // down while the probe had found it gone, up again since
+          expect(values).toEqual([1, 0, 1])
+        }).pipe(Effect.scoped)
+        // the store's layer closed: nobody listens
+        expect(yield* up).toBe(0)
       }).pipe(Effect.scoped),
     60_000
   )

@@ -39,8 +39,8 @@ export interface Options {
   readonly ownWakeup: string
   /** How often to check that LISTEN still delivers. */
   readonly checkInterval: Duration.Duration
-  /** Told `true` once LISTEN delivers, `false` when it is lost or stopped. */
-  readonly onHealth: (listening: boolean) => void
+  /** Run with `true` once LISTEN delivers, `false` when it is lost or stopped. */
+  readonly onHealth: (listening: boolean) => Effect.Effect<void>
 }
 
 class ProbeLost extends Data.TaggedError("ProbeLost")<{ readonly reason: string }> {}
@@ -130,7 +130,7 @@ export const start = (options: Options): Effect.Effect<PubSub.PubSub<void>, neve
         const checks = Effect.gen(function* () {
           yield* establish
           established = true
-          options.onHealth(true)
+          yield* options.onHealth(true)
           if (lostAt !== undefined) {
             const seconds = ((liveClock.unsafeCurrentTimeMillis() - lostAt) / 1000).toFixed(1)
             yield* Effect.logInfo(`PostgreSQL LISTEN on ${options.channel} re-established after ${seconds} s`)
@@ -147,15 +147,17 @@ export const start = (options: Options): Effect.Effect<PubSub.PubSub<void>, neve
 
     // One outage: report it once, then listen again with a fresh backoff.
     const outage = (cause: Cause.Cause<unknown>) =>
-      Effect.suspend(() => {
-        options.onHealth(false)
-        if (lostAt !== undefined) return Effect.void
-        lostAt = liveClock.unsafeCurrentTimeMillis()
-        return Effect.logInfo(
-          `PostgreSQL LISTEN on ${options.channel} ${established ? "lost" : "not available"} (${causeText(cause)}); ` +
-            "subscribers poll until it is back"
-        )
-      })
+      Effect.zipRight(
+        options.onHealth(false),
+        Effect.suspend(() => {
+          if (lostAt !== undefined) return Effect.void
+          lostAt = liveClock.unsafeCurrentTimeMillis()
+          return Effect.logInfo(
+            `PostgreSQL LISTEN on ${options.channel} ${established ? "lost" : "not available"} (${causeText(cause)}); ` +
+              "subscribers poll until it is back"
+          )
+        })
+      )
 
     const loop = Effect.gen(function* () {
       let backoff = yield* Schedule.driver(relisten)
@@ -168,7 +170,7 @@ export const start = (options: Options): Effect.Effect<PubSub.PubSub<void>, neve
       }
     })
 
-    yield* Effect.addFinalizer(() => Effect.sync(() => options.onHealth(false)))
+    yield* Effect.addFinalizer(() => options.onHealth(false))
     yield* Effect.forkScoped(Effect.withClock(loop, liveClock))
     return hub
   })
