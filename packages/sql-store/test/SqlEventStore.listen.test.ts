@@ -236,8 +236,11 @@ describe.skipIf(!Postgres.available)("SqlEventStore LISTEN (PostgreSQL)", () => 
             Effect.timeout("20 seconds")
           )
           expect(woken.eventId).toBe(event.eventId)
-          // down while the probe had found it gone, up again since
-          expect(values).toEqual([1, 0, 1])
+          // down while the probe had found it gone, up again since (a loaded
+          // machine may add a flap of its own: only the order is asserted)
+          expect(values[0]).toBe(1)
+          expect(values).toContain(0)
+          expect(values.at(-1)).toBe(1)
         }).pipe(Effect.scoped)
         // the store's layer closed: nobody listens
         expect(yield* up).toBe(0)
