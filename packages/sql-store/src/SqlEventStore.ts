@@ -158,8 +158,12 @@ export interface Options {
    * `PgClient.layer` provides it with the `SqlClient`): without one, the
    * store's layer fails (`misconfigured`) rather than silently polling.
    * The store listens on a connection of its own (outside the pool, opened
-   * with the `PgClient`'s settings through the `pg` driver, a peer of this
-   * package), and listens again on a new one as soon as it breaks.
+   * through the `pg` driver, a peer of this package, with the `PgClient`'s
+   * `config`: URL, host, port, database, user, password, SSL, application
+   * name, types), and listens again on a new one as soon as it breaks. A
+   * client from `PgClient.fromPool` whose pool connects with more than that
+   * (a password function, say) cannot open it: LISTEN is then reported
+   * lost and subscribers poll; pass `false` to say so up front.
    * `false` makes subscribers poll every `pollInterval`. Defaults to `true`.
    */
   readonly listen?: boolean | undefined
