@@ -7,7 +7,8 @@
 # 3. a scratch project in a temporary folder: npm installs the tarballs with
 #    only effect, the @effect/* peers at the workspace's pinned versions and
 #    @effect/sql-sqlite-node (no PostgreSQL driver, no durable saga engine),
-#    plus typescript;
+#    plus typescript (better-sqlite3's native binary: the workspace's build,
+#    offered as a prebuilt download would be, see below);
 # 4. main.ts compiled with tsc (strict, NodeNext; then Bundler resolution),
 #    run with plain node, and its output compared with the expected line.
 set -euo pipefail
@@ -70,6 +71,21 @@ cp "$here/tsconfig.nodenext.json" "$here/tsconfig.bundler.json" "$app/"
 cat >"$app/package.json" <<'JSON'
 { "name": "chronicle-consumer-check", "private": true, "type": "module" }
 JSON
+# better-sqlite3 (under @effect/sql-sqlite-node) installs a prebuilt binary downloaded from
+# GitHub, and compiles one where it cannot (a minute or more of CPU; CI's machines do not reach
+# GitHub). The binary the workspace built is offered to its installer (prebuild-install) as a
+# local prebuild, under the name a download would have: used when npm installs that same
+# version for this Node ABI and platform; the installer loads it to check it, and compiles
+# when it does not fit.
+prebuilds="$work/prebuilds"
+mkdir -p "$prebuilds"
+sqlite_native="$(ls -d "$root"/node_modules/.pnpm/better-sqlite3@*/node_modules/better-sqlite3 2>/dev/null | head -1)"
+if [ -n "$sqlite_native" ] && [ -f "$sqlite_native/build/Release/better_sqlite3.node" ]; then
+  prebuild="$(node -p 'const p = require(process.argv[1] + "/package.json"); `${p.name}-v${p.version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`' "$sqlite_native")"
+  tar -czf "$prebuilds/$prebuild" -C "$sqlite_native" build/Release/better_sqlite3.node
+  export npm_config_better_sqlite3_local_prebuilds="$prebuilds"
+  echo "offered as a local prebuild: $prebuild (the workspace's build)"
+fi
 deps=()
 for dep in effect @effect/sql @effect/platform @effect/experimental @effect/sql-sqlite-node typescript @types/node; do
   version="$(pinned "$dep")"
@@ -79,6 +95,11 @@ echo "${deps[*]}"
 (
   cd "$app"
   npm install --no-audit --no-fund --loglevel=error --save-exact "$work"/tarballs/*.tgz "${deps[@]}"
+  if [ -d node_modules/better-sqlite3/build/Release/obj.target ]; then
+    echo "better-sqlite3: compiled from source"
+  else
+    echo "better-sqlite3: a prebuilt binary"
+  fi
   if [ -e node_modules/@chronicle/sql-store/node_modules/@chronicle/core ]; then
     echo "two copies of @chronicle/core were installed" >&2
     exit 1
