@@ -22,7 +22,7 @@
  */
 import { SqlError } from "@effect/sql/SqlError"
 import type { PgClientConfig } from "@effect/sql-pg/PgClient"
-import { Duration, Effect, Redacted, Stream } from "effect"
+import { Duration, Effect, Option, Redacted, Stream } from "effect"
 import type { ClientConfig } from "pg"
 
 /** The `pg` client settings for a LISTEN connection of this `PgClient` (as its pool's). @internal */
@@ -39,8 +39,8 @@ export const clientConfig = (config: PgClientConfig): ClientConfig => ({
   application_name: config.applicationName ?? "@effect/sql-pg",
   types: config.types,
   // TCP keepalive from 10 s of silence: a connection whose peer vanished
-  // without a word is closed by the system in the end, not kept for good
-  // (the listener's probes find it out much sooner, and stop using it)
+  // without a word is closed by the system in the end (the listener's
+  // probes find it out much sooner, and the stream's end cuts it then)
   keepAlive: true,
   keepAliveInitialDelayMillis: 10_000
 })
@@ -81,7 +81,11 @@ export const listen = (pg: Driver, config: PgClientConfig, channel: string): Str
           Effect.tryPromise(() => client.end()).pipe(
             Effect.ignore,
             Effect.interruptible,
-            Effect.timeoutOption(Duration.seconds(1))
+            Effect.timeoutOption(Duration.seconds(1)),
+            // a connection that does not answer its goodbye (gone silent) is cut
+            Effect.flatMap((ended) =>
+              Option.isNone(ended) ? Effect.sync(() => client.connection.stream.destroy()) : Effect.void
+            )
           )
       )
       yield* Effect.tryPromise({ try: () => client.connect(), catch: failure("LISTEN could not connect") })
