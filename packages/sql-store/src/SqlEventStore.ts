@@ -326,23 +326,20 @@ const makeDriver = Effect.fn("Chronicle.SqlEventStore.makeDriver")(
             )
           }
           // its own LISTEN connection needs the pg driver, resolved from this package
-          const pgDriver = Option.isSome(pg)
-            ? Option.some(
-                yield* Effect.mapError(PgListen.load, (cause) =>
-                  StoreError.make({
-                    operation: "configure",
-                    reason: "misconfigured",
-                    detail:
-                      "subscribers wake on LISTEN, which needs the pg package (the driver of @effect/sql-pg, an optional peer of @chronicle/sql-store); install it, or pass listen: false to poll",
+          const listenWith = Option.isSome(pg)
+            ? Option.some({
+                client: pg.value,
+                driver: yield* Effect.mapError(PgListen.load, (cause) =>
+                  configError(
+                    "subscribers wake on LISTEN, which needs the pg package (the driver of @effect/sql-pg, an optional peer of @chronicle/sql-store); install it, or pass listen: false to poll",
                     cause
-                  })
+                  )
                 )
-              )
+              })
             : Option.none()
           yield* Effect.logDebug(
             Option.isSome(pg) ? `subscribers wake on LISTEN ${channel}` : "subscribers poll (listen: false)"
           )
-          const listenWith = Option.zipWith(pg, pgDriver, (client, driver) => ({ client, driver }))
           const driver: Driver = Pg.make({ sql, tables, channel, listen: listenWith })
           return driver
         }),

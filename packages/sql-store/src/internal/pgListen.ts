@@ -25,8 +25,8 @@ import type { PgClientConfig } from "@effect/sql-pg/PgClient"
 import { Duration, Effect, Option, Redacted, Stream } from "effect"
 import type { ClientConfig } from "pg"
 
-/** The `pg` client settings for a LISTEN connection of this `PgClient` (as its pool's). @internal */
-export const clientConfig = (config: PgClientConfig): ClientConfig => ({
+/** The `pg` client settings for a LISTEN connection of this `PgClient` (as its pool's). */
+const clientConfig = (config: PgClientConfig): ClientConfig => ({
   connectionString: config.url === undefined ? undefined : Redacted.value(config.url),
   host: config.host,
   port: config.port,

@@ -10,9 +10,9 @@ import { Effect, Either } from "effect"
 import * as SqlMigrations from "../SqlMigrations.js"
 import * as Tables from "./tables.js"
 
-/** A store that cannot be configured as asked. @internal */
-export const configError = (reason: string): StoreError.StoreError =>
-  StoreError.make({ operation: "configure", reason: "misconfigured", detail: reason })
+/** A store that cannot be configured as asked (with what made it so, when there is one). @internal */
+export const configError = (reason: string, cause?: unknown): StoreError.StoreError =>
+  StoreError.make({ operation: "configure", reason: "misconfigured", detail: reason, cause })
 
 /** The tables, the client (without name transforms) and the dialect of a store. @internal */
 export const prepare = (
