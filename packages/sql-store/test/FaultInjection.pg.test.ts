@@ -88,13 +88,7 @@ describe.skipIf(!Postgres.available)("Fault injection (PostgreSQL)", () => {
               const cuts: Array<number> = []
               for (let round = 0; round < 5; round++) {
                 yield* Effect.sleep("250 millis")
-                const result = yield* Effect.promise(() =>
-                  admin.query<{ n: number }>(
-                    "SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = $1",
-                    [app]
-                  )
-                )
-                cuts.push(result.rows[0]?.n ?? 0)
+                cuts.push(yield* Effect.promise(() => Postgres.terminateBackends(admin, app)))
               }
               yield* Fiber.join(writing)
               expect(cuts.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(5)

@@ -167,13 +167,7 @@ describe.skipIf(!Postgres.available)("SqlEventStore LISTEN (PostgreSQL)", () => 
         const terminated = yield* Effect.promise(async () => {
           let n = 0
           const until = Date.now() + 4000
-          while (Date.now() < until) {
-            const result = await admin.query<{ n: number }>(
-              "SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = $1",
-              [app]
-            )
-            n += result.rows[0]?.n ?? 0
-          }
+          while (Date.now() < until) n += await Postgres.terminateBackends(admin, app)
           return n
         })
         // the listener tried again and again, and each attempt was cut

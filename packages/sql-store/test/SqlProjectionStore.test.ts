@@ -400,11 +400,7 @@ describe.skipIf(!Postgres.available)("SqlProjectionStore on PostgreSQL: faults o
           const admin = new pg.Client({ connectionString: Postgres.databaseUrl })
           await admin.connect()
           try {
-            const result = await admin.query(
-              "SELECT pg_terminate_backend(pid) AS cut FROM pg_stat_activity WHERE application_name = $1",
-              [applicationName]
-            )
-            return result.rowCount ?? 0
+            return await Postgres.terminateBackends(admin, applicationName)
           } finally {
             await admin.end()
           }

@@ -95,6 +95,18 @@ export const raw = (name: string) =>
     (client) => Effect.promise(() => client.end().catch(() => undefined))
   )
 
+/**
+ * Terminates every backend of `applicationName` (a test store's pool and
+ * LISTEN connections), through `admin`; returns how many.
+ */
+export const terminateBackends = async (admin: pg.Client, applicationName: string): Promise<number> => {
+  const result = await admin.query<{ n: number }>(
+    "SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = $1",
+    [applicationName]
+  )
+  return result.rows[0]?.n ?? 0
+}
+
 /** The schema a test store lives in (for raw clients). */
 export class TestSchema extends Context.Tag("chronicle/test/TestSchema")<TestSchema, string>() {}
 

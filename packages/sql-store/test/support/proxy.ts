@@ -45,9 +45,17 @@ interface Armed {
 export const make = Effect.acquireRelease(
   Effect.async<{ readonly server: Net.Server; readonly proxy: Proxy }>((resume) => {
     const upstream = new URL(databaseUrl)
-    const sockets = new Set<Net.Socket>()
-    // each open connection: what its client sent (its first 64 KiB), and whether it is silenced
-    const connections = new Set<{ sent: string; silent: boolean }>()
+    // each open connection: its two sockets, what its client sent (its first 64 KiB), and whether it is silenced
+    const connections = new Set<{
+      readonly client: Net.Socket
+      readonly backend: Net.Socket
+      sent: string
+      silent: boolean
+    }>()
+    const destroy = (connection: { readonly client: Net.Socket; readonly backend: Net.Socket }) => {
+      connection.client.destroy()
+      connection.backend.destroy()
+    }
     let refusing = false
     let armed: Armed | undefined
 
@@ -57,17 +65,12 @@ export const make = Effect.acquireRelease(
         return
       }
       const backend = Net.connect({ host: upstream.hostname, port: Number(upstream.port || 5432) })
-      sockets.add(client)
-      sockets.add(backend)
-      const connection = { sent: "", silent: false }
+      const connection = { client, backend, sent: "", silent: false }
       connections.add(connection)
       let doomed: Armed | undefined
       let tail = ""
       const close = () => {
-        client.destroy()
-        backend.destroy()
-        sockets.delete(client)
-        sockets.delete(backend)
+        destroy(connection)
         connections.delete(connection)
       }
       client.on("error", close)
@@ -93,8 +96,8 @@ export const make = Effect.acquireRelease(
           if (fired.thenRefuse) {
             // the server "stays down": every other connection goes too
             refusing = true
-            for (const socket of sockets) socket.destroy()
-            sockets.clear()
+            for (const other of connections) destroy(other)
+            connections.clear()
           }
           Deferred.unsafeDone(fired.fired, Effect.void)
           return
@@ -125,7 +128,7 @@ export const make = Effect.acquireRelease(
           Effect.sync(() => {
             refusing = value
           }),
-        open: Effect.sync(() => sockets.size / 2),
+        open: Effect.sync(() => connections.size),
         silence: (text) =>
           Effect.sync(() => {
             let count = 0
@@ -138,9 +141,9 @@ export const make = Effect.acquireRelease(
             return count
           }),
         cutAll: Effect.sync(() => {
-          const count = sockets.size
-          for (const socket of sockets) socket.destroy()
-          sockets.clear()
+          const count = connections.size * 2 // sockets: two a connection
+          for (const connection of connections) destroy(connection)
+          connections.clear()
           return count
         })
       }
