@@ -15,6 +15,7 @@
  * machine kinds apart (which differ by 2–4 ×), not small changes.
  */
 import { Effect, Ref } from "effect"
+import * as Measure from "./Measure.js"
 
 /** CPU time per operation of each piece, in microseconds (lower is faster). */
 export interface Probe {
@@ -69,11 +70,6 @@ const round = (work: () => number, roundMicros: number): number => {
   return spent / calls
 }
 
-const median = (values: Array<number>): number => {
-  values.sort((a, b) => a - b)
-  return values[Math.floor(values.length / 2)] ?? Number.NaN
-}
-
 /**
  * Runs both pieces (about 1.4 s of CPU on one core): three rounds of each
  * to warm up, then ten of each, alternated so that a passing slowdown of the
@@ -90,7 +86,7 @@ export const run = (): Probe => {
       effect.push(b)
     }
   }
-  return { jsMicros: median(js), effectMicros: median(effect) }
+  return { jsMicros: Measure.summarize(js).median, effectMicros: Measure.summarize(effect).median }
 }
 
 /** One line for a report's header. */
